@@ -1,0 +1,26 @@
+//! wuye's protobuf contracts: one module per `wuye.<area>.v1` package.
+
+pub mod wuye {
+    pub mod common {
+        pub mod v1 {
+            tonic::include_proto!("wuye.common.v1");
+        }
+    }
+    pub mod customerservice {
+        pub mod v1 {
+            tonic::include_proto!("wuye.customerservice.v1");
+        }
+    }
+    pub mod events {
+        pub mod v1 {
+            tonic::include_proto!("wuye.events.v1");
+        }
+    }
+}
+
+pub use wuye::{
+    common::v1 as common, customerservice::v1 as customerservice, events::v1 as events,
+};
+
+/// The encoded `FileDescriptorSet` of every contract, for reflection and policy checks.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("wuye_descriptor");

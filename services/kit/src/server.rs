@@ -1,0 +1,144 @@
+//! Server bootstrap on a listener passed in (port 0 in tests): gRPC health, reflection (v1 and
+//! v1alpha, for grpcurl), the internal identity check, and graceful shutdown.
+
+use std::{future::Future, net::SocketAddr};
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{
+    server::NamedService,
+    service::{Routes, RoutesBuilder},
+};
+use tonic_health::ServingStatus;
+
+use crate::identity::{InternalKey, RequireIdentityLayer};
+
+/// A gRPC server being assembled: add services, then run it.
+pub struct Server {
+    name: &'static str,
+    listener: TcpListener,
+    routes: RoutesBuilder,
+    served: Vec<&'static str>,
+    identity: Option<InternalKey>,
+    wrap: Option<Box<dyn FnOnce(Routes) -> Routes + Send>>,
+}
+
+impl Server {
+    /// A server named `name` (for logs) on `listener`, with reflection over every wuye
+    /// contract.
+    pub fn new(name: &'static str, listener: TcpListener) -> Self {
+        let mut routes = RoutesBuilder::default();
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(wuye_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        routes.add_service(reflection().build_v1().expect("wuye descriptors are valid"));
+        routes.add_service(
+            reflection()
+                .build_v1alpha()
+                .expect("wuye descriptors are valid"),
+        );
+        Self {
+            name,
+            listener,
+            routes,
+            served: Vec::new(),
+            identity: None,
+            wrap: None,
+        }
+    }
+
+    /// Refuse every call that does not carry a valid internal identity (health and reflection
+    /// excepted).
+    pub fn require_identity(mut self, key: InternalKey) -> Self {
+        self.identity = Some(key);
+        self
+    }
+
+    pub fn add_service<S>(mut self, service: S) -> Self
+    where
+        S: tower::Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+                Error = std::convert::Infallible,
+            > + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.served.push(S::NAME);
+        self.routes.add_service(service);
+        self
+    }
+
+    /// Lets the owner reshape the routes before serving (the gateway adds its proxy).
+    pub fn wrap_routes(mut self, wrap: impl FnOnce(Routes) -> Routes + Send + 'static) -> Self {
+        self.wrap = Some(Box::new(wrap));
+        self
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes, then lets calls in flight finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        for name in &self.served {
+            health
+                .set_service_status(*name, ServingStatus::Serving)
+                .await;
+        }
+        let mut routes = self.routes;
+        routes.add_service(health_service);
+        let mut routes = routes.routes();
+        if let Some(wrap) = self.wrap {
+            routes = wrap(routes);
+        }
+        let name = self.name;
+        let addr = self.listener.local_addr()?;
+        tracing::info!(server = name, %addr, "serving");
+        tonic::transport::Server::builder()
+            .trace_fn(move |request| {
+                tracing::info_span!("grpc", server = name, method = %request.uri().path())
+            })
+            .layer(tower::util::option_layer(
+                self.identity.map(RequireIdentityLayer::new),
+            ))
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .await?;
+        tracing::info!(server = name, "stopped");
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
