@@ -1,1 +1,146 @@
+//! The wuye gateway: the one door of the system. It authenticates users (bearer JWT),
+//! authorizes each call by the policy file (role and property scope, deny by default) and
+//! forwards it untouched to the department service of its package, with the verified caller
+//! as a short-lived signed internal identity.
 
+pub mod auth;
+pub mod policy;
+pub mod proxy;
+
+use std::{collections::BTreeMap, path::PathBuf, sync::Arc, time::Duration};
+
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::Response,
+};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tonic::{Status, service::Routes};
+use wuye_kit::{
+    IdentitySettings,
+    identity::{Caller, PROPERTY_HEADER},
+    server::Server,
+    telemetry::TelemetrySettings,
+};
+
+pub use auth::{
+    AuthSettings, Authenticator, Claims, KeyAlgorithm, User, VerifyKey, sign_dev_token, sign_token,
+};
+pub use policy::Policy;
+pub use proxy::Proxy;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GatewaySettings {
+    /// Address the gateway listens on.
+    pub listen: String,
+    /// The authorization policy.
+    pub policy_file: PathBuf,
+    pub telemetry: TelemetrySettings,
+    /// The internal identity key shared with the services.
+    pub identity: IdentitySettings,
+    pub auth: AuthSettings,
+    /// Protobuf package prefix (such as "wuye.customerservice.v1") → upstream address; the
+    /// longest prefix of a call's service wins.
+    pub upstreams: BTreeMap<String, String>,
+    /// Longest wait for an upstream's answer, in milliseconds; a shorter `grpc-timeout` of the
+    /// caller wins.
+    pub upstream_timeout_ms: u64,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        let upstreams = [
+            ("wuye.customerservice.v1", "http://127.0.0.1:50051"),
+            ("wuye.engineering.v1", "http://127.0.0.1:50052"),
+            ("wuye.archives.v1", "http://127.0.0.1:50053"),
+            ("wuye.quality.v1", "http://127.0.0.1:50054"),
+        ];
+        Self {
+            listen: "127.0.0.1:50050".into(),
+            policy_file: PathBuf::from("deploy/policy.toml"),
+            telemetry: TelemetrySettings::default(),
+            identity: IdentitySettings::default(),
+            auth: AuthSettings::default(),
+            upstreams: upstreams
+                .into_iter()
+                .map(|(package, address)| (package.into(), address.into()))
+                .collect(),
+            upstream_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// Assembles the gateway on `listener`: loads and checks the policy and the keys, and
+/// refuses to start when a policy method has no upstream. Run the returned server.
+pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::Result<Server> {
+    let policy = Policy::load(&settings.policy_file)?;
+    let auth = Authenticator::new(&settings.auth)?;
+    if settings.identity.internal_key.expose() == wuye_kit::DEV_INTERNAL_KEY {
+        tracing::warn!("signing internal identities with the DEVELOPMENT key");
+    }
+    let proxy = Proxy::new(
+        &settings.upstreams,
+        Duration::from_millis(settings.upstream_timeout_ms),
+        settings.identity.key()?,
+    )?;
+    let unrouted: Vec<&str> = policy.methods().filter(|m| !proxy.routes(m)).collect();
+    anyhow::ensure!(
+        unrouted.is_empty(),
+        "no upstream serves {} (configure upstreams)",
+        unrouted.join(", ")
+    );
+    let gate = Gate {
+        policy: Arc::new(policy),
+        auth,
+    };
+    Ok(Server::new("gateway", listener).wrap_routes(move |routes| {
+        // The gateway's own health and reflection stay routes; every other path is proxied.
+        // The gate wraps both, so nothing is served that the policy does not allow.
+        let router = routes
+            .into_axum_router()
+            .fallback(move |request: Request| async move { proxy.forward(request).await })
+            .layer(axum::middleware::from_fn_with_state(gate, admit));
+        Routes::from(router)
+    }))
+}
+
+#[derive(Clone)]
+struct Gate {
+    policy: Arc<Policy>,
+    auth: Authenticator,
+}
+
+impl Gate {
+    fn check(&self, method: &str, headers: &http::HeaderMap) -> wuye_kit::Result<Caller> {
+        let user = self.auth.authenticate_headers(headers)?;
+        let property = headers.get(PROPERTY_HEADER).and_then(|v| v.to_str().ok());
+        let property = self.policy.authorize(method, &user, property)?;
+        Ok(Caller {
+            user_id: user.user_id,
+            name: user.name,
+            role: user.role,
+            property,
+        })
+    }
+}
+
+/// Public methods pass; every other call needs a valid token and the policy's consent. The
+/// verified caller goes on in the request's extensions, for the proxy to sign.
+async fn admit(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
+    let method = request.uri().path().trim_start_matches('/').to_owned();
+    if gate.policy.is_public(&method) {
+        return next.run(request).await;
+    }
+    match gate.check(&method, request.headers()) {
+        Ok(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(e) => {
+            tracing::info!(%method, error = %e, "call refused");
+            Status::from(e).into_http()
+        }
+    }
+}

@@ -1,1 +1,52 @@
+//! The customer service department (客户服务部): households and units, complaints; keys,
+//! surveys and visits follow.
 
+pub mod domain;
+pub(crate) mod grpc;
+mod store;
+
+use tokio::net::TcpListener;
+use wuye_kit::{
+    Deps, ServiceSettings,
+    clock::SharedClock,
+    db::Db,
+    outbox::Outbox,
+    properties::Properties,
+    server::{Server, department},
+};
+use wuye_proto::customerservice::{
+    complaint_service_server::ComplaintServiceServer,
+    household_service_server::HouseholdServiceServer,
+};
+
+pub const NAME: &str = "customer-service";
+/// The port of the service's own binary.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+
+/// The department's state, shared by its gRPC services.
+#[derive(Clone)]
+pub struct CustomerService {
+    db: Db,
+    outbox: Outbox,
+    clock: SharedClock,
+    properties: Properties,
+}
+
+/// Opens the database (migrating it) and assembles the server on `listener`.
+pub async fn build(
+    settings: ServiceSettings,
+    listener: TcpListener,
+    deps: Deps,
+) -> anyhow::Result<Server> {
+    let migrations = sqlx::migrate!("./migrations");
+    let (db, outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
+    let service = CustomerService {
+        db,
+        outbox,
+        clock: deps.clock,
+        properties: deps.properties,
+    };
+    Ok(server
+        .add_service(ComplaintServiceServer::new(service.clone()))
+        .add_service(HouseholdServiceServer::new(service)))
+}

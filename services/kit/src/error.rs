@@ -64,6 +64,11 @@ impl Error {
         }
     }
 
+    /// Bad input in one field.
+    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
+        Error::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+
     pub fn rule(reason: &'static str, message: impl Into<String>) -> Self {
         Error::Rule {
             reason,

@@ -58,7 +58,26 @@ impl Caller {
         }
     }
 
-    pub fn actor(&self) -> wuye_proto::common::Actor {
+    /// The caller as records name who did something.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.user_id.clone(),
+            name: self.name.clone(),
+            role: self.role.clone(),
+        }
+    }
+}
+
+/// Who did something, as a record keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: String,
+    pub name: String,
+    pub role: String,
+}
+
+impl Actor {
+    pub fn to_proto(&self) -> wuye_proto::common::Actor {
         wuye_proto::common::Actor {
             user_id: self.user_id.clone(),
             name: self.name.clone(),

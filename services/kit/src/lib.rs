@@ -29,7 +29,7 @@ pub const DEV_INTERNAL_KEY: &str = "wuye-development-internal-key-do-not-use-in-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ServiceSettings {
-    /// Address the service listens on.
+    /// Address the service's own binary listens on; empty means its default port.
     pub listen: String,
     /// The properties file read by every service.
     pub properties_file: PathBuf,
@@ -41,7 +41,7 @@ pub struct ServiceSettings {
 impl Default for ServiceSettings {
     fn default() -> Self {
         Self {
-            listen: "127.0.0.1:0".into(),
+            listen: String::new(),
             properties_file: PathBuf::from("deploy/properties.toml"),
             database: Default::default(),
             telemetry: Default::default(),
@@ -73,4 +73,73 @@ impl IdentitySettings {
     pub fn key(&self) -> anyhow::Result<identity::InternalKey> {
         identity::InternalKey::new(&self.internal_key, Duration::from_secs(self.ttl_secs))
     }
+}
+
+/// What a service is built with besides its settings, injected so that tests control time
+/// and the properties.
+#[derive(Clone)]
+pub struct Deps {
+    pub clock: clock::SharedClock,
+    pub properties: properties::Properties,
+}
+
+impl Deps {
+    /// The system clock and the properties file of the settings.
+    pub fn from_settings(settings: &ServiceSettings) -> anyhow::Result<Self> {
+        Ok(Self {
+            clock: std::sync::Arc::new(clock::SystemClock),
+            properties: properties::Properties::load(&settings.properties_file)?,
+        })
+    }
+}
+
+/// The `main` of a department's own binary: settings from `--config FILE` (optional) and the
+/// environment, telemetry, the listener, then `build` and serve until stopped.
+pub fn run_service<F, Fut>(
+    component: &'static str,
+    default_listen: &str,
+    build: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(ServiceSettings, tokio::net::TcpListener, Deps) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<server::Server>>,
+{
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let file = match args.as_slice() {
+        [] => None,
+        [flag, path] if flag == "--config" => Some(PathBuf::from(path)),
+        _ => anyhow::bail!("usage: wuye-{component} [--config FILE]"),
+    };
+    let mut settings: ServiceSettings = config::load(component, file.as_deref())?;
+    if settings.listen.is_empty() {
+        settings.listen = default_listen.to_owned();
+    }
+    tokio::runtime::Runtime::new()?.block_on(async move {
+        let telemetry = telemetry::init(component, &settings.telemetry)?;
+        let listener = tokio::net::TcpListener::bind(&settings.listen).await?;
+        let deps = Deps::from_settings(&settings)?;
+        build(settings, listener, deps)
+            .await?
+            .run_until_stopped()
+            .await?;
+        telemetry.shutdown();
+        Ok(())
+    })
+}
+
+/// Gives a domain enum the text codes it is stored under: `code()` and `from_code()`.
+#[macro_export]
+macro_rules! text_codes {
+    ($ty:ident { $($variant:ident => $code:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The code stored in the database.
+            pub fn code(self) -> &'static str {
+                match self { $($ty::$variant => $code),+ }
+            }
+
+            pub fn from_code(code: &str) -> Option<Self> {
+                match code { $($code => Some($ty::$variant),)+ _ => None }
+            }
+        }
+    };
 }

@@ -11,9 +11,9 @@ pub fn page_size(requested: i32) -> Result<i64> {
     match i64::from(requested) {
         0 => Ok(DEFAULT_PAGE_SIZE),
         n if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
-        _ => Err(invalid(
-            format!("must be between 0 and {MAX_PAGE_SIZE}"),
+        _ => Err(Error::invalid(
             "page_size",
+            format!("must be between 0 and {MAX_PAGE_SIZE}"),
         )),
     }
 }
@@ -39,13 +39,12 @@ pub fn decode(token: &str) -> Result<Option<String>> {
     bytes
         .and_then(|b| String::from_utf8(b).ok())
         .map(Some)
-        .ok_or_else(|| invalid("is not a token of this list".into(), "page_token"))
+        .ok_or_else(bad_token)
 }
 
-fn invalid(description: String, field: &str) -> Error {
-    let mut v = crate::Violations::new();
-    v.add(field, description);
-    v.check().unwrap_err()
+/// The error for a page token that this list did not give.
+pub fn bad_token() -> Error {
+    Error::invalid("page_token", "is not a token of this list")
 }
 
 #[cfg(test)]

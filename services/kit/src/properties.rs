@@ -2,12 +2,12 @@
 //! *(config)* in DOMAIN.md, with the seed's value as default. One file (`deploy/properties.toml`)
 //! is read by every service, so no service keeps its own copy of a rule.
 
-use std::{collections::BTreeMap, path::Path, sync::Arc};
+use std::{collections::HashMap, path::Path, sync::Arc};
 
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{Error, Result, identity::Caller};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PropertyConfig {
@@ -78,9 +78,15 @@ struct PropertiesFile {
     property: Vec<PropertyConfig>,
 }
 
-/// Every property of the deployment, checked once at start-up.
+/// Every property of the deployment, checked once at start-up, in the order of the file.
 #[derive(Debug, Clone, Default)]
-pub struct Properties(Arc<BTreeMap<String, Property>>);
+pub struct Properties(Arc<PropertyList>);
+
+#[derive(Debug, Default)]
+struct PropertyList {
+    in_order: Vec<Property>,
+    by_id: HashMap<String, usize>,
+}
 
 impl Properties {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
@@ -92,7 +98,7 @@ impl Properties {
     }
 
     pub fn new(configs: Vec<PropertyConfig>) -> anyhow::Result<Self> {
-        let mut map = BTreeMap::new();
+        let mut list = PropertyList::default();
         for c in configs {
             anyhow::ensure!(
                 !c.id.is_empty() && c.id.len() <= 64,
@@ -113,29 +119,43 @@ impl Properties {
                     c.id
                 );
             }
-            let property = Property {
-                id: c.id.clone(),
-                name: c.name,
-                time_zone,
-                rules: c.rules,
-            };
+            let index = list.in_order.len();
             anyhow::ensure!(
-                map.insert(c.id.clone(), property).is_none(),
+                list.by_id.insert(c.id.clone(), index).is_none(),
                 "property {} is listed twice",
                 c.id
             );
+            list.in_order.push(Property {
+                id: c.id,
+                name: c.name,
+                time_zone,
+                rules: c.rules,
+            });
         }
-        Ok(Self(Arc::new(map)))
+        Ok(Self(Arc::new(list)))
+    }
+
+    /// The property a call works on: named by the message's `property_id`, and the one the
+    /// gateway authorized the caller for.
+    pub fn for_call(&self, caller: &Caller, property_id: &str) -> Result<&Property> {
+        if property_id.is_empty() {
+            return Err(Error::invalid("property_id", "must not be empty"));
+        }
+        caller.require_property(property_id)?;
+        self.get(property_id)
     }
 
     pub fn get(&self, id: &str) -> Result<&Property> {
         self.0
+            .by_id
             .get(id)
+            .map(|&i| &self.0.in_order[i])
             .ok_or_else(|| Error::not_found("property", id))
     }
 
+    /// The properties in the order of the file.
     pub fn iter(&self) -> impl Iterator<Item = &Property> {
-        self.0.values()
+        self.0.in_order.iter()
     }
 }
 

@@ -142,3 +142,20 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
 }
+
+/// What every department starts from: its database with the kit's and its own migrations, its
+/// outbox, and a server that requires the internal identity and serves the outbox's events.
+pub async fn department(
+    name: &'static str,
+    settings: &crate::ServiceSettings,
+    listener: TcpListener,
+    deps: &crate::Deps,
+    migrations: sqlx::migrate::Migrator,
+) -> anyhow::Result<(crate::db::Db, crate::outbox::Outbox, Server)> {
+    let db = crate::db::Db::connect(&settings.database, name, migrations).await?;
+    let outbox = crate::outbox::Outbox::new(db.clone(), deps.clock.clone());
+    let server = Server::new(name, listener)
+        .require_identity(settings.identity.key()?)
+        .add_service(outbox.service());
+    Ok((db, outbox, server))
+}

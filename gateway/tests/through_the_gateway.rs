@@ -1,0 +1,292 @@
+//! Calls through a real gateway to a stand-in customer service that requires the internal
+//! identity, over real gRPC.
+
+use std::{net::SocketAddr, time::Duration};
+
+use tokio::net::TcpListener;
+use tonic::{Code, Request, Response, Status, metadata::MetadataValue, transport::Channel};
+use wuye_gateway::{GatewaySettings, sign_dev_token};
+use wuye_kit::identity::{IDENTITY_HEADER, PROPERTY_HEADER, caller};
+use wuye_proto::customerservice::{
+    CreateUnitRequest, CreateUnitResponse, GetUnitRequest, GetUnitResponse, ListUnitsRequest,
+    ListUnitsResponse, Unit,
+    household_service_client::HouseholdServiceClient,
+    household_service_server::{HouseholdService, HouseholdServiceServer},
+};
+
+/// Answers with what it was told: the verified caller, and metadata it must or must not see.
+struct Echo;
+
+#[tonic::async_trait]
+impl HouseholdService for Echo {
+    async fn create_unit(
+        &self,
+        _: Request<CreateUnitRequest>,
+    ) -> Result<Response<CreateUnitResponse>, Status> {
+        Err(Status::failed_precondition("refused by the service"))
+    }
+
+    async fn get_unit(
+        &self,
+        request: Request<GetUnitRequest>,
+    ) -> Result<Response<GetUnitResponse>, Status> {
+        let who = caller(&request).map_err(Status::from)?;
+        let seen = |key: &str| {
+            request
+                .metadata()
+                .get(key)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_owned()
+        };
+        let unit = Unit {
+            id: request.get_ref().unit_id.clone(),
+            property_id: who.property.clone().unwrap_or_default(),
+            label: format!("{}|{}|{}", who.user_id, who.name, who.role),
+            building: seen("authorization"),
+            entrance: seen("grpc-timeout"),
+            room: seen(PROPERTY_HEADER),
+            ..Unit::default()
+        };
+        Ok(Response::new(GetUnitResponse { unit: Some(unit) }))
+    }
+
+    async fn list_units(
+        &self,
+        _: Request<ListUnitsRequest>,
+    ) -> Result<Response<ListUnitsResponse>, Status> {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        Ok(Response::new(ListUnitsResponse::default()))
+    }
+}
+
+async fn listener() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").await.unwrap()
+}
+
+/// The stand-in service, requiring the internal identity like the real ones.
+async fn start_service() -> SocketAddr {
+    let listener = listener().await;
+    let addr = listener.local_addr().unwrap();
+    let key = wuye_kit::IdentitySettings::default().key().unwrap();
+    let server = wuye_kit::server::Server::new("customer-service", listener)
+        .require_identity(key)
+        .add_service(HouseholdServiceServer::new(Echo));
+    tokio::spawn(server.run_until(std::future::pending()));
+    addr
+}
+
+fn settings(customer_service: SocketAddr) -> GatewaySettings {
+    let mut settings = GatewaySettings {
+        policy_file: concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/policy.toml").into(),
+        upstream_timeout_ms: 2_000,
+        ..GatewaySettings::default()
+    };
+    settings.upstreams.insert(
+        "wuye.customerservice.v1".into(),
+        format!("http://{customer_service}"),
+    );
+    settings
+}
+
+async fn start_gateway(settings: GatewaySettings) -> Channel {
+    let listener = listener().await;
+    let addr = listener.local_addr().unwrap();
+    let server = wuye_gateway::build(settings, listener).await.unwrap();
+    tokio::spawn(server.run_until(std::future::pending()));
+    Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+fn token(role: &str, properties: &[&str]) -> String {
+    let properties: Vec<String> = properties.iter().map(|p| p.to_string()).collect();
+    sign_dev_token(role, &properties, "u1", "王芳", Duration::from_secs(60)).unwrap()
+}
+
+fn get_unit(token: Option<&str>, property: &str) -> Request<GetUnitRequest> {
+    let mut request = Request::new(GetUnitRequest {
+        property_id: property.into(),
+        unit_id: "unit-1".into(),
+    });
+    if let Some(token) = token {
+        let value = MetadataValue::try_from(format!("Bearer {token}")).unwrap();
+        request.metadata_mut().insert("authorization", value);
+    }
+    request
+        .metadata_mut()
+        .insert(PROPERTY_HEADER, property.parse().unwrap());
+    request
+}
+
+#[tokio::test]
+async fn forwards_the_verified_caller_and_nothing_else() {
+    let channel = start_gateway(settings(start_service().await)).await;
+    let mut client = HouseholdServiceClient::new(channel);
+
+    let mut request = get_unit(
+        Some(&token("front_desk", &["sunshine-garden"])),
+        "sunshine-garden",
+    );
+    request.set_timeout(Duration::from_secs(5));
+    let unit = client
+        .get_unit(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .unit
+        .unwrap();
+    assert_eq!(unit.id, "unit-1");
+    assert_eq!(unit.property_id, "sunshine-garden");
+    assert_eq!(unit.label, "u1|王芳|front_desk");
+    assert_eq!(unit.building, "-", "the user's token stays at the gateway");
+    assert_ne!(unit.entrance, "-", "the caller's deadline travels on");
+    assert_eq!(unit.room, "sunshine-garden");
+
+    // Headquarters spans properties.
+    let request = get_unit(Some(&token("quality_officer", &[])), "riverside");
+    let unit = client
+        .get_unit(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .unit
+        .unwrap();
+    assert_eq!(unit.property_id, "riverside");
+
+    // An identity forged by the client is replaced by the gateway's.
+    let mut request = get_unit(
+        Some(&token("front_desk", &["sunshine-garden"])),
+        "sunshine-garden",
+    );
+    request
+        .metadata_mut()
+        .insert(IDENTITY_HEADER, "forged".parse().unwrap());
+    assert!(client.get_unit(request).await.is_ok());
+
+    // The service's own refusals come back as they are.
+    let mut request = Request::new(CreateUnitRequest::default());
+    let bearer = format!("Bearer {}", token("cs_clerk", &["riverside"]));
+    request
+        .metadata_mut()
+        .insert("authorization", bearer.parse().unwrap());
+    request
+        .metadata_mut()
+        .insert(PROPERTY_HEADER, "riverside".parse().unwrap());
+    let status = client.create_unit(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert_eq!(status.message(), "refused by the service");
+}
+
+#[tokio::test]
+async fn refuses_who_the_policy_does_not_allow() {
+    let channel = start_gateway(settings(start_service().await)).await;
+    let mut client = HouseholdServiceClient::new(channel);
+    let code = |result: Result<Response<GetUnitResponse>, Status>| result.unwrap_err().code();
+
+    let no_token = client.get_unit(get_unit(None, "sunshine-garden")).await;
+    assert_eq!(code(no_token), Code::Unauthenticated);
+    let mut forged_only = get_unit(None, "sunshine-garden");
+    forged_only
+        .metadata_mut()
+        .insert(IDENTITY_HEADER, "forged".parse().unwrap());
+    assert_eq!(
+        code(client.get_unit(forged_only).await),
+        Code::Unauthenticated
+    );
+    let garbage = client
+        .get_unit(get_unit(Some("garbage"), "sunshine-garden"))
+        .await;
+    assert_eq!(code(garbage), Code::Unauthenticated);
+
+    let desk = token("front_desk", &["sunshine-garden"]);
+    let elsewhere = client
+        .get_unit(get_unit(Some(&desk), "riverside"))
+        .await
+        .unwrap_err();
+    assert_eq!(elsewhere.code(), Code::PermissionDenied);
+    assert!(elsewhere.message().contains("outside your scope"));
+    let admin = client
+        .get_unit(get_unit(Some(&token("admin", &["*"])), "sunshine-garden"))
+        .await;
+    assert_eq!(code(admin), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn health_and_reflection_need_no_token() {
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+
+    let channel = start_gateway(settings(start_service().await)).await;
+    let health = HealthClient::new(channel.clone())
+        .check(HealthCheckRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(health.into_inner().status, 1, "SERVING");
+
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::once(request))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("not a service list: {response:?}");
+    };
+    let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(
+        names.contains(&"wuye.customerservice.v1.HouseholdService".to_owned()),
+        "{names:?}"
+    );
+}
+
+#[tokio::test]
+async fn upstream_failures_are_grpc_statuses() {
+    // Nothing listens on a port just released.
+    let gone = listener().await.local_addr().unwrap();
+    let channel = start_gateway(settings(gone)).await;
+    let mut client = HouseholdServiceClient::new(channel);
+    let desk = token("front_desk", &["sunshine-garden"]);
+    let status = client
+        .get_unit(get_unit(Some(&desk), "sunshine-garden"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+
+    // A slow upstream answers DEADLINE_EXCEEDED at the gateway's upstream timeout.
+    let channel = start_gateway(settings(start_service().await)).await;
+    let mut client = HouseholdServiceClient::new(channel);
+    let mut request = Request::new(ListUnitsRequest {
+        property_id: "sunshine-garden".into(),
+        ..Default::default()
+    });
+    let bearer = format!("Bearer {desk}");
+    request
+        .metadata_mut()
+        .insert("authorization", bearer.parse().unwrap());
+    request
+        .metadata_mut()
+        .insert(PROPERTY_HEADER, "sunshine-garden".parse().unwrap());
+    let status = client.list_units(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::DeadlineExceeded);
+}
+
+#[tokio::test]
+async fn refuses_to_start_without_an_upstream_for_a_method() {
+    let mut settings = settings(listener().await.local_addr().unwrap());
+    settings.upstreams.clear();
+    let err = wuye_gateway::build(settings, listener().await)
+        .await
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("no upstream serves"), "{err}");
+}

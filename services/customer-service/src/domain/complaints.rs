@@ -1,0 +1,153 @@
+//! Complaints (客户投诉): intake, numbering and the reply deadline.
+
+use chrono::{DateTime, Duration, Utc};
+use wuye_kit::{identity::Actor, properties::Rules};
+
+/// How the customer reached the service center (CMP-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Letter,
+    Phone,
+    Fax,
+    Visit,
+    App,
+}
+
+/// CMP-4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Minor,
+    General,
+    Serious,
+}
+
+/// The steps of CMP-5. Intake registers; the lifecycle moves a complaint on from there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Registered,
+    SentToTeam,
+    PlanProposed,
+    PlanConfirmed,
+    Communicated,
+    InProgress,
+    Reported,
+    ResultTold,
+    Closed,
+}
+
+/// The person who complains. Personal data: never logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Complainant {
+    pub name: String,
+    pub phone: String,
+}
+
+/// A registered complaint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Complaint {
+    pub id: String,
+    pub property_id: String,
+    /// Shared with the call and visit log entry (CMP-2).
+    pub number: i64,
+    pub channel: Channel,
+    pub complainant: Complainant,
+    pub unit_id: Option<String>,
+    pub category: String,
+    pub description: String,
+    pub severity: Severity,
+    pub state: State,
+    pub registered_at: DateTime<Utc>,
+    pub reply_due_at: DateTime<Utc>,
+    pub registered_by: Actor,
+}
+
+/// Lengths the front desk may write, in characters.
+pub const MAX_DESCRIPTION: usize = 2000;
+pub const MAX_CATEGORY: usize = 50;
+pub const MAX_NAME: usize = 50;
+pub const MAX_PHONE: usize = 30;
+
+/// CMP-3: the responsible department replies within the property's limit for the severity,
+/// counted from registration.
+pub fn reply_due(registered_at: DateTime<Utc>, severity: Severity, rules: &Rules) -> DateTime<Utc> {
+    let days = rules.complaint_reply_days;
+    let days = match severity {
+        Severity::Minor => days.minor,
+        Severity::General => days.general,
+        Severity::Serious => days.serious,
+    };
+    registered_at + Duration::days(i64::from(days))
+}
+
+/// A phone number as people write it: digits with `+`, `-`, spaces or brackets.
+pub fn is_plausible_phone(phone: &str) -> bool {
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    (3..=20).contains(&digits)
+        && phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'))
+}
+
+wuye_kit::text_codes!(Channel { Letter => "letter", Phone => "phone", Fax => "fax", Visit => "visit", App => "app" });
+wuye_kit::text_codes!(Severity { Minor => "minor", General => "general", Serious => "serious" });
+wuye_kit::text_codes!(State {
+    Registered => "registered",
+    SentToTeam => "sent_to_team",
+    PlanProposed => "plan_proposed",
+    PlanConfirmed => "plan_confirmed",
+    Communicated => "communicated",
+    InProgress => "in_progress",
+    Reported => "reported",
+    ResultTold => "result_told",
+    Closed => "closed",
+});
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use wuye_kit::properties::ReplyDays;
+
+    use super::*;
+
+    #[test]
+    fn reply_deadline_follows_severity() {
+        // rule CMP-3, CMP-4
+        let rules = Rules {
+            complaint_reply_days: ReplyDays {
+                minor: 3,
+                general: 2,
+                serious: 1,
+            },
+        };
+        let at = Utc.with_ymd_and_hms(2026, 11, 27, 9, 30, 0).unwrap();
+        assert_eq!(
+            reply_due(at, Severity::Minor, &rules),
+            at + Duration::days(3)
+        );
+        assert_eq!(
+            reply_due(at, Severity::General, &rules),
+            at + Duration::days(2)
+        );
+        assert_eq!(
+            reply_due(at, Severity::Serious, &rules),
+            at + Duration::days(1)
+        );
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for s in [Severity::Minor, Severity::General, Severity::Serious] {
+            assert_eq!(Severity::from_code(s.code()), Some(s));
+        }
+        assert_eq!(State::from_code("closed"), Some(State::Closed));
+        assert_eq!(Channel::from_code("telegram"), None);
+    }
+
+    #[test]
+    fn phones() {
+        assert!(is_plausible_phone("138 0013 8000"));
+        assert!(is_plausible_phone("+86 (10) 6552-9988"));
+        assert!(!is_plausible_phone("call me"));
+        assert!(!is_plausible_phone("12"));
+    }
+}

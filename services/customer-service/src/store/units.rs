@@ -1,0 +1,118 @@
+use sqlx::{Row, any::AnyRow};
+use wuye_kit::{
+    Result,
+    db::{Db, Tx, from_micros, to_micros},
+    idempotency::{self, Claim},
+};
+
+use super::decode;
+use crate::domain::units::{Unit, UnitState};
+
+const COLUMNS: &str = "id, property_id, building, entrance, floor, room, area_m2, state, create_at";
+
+pub async fn insert(tx: &mut Tx, unit: &Unit) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO units (id, property_id, building, entrance, floor, room, area_m2, state, create_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&unit.id)
+    .bind(&unit.property_id)
+    .bind(&unit.building)
+    .bind(&unit.entrance)
+    .bind(i64::from(unit.floor))
+    .bind(&unit.room)
+    .bind(unit.area_m2)
+    .bind(unit.state.code())
+    .bind(to_micros(unit.created_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, property_id: &str, id: &str) -> Result<Option<Unit>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM units WHERE property_id = $1 AND id = $2"
+    ));
+    let row = sqlx::query(sql)
+        .bind(property_id)
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Whether `id` is a unit of the property, read inside a writing transaction.
+pub async fn exists(tx: &mut Tx, property_id: &str, id: &str) -> Result<bool> {
+    let row = sqlx::query("SELECT 1 FROM units WHERE property_id = $1 AND id = $2")
+        .bind(property_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// The key a page of units continues after: building, entrance and room.
+pub type UnitKey = (String, String, String);
+
+/// Units ordered by building, entrance and room, after `after`.
+pub async fn list(
+    db: &Db,
+    property_id: &str,
+    building: Option<&str>,
+    after: Option<&UnitKey>,
+    limit: i64,
+) -> Result<Vec<Unit>> {
+    let (b, e, r) = after.cloned().unwrap_or_default();
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM units WHERE property_id = $1 \
+         AND ($2 = '' OR building = $2) \
+         AND ($3 = 0 OR (building, entrance, room) > ($4, $5, $6)) \
+         ORDER BY building, entrance, room LIMIT $7"
+    ));
+    let rows = sqlx::query(sql)
+        .bind(property_id)
+        .bind(building.unwrap_or_default())
+        .bind(i64::from(after.is_some()))
+        .bind(b)
+        .bind(e)
+        .bind(r)
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+fn from_row(row: &AnyRow) -> Result<Unit> {
+    Ok(Unit {
+        id: row.try_get("id")?,
+        property_id: row.try_get("property_id")?,
+        building: row.try_get("building")?,
+        entrance: row.try_get("entrance")?,
+        floor: row.try_get::<i64, _>("floor")? as i32,
+        room: row.try_get("room")?,
+        area_m2: row.try_get("area_m2")?,
+        state: decode(row.try_get("state")?, UnitState::from_code, "unit state")?,
+        created_at: from_micros(row.try_get("create_at")?),
+    })
+}
+
+pub enum Created {
+    New(Unit),
+    /// A retry of the request id: the unit the first call created.
+    Retry(String),
+}
+
+/// Adds `unit` to the register, once per request id. A second unit at the same building,
+/// entrance and room is refused as `ALREADY_EXISTS`.
+pub async fn create(db: &Db, request_id: &str, unit: Unit) -> Result<Created> {
+    let mut tx = db.begin().await?;
+    let scope = format!("CreateUnit/{}", unit.property_id);
+    let now = to_micros(unit.created_at);
+    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &unit.id, now).await?
+    {
+        return Ok(Created::Retry(id));
+    }
+    insert(&mut tx, &unit).await?;
+    tx.commit().await?;
+    Ok(Created::New(unit))
+}

@@ -1,0 +1,502 @@
+//! The command-line client: development tokens, and calls through the gateway.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::DateTime;
+use clap::{Args, Subcommand, ValueEnum};
+use tonic::{
+    Request, Status,
+    metadata::MetadataValue,
+    service::{Interceptor, interceptor::InterceptedService},
+    transport::Channel,
+};
+use wuye_kit::identity::PROPERTY_HEADER;
+use wuye_proto::customerservice::{
+    self as pb, complaint_service_client::ComplaintServiceClient,
+    household_service_client::HouseholdServiceClient,
+};
+
+#[derive(Args)]
+pub struct TokenArgs {
+    /// A role code of DOMAIN.md "Who is who", such as front_desk or cs_supervisor.
+    #[arg(long)]
+    role: String,
+    /// A property the token is scoped to; repeat for several.
+    #[arg(long = "property", required = true)]
+    properties: Vec<String>,
+    #[arg(long, default_value = "dev-user")]
+    user: String,
+    #[arg(long, default_value = "开发用户")]
+    name: String,
+    /// Hours until the token expires.
+    #[arg(long, default_value_t = 12)]
+    hours: u64,
+}
+
+pub fn token(args: TokenArgs) -> anyhow::Result<()> {
+    let ttl = Duration::from_secs(args.hours * 3600);
+    let token =
+        wuye_gateway::sign_dev_token(&args.role, &args.properties, &args.user, &args.name, ttl)?;
+    println!("{token}");
+    Ok(())
+}
+
+/// Where and as whom a client command calls.
+#[derive(Args)]
+struct Target {
+    /// The gateway's address.
+    #[arg(
+        long,
+        env = "WUYE_GATEWAY",
+        default_value = "http://127.0.0.1:50050",
+        global = true
+    )]
+    gateway: String,
+    /// A bearer token (`wuye token`).
+    #[arg(long, env = "WUYE_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+    /// The property the call works on.
+    #[arg(
+        long,
+        env = "WUYE_PROPERTY",
+        default_value = "sunshine-garden",
+        global = true
+    )]
+    property: String,
+}
+
+#[derive(Clone)]
+struct Bearer {
+    token: Option<MetadataValue<tonic::metadata::Ascii>>,
+    property: MetadataValue<tonic::metadata::Ascii>,
+}
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(token) = &self.token {
+            request
+                .metadata_mut()
+                .insert("authorization", token.clone());
+        }
+        request
+            .metadata_mut()
+            .insert(PROPERTY_HEADER, self.property.clone());
+        Ok(request)
+    }
+}
+
+type Authed = InterceptedService<Channel, Bearer>;
+
+impl Target {
+    async fn channel(&self) -> anyhow::Result<Authed> {
+        let channel = Channel::from_shared(self.gateway.clone())?
+            .connect()
+            .await
+            .with_context(|| format!("cannot reach the gateway at {}", self.gateway))?;
+        let bearer = Bearer {
+            token: self
+                .token
+                .as_ref()
+                .map(|t| format!("Bearer {t}").parse())
+                .transpose()
+                .context("the token is not valid metadata")?,
+            property: self
+                .property
+                .parse()
+                .context("the property is not valid metadata")?,
+        };
+        Ok(InterceptedService::new(channel, bearer))
+    }
+}
+
+#[derive(Args)]
+pub struct ComplaintArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(subcommand)]
+    command: ComplaintCommand,
+}
+
+#[derive(Subcommand)]
+enum ComplaintCommand {
+    /// Register a complaint (CMP-1): it gets the next number of the call and visit log.
+    File {
+        #[arg(long, value_enum)]
+        channel: ChannelArg,
+        /// The complainant's name.
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        phone: String,
+        /// The unit: its id or its label such as 3-2-1502; none for common parts.
+        #[arg(long)]
+        unit: Option<String>,
+        /// What it is about, such as 维修服务.
+        #[arg(long)]
+        category: String,
+        #[arg(long, value_enum)]
+        severity: SeverityArg,
+        #[arg(long)]
+        description: String,
+        /// Retry key; a new one is made when absent.
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    /// Show one complaint.
+    Show { id: String },
+    /// List complaints, newest first.
+    List {
+        #[arg(long, value_enum)]
+        severity: Option<SeverityArg>,
+        #[arg(long, default_value_t = 20)]
+        limit: i32,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ChannelArg {
+    Letter,
+    Phone,
+    Fax,
+    Visit,
+    App,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SeverityArg {
+    Minor,
+    General,
+    Serious,
+}
+
+impl From<ChannelArg> for pb::Channel {
+    fn from(c: ChannelArg) -> Self {
+        match c {
+            ChannelArg::Letter => pb::Channel::Letter,
+            ChannelArg::Phone => pb::Channel::Phone,
+            ChannelArg::Fax => pb::Channel::Fax,
+            ChannelArg::Visit => pb::Channel::Visit,
+            ChannelArg::App => pb::Channel::App,
+        }
+    }
+}
+
+impl From<SeverityArg> for pb::Severity {
+    fn from(s: SeverityArg) -> Self {
+        match s {
+            SeverityArg::Minor => pb::Severity::Minor,
+            SeverityArg::General => pb::Severity::General,
+            SeverityArg::Serious => pb::Severity::Serious,
+        }
+    }
+}
+
+pub async fn complaint(args: ComplaintArgs) -> anyhow::Result<()> {
+    let target = &args.target;
+    let channel = target.channel().await?;
+    let mut complaints = ComplaintServiceClient::new(channel.clone());
+    let property_id = target.property.clone();
+    match args.command {
+        ComplaintCommand::File {
+            channel: via,
+            name,
+            phone,
+            unit,
+            category,
+            severity,
+            description,
+            request_id,
+        } => {
+            let unit_id = match unit {
+                Some(unit) => {
+                    resolve_unit(
+                        &mut HouseholdServiceClient::new(channel),
+                        &property_id,
+                        &unit,
+                    )
+                    .await?
+                }
+                None => String::new(),
+            };
+            let request = pb::CreateComplaintRequest {
+                property_id,
+                request_id: request_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+                channel: pb::Channel::from(via).into(),
+                complainant: Some(pb::Complainant { name, phone }),
+                unit_id,
+                category,
+                description,
+                severity: pb::Severity::from(severity).into(),
+            };
+            let c = call(complaints.create_complaint(request))
+                .await?
+                .complaint
+                .unwrap_or_default();
+            print_complaint(&c);
+        }
+        ComplaintCommand::Show { id } => {
+            let request = pb::GetComplaintRequest {
+                property_id,
+                complaint_id: id,
+            };
+            let c = call(complaints.get_complaint(request))
+                .await?
+                .complaint
+                .unwrap_or_default();
+            print_complaint(&c);
+        }
+        ComplaintCommand::List { severity, limit } => {
+            let request = pb::ListComplaintsRequest {
+                property_id,
+                severity: severity
+                    .map(|s| pb::Severity::from(s).into())
+                    .unwrap_or_default(),
+                page_size: limit,
+                ..Default::default()
+            };
+            let list = call(complaints.list_complaints(request)).await?;
+            println!(
+                "{:>6}  {:<8}  {:<12}  {:<10}  {:<16}  description",
+                "number", "severity", "state", "category", "reply due"
+            );
+            for c in list.complaints {
+                println!(
+                    "{:>6}  {:<8}  {:<12}  {:<10}  {:<16}  {}",
+                    c.number,
+                    short(c.severity().as_str_name(), "SEVERITY_"),
+                    short(c.state().as_str_name(), "COMPLAINT_STATE_"),
+                    c.category,
+                    time(c.reply_due_time.as_ref()),
+                    c.description.chars().take(30).collect::<String>(),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_complaint(c: &pb::Complaint) {
+    let complainant = c.complainant.clone().unwrap_or_default();
+    let by = c.registered_by.clone().unwrap_or_default();
+    println!("complaint #{} ({})", c.number, c.id);
+    println!(
+        "  state       {}",
+        short(c.state().as_str_name(), "COMPLAINT_STATE_")
+    );
+    println!(
+        "  severity    {}",
+        short(c.severity().as_str_name(), "SEVERITY_")
+    );
+    println!(
+        "  channel     {}",
+        short(c.channel().as_str_name(), "CHANNEL_")
+    );
+    println!("  complainant {} {}", complainant.name, complainant.phone);
+    println!(
+        "  unit        {}",
+        if c.unit_id.is_empty() {
+            "-"
+        } else {
+            &c.unit_id
+        }
+    );
+    println!("  category    {}", c.category);
+    println!("  description {}", c.description);
+    println!(
+        "  registered  {} by {} ({})",
+        time(c.register_time.as_ref()),
+        by.name,
+        by.role
+    );
+    println!("  reply due   {}", time(c.reply_due_time.as_ref()));
+}
+
+#[derive(Args)]
+pub struct UnitArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(subcommand)]
+    command: UnitCommand,
+}
+
+#[derive(Subcommand)]
+enum UnitCommand {
+    /// Add a unit to the register.
+    Add {
+        #[arg(long)]
+        building: String,
+        #[arg(long, default_value = "")]
+        entrance: String,
+        #[arg(long)]
+        floor: i32,
+        #[arg(long)]
+        room: String,
+        #[arg(long, default_value_t = 0.0)]
+        area: f64,
+    },
+    /// List the units of the property.
+    List {
+        #[arg(long)]
+        building: Option<String>,
+    },
+}
+
+pub async fn unit(args: UnitArgs) -> anyhow::Result<()> {
+    let mut units = HouseholdServiceClient::new(args.target.channel().await?);
+    let property_id = args.target.property.clone();
+    match args.command {
+        UnitCommand::Add {
+            building,
+            entrance,
+            floor,
+            room,
+            area,
+        } => {
+            let request = pb::CreateUnitRequest {
+                property_id,
+                request_id: uuid::Uuid::now_v7().to_string(),
+                building,
+                entrance,
+                floor,
+                room,
+                area_m2: area,
+                state: 0,
+            };
+            let u = call(units.create_unit(request))
+                .await?
+                .unit
+                .unwrap_or_default();
+            println!("{}  {}", u.label, u.id);
+        }
+        UnitCommand::List { building } => {
+            let mut page_token = String::new();
+            loop {
+                let request = pb::ListUnitsRequest {
+                    property_id: property_id.clone(),
+                    building: building.clone().unwrap_or_default(),
+                    page_size: 500,
+                    page_token,
+                };
+                let page = call(units.list_units(request)).await?;
+                for u in page.units {
+                    println!(
+                        "{:<12}  {:<9}  {:>6.1} m²  {}",
+                        u.label,
+                        short(u.state().as_str_name(), "UNIT_STATE_"),
+                        u.area_m2,
+                        u.id
+                    );
+                }
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A unit id given as such, or found by its label (3-2-1502).
+async fn resolve_unit(
+    units: &mut HouseholdServiceClient<Authed>,
+    property_id: &str,
+    unit: &str,
+) -> anyhow::Result<String> {
+    let building = unit.split('-').next().unwrap_or_default().to_owned();
+    let mut page_token = String::new();
+    loop {
+        let request = pb::ListUnitsRequest {
+            property_id: property_id.to_owned(),
+            building: building.clone(),
+            page_size: 500,
+            page_token,
+        };
+        let page = call(units.list_units(request)).await?;
+        if let Some(u) = page.units.iter().find(|u| u.label == unit || u.id == unit) {
+            return Ok(u.id.clone());
+        }
+        if page.next_page_token.is_empty() {
+            // Not a label: pass it on as an id for the service to judge.
+            return Ok(unit.to_owned());
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// Demo data for `wuye up --demo`: two buildings of units, created idempotently.
+pub async fn load_demo(gateway: &str, property: &str) -> anyhow::Result<()> {
+    let token = wuye_gateway::sign_dev_token(
+        "cs_clerk",
+        &[property.to_owned()],
+        "demo",
+        "演示数据",
+        Duration::from_secs(600),
+    )?;
+    let target = Target {
+        gateway: gateway.to_owned(),
+        token: Some(token),
+        property: property.to_owned(),
+    };
+    let mut units = HouseholdServiceClient::new(target.channel().await?);
+    for building in ["1", "3"] {
+        for entrance in ["1", "2"] {
+            for floor in 1..=6 {
+                for door in 1..=2 {
+                    let room = format!("{floor}{door:02}");
+                    let request = pb::CreateUnitRequest {
+                        property_id: property.to_owned(),
+                        request_id: format!("demo-{building}-{entrance}-{room}"),
+                        building: building.into(),
+                        entrance: entrance.into(),
+                        floor,
+                        room,
+                        area_m2: if door == 1 { 89.5 } else { 126.0 },
+                        state: if floor % 3 == 0 {
+                            pb::UnitState::Vacant
+                        } else {
+                            pb::UnitState::Occupied
+                        }
+                        .into(),
+                    };
+                    call(units.create_unit(request)).await?;
+                }
+            }
+        }
+    }
+    println!("demo data: 48 units in buildings 1 and 3 of {property}");
+    Ok(())
+}
+
+/// Makes a call and turns a refusal into a readable error, with the reason of the rule.
+async fn call<T>(
+    response: impl std::future::Future<Output = Result<tonic::Response<T>, Status>>,
+) -> anyhow::Result<T> {
+    use tonic_types::StatusExt;
+    match response.await {
+        Ok(r) => Ok(r.into_inner()),
+        Err(status) => {
+            let mut message = format!("{:?}: {}", status.code(), status.message());
+            if let Some(info) = status.get_details_error_info() {
+                message.push_str(&format!(" [{}]", info.reason));
+            }
+            anyhow::bail!(message)
+        }
+    }
+}
+
+fn short<'a>(name: &'a str, prefix: &str) -> String {
+    name.strip_prefix(prefix).unwrap_or(name).to_lowercase()
+}
+
+/// A timestamp in China Standard Time, as the service centers read it.
+fn time(ts: Option<&prost_types::Timestamp>) -> String {
+    ts.and_then(|t| DateTime::from_timestamp(t.seconds, 0))
+        .map(|t| {
+            t.with_timezone(&chrono_tz::Asia::Shanghai)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|| "-".into())
+}

@@ -1,0 +1,103 @@
+//! `wuye up`: the four departments and the gateway in one process.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use clap::Args;
+use tokio::net::TcpListener;
+use wuye_kit::{Deps, ServiceSettings, clock::SystemClock, properties::Properties};
+
+use crate::client;
+
+#[derive(Args)]
+pub struct UpArgs {
+    /// Where the gateway listens.
+    #[arg(long, env = "WUYE_LISTEN", default_value = "127.0.0.1:50050")]
+    listen: String,
+    /// Directory of the SQLite files, one per service.
+    #[arg(long, env = "WUYE_DATA", default_value = "data")]
+    data: PathBuf,
+    /// The properties file.
+    #[arg(long, default_value = "deploy/properties.toml")]
+    properties: PathBuf,
+    /// The gateway's authorization policy.
+    #[arg(long, default_value = "deploy/policy.toml")]
+    policy: PathBuf,
+    /// Load demo data: units of the first property (safe to repeat).
+    #[arg(long)]
+    demo: bool,
+    /// `json` for JSON log lines.
+    #[arg(long, default_value = "text")]
+    log_format: String,
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let mut settings = ServiceSettings::default();
+    settings.database.data_dir = args.data.clone();
+    settings.properties_file = args.properties.clone();
+    settings.telemetry.log_format = args.log_format.clone();
+    settings.telemetry.log_filter = "info,sqlx=warn".into();
+    let telemetry = wuye_kit::telemetry::init("wuye", &settings.telemetry)?;
+    let deps = Deps {
+        clock: Arc::new(SystemClock),
+        properties: Properties::load(&args.properties)?,
+    };
+
+    let mut gateway = wuye_gateway::GatewaySettings {
+        policy_file: args.policy.clone(),
+        ..Default::default()
+    };
+    let mut servers = Vec::new();
+    for (package, name) in wuye::DEPARTMENTS {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        gateway
+            .upstreams
+            .insert(package.into(), format!("http://{}", listener.local_addr()?));
+        servers.push(wuye::build_department(name, settings.clone(), listener, deps.clone()).await?);
+    }
+    let listener = TcpListener::bind(&args.listen).await?;
+    let address = format!("http://{}", listener.local_addr()?);
+    servers.push(wuye_gateway::build(gateway, listener).await?);
+
+    let (stop, _) = tokio::sync::watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    for server in servers {
+        let mut stopped = stop.subscribe();
+        tasks.spawn(server.run_until(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }));
+    }
+
+    let property = deps
+        .properties
+        .iter()
+        .next()
+        .map(|p| p.id.clone())
+        .unwrap_or_default();
+    if args.demo {
+        client::load_demo(&address, &property).await?;
+    }
+    let token = wuye_gateway::sign_dev_token(
+        "front_desk",
+        std::slice::from_ref(&property),
+        "front-desk-1",
+        "前台 王芳",
+        Duration::from_secs(12 * 3600),
+    )?;
+    println!(
+        "wuye is up: gateway {address}, data in {}",
+        args.data.display()
+    );
+    println!("development token (front_desk of {property}, 12 h; `wuye token` makes others):");
+    println!("export WUYE_GATEWAY={address} WUYE_PROPERTY={property} WUYE_TOKEN={token}");
+
+    tokio::select! {
+        _ = wuye_kit::server::shutdown_signal() => {}
+        Some(result) = tasks.join_next() => result??,
+    }
+    let _ = stop.send(true);
+    while let Some(result) = tasks.join_next().await {
+        result??;
+    }
+    telemetry.shutdown();
+    Ok(())
+}
