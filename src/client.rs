@@ -17,6 +17,14 @@ use wuye_proto::customerservice::{
     household_service_client::HouseholdServiceClient,
 };
 
+/// Prints a line; a reader that went away (`| head`) ends the output, not the program.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 #[derive(Args)]
 pub struct TokenArgs {
     /// A role code of DOMAIN.md "Who is who", such as front_desk or cs_supervisor.
@@ -38,7 +46,7 @@ pub fn token(args: TokenArgs) -> anyhow::Result<()> {
     let ttl = Duration::from_secs(args.hours * 3600);
     let token =
         wuye_gateway::sign_dev_token(&args.role, &args.properties, &args.user, &args.name, ttl)?;
-    println!("{token}");
+    say!("{token}");
     Ok(())
 }
 
@@ -256,12 +264,16 @@ pub async fn complaint(args: ComplaintArgs) -> anyhow::Result<()> {
                 ..Default::default()
             };
             let list = call(complaints.list_complaints(request)).await?;
-            println!(
+            say!(
                 "{:>6}  {:<8}  {:<12}  {:<10}  {:<16}  description",
-                "number", "severity", "state", "category", "reply due"
+                "number",
+                "severity",
+                "state",
+                "category",
+                "reply due"
             );
             for c in list.complaints {
-                println!(
+                say!(
                     "{:>6}  {:<8}  {:<12}  {:<10}  {:<16}  {}",
                     c.number,
                     short(c.severity().as_str_name(), "SEVERITY_"),
@@ -279,21 +291,24 @@ pub async fn complaint(args: ComplaintArgs) -> anyhow::Result<()> {
 fn print_complaint(c: &pb::Complaint) {
     let complainant = c.complainant.clone().unwrap_or_default();
     let by = c.registered_by.clone().unwrap_or_default();
-    println!("complaint #{} ({})", c.number, c.id);
-    println!(
+    say!("complaint #{} ({})", c.number, c.id);
+    say!(
         "  state       {}",
         short(c.state().as_str_name(), "COMPLAINT_STATE_")
     );
-    println!(
+    say!(
         "  severity    {}",
         short(c.severity().as_str_name(), "SEVERITY_")
     );
-    println!(
+    say!(
         "  channel     {}",
         short(c.channel().as_str_name(), "CHANNEL_")
     );
-    println!("  complainant {} {}", complainant.name, complainant.phone);
-    println!(
+    say!(
+        "  complainant {}",
+        [complainant.name, complainant.phone].join(" ").trim_end()
+    );
+    say!(
         "  unit        {}",
         if c.unit_id.is_empty() {
             "-"
@@ -301,15 +316,15 @@ fn print_complaint(c: &pb::Complaint) {
             &c.unit_id
         }
     );
-    println!("  category    {}", c.category);
-    println!("  description {}", c.description);
-    println!(
+    say!("  category    {}", c.category);
+    say!("  description {}", c.description);
+    say!(
         "  registered  {} by {} ({})",
         time(c.register_time.as_ref()),
         by.name,
         by.role
     );
-    println!("  reply due   {}", time(c.reply_due_time.as_ref()));
+    say!("  reply due   {}", time(c.reply_due_time.as_ref()));
 }
 
 #[derive(Args)]
@@ -367,7 +382,7 @@ pub async fn unit(args: UnitArgs) -> anyhow::Result<()> {
                 .await?
                 .unit
                 .unwrap_or_default();
-            println!("{}  {}", u.label, u.id);
+            say!("{}  {}", u.label, u.id);
         }
         UnitCommand::List { building } => {
             let mut page_token = String::new();
@@ -380,7 +395,7 @@ pub async fn unit(args: UnitArgs) -> anyhow::Result<()> {
                 };
                 let page = call(units.list_units(request)).await?;
                 for u in page.units {
-                    println!(
+                    say!(
                         "{:<12}  {:<9}  {:>6.1} m²  {}",
                         u.label,
                         short(u.state().as_str_name(), "UNIT_STATE_"),
@@ -465,7 +480,7 @@ pub async fn load_demo(gateway: &str, property: &str) -> anyhow::Result<()> {
             }
         }
     }
-    println!("demo data: 48 units in buildings 1 and 3 of {property}");
+    say!("demo data: 48 units in buildings 1 and 3 of {property}");
     Ok(())
 }
 
@@ -486,7 +501,7 @@ async fn call<T>(
     }
 }
 
-fn short<'a>(name: &'a str, prefix: &str) -> String {
+fn short(name: &str, prefix: &str) -> String {
     name.strip_prefix(prefix).unwrap_or(name).to_lowercase()
 }
 

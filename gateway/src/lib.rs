@@ -144,3 +144,22 @@ async fn admit(State(gate): State<Gate>, mut request: Request, next: Next) -> Re
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn the_example_configuration_loads_with_the_defaults() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/gateway.example.toml");
+        let settings: GatewaySettings = wuye_kit::config::load("gateway", Some(&file)).unwrap();
+        let defaults = GatewaySettings::default();
+        assert_eq!(settings.listen, defaults.listen);
+        assert_eq!(settings.upstreams, defaults.upstreams);
+        assert_eq!(settings.auth.keys.len(), 1);
+        assert_eq!(settings.auth.keys[0].kid, auth::DEV_KID);
+        assert!(Authenticator::new(&settings.auth).is_ok());
+    }
+}

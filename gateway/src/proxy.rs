@@ -11,7 +11,7 @@ use tonic::{
     transport::{Channel, Endpoint},
 };
 use tower::ServiceExt as _;
-use wuye_kit::identity::{Caller, IDENTITY_HEADER, InternalKey};
+use wuye_kit::identity::{Caller, IDENTITY_HEADER, InternalKey, PROPERTY_HEADER};
 
 use crate::policy::split_method;
 
@@ -76,6 +76,14 @@ impl Proxy {
             return status(Status::unimplemented("no upstream serves this method"));
         };
         if let Some(caller) = caller {
+            // One property per call: the one the gate authorized, even if the client sent more.
+            parts.headers.remove(PROPERTY_HEADER);
+            if let Some(property) = caller.property.as_deref() {
+                match HeaderValue::try_from(property) {
+                    Ok(value) => parts.headers.insert(PROPERTY_HEADER, value),
+                    Err(_) => return status(Status::internal("internal error")),
+                };
+            }
             let identity = self
                 .identity
                 .sign(&caller)

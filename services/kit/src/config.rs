@@ -73,6 +73,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error
     fn file_then_environment_override_defaults() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("s.toml", "listen = \"from-file\"\n[nested]\nsize = 3\n")?;

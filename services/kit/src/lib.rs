@@ -143,3 +143,17 @@ macro_rules! text_codes {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_configuration_loads() {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../deploy/service.example.toml");
+        let settings: ServiceSettings = config::load("example", Some(&file)).unwrap();
+        assert_eq!(settings.database.max_connections, 16);
+        assert!(settings.identity.key().is_ok());
+    }
+}

@@ -71,6 +71,7 @@ impl ComplaintService for CustomerService {
             .await?
         {
             Registered::New(c) => {
+                let c = *c;
                 tracing::info!(property = %c.property_id, number = c.number, "complaint registered");
                 c
             }

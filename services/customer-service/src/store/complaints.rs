@@ -142,7 +142,7 @@ fn from_row(row: &AnyRow) -> Result<Complaint> {
 
 /// What registering found.
 pub enum Registered {
-    New(Complaint),
+    New(Box<Complaint>),
     /// A retry of `request_id`: the complaint the first call registered.
     Retry(String),
     /// The unit named is not one of the property's.
@@ -181,5 +181,5 @@ pub async fn register(
     outbox.append(&mut tx, &c.property_id, event).await?;
     tx.commit().await?;
     outbox.notify();
-    Ok(Registered::New(c))
+    Ok(Registered::New(Box::new(c)))
 }
