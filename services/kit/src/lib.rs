@@ -2,6 +2,7 @@
 //! errors and their mapping to gRPC status, the caller identity, the clock, request-id
 //! idempotency, and the transactional outbox with its event stream.
 
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod db;

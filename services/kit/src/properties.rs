@@ -7,14 +7,22 @@ use std::{collections::HashMap, path::Path, sync::Arc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result, identity::Caller};
+use crate::{
+    Error, Result,
+    calendar::{Calendar, Calendars},
+    identity::Caller,
+};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PropertyConfig {
     pub id: String,
     pub name: String,
     #[serde(default = "default_time_zone")]
     pub time_zone: String,
+    /// A calendar of `deploy/calendars/` (the file name without `.toml`).
+    #[serde(default = "default_calendar")]
+    pub holiday_calendar: String,
     #[serde(default)]
     pub rules: Rules,
 }
@@ -23,17 +31,33 @@ fn default_time_zone() -> String {
     "Asia/Shanghai".into()
 }
 
-/// The configurable rules of a property.
+fn default_calendar() -> String {
+    "cn".into()
+}
+
+/// The configurable rules of a property, one section per department.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Rules {
+    pub complaints: ComplaintRules,
+    pub keys: KeyRules,
+    pub archives: ArchiveRules,
+    pub engineering: EngineeringRules,
+    pub surveys: SurveyRules,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ComplaintRules {
     /// CMP-3: days within which the responsible department replies, per severity.
-    pub complaint_reply_days: ReplyDays,
+    pub reply_days: ReplyDays,
+    /// Count `reply_days` as working days of the property's calendar instead of calendar days.
+    pub reply_in_working_days: bool,
 }
 
 /// CMP-3, CMP-4: reply limits per severity, each at most 3 days.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ReplyDays {
     pub minor: u32,
     pub general: u32,
@@ -53,12 +77,101 @@ impl Default for ReplyDays {
 /// CMP-3: "答复时间最长不应超过三天".
 pub const MAX_REPLY_DAYS: u32 = 3;
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeyRules {
+    /// KEY-8: a loan this many days past its expected return is chased.
+    pub overdue_after_days: u32,
+    /// KEY-10: years key records are kept after the custody closes.
+    pub retention_years: u32,
+}
+
+impl Default for KeyRules {
+    fn default() -> Self {
+        Self {
+            overdue_after_days: 1,
+            retention_years: 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ArchiveRules {
+    /// ARC-3: working days after move-in by which a household's file is complete.
+    pub filing_working_days: u32,
+    /// ARC-12: years archives are kept unless a record class says otherwise.
+    pub retention_years: u32,
+}
+
+impl Default for ArchiveRules {
+    fn default() -> Self {
+        Self {
+            filing_working_days: 3,
+            retention_years: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineeringRules {
+    /// HO-1: minutes before the end of a shift the outgoing person prepares.
+    pub outgoing_prepare_minutes: u32,
+    /// HO-2: minutes early the incoming person arrives.
+    pub incoming_early_minutes: u32,
+    /// WO-2: minutes to arrive at an emergency repair after dispatch.
+    pub emergency_arrival_minutes: u32,
+    /// WO-2: minutes to arrive at an ordinary repair after dispatch.
+    pub ordinary_arrival_minutes: u32,
+    /// INS-4: equipment intact rate target, in percent.
+    pub intact_rate_target_percent: u32,
+}
+
+impl Default for EngineeringRules {
+    fn default() -> Self {
+        Self {
+            outgoing_prepare_minutes: 20,
+            incoming_early_minutes: 15,
+            emergency_arrival_minutes: 30,
+            ordinary_arrival_minutes: 15,
+            intact_rate_target_percent: 95,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SurveyRules {
+    /// CS-1: survey campaigns at least this often, in months.
+    pub campaign_every_months: u32,
+    /// CS-5: days after a survey's end by which results are published.
+    pub publish_within_days: u32,
+    /// VIS-4: monthly repair follow-up rate target, in percent.
+    pub repair_follow_up_target_percent: u32,
+    /// VIS-5: share of occupied households visited after move-in, in percent.
+    pub move_in_visit_target_percent: u32,
+}
+
+impl Default for SurveyRules {
+    fn default() -> Self {
+        Self {
+            campaign_every_months: 12,
+            publish_within_days: 30,
+            repair_follow_up_target_percent: 100,
+            move_in_visit_target_percent: 5,
+        }
+    }
+}
+
 /// A property as the services work with it.
 #[derive(Debug, Clone)]
 pub struct Property {
     pub id: String,
     pub name: String,
     pub time_zone: Tz,
+    /// The holiday calendar working days are counted with.
+    pub calendar: Arc<Calendar>,
     pub rules: Rules,
 }
 
@@ -73,6 +186,7 @@ impl Property {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PropertiesFile {
     #[serde(default)]
     property: Vec<PropertyConfig>,
@@ -89,15 +203,17 @@ struct PropertyList {
 }
 
 impl Properties {
+    /// Reads the properties file and the holiday calendars in `calendars/` beside it.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
         let file: PropertiesFile = toml::from_str(&text)
             .map_err(|e| anyhow::anyhow!("parsing {}: {e}", path.display()))?;
-        Self::new(file.property)
+        let dir = path.parent().unwrap_or(Path::new(".")).join("calendars");
+        Self::new(file.property, &Calendars::load_dir(&dir)?)
     }
 
-    pub fn new(configs: Vec<PropertyConfig>) -> anyhow::Result<Self> {
+    pub fn new(configs: Vec<PropertyConfig>, calendars: &Calendars) -> anyhow::Result<Self> {
         let mut list = PropertyList::default();
         for c in configs {
             anyhow::ensure!(
@@ -107,7 +223,14 @@ impl Properties {
             let time_zone: Tz = c.time_zone.parse().map_err(|_| {
                 anyhow::anyhow!("property {}: unknown time zone {}", c.id, c.time_zone)
             })?;
-            let days = c.rules.complaint_reply_days;
+            let calendar = calendars.get(&c.holiday_calendar).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "property {}: no holiday calendar {}",
+                    c.id,
+                    c.holiday_calendar
+                )
+            })?;
+            let days = c.rules.complaints.reply_days;
             for (severity, d) in [
                 ("minor", days.minor),
                 ("general", days.general),
@@ -115,7 +238,7 @@ impl Properties {
             ] {
                 anyhow::ensure!(
                     (1..=MAX_REPLY_DAYS).contains(&d),
-                    "property {}: complaint_reply_days.{severity} must be 1 to {MAX_REPLY_DAYS} (CMP-3)",
+                    "property {}: rules.complaints.reply_days.{severity} must be 1 to {MAX_REPLY_DAYS} (CMP-3)",
                     c.id
                 );
             }
@@ -129,6 +252,7 @@ impl Properties {
                 id: c.id,
                 name: c.name,
                 time_zone,
+                calendar,
                 rules: c.rules,
             });
         }
@@ -164,30 +288,32 @@ mod tests {
     use super::*;
 
     fn config(minor: u32) -> PropertyConfig {
+        let mut rules = Rules::default();
+        rules.complaints.reply_days.minor = minor;
         PropertyConfig {
             id: "p1".into(),
             name: "阳光花园".into(),
             time_zone: default_time_zone(),
-            rules: Rules {
-                complaint_reply_days: ReplyDays {
-                    minor,
-                    ..ReplyDays::default()
-                },
-            },
+            holiday_calendar: "plain".into(),
+            rules,
         }
+    }
+
+    fn calendars() -> Calendars {
+        Calendars::from_iter([Calendar::weekends_only("plain")])
     }
 
     #[test]
     fn reply_limit_over_three_days_is_refused() {
         // rule CMP-3
-        assert!(Properties::new(vec![config(3)]).is_ok());
-        assert!(Properties::new(vec![config(4)]).is_err());
-        assert!(Properties::new(vec![config(0)]).is_err());
+        assert!(Properties::new(vec![config(3)], &calendars()).is_ok());
+        assert!(Properties::new(vec![config(4)], &calendars()).is_err());
+        assert!(Properties::new(vec![config(0)], &calendars()).is_err());
     }
 
     #[test]
     fn unknown_property_is_not_found() {
-        let props = Properties::new(vec![config(3)]).unwrap();
+        let props = Properties::new(vec![config(3)], &calendars()).unwrap();
         assert_eq!(
             props.get("p1").unwrap().time_zone,
             chrono_tz::Asia::Shanghai

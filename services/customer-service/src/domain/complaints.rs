@@ -70,7 +70,7 @@ pub const MAX_PHONE: usize = 30;
 /// CMP-3: the responsible department replies within the property's limit for the severity,
 /// counted from registration.
 pub fn reply_due(registered_at: DateTime<Utc>, severity: Severity, rules: &Rules) -> DateTime<Utc> {
-    let days = rules.complaint_reply_days;
+    let days = rules.complaints.reply_days;
     let days = match severity {
         Severity::Minor => days.minor,
         Severity::General => days.general,
@@ -112,12 +112,11 @@ mod tests {
     #[test]
     fn reply_deadline_follows_severity() {
         // rule CMP-3, CMP-4
-        let rules = Rules {
-            complaint_reply_days: ReplyDays {
-                minor: 3,
-                general: 2,
-                serious: 1,
-            },
+        let mut rules = Rules::default();
+        rules.complaints.reply_days = ReplyDays {
+            minor: 3,
+            general: 2,
+            serious: 1,
         };
         let at = Utc.with_ymd_and_hms(2026, 11, 27, 9, 30, 0).unwrap();
         assert_eq!(
