@@ -27,3 +27,42 @@ pub async fn build_department(
         other => anyhow::bail!("no department is called {other}"),
     }
 }
+
+/// A department built on a local port, ready to run.
+pub struct Department {
+    /// The protobuf package the gateway routes to it.
+    pub package: &'static str,
+    pub name: &'static str,
+    pub address: std::net::SocketAddr,
+    pub server: Server,
+}
+
+/// Builds every department on a port of 127.0.0.1 of its own, each knowing the others as its
+/// peers (whose events it may follow). `settings` gives each department's settings by name.
+pub async fn build_departments(
+    settings: impl Fn(&str) -> ServiceSettings,
+    deps: &Deps,
+) -> anyhow::Result<Vec<Department>> {
+    let mut listeners = Vec::new();
+    for (package, name) in DEPARTMENTS {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        listeners.push((package, name, listener.local_addr()?, listener));
+    }
+    let peers: std::collections::BTreeMap<String, String> = listeners
+        .iter()
+        .map(|(_, name, address, _)| (name.to_string(), format!("http://{address}")))
+        .collect();
+    let mut departments = Vec::new();
+    for (package, name, address, listener) in listeners {
+        let mut settings = settings(name);
+        settings.peers = peers.clone();
+        let server = build_department(name, settings, listener, deps.clone()).await?;
+        departments.push(Department {
+            package,
+            name,
+            address,
+            server,
+        });
+    }
+    Ok(departments)
+}

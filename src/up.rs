@@ -47,12 +47,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let mut servers = Vec::new();
-    for (package, name) in wuye::DEPARTMENTS {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        gateway
-            .upstreams
-            .insert(package.into(), format!("http://{}", listener.local_addr()?));
-        servers.push(wuye::build_department(name, settings.clone(), listener, deps.clone()).await?);
+    for department in wuye::build_departments(|_| settings.clone(), &deps).await? {
+        gateway.upstreams.insert(
+            department.package.into(),
+            format!("http://{}", department.address),
+        );
+        servers.push(department.server);
     }
     let listener = TcpListener::bind(&args.listen).await?;
     let address = format!("http://{}", listener.local_addr()?);

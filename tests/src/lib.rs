@@ -98,18 +98,22 @@ impl Stack {
         let data_dir = std::env::temp_dir().join(format!("wuye-test-{}", uuid::Uuid::now_v7()));
         let (stop, _) = watch::channel(false);
 
+        let mut settings = std::collections::HashMap::new();
+        for (_, service) in wuye::DEPARTMENTS {
+            settings.insert(service, service_settings(backend, service, &data_dir).await);
+        }
+        let departments = wuye::build_departments(|name| settings[name].clone(), &deps)
+            .await
+            .expect("departments build");
         let mut gateway_settings = gateway_settings();
         let mut addrs = Vec::new();
-        for (package, service) in wuye::DEPARTMENTS {
-            let settings = service_settings(backend, service, &data_dir).await;
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            addrs.push(addr);
-            gateway_settings
-                .upstreams
-                .insert(package.into(), format!("http://{addr}"));
-            let server = wuye::build_department(service, settings, listener, deps.clone()).await;
-            spawn(server.expect("service builds"), &stop);
+        for department in departments {
+            addrs.push(department.address);
+            gateway_settings.upstreams.insert(
+                department.package.into(),
+                format!("http://{}", department.address),
+            );
+            spawn(department.server, &stop);
         }
 
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod follow;
 pub mod idempotency;
 pub mod identity;
 pub mod outbox;
@@ -37,6 +38,18 @@ pub struct ServiceSettings {
     pub database: db::DatabaseSettings,
     pub telemetry: telemetry::TelemetrySettings,
     pub identity: IdentitySettings,
+    /// Addresses of the other departments whose events this one follows, by service name
+    /// (such as `customer-service = "http://customer-service:50051"`).
+    pub peers: std::collections::BTreeMap<String, String>,
+}
+
+impl ServiceSettings {
+    /// The address of the peer service `name`, which this service cannot run without.
+    pub fn peer(&self, name: &str) -> anyhow::Result<&str> {
+        self.peers.get(name).map(String::as_str).ok_or_else(|| {
+            anyhow::anyhow!("peers.{name} is not configured: this service follows its events")
+        })
+    }
 }
 
 impl Default for ServiceSettings {
@@ -47,6 +60,7 @@ impl Default for ServiceSettings {
             database: Default::default(),
             telemetry: Default::default(),
             identity: Default::default(),
+            peers: Default::default(),
         }
     }
 }

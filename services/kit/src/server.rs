@@ -21,7 +21,10 @@ pub struct Server {
     served: Vec<&'static str>,
     identity: Option<InternalKey>,
     wrap: Option<Box<dyn FnOnce(Routes) -> Routes + Send>>,
+    tasks: Vec<BackgroundTask>,
 }
+
+type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 impl Server {
     /// A server named `name` (for logs) on `listener`, with reflection over every wuye
@@ -46,6 +49,7 @@ impl Server {
             served: Vec::new(),
             identity: None,
             wrap: None,
+            tasks: Vec::new(),
         }
     }
 
@@ -80,6 +84,13 @@ impl Server {
         self
     }
 
+    /// Runs `task` (an event follower, a scheduled job) while the server serves, and stops it
+    /// when the server stops.
+    pub fn with_task(mut self, task: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.tasks.push(Box::pin(task));
+        self
+    }
+
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
@@ -105,6 +116,10 @@ impl Server {
         }
         let name = self.name;
         let addr = self.listener.local_addr()?;
+        let mut tasks = tokio::task::JoinSet::new();
+        for task in self.tasks {
+            tasks.spawn(task);
+        }
         tracing::info!(server = name, %addr, "serving");
         tonic::transport::Server::builder()
             .trace_fn(move |request| {
@@ -116,6 +131,7 @@ impl Server {
             .add_routes(routes)
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
             .await?;
+        tasks.shutdown().await;
         tracing::info!(server = name, "stopped");
         Ok(())
     }
