@@ -1,6 +1,11 @@
 //! wuye's protobuf contracts: one module per `wuye.<area>.v1` package.
 
 pub mod wuye {
+    pub mod archives {
+        pub mod v1 {
+            tonic::include_proto!("wuye.archives.v1");
+        }
+    }
     pub mod common {
         pub mod v1 {
             tonic::include_proto!("wuye.common.v1");
@@ -11,6 +16,11 @@ pub mod wuye {
             tonic::include_proto!("wuye.customerservice.v1");
         }
     }
+    pub mod engineering {
+        pub mod v1 {
+            tonic::include_proto!("wuye.engineering.v1");
+        }
+    }
     pub mod events {
         pub mod v1 {
             tonic::include_proto!("wuye.events.v1");
@@ -19,7 +29,8 @@ pub mod wuye {
 }
 
 pub use wuye::{
-    common::v1 as common, customerservice::v1 as customerservice, events::v1 as events,
+    archives::v1 as archives, common::v1 as common, customerservice::v1 as customerservice,
+    engineering::v1 as engineering, events::v1 as events,
 };
 
 /// The encoded `FileDescriptorSet` of every contract, for reflection and policy checks.

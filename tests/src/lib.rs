@@ -85,12 +85,20 @@ pub fn start_time() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// The properties of `deploy/properties.toml`, as a stack starts with them by default.
+pub fn deploy_properties() -> Properties {
+    Properties::load(&repo_root().join("deploy/properties.toml")).expect("properties")
+}
+
 impl Stack {
     pub async fn start(backend: Backend) -> Stack {
+        Self::start_with(backend, deploy_properties()).await
+    }
+
+    /// A stack serving `properties` (tests that change a property's rules).
+    pub async fn start_with(backend: Backend, properties: Properties) -> Stack {
         init_test_log();
         let clock = ManualClock::new(start_time());
-        let properties =
-            Properties::load(&repo_root().join("deploy/properties.toml")).expect("properties");
         let deps = Deps {
             clock: std::sync::Arc::new(clock.clone()),
             properties,
@@ -176,6 +184,21 @@ impl Stack {
             self.as_role(role, PROPERTY),
         )
     }
+
+    /// A client of a department's own event stream, with an internal identity as a peer
+    /// service would have.
+    pub fn events(&self, service: SocketAddr) -> EventClient {
+        let identity = wuye_kit::IdentitySettings::default()
+            .key()
+            .unwrap()
+            .sign(&wuye_kit::identity::Caller::service("tests"))
+            .unwrap();
+        let auth = Identity(identity.parse().unwrap());
+        proto::events::event_service_client::EventServiceClient::new(InterceptedService::new(
+            channel(service),
+            auth,
+        ))
+    }
 }
 
 impl Drop for Stack {
@@ -186,6 +209,21 @@ impl Drop for Stack {
 }
 
 pub type Authed = InterceptedService<Channel, Auth>;
+pub type EventClient =
+    proto::events::event_service_client::EventServiceClient<InterceptedService<Channel, Identity>>;
+
+/// Adds an internal identity, as the gateway or a peer service does.
+#[derive(Clone)]
+pub struct Identity(MetadataValue<tonic::metadata::Ascii>);
+
+impl Interceptor for Identity {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        request
+            .metadata_mut()
+            .insert(wuye_kit::identity::IDENTITY_HEADER, self.0.clone());
+        Ok(request)
+    }
+}
 pub type ComplaintClient =
     proto::customerservice::complaint_service_client::ComplaintServiceClient<Authed>;
 pub type HouseholdClient =

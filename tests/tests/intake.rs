@@ -6,11 +6,7 @@ use chrono::Duration;
 use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic_types::StatusExt;
-use wuye_kit::{
-    clock::Clock,
-    identity::{Caller, IDENTITY_HEADER},
-    time::from_timestamp,
-};
+use wuye_kit::{clock::Clock, time::from_timestamp};
 use wuye_tests::{
     Backend, PROPERTY, Stack, both_backends,
     proto::{
@@ -18,7 +14,7 @@ use wuye_tests::{
             Channel, Complainant, ComplaintState, CreateComplaintRequest, CreateUnitRequest,
             GetComplaintRequest, ListComplaintsRequest, Severity,
         },
-        events::{SubscribeRequest, event::Payload, event_service_client::EventServiceClient},
+        events::{SubscribeRequest, event::Payload},
     },
 };
 
@@ -332,16 +328,7 @@ async fn registration_is_on_the_event_stream(backend: Backend) {
         .unwrap();
 
     // Events are served service to service, with an internal identity.
-    let key = wuye_kit::IdentitySettings::default().key().unwrap();
-    let identity = key.sign(&Caller::service("tests")).unwrap();
-    let mut events = EventServiceClient::with_interceptor(
-        wuye_tests::channel(stack.customer_service),
-        move |mut r: tonic::Request<()>| {
-            r.metadata_mut()
-                .insert(IDENTITY_HEADER, identity.parse().unwrap());
-            Ok(r)
-        },
-    );
+    let mut events = stack.events(stack.customer_service);
     let mut stream = events
         .subscribe(SubscribeRequest { after_seq: 0 })
         .await

@@ -1,5 +1,6 @@
-//! The customer service department (客户服务部): households and units, complaints; keys,
-//! surveys and visits follow.
+//! The customer service department (客户服务部): the properties' master data (units,
+//! households, residents, move-in and move-out, the registers) and complaints; keys, surveys
+//! and visits follow.
 
 pub mod domain;
 pub(crate) mod grpc;
@@ -17,6 +18,7 @@ use wuye_kit::{
 use wuye_proto::customerservice::{
     complaint_service_server::ComplaintServiceServer,
     household_service_server::HouseholdServiceServer,
+    property_service_server::PropertyServiceServer,
 };
 
 pub const NAME: &str = "customer-service";
@@ -48,5 +50,6 @@ pub async fn build(
     };
     Ok(server
         .add_service(ComplaintServiceServer::new(service.clone()))
-        .add_service(HouseholdServiceServer::new(service)))
+        .add_service(HouseholdServiceServer::new(service.clone()))
+        .add_service(PropertyServiceServer::new(service)))
 }

@@ -1,7 +1,7 @@
-//! The 工程管理部, the engineering management department: duty roster, shift handover, inspections, equipment and repair work orders.
-//!
-//! It runs with its own database, migrations, event stream, health and reflection; its
-//! domain RPCs arrive with their issues.
+//! The 工程管理部, the engineering management department: duty roster, shift handover,
+//! inspections, equipment and repair work orders.
+
+pub mod domain;
 
 use tokio::net::TcpListener;
 use wuye_kit::{

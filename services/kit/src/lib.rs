@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod document;
 pub mod error;
 pub mod follow;
 pub mod idempotency;

@@ -102,6 +102,9 @@ pub struct ArchiveRules {
     pub filing_working_days: u32,
     /// ARC-12: years archives are kept unless a record class says otherwise.
     pub retention_years: u32,
+    /// ARC-4: the document categories a household file needs to be complete (codes of the
+    /// archives service: personal, family, house, decoration, fees, photos).
+    pub required_categories: Vec<String>,
 }
 
 impl Default for ArchiveRules {
@@ -109,6 +112,16 @@ impl Default for ArchiveRules {
         Self {
             filing_working_days: 3,
             retention_years: 10,
+            required_categories: [
+                "personal",
+                "family",
+                "house",
+                "decoration",
+                "fees",
+                "photos",
+            ]
+            .map(String::from)
+            .to_vec(),
         }
     }
 }
@@ -126,6 +139,15 @@ pub struct EngineeringRules {
     pub ordinary_arrival_minutes: u32,
     /// INS-4: equipment intact rate target, in percent.
     pub intact_rate_target_percent: u32,
+    /// INS-3: the day the engineering manager's weekly inspection window starts, 1 (Monday)
+    /// to 7 (Sunday); the window is that day and the six after it.
+    pub weekly_inspection_weekday: u32,
+    /// INS-4: whether the schedule makes a monthly inspection of all equipment.
+    pub monthly_inspections: bool,
+    /// INS-1: the normal range of an equipment room's temperature on the daily inspection,
+    /// in degrees Celsius; a reading outside it opens a work order (INS-5).
+    pub equipment_room_min_celsius: i32,
+    pub equipment_room_max_celsius: i32,
 }
 
 impl Default for EngineeringRules {
@@ -136,6 +158,10 @@ impl Default for EngineeringRules {
             emergency_arrival_minutes: 30,
             ordinary_arrival_minutes: 15,
             intact_rate_target_percent: 95,
+            weekly_inspection_weekday: 1,
+            monthly_inspections: true,
+            equipment_room_min_celsius: 5,
+            equipment_room_max_celsius: 40,
         }
     }
 }

@@ -1,4 +1,15 @@
 //! The customer service department's rules, free of I/O and of protobuf types.
 
 pub mod complaints;
+pub mod households;
+pub mod registers;
 pub mod units;
+
+/// A phone number as people write it: digits with `+`, `-`, spaces or brackets.
+pub fn is_plausible_phone(phone: &str) -> bool {
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    (3..=20).contains(&digits)
+        && phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'))
+}

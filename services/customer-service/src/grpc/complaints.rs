@@ -36,7 +36,7 @@ impl ComplaintService for CustomerService {
         }
         let complainant = req.complainant.unwrap_or_default();
         v.required_text("complainant.name", &complainant.name, rules::MAX_NAME);
-        if !complainant.phone.is_empty() && !rules::is_plausible_phone(&complainant.phone) {
+        if !complainant.phone.is_empty() && !crate::domain::is_plausible_phone(&complainant.phone) {
             v.add("complainant.phone", "is not a phone number");
         }
         v.max_text("complainant.phone", &complainant.phone, rules::MAX_PHONE);
@@ -64,7 +64,7 @@ impl ComplaintService for CustomerService {
             severity,
             state: State::Registered,
             registered_at: now,
-            reply_due_at: rules::reply_due(now, severity, &property.rules),
+            reply_due_at: rules::reply_due(now, severity, property),
             registered_by: caller.actor(),
         };
         let complaint = match store::register(&self.db, &self.outbox, &req.request_id, complaint)

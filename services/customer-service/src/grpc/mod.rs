@@ -3,6 +3,7 @@
 
 mod complaints;
 mod households;
+mod properties;
 
 use wuye_proto::customerservice as pb;
 

@@ -1,6 +1,7 @@
 //! The customer service department's SQL. One query text serves SQLite and PostgreSQL.
 
 pub mod complaints;
+pub mod households;
 pub mod units;
 
 use wuye_kit::{Error, Result};

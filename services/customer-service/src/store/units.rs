@@ -41,6 +41,19 @@ pub async fn get(db: &Db, property_id: &str, id: &str) -> Result<Option<Unit>> {
     row.as_ref().map(from_row).transpose()
 }
 
+/// A unit of the property, read inside a writing transaction.
+pub async fn get_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Unit>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM units WHERE property_id = $1 AND id = $2"
+    ));
+    let row = sqlx::query(sql)
+        .bind(property_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// Whether `id` is a unit of the property, read inside a writing transaction.
 pub async fn exists(tx: &mut Tx, property_id: &str, id: &str) -> Result<bool> {
     let row = sqlx::query("SELECT 1 FROM units WHERE property_id = $1 AND id = $2")
@@ -82,7 +95,7 @@ pub async fn list(
     rows.iter().map(from_row).collect()
 }
 
-fn from_row(row: &AnyRow) -> Result<Unit> {
+pub(super) fn from_row(row: &AnyRow) -> Result<Unit> {
     Ok(Unit {
         id: row.try_get("id")?,
         property_id: row.try_get("property_id")?,
