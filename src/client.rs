@@ -2,16 +2,9 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono::DateTime;
 use clap::{Args, Subcommand, ValueEnum};
-use tonic::{
-    Request, Status,
-    metadata::MetadataValue,
-    service::{Interceptor, interceptor::InterceptedService},
-    transport::Channel,
-};
-use wuye_kit::identity::PROPERTY_HEADER;
+use wuye::connect::{Authed, Target, call};
 use wuye_proto::customerservice::{
     self as pb, complaint_service_client::ComplaintServiceClient,
     household_service_client::HouseholdServiceClient,
@@ -48,74 +41,6 @@ pub fn token(args: TokenArgs) -> anyhow::Result<()> {
         wuye_gateway::sign_dev_token(&args.role, &args.properties, &args.user, &args.name, ttl)?;
     say!("{token}");
     Ok(())
-}
-
-/// Where and as whom a client command calls.
-#[derive(Args)]
-struct Target {
-    /// The gateway's address.
-    #[arg(
-        long,
-        env = "WUYE_GATEWAY",
-        default_value = "http://127.0.0.1:50050",
-        global = true
-    )]
-    gateway: String,
-    /// A bearer token (`wuye token`).
-    #[arg(long, env = "WUYE_TOKEN", hide_env_values = true, global = true)]
-    token: Option<String>,
-    /// The property the call works on.
-    #[arg(
-        long,
-        env = "WUYE_PROPERTY",
-        default_value = "sunshine-garden",
-        global = true
-    )]
-    property: String,
-}
-
-#[derive(Clone)]
-struct Bearer {
-    token: Option<MetadataValue<tonic::metadata::Ascii>>,
-    property: MetadataValue<tonic::metadata::Ascii>,
-}
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(token) = &self.token {
-            request
-                .metadata_mut()
-                .insert("authorization", token.clone());
-        }
-        request
-            .metadata_mut()
-            .insert(PROPERTY_HEADER, self.property.clone());
-        Ok(request)
-    }
-}
-
-type Authed = InterceptedService<Channel, Bearer>;
-
-impl Target {
-    async fn channel(&self) -> anyhow::Result<Authed> {
-        let channel = Channel::from_shared(self.gateway.clone())?
-            .connect()
-            .await
-            .with_context(|| format!("cannot reach the gateway at {}", self.gateway))?;
-        let bearer = Bearer {
-            token: self
-                .token
-                .as_ref()
-                .map(|t| format!("Bearer {t}").parse())
-                .transpose()
-                .context("the token is not valid metadata")?,
-            property: self
-                .property
-                .parse()
-                .context("the property is not valid metadata")?,
-        };
-        Ok(InterceptedService::new(channel, bearer))
-    }
 }
 
 #[derive(Args)]
@@ -440,67 +365,6 @@ async fn resolve_unit(
     }
 }
 
-/// Demo data for `wuye up --demo`: two buildings of units, created idempotently.
-pub async fn load_demo(gateway: &str, property: &str) -> anyhow::Result<()> {
-    let token = wuye_gateway::sign_dev_token(
-        "cs_clerk",
-        &[property.to_owned()],
-        "demo",
-        "演示数据",
-        Duration::from_secs(600),
-    )?;
-    let target = Target {
-        gateway: gateway.to_owned(),
-        token: Some(token),
-        property: property.to_owned(),
-    };
-    let mut units = HouseholdServiceClient::new(target.channel().await?);
-    for building in ["1", "3"] {
-        for entrance in ["1", "2"] {
-            for floor in 1..=6 {
-                for door in 1..=2 {
-                    let room = format!("{floor}{door:02}");
-                    let request = pb::CreateUnitRequest {
-                        property_id: property.to_owned(),
-                        request_id: format!("demo-{building}-{entrance}-{room}"),
-                        building: building.into(),
-                        entrance: entrance.into(),
-                        floor,
-                        room,
-                        area_m2: if door == 1 { 89.5 } else { 126.0 },
-                        state: if floor % 3 == 0 {
-                            pb::UnitState::Vacant
-                        } else {
-                            pb::UnitState::Occupied
-                        }
-                        .into(),
-                    };
-                    call(units.create_unit(request)).await?;
-                }
-            }
-        }
-    }
-    say!("demo data: 48 units in buildings 1 and 3 of {property}");
-    Ok(())
-}
-
-/// Makes a call and turns a refusal into a readable error, with the reason of the rule.
-async fn call<T>(
-    response: impl std::future::Future<Output = Result<tonic::Response<T>, Status>>,
-) -> anyhow::Result<T> {
-    use tonic_types::StatusExt;
-    match response.await {
-        Ok(r) => Ok(r.into_inner()),
-        Err(status) => {
-            let mut message = format!("{:?}: {}", status.code(), status.message());
-            if let Some(info) = status.get_details_error_info() {
-                message.push_str(&format!(" [{}]", info.reason));
-            }
-            anyhow::bail!(message)
-        }
-    }
-}
-
 fn short(name: &str, prefix: &str) -> String {
     name.strip_prefix(prefix).unwrap_or(name).to_lowercase()
 }
@@ -514,4 +378,157 @@ fn time(ts: Option<&prost_types::Timestamp>) -> String {
                 .to_string()
         })
         .unwrap_or_else(|| "-".into())
+}
+
+#[derive(Args)]
+pub struct HouseholdArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(subcommand)]
+    command: HouseholdCommand,
+}
+
+#[derive(Subcommand)]
+enum HouseholdCommand {
+    /// Record a move-in (入住): the unit becomes occupied and archives opens the file.
+    MoveIn {
+        /// The unit: its id or its label such as 3-2-1502.
+        #[arg(long)]
+        unit: String,
+        /// A resident as NAME,RELATION[,PHONE] with RELATION owner, family or tenant; repeat.
+        #[arg(long = "resident", required = true)]
+        residents: Vec<String>,
+    },
+    /// Record a move-out (迁出): the unit becomes vacant.
+    MoveOut { household: String },
+    /// The households living in the property.
+    List,
+    /// Print the customer contact list (contacts) or the overview register (overview) as an
+    /// HTML page to FILE.
+    Print {
+        #[arg(value_enum)]
+        register: RegisterArg,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RegisterArg {
+    Contacts,
+    Overview,
+}
+
+pub async fn household(args: HouseholdArgs) -> anyhow::Result<()> {
+    let mut households = HouseholdServiceClient::new(args.target.channel().await?);
+    let property_id = args.target.property.clone();
+    match args.command {
+        HouseholdCommand::MoveIn { unit, residents } => {
+            let unit_id = resolve_unit(&mut households, &property_id, &unit).await?;
+            let residents = residents
+                .iter()
+                .map(|r| parse_resident(r))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let request = pb::RecordMoveInRequest {
+                property_id,
+                request_id: uuid::Uuid::now_v7().to_string(),
+                unit_id,
+                residents,
+                move_in_time: None,
+            };
+            let h = call(households.record_move_in(request))
+                .await?
+                .household
+                .unwrap_or_default();
+            say!(
+                "household {} moved into {} on {}",
+                h.id,
+                h.unit_label,
+                time(h.move_in_time.as_ref())
+            );
+        }
+        HouseholdCommand::MoveOut { household } => {
+            let request = pb::RecordMoveOutRequest {
+                property_id,
+                household_id: household,
+                move_out_time: None,
+            };
+            let h = call(households.record_move_out(request))
+                .await?
+                .household
+                .unwrap_or_default();
+            say!(
+                "household {} moved out of {} on {}",
+                h.id,
+                h.unit_label,
+                time(h.move_out_time.as_ref())
+            );
+        }
+        HouseholdCommand::List => {
+            let mut page_token = String::new();
+            loop {
+                let request = pb::ListHouseholdsRequest {
+                    property_id: property_id.clone(),
+                    state: pb::HouseholdState::Living.into(),
+                    page_size: 500,
+                    page_token,
+                    ..Default::default()
+                };
+                let page = call(households.list_households(request)).await?;
+                for h in page.households {
+                    let names: Vec<&str> = h.residents.iter().map(|r| r.name.as_str()).collect();
+                    say!(
+                        "{:<12}  {}  {}  {}",
+                        h.unit_label,
+                        time(h.move_in_time.as_ref()),
+                        h.id,
+                        names.join("、")
+                    );
+                }
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+        }
+        HouseholdCommand::Print { register, out } => {
+            let request = pb::RenderRegisterRequest {
+                property_id,
+                register: match register {
+                    RegisterArg::Contacts => pb::Register::ContactList,
+                    RegisterArg::Overview => pb::Register::Overview,
+                }
+                .into(),
+                building: String::new(),
+            };
+            let document = call(households.render_register(request))
+                .await?
+                .document
+                .unwrap_or_default();
+            std::fs::write(&out, &document.content)?;
+            say!(
+                "{} ({} bytes) written to {}",
+                document.file_name,
+                document.content.len(),
+                out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn parse_resident(text: &str) -> anyhow::Result<pb::Resident> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let relation = match parts.get(1).copied() {
+        Some("owner") => pb::ResidentRelation::Owner,
+        Some("family") => pb::ResidentRelation::Family,
+        Some("tenant") => pb::ResidentRelation::Tenant,
+        _ => anyhow::bail!("--resident {text}: write NAME,owner|family|tenant[,PHONE]"),
+    };
+    Ok(pb::Resident {
+        name: parts[0].to_owned(),
+        relation: relation.into(),
+        phone: parts.get(2).copied().unwrap_or_default().to_owned(),
+        primary_contact: false,
+    })
 }

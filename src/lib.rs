@@ -1,6 +1,9 @@
 //! The `wuye` package: the all-in-one launcher and the command-line client. Its library part
 //! lists the departments once, for `wuye up` and the test harness alike.
 
+pub mod connect;
+pub mod demo;
+
 use tokio::net::TcpListener;
 use wuye_kit::{Deps, ServiceSettings, server::Server};
 

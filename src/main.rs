@@ -27,6 +27,8 @@ enum Command {
     Complaint(client::ComplaintArgs),
     /// Add and list the units of a property through the gateway.
     Unit(client::UnitArgs),
+    /// Move-ins, move-outs and the registers of households, through the gateway.
+    Household(client::HouseholdArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -38,6 +40,7 @@ fn main() -> std::process::ExitCode {
             Command::Token(args) => client::token(args),
             Command::Complaint(args) => runtime.block_on(client::complaint(args)),
             Command::Unit(args) => runtime.block_on(client::unit(args)),
+            Command::Household(args) => runtime.block_on(client::household(args)),
         });
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

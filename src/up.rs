@@ -1,12 +1,17 @@
 //! `wuye up`: the four departments and the gateway in one process.
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use clap::Args;
 use tokio::net::TcpListener;
-use wuye_kit::{Deps, ServiceSettings, clock::SystemClock, properties::Properties};
-
-use crate::client;
+use wuye::demo::DemoSize;
+use wuye_kit::{
+    Deps, ServiceSettings, calendar::Calendars, clock::SystemClock, properties::Properties,
+};
 
 #[derive(Args)]
 pub struct UpArgs {
@@ -22,9 +27,23 @@ pub struct UpArgs {
     /// The gateway's authorization policy.
     #[arg(long, default_value = "deploy/policy.toml")]
     policy: PathBuf,
-    /// Load demo data: units of the first property (safe to repeat).
+    /// Load demo data into the first property (safe to repeat: the same seed loads the same
+    /// data once).
     #[arg(long)]
     demo: bool,
+    /// With --demo: serve this many generated properties (p001, p002, …) instead of the
+    /// properties file, and load demo data into every one.
+    #[arg(long, default_value_t = 0)]
+    demo_properties: u32,
+    /// With --demo: buildings per property (2 entrances, 6 floors, 2 units a floor each).
+    #[arg(long, default_value_t = 2)]
+    demo_buildings: u32,
+    /// With --demo: complaints per property.
+    #[arg(long, default_value_t = 12)]
+    demo_complaints: u32,
+    /// With --demo: the seed number; the same seed gives the same data.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
     /// `json` for JSON log lines.
     #[arg(long, default_value = "text")]
     log_format: String,
@@ -37,9 +56,22 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     settings.telemetry.log_format = args.log_format.clone();
     settings.telemetry.log_filter = "info,sqlx=warn".into();
     let telemetry = wuye_kit::telemetry::init("wuye", &settings.telemetry)?;
+    let properties = if args.demo && args.demo_properties > 0 {
+        let calendars = args
+            .properties
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("calendars");
+        Properties::new(
+            wuye::demo::property_configs(args.seed, args.demo_properties),
+            &Calendars::load_dir(&calendars)?,
+        )?
+    } else {
+        Properties::load(&args.properties)?
+    };
     let deps = Deps {
         clock: Arc::new(SystemClock),
-        properties: Properties::load(&args.properties)?,
+        properties,
     };
 
     let mut gateway = wuye_gateway::GatewaySettings {
@@ -74,7 +106,24 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .map(|p| p.id.clone())
         .unwrap_or_default();
     if args.demo {
-        client::load_demo(&address, &property).await?;
+        let size = DemoSize {
+            buildings: args.demo_buildings,
+            complaints: args.demo_complaints,
+            ..DemoSize::default()
+        };
+        // Generated properties are all loaded; otherwise only the first of the file.
+        let count = if args.demo_properties > 0 {
+            usize::MAX
+        } else {
+            1
+        };
+        let targets: Vec<(String, String)> = deps
+            .properties
+            .iter()
+            .take(count)
+            .map(|p| (p.id.clone(), p.name.clone()))
+            .collect();
+        wuye::demo::load_all(&address, args.seed, &targets, size).await?;
     }
     let token = wuye_gateway::sign_dev_token(
         "front_desk",

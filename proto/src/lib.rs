@@ -1,5 +1,7 @@
 //! wuye's protobuf contracts: one module per `wuye.<area>.v1` package.
 
+// Generated code: message sizes are the contracts' to decide.
+#[allow(clippy::large_enum_variant)]
 pub mod wuye {
     pub mod archives {
         pub mod v1 {

@@ -29,6 +29,7 @@ both_backends!(
     move_in_refusals_write_nothing,
     registers_list_every_resident_and_unit,
     property_settings_are_readable_and_change_behaviour,
+    generated_data_loads_through_the_gateway_once,
 );
 
 async fn unit(stack: &Stack, building: &str, room: &str, state: UnitState) -> String {
@@ -521,4 +522,83 @@ async fn property_settings_are_readable_and_change_behaviour(backend: Backend) {
             .unwrap()
             .with_timezone(&Utc)
     );
+}
+
+async fn generated_data_loads_through_the_gateway_once(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let size = wuye::demo::DemoSize {
+        buildings: 1,
+        complaints: 20,
+        ..Default::default()
+    };
+    let plan = wuye::demo::plan_property(42, PROPERTY, "阳光花园", size);
+    let gateway = format!("http://{}", stack.gateway);
+    let first = wuye::demo::load(&gateway, 42, &plan).await.unwrap();
+    // Loading the same seed again finds everything there and adds nothing.
+    wuye::demo::load(&gateway, 42, &plan).await.unwrap();
+
+    let occupied: Vec<&wuye::demo::UnitPlan> = plan
+        .units
+        .iter()
+        .filter(|u| !u.residents.is_empty())
+        .collect();
+    assert_eq!(
+        (first.units, first.households, first.complaints),
+        (24, occupied.len(), 20)
+    );
+    let mut clerk = stack.households("cs_clerk");
+    let totals = clerk
+        .get_overview_register(GetOverviewRegisterRequest {
+            property_id: PROPERTY.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .totals
+        .unwrap();
+    assert_eq!((totals.units, totals.occupied), (24, occupied.len() as i32));
+    // The contact list is the plan's residents, unit by unit, in order.
+    let contacts = clerk
+        .list_contacts(ListContactsRequest {
+            property_id: PROPERTY.into(),
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .contacts;
+    let listed: Vec<(String, String)> = contacts.into_iter().map(|c| (c.name, c.phone)).collect();
+    let mut planned: Vec<(String, String, (String, String, String))> = occupied
+        .iter()
+        .flat_map(|u| {
+            u.residents.iter().map(|(name, _, phone)| {
+                (
+                    name.clone(),
+                    phone.clone(),
+                    (u.building.clone(), u.entrance.clone(), u.room.clone()),
+                )
+            })
+        })
+        .collect();
+    planned.sort_by(|a, b| a.2.cmp(&b.2)); // the list runs by building, entrance and room
+    assert_eq!(
+        listed,
+        planned
+            .into_iter()
+            .map(|(n, p, _)| (n, p))
+            .collect::<Vec<_>>()
+    );
+    let complaints = stack
+        .complaints("front_desk")
+        .list_complaints(wuye_tests::proto::customerservice::ListComplaintsRequest {
+            property_id: PROPERTY.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .complaints;
+    assert_eq!(complaints.len(), 20);
 }

@@ -1,25 +1,103 @@
-//! The 客户档案, the customer archives: household files, documents, access approvals, audit and retention.
-//!
-//! It runs with its own database, migrations, event stream, health and reflection; its
-//! domain RPCs arrive with their issues.
+//! The 客户档案, the customer archives: household files (一户一档) opened from customer
+//! service's move-ins, documents that never change, access only by the supervisor's approval,
+//! a register of every reading chained by hashes, and the retention of closed records.
+
+pub mod blobs;
+pub mod confidential;
+pub mod domain;
+pub(crate) mod grpc;
+pub mod move_ins;
+pub mod settings;
+mod store;
 
 use tokio::net::TcpListener;
 use wuye_kit::{
     Deps, ServiceSettings,
+    clock::SharedClock,
+    db::Db,
+    follow::{Follower, peer_channel},
+    properties::Properties,
     server::{Server, department},
 };
+use wuye_proto::archives::{
+    access_service_server::AccessServiceServer, audit_service_server::AuditServiceServer,
+    document_service_server::DocumentServiceServer,
+    household_file_service_server::HouseholdFileServiceServer,
+    retention_service_server::RetentionServiceServer,
+};
+
+pub use settings::ArchiveSettings;
 
 pub const NAME: &str = "archives";
 /// The port of the service's own binary.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50053";
+/// The cursor name under which move-ins of customer-service are followed.
+pub const MOVE_IN_CONSUMER: &str = "archives.household-files";
 
-/// Opens the database (migrating it) and assembles the server on `listener`.
+/// The department's state, shared by its gRPC services.
+#[derive(Clone)]
+pub struct Archives {
+    db: Db,
+    clock: SharedClock,
+    properties: Properties,
+    keyring: confidential::Keyring,
+    documents: blobs::DocumentStore,
+    max_document_bytes: u64,
+}
+
+/// Opens the database (migrating it) and assembles the server on `listener`, with the
+/// archives' own settings from the environment (see [`settings`]).
 pub async fn build(
     settings: ServiceSettings,
     listener: TcpListener,
     deps: Deps,
 ) -> anyhow::Result<Server> {
+    build_with(settings, ArchiveSettings::from_env()?, listener, deps).await
+}
+
+/// [`build`] with the archives' settings given.
+pub async fn build_with(
+    settings: ServiceSettings,
+    archive: ArchiveSettings,
+    listener: TcpListener,
+    deps: Deps,
+) -> anyhow::Result<Server> {
+    for property in deps.properties.iter() {
+        domain::files::required_categories(property)?;
+    }
+    let keyring = confidential::Keyring::parse(&archive.encryption_keys)?;
+    if archive.uses_development_key() {
+        tracing::warn!(
+            "archives: personal identifiers are encrypted with the public development key; \
+             set WUYE_ARCHIVES__ENCRYPTION_KEYS"
+        );
+    }
+    let documents = blobs::DocumentStore::open(&archive.store_url(&settings))?;
     let migrations = sqlx::migrate!("./migrations");
-    let (_db, _outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
-    Ok(server)
+    let (db, _outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
+    let follower = Follower {
+        consumer: MOVE_IN_CONSUMER,
+        db: db.clone(),
+        source: peer_channel(settings.peer("customer-service")?)?,
+        identity: settings.identity.key()?,
+        handler: move_ins::MoveIns {
+            properties: deps.properties.clone(),
+            clock: deps.clock.clone(),
+        },
+    };
+    let archives = Archives {
+        db,
+        clock: deps.clock,
+        properties: deps.properties,
+        keyring,
+        documents,
+        max_document_bytes: archive.max_document_bytes,
+    };
+    Ok(server
+        .add_service(HouseholdFileServiceServer::new(archives.clone()))
+        .add_service(DocumentServiceServer::new(archives.clone()))
+        .add_service(AccessServiceServer::new(archives.clone()))
+        .add_service(AuditServiceServer::new(archives.clone()))
+        .add_service(RetentionServiceServer::new(archives))
+        .with_task(follower.run()))
 }

@@ -2,16 +2,38 @@
 //! inspections, equipment and repair work orders.
 
 pub mod domain;
+pub(crate) mod grpc;
+mod store;
 
 use tokio::net::TcpListener;
 use wuye_kit::{
     Deps, ServiceSettings,
+    clock::SharedClock,
+    db::Db,
+    outbox::Outbox,
+    properties::Properties,
     server::{Server, department},
+};
+use wuye_proto::engineering::{
+    alert_service_server::AlertServiceServer, duty_service_server::DutyServiceServer,
+    equipment_service_server::EquipmentServiceServer, figures_service_server::FiguresServiceServer,
+    handover_service_server::HandoverServiceServer,
+    inspection_service_server::InspectionServiceServer,
+    work_order_service_server::WorkOrderServiceServer,
 };
 
 pub const NAME: &str = "engineering";
 /// The port of the service's own binary.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50052";
+
+/// The department's state, shared by its gRPC services.
+#[derive(Clone)]
+pub struct Engineering {
+    db: Db,
+    outbox: Outbox,
+    clock: SharedClock,
+    properties: Properties,
+}
 
 /// Opens the database (migrating it) and assembles the server on `listener`.
 pub async fn build(
@@ -20,6 +42,19 @@ pub async fn build(
     deps: Deps,
 ) -> anyhow::Result<Server> {
     let migrations = sqlx::migrate!("./migrations");
-    let (_db, _outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
-    Ok(server)
+    let (db, outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
+    let service = Engineering {
+        db,
+        outbox,
+        clock: deps.clock,
+        properties: deps.properties,
+    };
+    Ok(server
+        .add_service(EquipmentServiceServer::new(service.clone()))
+        .add_service(DutyServiceServer::new(service.clone()))
+        .add_service(HandoverServiceServer::new(service.clone()))
+        .add_service(AlertServiceServer::new(service.clone()))
+        .add_service(WorkOrderServiceServer::new(service.clone()))
+        .add_service(InspectionServiceServer::new(service.clone()))
+        .add_service(FiguresServiceServer::new(service)))
 }

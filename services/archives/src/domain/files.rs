@@ -96,7 +96,7 @@ pub fn filing_due(moved_in_at: DateTime<Utc>, property: &Property) -> DateTime<U
 impl HouseholdFile {
     pub fn filing_state(&self, now: DateTime<Utc>) -> FilingState {
         match self.filed_at {
-            Some(filed) if filed <= self.filing_due_at => FilingState::Filed,
+            Some(filed) if filed < self.filing_due_at => FilingState::Filed,
             Some(_) => FilingState::FiledLate,
             None if now >= self.filing_due_at => FilingState::Overdue,
             None => FilingState::Open,

@@ -93,14 +93,14 @@ pub async fn verify(db: &Db, property_id: &str) -> Result<Verification> {
             .fetch_optional(db.pool())
             .await?;
     let up_to = head.as_ref().map_or(i64::MAX, |(seq, _)| *seq);
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "SELECT {COLUMNS} FROM audit_entries WHERE property_id = $1 AND seq > $2 AND seq <= $3 \
          ORDER BY seq LIMIT 1000"
-    ));
+    );
     let mut verifier = Verifier::default();
     let mut after = 0;
     'pages: loop {
-        let rows = sqlx::query(sql.clone())
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
             .bind(property_id)
             .bind(after)
             .bind(up_to)

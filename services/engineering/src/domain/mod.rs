@@ -1,5 +1,6 @@
 //! The engineering department's rules, free of I/O and of protobuf types.
 
+pub mod alerts;
 pub mod duty;
 pub mod equipment;
 pub mod figures;

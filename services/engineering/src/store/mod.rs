@@ -1,5 +1,6 @@
 //! The engineering department's SQL. One query text serves SQLite and PostgreSQL.
 
+pub mod alerts;
 pub mod duty;
 pub mod equipment;
 pub mod figures;
