@@ -332,3 +332,75 @@ fn init_test_log() {
         }
     });
 }
+
+/// The directory of the stack's SQLite files and local document store.
+pub fn data_dir(stack: &Stack) -> &std::path::Path {
+    &stack.data_dir
+}
+
+/// The URL of `service`'s database in `stack`. On PostgreSQL each test creates fresh
+/// databases, so the stack's is the one where `probe` (a query taking `marker` as `$1`)
+/// finds a row.
+pub async fn database_url(
+    stack: &Stack,
+    service: &str,
+    probe: &'static str,
+    marker: &str,
+) -> String {
+    if stack.backend == Backend::Sqlite {
+        let file = stack.data_dir.join(format!("{service}.db"));
+        return format!("sqlite://{}", file.display());
+    }
+    let base = postgres_url();
+    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+        .await
+        .expect("connect to the test PostgreSQL server");
+    let names: Vec<(String,)> = sqlx::query_as(
+        "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY datname DESC",
+    )
+    .bind(format!("wuye_{}_%", service.replace('-', "_")))
+    .fetch_all(&mut admin)
+    .await
+    .expect("list test databases");
+    admin.close().await.ok();
+    for (name,) in names {
+        let url = format!("{base}/{name}");
+        let Ok(mut conn) = sqlx::PgConnection::connect(&url).await else {
+            continue;
+        };
+        let found = sqlx::query(probe)
+            .bind(marker)
+            .fetch_optional(&mut conn)
+            .await
+            .ok()
+            .flatten()
+            .is_some();
+        conn.close().await.ok();
+        if found {
+            return url;
+        }
+    }
+    panic!("no {service} database of this test holds {marker}");
+}
+
+impl Stack {
+    /// A channel to the gateway that calls as the person `user_id` (named `name`) with `role`
+    /// of `property`: for scenarios where who acts matters, such as a shift handover.
+    pub fn as_user(&self, role: &str, user_id: &str, name: &str, property: &str) -> Authed {
+        let token = wuye_gateway::sign_dev_token(
+            role,
+            &[property.to_owned()],
+            user_id,
+            name,
+            Duration::from_secs(3600),
+        )
+        .expect("dev token");
+        InterceptedService::new(
+            self.channel(),
+            Auth {
+                token: Some(token),
+                property: Some(property.to_owned()),
+            },
+        )
+    }
+}

@@ -60,7 +60,12 @@ impl DocumentStore {
 
     /// Streams `content` to `key`, counting and hashing it, refusing more than `max_bytes`.
     /// Nothing stays behind when it fails.
-    pub async fn write<S>(&self, key: &str, mut content: S, max_bytes: u64) -> Result<Written, WriteError>
+    pub async fn write<S>(
+        &self,
+        key: &str,
+        mut content: S,
+        max_bytes: u64,
+    ) -> Result<Written, WriteError>
     where
         S: Stream<Item = Result<Bytes, tonic::Status>> + Unpin,
     {
@@ -94,7 +99,10 @@ impl DocumentStore {
             let _ = writer.abort().await;
             return Err(failure);
         }
-        writer.finish().await.map_err(|e| WriteError::Store(e.into()))?;
+        writer
+            .finish()
+            .await
+            .map_err(|e| WriteError::Store(e.into()))?;
         Ok(Written {
             size_bytes: size as i64,
             sha256: hex::encode(hasher.finalize()),
@@ -123,23 +131,26 @@ fn rechunk<S>(stream: S) -> impl Stream<Item = anyhow::Result<Bytes>> + Send
 where
     S: Stream<Item = anyhow::Result<Bytes>> + Send + Unpin,
 {
-    futures::stream::unfold((stream, BytesMut::new(), false), |(mut stream, mut buf, mut done)| async move {
-        loop {
-            if buf.len() >= CHUNK_BYTES || (done && !buf.is_empty()) {
-                let take = buf.len().min(CHUNK_BYTES);
-                let piece = buf.split_to(take).freeze();
-                return Some((Ok(piece), (stream, buf, done)));
+    futures::stream::unfold(
+        (stream, BytesMut::new(), false),
+        |(mut stream, mut buf, mut done)| async move {
+            loop {
+                if buf.len() >= CHUNK_BYTES || (done && !buf.is_empty()) {
+                    let take = buf.len().min(CHUNK_BYTES);
+                    let piece = buf.split_to(take).freeze();
+                    return Some((Ok(piece), (stream, buf, done)));
+                }
+                if done {
+                    return None;
+                }
+                match stream.next().await {
+                    Some(Ok(bytes)) => buf.extend_from_slice(&bytes),
+                    Some(Err(e)) => return Some((Err(e), (stream, BytesMut::new(), true))),
+                    None => done = true,
+                }
             }
-            if done {
-                return None;
-            }
-            match stream.next().await {
-                Some(Ok(bytes)) => buf.extend_from_slice(&bytes),
-                Some(Err(e)) => return Some((Err(e), (stream, BytesMut::new(), true))),
-                None => done = true,
-            }
-        }
-    })
+        },
+    )
 }
 
 #[cfg(feature = "s3")]
@@ -159,8 +170,14 @@ fn open_s3(_url: &str) -> anyhow::Result<Arc<dyn ObjectStore>> {
 mod tests {
     use super::*;
 
-    fn chunks(data: &[u8], size: usize) -> impl Stream<Item = Result<Bytes, tonic::Status>> + Unpin {
-        let pieces: Vec<_> = data.chunks(size).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+    fn chunks(
+        data: &[u8],
+        size: usize,
+    ) -> impl Stream<Item = Result<Bytes, tonic::Status>> + Unpin {
+        let pieces: Vec<_> = data
+            .chunks(size)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
         futures::stream::iter(pieces)
     }
 
@@ -180,7 +197,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = DocumentStore::open(&format!("file://{}", dir.path().display())).unwrap();
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
-        let written = store.write("p/d1", chunks(&data, 70_000), 10_000_000).await.unwrap();
+        let written = store
+            .write("p/d1", chunks(&data, 70_000), 10_000_000)
+            .await
+            .unwrap();
         assert_eq!(written.size_bytes, data.len() as i64);
         assert_eq!(written.sha256, hex::encode(Sha256::digest(&data)));
         assert_eq!(read_all(&store, "p/d1").await, data);
@@ -190,7 +210,10 @@ mod tests {
     async fn too_large_content_leaves_nothing() {
         let store = DocumentStore::in_memory();
         let data = vec![7u8; 1000];
-        let err = store.write("p/d2", chunks(&data, 100), 999).await.unwrap_err();
+        let err = store
+            .write("p/d2", chunks(&data, 100), 999)
+            .await
+            .unwrap_err();
         assert!(matches!(err, WriteError::TooLarge(999)));
         assert!(store.read("p/d2").await.is_err());
     }

@@ -40,21 +40,36 @@ impl Keyring {
     pub fn parse(spec: &Secret) -> anyhow::Result<Self> {
         let mut current = None;
         let mut keys = HashMap::new();
-        for entry in spec.expose().split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        for entry in spec
+            .expose()
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
             let (id, hex_key) = entry
                 .split_once('=')
                 .ok_or_else(|| anyhow::anyhow!("an encryption key entry is not id=hex"))?;
             let id = id.trim();
             anyhow::ensure!(
-                !id.is_empty() && id.len() <= 32 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                !id.is_empty()
+                    && id.len() <= 32
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
                 "encryption key ids are 1 to 32 letters, digits, - or _"
             );
             let bytes = hex::decode(hex_key.trim())
                 .map_err(|_| anyhow::anyhow!("encryption key {id} is not hex"))?;
-            anyhow::ensure!(bytes.len() == 32, "encryption key {id} must be 32 bytes (64 hex digits)");
+            anyhow::ensure!(
+                bytes.len() == 32,
+                "encryption key {id} must be 32 bytes (64 hex digits)"
+            );
             let cipher = ChaCha20Poly1305::new_from_slice(&bytes)
                 .map_err(|_| anyhow::anyhow!("encryption key {id} must be 32 bytes"))?;
-            anyhow::ensure!(keys.insert(id.to_owned(), cipher).is_none(), "encryption key {id} is listed twice");
+            anyhow::ensure!(
+                keys.insert(id.to_owned(), cipher).is_none(),
+                "encryption key {id} is listed twice"
+            );
             current.get_or_insert_with(|| id.to_owned());
         }
         let current = current.ok_or_else(|| anyhow::anyhow!("no encryption key is configured"))?;
@@ -73,12 +88,18 @@ impl Keyring {
         let ciphertext = cipher
             .encrypt(
                 &nonce,
-                Payload { msg: clear.as_bytes(), aad: context.as_bytes() },
+                Payload {
+                    msg: clear.as_bytes(),
+                    aad: context.as_bytes(),
+                },
             )
             .map_err(|_| anyhow::anyhow!("encryption failed"))?;
         let mut bytes = nonce.as_slice().to_vec();
         bytes.extend_from_slice(&ciphertext);
-        Ok(Sealed { key_id: self.current.clone(), bytes })
+        Ok(Sealed {
+            key_id: self.current.clone(),
+            bytes,
+        })
     }
 
     /// Decrypts a value sealed for `context` under any key of the ring.
@@ -91,8 +112,16 @@ impl Keyring {
         let (nonce, ciphertext) = sealed.bytes.split_at(NONCE_LEN);
         let nonce = Nonce::try_from(nonce).map_err(|_| anyhow::anyhow!("bad nonce"))?;
         let clear = cipher
-            .decrypt(&nonce, Payload { msg: ciphertext, aad: context.as_bytes() })
-            .map_err(|_| anyhow::anyhow!("a sealed value does not open with key {}", sealed.key_id))?;
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: ciphertext,
+                    aad: context.as_bytes(),
+                },
+            )
+            .map_err(|_| {
+                anyhow::anyhow!("a sealed value does not open with key {}", sealed.key_id)
+            })?;
         Ok(String::from_utf8(clear)?)
     }
 }
@@ -131,7 +160,14 @@ mod tests {
 
     #[test]
     fn bad_keyrings_are_refused() {
-        for spec in ["", "k1", "k1=00", "k1=zz", &format!("{K1},{K1}"), "bad id=00"] {
+        for spec in [
+            "",
+            "k1",
+            "k1=00",
+            "k1=zz",
+            &format!("{K1},{K1}"),
+            "bad id=00",
+        ] {
             assert!(Keyring::parse(&Secret::new(spec)).is_err(), "{spec}");
         }
     }

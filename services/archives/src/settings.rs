@@ -62,7 +62,10 @@ impl ArchiveSettings {
     pub fn store_url(&self, shared: &ServiceSettings) -> String {
         if self.document_store.is_empty() {
             let dir: &Path = &shared.database.data_dir;
-            format!("file://{}", absolute(dir).join("archives-documents").display())
+            format!(
+                "file://{}",
+                absolute(dir).join("archives-documents").display()
+            )
         } else {
             self.document_store.clone()
         }

@@ -100,7 +100,10 @@ pub fn check_use(
         ));
     }
     if now >= request.valid_until {
-        return Err(Refusal::denied("ACCESS_EXPIRED", "the access request has expired"));
+        return Err(Refusal::denied(
+            "ACCESS_EXPIRED",
+            "the access request has expired",
+        ));
     }
     let outside = || {
         Refusal::denied(
@@ -168,7 +171,11 @@ mod tests {
     use super::*;
 
     fn actor(id: &str, role: &str) -> Actor {
-        Actor { user_id: id.into(), name: id.into(), role: role.into() }
+        Actor {
+            user_id: id.into(),
+            name: id.into(),
+            role: role.into(),
+        }
     }
 
     fn t(h: i64) -> DateTime<Utc> {
@@ -204,7 +211,16 @@ mod tests {
     fn an_approved_request_lets_its_requester_read_its_documents() {
         // rule ARC-11
         let clerk = actor("clerk", "cs_clerk");
-        assert!(check_use(Some(&request()), &clerk, "f1", Use::ReadDocument("d1"), t(5)).is_ok());
+        assert!(
+            check_use(
+                Some(&request()),
+                &clerk,
+                "f1",
+                Use::ReadDocument("d1"),
+                t(5)
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -212,24 +228,57 @@ mod tests {
         // rules ARC-9, ARC-11
         let clerk = actor("clerk", "cs_clerk");
         let read = Use::ReadDocument("d1");
-        assert_eq!(reason(check_use(None, &clerk, "f1", read, t(5))), "ACCESS_NOT_APPROVED");
+        assert_eq!(
+            reason(check_use(None, &clerk, "f1", read, t(5))),
+            "ACCESS_NOT_APPROVED"
+        );
         let mut pending = request();
         pending.state = AccessState::Pending;
-        assert_eq!(reason(check_use(Some(&pending), &clerk, "f1", read, t(5))), "ACCESS_NOT_APPROVED");
-        assert_eq!(reason(check_use(Some(&request()), &clerk, "f1", read, t(10))), "ACCESS_EXPIRED");
         assert_eq!(
-            reason(check_use(Some(&request()), &clerk, "f1", Use::ReadDocument("d2"), t(5))),
+            reason(check_use(Some(&pending), &clerk, "f1", read, t(5))),
+            "ACCESS_NOT_APPROVED"
+        );
+        assert_eq!(
+            reason(check_use(Some(&request()), &clerk, "f1", read, t(10))),
+            "ACCESS_EXPIRED"
+        );
+        assert_eq!(
+            reason(check_use(
+                Some(&request()),
+                &clerk,
+                "f1",
+                Use::ReadDocument("d2"),
+                t(5)
+            )),
             "OUTSIDE_REQUEST"
         );
-        assert_eq!(reason(check_use(Some(&request()), &clerk, "f2", read, t(5))), "OUTSIDE_REQUEST");
-        let other = actor("other", "cs_clerk");
-        assert_eq!(reason(check_use(Some(&request()), &other, "f1", read, t(5))), "NOT_REQUESTER");
         assert_eq!(
-            reason(check_use(Some(&request()), &clerk, "f1", Use::CopyDocument("d1"), t(5))),
+            reason(check_use(Some(&request()), &clerk, "f2", read, t(5))),
+            "OUTSIDE_REQUEST"
+        );
+        let other = actor("other", "cs_clerk");
+        assert_eq!(
+            reason(check_use(Some(&request()), &other, "f1", read, t(5))),
+            "NOT_REQUESTER"
+        );
+        assert_eq!(
+            reason(check_use(
+                Some(&request()),
+                &clerk,
+                "f1",
+                Use::CopyDocument("d1"),
+                t(5)
+            )),
             "COPYING_NOT_APPROVED"
         );
         assert_eq!(
-            reason(check_use(Some(&request()), &clerk, "f1", Use::ReadPersonalData, t(5))),
+            reason(check_use(
+                Some(&request()),
+                &clerk,
+                "f1",
+                Use::ReadPersonalData,
+                t(5)
+            )),
             "PERSONAL_DATA_NOT_COVERED"
         );
     }
@@ -241,11 +290,24 @@ mod tests {
         pending.state = AccessState::Pending;
         let boss = actor("boss", "cs_supervisor");
         assert!(check_decision(&pending, &boss, t(5)).is_ok());
-        assert_eq!(reason(check_decision(&pending, &actor("pm", "project_manager"), t(5))), "NOT_SUPERVISOR");
+        assert_eq!(
+            reason(check_decision(
+                &pending,
+                &actor("pm", "project_manager"),
+                t(5)
+            )),
+            "NOT_SUPERVISOR"
+        );
         let mut own = pending.clone();
         own.requested_by = boss.clone();
         assert_eq!(reason(check_decision(&own, &boss, t(5))), "SELF_APPROVAL");
-        assert_eq!(reason(check_decision(&request(), &boss, t(5))), "ALREADY_DECIDED");
-        assert_eq!(reason(check_decision(&pending, &boss, t(10))), "ACCESS_EXPIRED");
+        assert_eq!(
+            reason(check_decision(&request(), &boss, t(5))),
+            "ALREADY_DECIDED"
+        );
+        assert_eq!(
+            reason(check_decision(&pending, &boss, t(10))),
+            "ACCESS_EXPIRED"
+        );
     }
 }

@@ -175,9 +175,15 @@ impl Verifier {
         }
         self.checked += 1;
         let problem = if entry.seq != self.expected_seq {
-            Some((self.expected_seq, format!("entry {} is missing", self.expected_seq)))
+            Some((
+                self.expected_seq,
+                format!("entry {} is missing", self.expected_seq),
+            ))
         } else if entry.previous_hash != self.previous_hash {
-            Some((entry.seq, "previous hash does not match the entry before".to_owned()))
+            Some((
+                entry.seq,
+                "previous hash does not match the entry before".to_owned(),
+            ))
         } else if entry.compute_hash() != entry.hash {
             Some((entry.seq, "hash does not match the content".to_owned()))
         } else {
@@ -199,13 +205,13 @@ impl Verifier {
             Some((seq, _)) if seq > last_seq => {
                 Some((last_seq + 1, format!("entry {} is missing", last_seq + 1)))
             }
-            Some((seq, hash)) if seq == last_seq && hash != self.previous_hash => {
-                Some((seq, "the last entry does not match the head of the chain".to_owned()))
-            }
-            Some((seq, _)) if seq < last_seq => Some((
-                seq + 1,
-                "entries after the head of the chain".to_owned(),
+            Some((seq, hash)) if seq == last_seq && hash != self.previous_hash => Some((
+                seq,
+                "the last entry does not match the head of the chain".to_owned(),
             )),
+            Some((seq, _)) if seq < last_seq => {
+                Some((seq + 1, "entries after the head of the chain".to_owned()))
+            }
             None if last_seq > 0 => Some((1, "the head of the chain is missing".to_owned())),
             _ => None,
         });
@@ -234,7 +240,11 @@ mod tests {
         Happening {
             property_id: "p".into(),
             occurred_at: DateTime::UNIX_EPOCH + chrono::Duration::seconds(n),
-            actor: Actor { user_id: "u".into(), name: "王芳".into(), role: "cs_clerk".into() },
+            actor: Actor {
+                user_id: "u".into(),
+                name: "王芳".into(),
+                role: "cs_clerk".into(),
+            },
             action: Action::ReadDocument,
             outcome: Outcome::Done,
             reason: String::new(),

@@ -59,7 +59,11 @@ pub fn correction_of(
             "this version was corrected already: correct the latest version",
         ));
     }
-    Ok((earlier.lineage_id.clone(), earlier.version + 1, earlier.category))
+    Ok((
+        earlier.lineage_id.clone(),
+        earlier.version + 1,
+        earlier.category,
+    ))
 }
 
 /// Where a document's content is kept: by property and its own id, so a new version never
@@ -69,7 +73,10 @@ pub fn blob_key(property_id: &str, document_id: &str) -> String {
 }
 
 pub fn is_sha256_hex(value: &str) -> bool {
-    value.len() == 64 && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    value.len() == 64
+        && value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// A MIME type such as "application/pdf".
@@ -106,16 +113,25 @@ mod tests {
             sha256: "0".repeat(64),
             blob_key: "p/d1".into(),
             uploaded_at: chrono::DateTime::UNIX_EPOCH,
-            uploaded_by: Actor { user_id: "u".into(), name: "n".into(), role: "cs_clerk".into() },
+            uploaded_by: Actor {
+                user_id: "u".into(),
+                name: "n".into(),
+                role: "cs_clerk".into(),
+            },
         }
     }
 
     #[test]
     fn a_correction_is_the_next_version_of_the_same_lineage() {
         // rule ARC-9
-        assert_eq!(correction_of(&doc(), "f1", None).unwrap(), ("d1".into(), 2, Category::House));
         assert_eq!(
-            correction_of(&doc(), "f1", Some(Category::House)).unwrap().1,
+            correction_of(&doc(), "f1", None).unwrap(),
+            ("d1".into(), 2, Category::House)
+        );
+        assert_eq!(
+            correction_of(&doc(), "f1", Some(Category::House))
+                .unwrap()
+                .1,
             2
         );
     }
@@ -124,14 +140,20 @@ mod tests {
     fn corrections_stay_in_file_category_and_latest_version() {
         // rule ARC-9
         let reason = |r: Result<_, Refusal>| r.unwrap_err().reason();
-        assert_eq!(reason(correction_of(&doc(), "f2", None)), "CORRECTION_OUTSIDE_FILE");
+        assert_eq!(
+            reason(correction_of(&doc(), "f2", None)),
+            "CORRECTION_OUTSIDE_FILE"
+        );
         assert_eq!(
             reason(correction_of(&doc(), "f1", Some(Category::Fees))),
             "CORRECTION_CHANGES_CATEGORY"
         );
         let mut old = doc();
         old.superseded = true;
-        assert_eq!(reason(correction_of(&old, "f1", None)), "DOCUMENT_SUPERSEDED");
+        assert_eq!(
+            reason(correction_of(&old, "f1", None)),
+            "DOCUMENT_SUPERSEDED"
+        );
     }
 
     #[test]

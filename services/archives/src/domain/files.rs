@@ -146,7 +146,13 @@ fn mask(value: &str, head: usize, tail: usize) -> String {
     chars
         .iter()
         .enumerate()
-        .map(|(i, c)| if i < head || i >= chars.len() - tail { *c } else { '*' })
+        .map(|(i, c)| {
+            if i < head || i >= chars.len() - tail {
+                *c
+            } else {
+                '*'
+            }
+        })
         .collect()
 }
 
@@ -192,7 +198,10 @@ mod tests {
         // rule ARC-3: Thursday 24 September 2026; 25–27 September is 中秋 (Fri–Sun), so the
         // three working days are Mon 28, Tue 29 and Wed 30: due at the start of 1 October.
         let p = property(Rules::default());
-        assert_eq!(filing_due(shanghai(2026, 9, 24, 16), &p), shanghai(2026, 10, 1, 0));
+        assert_eq!(
+            filing_due(shanghai(2026, 9, 24, 16), &p),
+            shanghai(2026, 10, 1, 0)
+        );
     }
 
     #[test]
@@ -209,7 +218,10 @@ mod tests {
         let mut rules = Rules::default();
         rules.archives.filing_working_days = 1;
         let p = property(rules);
-        assert_eq!(filing_due(shanghai(2026, 11, 27, 9), &p), shanghai(2026, 12, 1, 0));
+        assert_eq!(
+            filing_due(shanghai(2026, 11, 27, 9), &p),
+            shanghai(2026, 12, 1, 0)
+        );
     }
 
     #[test]

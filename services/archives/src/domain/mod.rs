@@ -11,17 +11,29 @@ pub mod retention;
 /// (`FAILED_PRECONDITION`). Both carry a stable reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    Denied { reason: &'static str, message: String },
-    Rule { reason: &'static str, message: String },
+    Denied {
+        reason: &'static str,
+        message: String,
+    },
+    Rule {
+        reason: &'static str,
+        message: String,
+    },
 }
 
 impl Refusal {
     pub fn denied(reason: &'static str, message: impl Into<String>) -> Self {
-        Refusal::Denied { reason, message: message.into() }
+        Refusal::Denied {
+            reason,
+            message: message.into(),
+        }
     }
 
     pub fn rule(reason: &'static str, message: impl Into<String>) -> Self {
-        Refusal::Rule { reason, message: message.into() }
+        Refusal::Rule {
+            reason,
+            message: message.into(),
+        }
     }
 
     pub fn reason(&self) -> &'static str {
@@ -34,7 +46,9 @@ impl Refusal {
 impl From<Refusal> for wuye_kit::Error {
     fn from(r: Refusal) -> Self {
         match r {
-            Refusal::Denied { reason, message } => wuye_kit::Error::permission_denied(reason, message),
+            Refusal::Denied { reason, message } => {
+                wuye_kit::Error::permission_denied(reason, message)
+            }
             Refusal::Rule { reason, message } => wuye_kit::Error::rule(reason, message),
         }
     }

@@ -107,7 +107,10 @@ pub fn check_approval(proposal: &Proposal, approver: &Actor) -> Result<(), Refus
         ));
     }
     if proposal.state != ProposalState::Proposed {
-        return Err(Refusal::rule("ALREADY_DECIDED", "the proposal was carried out already"));
+        return Err(Refusal::rule(
+            "ALREADY_DECIDED",
+            "the proposal was carried out already",
+        ));
     }
     Ok(())
 }
@@ -143,14 +146,25 @@ mod tests {
         assert_eq!(years(RetentionClass::Archive, &p), 10);
         let closed = shanghai(2024, 11, 27, 15);
         assert_eq!(retain_until(closed, 2, &p), shanghai(2026, 11, 28, 0));
-        assert_eq!(retain_until(shanghai(2024, 2, 29, 9), 2, &p), shanghai(2026, 3, 1, 0));
+        assert_eq!(
+            retain_until(shanghai(2024, 2, 29, 9), 2, &p),
+            shanghai(2026, 3, 1, 0)
+        );
     }
 
     #[test]
     fn approval_by_another_supervisor() {
         // rule ARC-12
-        let clerk = Actor { user_id: "c".into(), name: "c".into(), role: "cs_clerk".into() };
-        let boss = Actor { user_id: "b".into(), name: "b".into(), role: "cs_supervisor".into() };
+        let clerk = Actor {
+            user_id: "c".into(),
+            name: "c".into(),
+            role: "cs_clerk".into(),
+        };
+        let boss = Actor {
+            user_id: "b".into(),
+            name: "b".into(),
+            role: "cs_supervisor".into(),
+        };
         let mut proposal = Proposal {
             id: "x".into(),
             property_id: "p".into(),
@@ -161,8 +175,14 @@ mod tests {
             approved_at: None,
         };
         assert!(check_approval(&proposal, &boss).is_ok());
-        assert_eq!(check_approval(&proposal, &clerk).unwrap_err().reason(), "NOT_SUPERVISOR");
+        assert_eq!(
+            check_approval(&proposal, &clerk).unwrap_err().reason(),
+            "NOT_SUPERVISOR"
+        );
         proposal.proposed_by = boss.clone();
-        assert_eq!(check_approval(&proposal, &boss).unwrap_err().reason(), "SELF_APPROVAL");
+        assert_eq!(
+            check_approval(&proposal, &boss).unwrap_err().reason(),
+            "SELF_APPROVAL"
+        );
     }
 }

@@ -41,13 +41,23 @@ impl AccessService for Archives {
             v.add("document_ids", "must not repeat a document");
         }
         if req.document_ids.len() > rules::MAX_DOCUMENTS {
-            v.add("document_ids", format!("must be at most {}", rules::MAX_DOCUMENTS));
+            v.add(
+                "document_ids",
+                format!("must be at most {}", rules::MAX_DOCUMENTS),
+            );
         }
-        if req.document_ids.iter().any(|d| d.is_empty() || d.len() > MAX_ID) {
+        if req
+            .document_ids
+            .iter()
+            .any(|d| d.is_empty() || d.len() > MAX_ID)
+        {
             v.add("document_ids", "must be document ids");
         }
         if req.document_ids.is_empty() && !req.personal_data {
-            v.add("document_ids", "must name a document unless the request is for personal data");
+            v.add(
+                "document_ids",
+                "must name a document unless the request is for personal data",
+            );
         }
         v.required_text("purpose", &req.purpose, rules::MAX_PURPOSE);
         let reader_kind = match pb::ReaderKind::try_from(req.reader_kind) {
@@ -78,7 +88,10 @@ impl AccessService for Archives {
                 })
             }
             (Some(ReaderKind::Staff), Some(_)) => {
-                v.add("official", "is given only for a government official's reading");
+                v.add(
+                    "official",
+                    "is given only for a government official's reading",
+                );
                 None
             }
             _ => None,
@@ -130,9 +143,16 @@ impl AccessService for Archives {
         store::files::get(&mut *tx, &property.id, &access.household_file_id)
             .await?
             .ok_or_else(|| Error::not_found("household file", &access.household_file_id))?;
-        let found = store::documents::count_in_file(&mut tx, &access.household_file_id, &access.document_ids).await?;
+        let found = store::documents::count_in_file(
+            &mut tx,
+            &access.household_file_id,
+            &access.document_ids,
+        )
+        .await?;
         if found != access.document_ids.len() as i64 {
-            return Err(Error::invalid("document_ids", "must be documents of the household file").into());
+            return Err(
+                Error::invalid("document_ids", "must be documents of the household file").into(),
+            );
         }
         store::access::insert(&mut tx, &access).await?;
         let subject = Subject {
@@ -143,10 +163,17 @@ impl AccessService for Archives {
             access_request_id: &access.id,
         };
         let detail = match &access.official {
-            Some(o) => format!("government official of {} with {} {}", o.official_body, o.proof_kind, o.proof_number),
+            Some(o) => format!(
+                "government official of {} with {} {}",
+                o.official_body, o.proof_kind, o.proof_number
+            ),
             None => "staff".to_owned(),
         };
-        store::audit::append(&mut tx, self.happening(&caller, &subject, Outcome::Done, "", detail)).await?;
+        store::audit::append(
+            &mut tx,
+            self.happening(&caller, &subject, Outcome::Done, "", detail),
+        )
+        .await?;
         tx.commit().await.map_err(Error::from)?;
         Ok(Response::new(pb::CreateAccessRequestResponse {
             access_request: Some(to_proto(access)),
@@ -165,7 +192,13 @@ impl AccessService for Archives {
         v.max_text("note", &req.note, rules::MAX_PURPOSE);
         v.check()?;
         let access = self
-            .decide(&caller, &property.id, &req.access_request_id, AccessState::Approved, req.note.trim())
+            .decide(
+                &caller,
+                &property.id,
+                &req.access_request_id,
+                AccessState::Approved,
+                req.note.trim(),
+            )
             .await?;
         Ok(Response::new(pb::ApproveAccessRequestResponse {
             access_request: Some(to_proto(access)),
@@ -184,7 +217,13 @@ impl AccessService for Archives {
         v.required_text("note", &req.note, rules::MAX_PURPOSE);
         v.check()?;
         let access = self
-            .decide(&caller, &property.id, &req.access_request_id, AccessState::Rejected, req.note.trim())
+            .decide(
+                &caller,
+                &property.id,
+                &req.access_request_id,
+                AccessState::Rejected,
+                req.note.trim(),
+            )
             .await?;
         Ok(Response::new(pb::RejectAccessRequestResponse {
             access_request: Some(to_proto(access)),
@@ -199,7 +238,9 @@ impl AccessService for Archives {
         let req = request.into_inner();
         let property = self.properties.for_call(&caller, &req.property_id)?;
         Ok(Response::new(pb::GetAccessRequestResponse {
-            access_request: Some(to_proto(self.access(&property.id, &req.access_request_id).await?)),
+            access_request: Some(to_proto(
+                self.access(&property.id, &req.access_request_id).await?,
+            )),
         }))
     }
 
@@ -266,9 +307,15 @@ impl Archives {
             return Err(self.refuse(caller, &subject, refusal).await);
         }
         if !store::access::decide(&mut tx, id, state, &caller.actor(), now, note).await? {
-            return Err(Error::rule("ALREADY_DECIDED", "the access request was decided already").into());
+            return Err(
+                Error::rule("ALREADY_DECIDED", "the access request was decided already").into(),
+            );
         }
-        store::audit::append(&mut tx, self.happening(caller, &subject, Outcome::Done, "", String::new())).await?;
+        store::audit::append(
+            &mut tx,
+            self.happening(caller, &subject, Outcome::Done, "", String::new()),
+        )
+        .await?;
         tx.commit().await.map_err(Error::from)?;
         tracing::info!(property = %property_id, access_request = %id, state = state.code(), "access request decided");
         Ok(self.access(property_id, id).await?)

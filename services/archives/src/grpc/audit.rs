@@ -1,5 +1,5 @@
 use tonic::{Request, Response, Status};
-use wuye_kit::{Error, identity, page, time::to_timestamp};
+use wuye_kit::{identity, page, time::to_timestamp};
 use wuye_proto::archives::{self as pb, audit_service_server::AuditService};
 
 use super::next_token;
@@ -39,7 +39,7 @@ impl AuditService for Archives {
         let req = request.into_inner();
         let property = self.properties.for_call(&caller, &req.property_id)?;
         // rule ARC-12
-        let v = store::audit::verify(&self.db, &property.id).await.map_err(Error::from)?;
+        let v = store::audit::verify(&self.db, &property.id).await?;
         if !v.intact {
             tracing::error!(property = %property.id, seq = v.first_broken_seq, problem = %v.problem, "archive register chain is broken");
         }

@@ -8,23 +8,25 @@ use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Request, Response, Status, Streaming};
 use wuye_kit::{
     Error, Result, Violations,
+    db::to_micros,
     idempotency::{self, Claim},
     identity::{self, Caller},
     page,
     time::to_timestamp,
-    db::to_micros,
 };
 use wuye_proto::archives::{
     self as pb, document_service_server::DocumentService, download_document_response,
     upload_document_request,
 };
 
-use super::{MAX_ID, MAX_REQUEST_ID, Subject, after_id, category_from_proto, category_to_proto, next_token};
+use super::{
+    MAX_ID, MAX_REQUEST_ID, Subject, after_id, category_from_proto, category_to_proto, next_token,
+};
 use crate::{
     Archives,
     blobs::WriteError,
     domain::{
-        access::{Use, check_use, MAX_PURPOSE},
+        access::{MAX_PURPOSE, Use, check_use},
         audit::{Action, Outcome},
         documents::{self as rules, Document},
         files,
@@ -32,7 +34,8 @@ use crate::{
     store::{self, access::Copy},
 };
 
-type DownloadStream = Pin<Box<dyn Stream<Item = Result<pb::DownloadDocumentResponse, Status>> + Send>>;
+type DownloadStream =
+    Pin<Box<dyn Stream<Item = Result<pb::DownloadDocumentResponse, Status>> + Send>>;
 
 /// The most copies one record may count.
 const MAX_COPIES: i32 = 100;
@@ -49,16 +52,27 @@ impl DocumentService for Archives {
             Some(pb::UploadDocumentRequest {
                 part: Some(upload_document_request::Part::Header(header)),
             }) => header,
-            _ => return Err(Error::invalid("header", "the first message must be the header").into()),
+            _ => {
+                return Err(
+                    Error::invalid("header", "the first message must be the header").into(),
+                );
+            }
         };
         let property = self.properties.for_call(&caller, &header.property_id)?;
         let mut v = Violations::new();
         v.required_text("header.request_id", &header.request_id, MAX_REQUEST_ID);
-        v.required_text("header.household_file_id", &header.household_file_id, MAX_ID);
+        v.required_text(
+            "header.household_file_id",
+            &header.household_file_id,
+            MAX_ID,
+        );
         let category = category_from_proto(header.category);
         let correcting = !header.supersedes_document_id.is_empty();
         if category.is_none() && (header.category != 0 || !correcting) {
-            v.add("header.category", "must be one of personal, family, house, decoration, fees, photos");
+            v.add(
+                "header.category",
+                "must be one of personal, family, house, decoration, fees, photos",
+            );
         }
         v.required_text("header.title", &header.title, rules::MAX_TITLE);
         let content_type = match header.content_type.trim() {
@@ -68,11 +82,22 @@ impl DocumentService for Archives {
         if content_type.len() > rules::MAX_CONTENT_TYPE || !rules::is_content_type(&content_type) {
             v.add("header.content_type", "is not a MIME type");
         }
-        v.max_text("header.supersedes_document_id", &header.supersedes_document_id, MAX_ID);
+        v.max_text(
+            "header.supersedes_document_id",
+            &header.supersedes_document_id,
+            MAX_ID,
+        );
         if correcting {
-            v.required_text("header.correction_reason", &header.correction_reason, rules::MAX_REASON);
+            v.required_text(
+                "header.correction_reason",
+                &header.correction_reason,
+                rules::MAX_REASON,
+            );
         } else if !header.correction_reason.is_empty() {
-            v.add("header.correction_reason", "is given only with supersedes_document_id");
+            v.add(
+                "header.correction_reason",
+                "is given only with supersedes_document_id",
+            );
         }
         if !header.sha256.is_empty() && !rules::is_sha256_hex(&header.sha256) {
             v.add("header.sha256", "must be 64 lowercase hex digits");
@@ -80,16 +105,22 @@ impl DocumentService for Archives {
         v.check()?;
 
         let scope = format!("UploadDocument/{}", property.id);
-        if let Some(id) = store::documents::created_by_request(&self.db, &scope, &header.request_id).await? {
+        if let Some(id) =
+            store::documents::created_by_request(&self.db, &scope, &header.request_id).await?
+        {
             return Ok(Response::new(pb::UploadDocumentResponse {
                 document: Some(to_proto(self.document(&property.id, &id).await?)),
             }));
         }
         // Checked before the content travels; checked again where the record is written.
-        self.household_file(&property.id, &header.household_file_id).await?;
+        self.household_file(&property.id, &header.household_file_id)
+            .await?;
         if correcting {
-            let earlier = self.document(&property.id, &header.supersedes_document_id).await?;
-            rules::correction_of(&earlier, &header.household_file_id, category).map_err(Error::from)?;
+            let earlier = self
+                .document(&property.id, &header.supersedes_document_id)
+                .await?;
+            rules::correction_of(&earlier, &header.household_file_id, category)
+                .map_err(Error::from)?;
         }
 
         let id = uuid::Uuid::now_v7().to_string();
@@ -98,13 +129,24 @@ impl DocumentService for Archives {
             Ok(pb::UploadDocumentRequest {
                 part: Some(upload_document_request::Part::Chunk(chunk)),
             }) => Ok(Bytes::from(chunk)),
-            Ok(_) => Err(Status::from(Error::invalid("chunk", "only the first message is a header"))),
+            Ok(_) => Err(Status::from(Error::invalid(
+                "chunk",
+                "only the first message is a header",
+            ))),
             Err(status) => Err(status),
         });
-        let written = match self.documents.write(&key, content, self.max_document_bytes).await {
+        let written = match self
+            .documents
+            .write(&key, content, self.max_document_bytes)
+            .await
+        {
             Ok(w) => w,
             Err(WriteError::TooLarge(max)) => {
-                return Err(Error::invalid("chunk", format!("the document is larger than {max} bytes")).into());
+                return Err(Error::invalid(
+                    "chunk",
+                    format!("the document is larger than {max} bytes"),
+                )
+                .into());
             }
             Err(WriteError::Source(status)) => return Err(status),
             Err(WriteError::Store(e)) => return Err(Error::Internal(e).into()),
@@ -124,16 +166,21 @@ impl DocumentService for Archives {
         let now = self.clock.now();
         let filed = async {
             let mut tx = self.db.begin().await?;
-            if let Claim::Retry(first) = idempotency::claim(&mut tx, &scope, &header.request_id, &id, to_micros(now)).await? {
+            if let Claim::Retry(first) =
+                idempotency::claim(&mut tx, &scope, &header.request_id, &id, to_micros(now)).await?
+            {
                 return Ok::<_, Error>(Err(first));
             }
             let file = store::files::get(&mut *tx, &property.id, &header.household_file_id)
                 .await?
                 .ok_or_else(|| Error::not_found("household file", &header.household_file_id))?;
             let (lineage_id, version, category) = if correcting {
-                let earlier = store::documents::get(&mut *tx, &property.id, &header.supersedes_document_id)
-                    .await?
-                    .ok_or_else(|| Error::not_found("document", &header.supersedes_document_id))?;
+                let earlier =
+                    store::documents::get(&mut *tx, &property.id, &header.supersedes_document_id)
+                        .await?
+                        .ok_or_else(|| {
+                            Error::not_found("document", &header.supersedes_document_id)
+                        })?;
                 // rule ARC-9: a correction is the next version; the earlier stays.
                 rules::correction_of(&earlier, &file.file.id, category)?
             } else {
@@ -162,7 +209,10 @@ impl DocumentService for Archives {
             if file.file.filed_at.is_none() {
                 let present = store::files::categories(&mut *tx, &[&file.file.id]).await?;
                 let required = files::required_categories(property)?;
-                if present.get(&file.file.id).is_some_and(|p| files::is_complete(p, &required)) {
+                if present
+                    .get(&file.file.id)
+                    .is_some_and(|p| files::is_complete(p, &required))
+                {
                     store::files::mark_filed(&mut tx, &file.file.id, now).await?;
                 }
             }
@@ -173,8 +223,18 @@ impl DocumentService for Archives {
                 id: &id,
                 access_request_id: "",
             };
-            let detail = format!("{} v{} {} bytes sha256 {}", category.code(), version, written.size_bytes, written.sha256);
-            store::audit::append(&mut tx, self.happening(&caller, &subject, Outcome::Done, "", detail)).await?;
+            let detail = format!(
+                "{} v{} {} bytes sha256 {}",
+                category.code(),
+                version,
+                written.size_bytes,
+                written.sha256
+            );
+            store::audit::append(
+                &mut tx,
+                self.happening(&caller, &subject, Outcome::Done, "", detail),
+            )
+            .await?;
             tx.commit().await.map_err(Error::from)?;
             Ok(Ok(document))
         }
@@ -217,12 +277,16 @@ impl DocumentService for Archives {
             id: &document.id,
             access_request_id: &req.access_request_id,
         };
-        self.check_document_use(&caller, &subject, &document, Use::ReadDocument(&document.id)).await?;
-        let content = self
-            .documents
-            .read(&document.blob_key)
-            .await
-            .map_err(|e| Error::Internal(e.context("document content is missing from the store")))?;
+        self.check_document_use(
+            &caller,
+            &subject,
+            &document,
+            Use::ReadDocument(&document.id),
+        )
+        .await?;
+        let content = self.documents.read(&document.blob_key).await.map_err(|e| {
+            Error::Internal(e.context("document content is missing from the store"))
+        })?;
         // rule ARC-12: the reading is in the register before the content leaves.
         let happening = self.happening(&caller, &subject, Outcome::Done, "", String::new());
         store::audit::record(&self.db, happening).await?;
@@ -230,7 +294,9 @@ impl DocumentService for Archives {
         let (tx, rx) = mpsc::channel(4);
         let expected = document.sha256.clone();
         let first = pb::DownloadDocumentResponse {
-            part: Some(download_document_response::Part::Document(to_proto(document))),
+            part: Some(download_document_response::Part::Document(to_proto(
+                document,
+            ))),
         };
         tokio::spawn(async move {
             if tx.send(Ok(first)).await.is_err() {
@@ -260,7 +326,11 @@ impl DocumentService for Archives {
             // letting the reader trust it.
             if hex::encode(hasher.finalize()) != expected {
                 tracing::error!("document content does not match its recorded hash");
-                let _ = tx.send(Err(Status::data_loss("document content does not match its hash"))).await;
+                let _ = tx
+                    .send(Err(Status::data_loss(
+                        "document content does not match its hash",
+                    )))
+                    .await;
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
@@ -278,8 +348,14 @@ impl DocumentService for Archives {
         v.check()?;
         let limit = page::page_size(req.page_size)?;
         let after = after_id(&req.page_token)?;
-        let documents =
-            store::documents::list(&self.db, &property.id, &req.household_file_id, &after, limit).await?;
+        let documents = store::documents::list(
+            &self.db,
+            &property.id,
+            &req.household_file_id,
+            &after,
+            limit,
+        )
+        .await?;
         let next_page_token = next_token(&documents, limit, |d| d.id.clone());
         Ok(Response::new(pb::ListDocumentsResponse {
             documents: documents.into_iter().map(to_proto).collect(),
@@ -312,7 +388,13 @@ impl DocumentService for Archives {
             access_request_id: &req.access_request_id,
         };
         // rules ARC-9, ARC-10
-        self.check_document_use(&caller, &subject, &document, Use::CopyDocument(&document.id)).await?;
+        self.check_document_use(
+            &caller,
+            &subject,
+            &document,
+            Use::CopyDocument(&document.id),
+        )
+        .await?;
         let now = self.clock.now();
         let copy = Copy {
             id: uuid::Uuid::now_v7().to_string(),
@@ -326,21 +408,28 @@ impl DocumentService for Archives {
         };
         let mut tx = self.db.begin().await?;
         let scope = format!("RecordCopy/{}", property.id);
-        let copy = match idempotency::claim(&mut tx, &scope, &req.request_id, &copy.id, to_micros(now)).await? {
-            Claim::Retry(first) => {
-                tx.rollback().await.map_err(Error::from)?;
-                store::access::get_copy(&self.db, &property.id, &first)
-                    .await?
-                    .ok_or_else(|| Error::not_found("copy record", first))?
-            }
-            Claim::New => {
-                store::access::insert_copy(&mut tx, &copy).await?;
-                let detail = format!("{} copies", copy.copies);
-                store::audit::append(&mut tx, self.happening(&caller, &subject, Outcome::Done, "", detail)).await?;
-                tx.commit().await.map_err(Error::from)?;
-                copy
-            }
-        };
+        let copy =
+            match idempotency::claim(&mut tx, &scope, &req.request_id, &copy.id, to_micros(now))
+                .await?
+            {
+                Claim::Retry(first) => {
+                    tx.rollback().await.map_err(Error::from)?;
+                    store::access::get_copy(&self.db, &property.id, &first)
+                        .await?
+                        .ok_or_else(|| Error::not_found("copy record", first))?
+                }
+                Claim::New => {
+                    store::access::insert_copy(&mut tx, &copy).await?;
+                    let detail = format!("{} copies", copy.copies);
+                    store::audit::append(
+                        &mut tx,
+                        self.happening(&caller, &subject, Outcome::Done, "", detail),
+                    )
+                    .await?;
+                    tx.commit().await.map_err(Error::from)?;
+                    copy
+                }
+            };
         Ok(Response::new(pb::RecordCopyResponse {
             copy: Some(pb::CopyRecord {
                 id: copy.id,
@@ -372,9 +461,17 @@ impl Archives {
         document: &Document,
         what: Use<'_>,
     ) -> Result<(), Status> {
-        let access = self.access_request(subject.property_id, subject.access_request_id).await?;
+        let access = self
+            .access_request(subject.property_id, subject.access_request_id)
+            .await?;
         let now = self.clock.now();
-        match check_use(access.as_ref(), &caller.actor(), &document.household_file_id, what, now) {
+        match check_use(
+            access.as_ref(),
+            &caller.actor(),
+            &document.household_file_id,
+            what,
+            now,
+        ) {
             Ok(()) => Ok(()),
             Err(refusal) => Err(self.refuse(caller, subject, refusal).await),
         }

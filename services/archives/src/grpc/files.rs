@@ -1,7 +1,9 @@
 use std::collections::BTreeSet;
 
 use tonic::{Request, Response, Status};
-use wuye_kit::{Error, Result, Violations, identity, page, properties::Property, time::to_timestamp};
+use wuye_kit::{
+    Error, Result, Violations, identity, page, properties::Property, time::to_timestamp,
+};
 use wuye_proto::archives::{self as pb, household_file_service_server::HouseholdFileService};
 
 use super::{
@@ -28,7 +30,9 @@ impl HouseholdFileService for Archives {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
         let property = self.properties.for_call(&caller, &req.property_id)?;
-        let file = self.household_file(&property.id, &req.household_file_id).await?;
+        let file = self
+            .household_file(&property.id, &req.household_file_id)
+            .await?;
         Ok(Response::new(pb::GetHouseholdFileResponse {
             household_file: Some(self.file_to_proto(property, file).await?),
         }))
@@ -95,7 +99,10 @@ impl HouseholdFileService for Archives {
             if value.is_empty() {
                 return Ok(None);
             }
-            Ok(Some(self.keyring.seal(&seal_context(&file.file.id, field), value)?))
+            Ok(Some(
+                self.keyring
+                    .seal(&seal_context(&file.file.id, field), value)?,
+            ))
         };
         let id_sealed = seal("id_number", id_number)?;
         let phone_sealed = seal("phone", phone)?;
@@ -135,7 +142,9 @@ impl HouseholdFileService for Archives {
         v.required_text("household_file_id", &req.household_file_id, MAX_ID);
         v.max_text("access_request_id", &req.access_request_id, MAX_ID);
         v.check()?;
-        let file = self.household_file(&property.id, &req.household_file_id).await?;
+        let file = self
+            .household_file(&property.id, &req.household_file_id)
+            .await?;
         let subject = Subject {
             property_id: &property.id,
             action: Action::ReadPersonalData,
@@ -143,12 +152,18 @@ impl HouseholdFileService for Archives {
             id: &file.file.id,
             access_request_id: &req.access_request_id,
         };
-        let access = self.access_request(&property.id, &req.access_request_id).await?;
+        let access = self
+            .access_request(&property.id, &req.access_request_id)
+            .await?;
         let now = self.clock.now();
         // rule ARC-11
-        if let Err(refusal) =
-            check_use(access.as_ref(), &caller.actor(), &file.file.id, Use::ReadPersonalData, now)
-        {
+        if let Err(refusal) = check_use(
+            access.as_ref(),
+            &caller.actor(),
+            &file.file.id,
+            Use::ReadPersonalData,
+            now,
+        ) {
             return Err(self.refuse(&caller, &subject, refusal).await);
         }
         let (id_number, phone) = self.open_identifiers(&file)?;
@@ -198,10 +213,17 @@ impl Archives {
                 Some(s) => Ok(self.keyring.open(&seal_context(&file.file.id, field), s)?),
             }
         };
-        Ok((open("id_number", &file.id_number)?, open("phone", &file.phone)?))
+        Ok((
+            open("id_number", &file.id_number)?,
+            open("phone", &file.phone)?,
+        ))
     }
 
-    async fn file_to_proto(&self, property: &Property, file: StoredFile) -> Result<pb::HouseholdFile> {
+    async fn file_to_proto(
+        &self,
+        property: &Property,
+        file: StoredFile,
+    ) -> Result<pb::HouseholdFile> {
         let mut present = store::files::categories(self.db.pool(), &[&file.file.id]).await?;
         let categories = present.remove(&file.file.id).unwrap_or_default();
         self.to_proto(file, &categories, &required(property)?)
@@ -227,14 +249,25 @@ impl Archives {
             filing_due_time: Some(to_timestamp(f.filing_due_at)),
             filed_time: f.filed_at.map(to_timestamp),
             filing_state: filing_state_to_proto(state).into(),
-            present_categories: present.iter().map(|c| category_to_proto(*c).into()).collect(),
+            present_categories: present
+                .iter()
+                .map(|c| category_to_proto(*c).into())
+                .collect(),
             missing_categories: rules::missing(present, required)
                 .into_iter()
                 .map(|c| category_to_proto(c).into())
                 .collect(),
             holder_name: f.holder_name,
-            masked_id_number: if id_number.is_empty() { String::new() } else { rules::mask_id_number(&id_number) },
-            masked_phone: if phone.is_empty() { String::new() } else { rules::mask_phone(&phone) },
+            masked_id_number: if id_number.is_empty() {
+                String::new()
+            } else {
+                rules::mask_id_number(&id_number)
+            },
+            masked_phone: if phone.is_empty() {
+                String::new()
+            } else {
+                rules::mask_phone(&phone)
+            },
             open_time: Some(to_timestamp(f.opened_at)),
         })
     }

@@ -89,7 +89,14 @@ struct Subject<'a> {
 }
 
 impl Archives {
-    fn happening(&self, caller: &Caller, subject: &Subject<'_>, outcome: Outcome, reason: &str, detail: String) -> Happening {
+    fn happening(
+        &self,
+        caller: &Caller,
+        subject: &Subject<'_>,
+        outcome: Outcome,
+        reason: &str,
+        detail: String,
+    ) -> Happening {
         Happening {
             property_id: subject.property_id.to_owned(),
             occurred_at: self.clock.now(),
@@ -106,7 +113,13 @@ impl Archives {
 
     /// Records a refusal in the register (ARC-12), then gives the refusal to the caller.
     async fn refuse(&self, caller: &Caller, subject: &Subject<'_>, refusal: Refusal) -> Status {
-        let happening = self.happening(caller, subject, Outcome::Refused, refusal.reason(), String::new());
+        let happening = self.happening(
+            caller,
+            subject,
+            Outcome::Refused,
+            refusal.reason(),
+            String::new(),
+        );
         if let Err(e) = store::audit::record(&self.db, happening).await {
             return Status::from(e);
         }

@@ -51,7 +51,10 @@ impl RetentionService for Archives {
             Some(_) => {}
         }
         if req.content.len() > rules::MAX_CONTENT_BYTES {
-            v.add("content", format!("must be at most {} bytes", rules::MAX_CONTENT_BYTES));
+            v.add(
+                "content",
+                format!("must be at most {} bytes", rules::MAX_CONTENT_BYTES),
+            );
         }
         v.check()?;
         let (Some(class), Some(closed_at)) = (class, closed_at) else {
@@ -94,8 +97,15 @@ impl RetentionService for Archives {
             id: &record.id,
             access_request_id: "",
         };
-        let detail = format!("{} {} from {}, {} years", record.record_kind, record.record_id, record.source, years);
-        store::audit::append(&mut tx, self.happening(&caller, &subject, Outcome::Done, "", detail)).await?;
+        let detail = format!(
+            "{} {} from {}, {} years",
+            record.record_kind, record.record_id, record.source, years
+        );
+        store::audit::append(
+            &mut tx,
+            self.happening(&caller, &subject, Outcome::Done, "", detail),
+        )
+        .await?;
         tx.commit().await.map_err(Error::from)?;
         Ok(Response::new(pb::HandOverRecordResponse {
             record: Some(to_proto(record)),
@@ -148,8 +158,14 @@ impl RetentionService for Archives {
         };
         let mut tx = self.db.begin().await?;
         let scope = format!("ProposeDestruction/{}", property.id);
-        if let Claim::Retry(first) =
-            idempotency::claim(&mut tx, &scope, &req.request_id, &proposal.id, to_micros(now)).await?
+        if let Claim::Retry(first) = idempotency::claim(
+            &mut tx,
+            &scope,
+            &req.request_id,
+            &proposal.id,
+            to_micros(now),
+        )
+        .await?
         {
             tx.rollback().await.map_err(Error::from)?;
             return Ok(Response::new(pb::ProposeDestructionResponse {
@@ -160,7 +176,9 @@ impl RetentionService for Archives {
         let proposed = store::retention::propose_due(&mut tx, &proposal, now).await?;
         if proposed == 0 {
             tx.rollback().await.map_err(Error::from)?;
-            return Ok(Response::new(pb::ProposeDestructionResponse { proposal: None }));
+            return Ok(Response::new(pb::ProposeDestructionResponse {
+                proposal: None,
+            }));
         }
         let subject = Subject {
             property_id: &property.id,
@@ -170,7 +188,11 @@ impl RetentionService for Archives {
             access_request_id: "",
         };
         let detail = format!("{proposed} records past their retention");
-        store::audit::append(&mut tx, self.happening(&caller, &subject, Outcome::Done, "", detail)).await?;
+        store::audit::append(
+            &mut tx,
+            self.happening(&caller, &subject, Outcome::Done, "", detail),
+        )
+        .await?;
         tx.commit().await.map_err(Error::from)?;
         tracing::info!(property = %property.id, records = proposed, "destruction proposed");
         Ok(Response::new(pb::ProposeDestructionResponse {
@@ -186,7 +208,11 @@ impl RetentionService for Archives {
         let req = request.into_inner();
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
-        v.required_text("destruction_proposal_id", &req.destruction_proposal_id, MAX_ID);
+        v.required_text(
+            "destruction_proposal_id",
+            &req.destruction_proposal_id,
+            MAX_ID,
+        );
         v.check()?;
         let id = req.destruction_proposal_id.as_str();
         let subject = Subject {
@@ -208,7 +234,11 @@ impl RetentionService for Archives {
         }
         let destroyed = store::retention::destroy(&mut tx, id, &caller.actor(), now).await?;
         let detail = format!("{destroyed} records destroyed");
-        store::audit::append(&mut tx, self.happening(&caller, &subject, Outcome::Done, "", detail)).await?;
+        store::audit::append(
+            &mut tx,
+            self.happening(&caller, &subject, Outcome::Done, "", detail),
+        )
+        .await?;
         tx.commit().await.map_err(Error::from)?;
         tracing::info!(property = %property.id, records = destroyed, "records destroyed");
         Ok(Response::new(pb::ApproveDestructionResponse {
@@ -224,7 +254,10 @@ impl RetentionService for Archives {
         let req = request.into_inner();
         let property = self.properties.for_call(&caller, &req.property_id)?;
         Ok(Response::new(pb::GetDestructionProposalResponse {
-            proposal: Some(self.proposal(&property.id, &req.destruction_proposal_id).await?),
+            proposal: Some(
+                self.proposal(&property.id, &req.destruction_proposal_id)
+                    .await?,
+            ),
         }))
     }
 }

@@ -204,7 +204,11 @@ pub async fn get_copy(db: &Db, property_id: &str, id: &str) -> Result<Option<Cop
 }
 
 fn from_row(row: &AnyRow) -> Result<AccessRequest> {
-    let reader_kind = decode(row.try_get("reader_kind")?, ReaderKind::from_code, "reader kind")?;
+    let reader_kind = decode(
+        row.try_get("reader_kind")?,
+        ReaderKind::from_code,
+        "reader kind",
+    )?;
     let official = (reader_kind == ReaderKind::GovernmentOfficial)
         .then(|| -> Result<OfficialReading> {
             Ok(OfficialReading {
@@ -226,7 +230,11 @@ fn from_row(row: &AnyRow) -> Result<AccessRequest> {
         reader_kind,
         official,
         valid_until: from_micros(row.try_get("valid_until")?),
-        state: decode(row.try_get("state")?, AccessState::from_code, "access state")?,
+        state: decode(
+            row.try_get("state")?,
+            AccessState::from_code,
+            "access state",
+        )?,
         requested_by: actor(row, "requested_by")?,
         requested_at: from_micros(row.try_get("request_at")?),
         decided_by: maybe_actor(row, "decided_by")?,

@@ -78,7 +78,9 @@ pub async fn list(
         Some(FilingState::Open) => "filed_at IS NULL AND filing_due_at > $3",
         Some(FilingState::Overdue) => "filed_at IS NULL AND filing_due_at <= $3",
         Some(FilingState::Filed) => "filed_at IS NOT NULL AND filed_at < filing_due_at AND $3 = $3",
-        Some(FilingState::FiledLate) => "filed_at IS NOT NULL AND filed_at >= filing_due_at AND $3 = $3",
+        Some(FilingState::FiledLate) => {
+            "filed_at IS NOT NULL AND filed_at >= filing_due_at AND $3 = $3"
+        }
     };
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM household_files WHERE property_id = $1 AND id > $2 \
@@ -99,8 +101,10 @@ pub async fn categories<'c, E: sqlx::AnyExecutor<'c>>(
     executor: E,
     file_ids: &[&str],
 ) -> Result<BTreeMap<String, BTreeSet<Category>>> {
-    let mut present: BTreeMap<String, BTreeSet<Category>> =
-        file_ids.iter().map(|id| (id.to_string(), BTreeSet::new())).collect();
+    let mut present: BTreeMap<String, BTreeSet<Category>> = file_ids
+        .iter()
+        .map(|id| (id.to_string(), BTreeSet::new()))
+        .collect();
     if file_ids.is_empty() {
         return Ok(present);
     }
@@ -157,7 +161,9 @@ fn from_row(row: &AnyRow) -> Result<StoredFile> {
     let key_id: Option<String> = row.try_get("sealed_key_id")?;
     let sealed = |column: &str| -> Result<Option<Sealed>> {
         let bytes: Option<Vec<u8>> = row.try_get(column)?;
-        Ok(bytes.zip(key_id.clone()).map(|(bytes, key_id)| Sealed { key_id, bytes }))
+        Ok(bytes
+            .zip(key_id.clone())
+            .map(|(bytes, key_id)| Sealed { key_id, bytes }))
     };
     Ok(StoredFile {
         id_number: sealed("id_number_sealed")?,

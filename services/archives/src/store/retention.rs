@@ -81,11 +81,7 @@ pub async fn list(
 
 /// Puts every kept record of the property whose retention has passed at `now` into the
 /// proposal; returns how many.
-pub async fn propose_due(
-    tx: &mut Tx,
-    proposal: &Proposal,
-    now: DateTime<Utc>,
-) -> Result<u64> {
+pub async fn propose_due(tx: &mut Tx, proposal: &Proposal, now: DateTime<Utc>) -> Result<u64> {
     sqlx::query(
         "INSERT INTO destruction_proposals (id, property_id, state, proposed_by_id, \
          proposed_by_name, proposed_by_role, propose_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -129,11 +125,17 @@ pub async fn get_proposal<'c, E: sqlx::AnyExecutor<'c>>(
         Ok(Proposal {
             id: row.try_get("id")?,
             property_id: row.try_get("property_id")?,
-            state: decode(row.try_get("state")?, ProposalState::from_code, "proposal state")?,
+            state: decode(
+                row.try_get("state")?,
+                ProposalState::from_code,
+                "proposal state",
+            )?,
             proposed_by: actor(&row, "proposed_by")?,
             proposed_at: from_micros(row.try_get("propose_at")?),
             approved_by: maybe_actor(&row, "approved_by")?,
-            approved_at: row.try_get::<Option<i64>, _>("approve_at")?.map(from_micros),
+            approved_at: row
+                .try_get::<Option<i64>, _>("approve_at")?
+                .map(from_micros),
         })
     })
     .transpose()
@@ -146,7 +148,10 @@ pub async fn records_of<'c, E: sqlx::AnyExecutor<'c>>(
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM retained_records WHERE proposal_id = $1 ORDER BY id"
     ));
-    let rows = sqlx::query(sql).bind(proposal_id).fetch_all(executor).await?;
+    let rows = sqlx::query(sql)
+        .bind(proposal_id)
+        .fetch_all(executor)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -197,9 +202,15 @@ fn from_row(row: &AnyRow) -> Result<RetainedRecord> {
         retain_until: from_micros(row.try_get("retain_until")?),
         summary: row.try_get("summary")?,
         size_bytes: row.try_get("size_bytes")?,
-        state: decode(row.try_get("state")?, RetainedState::from_code, "retained state")?,
+        state: decode(
+            row.try_get("state")?,
+            RetainedState::from_code,
+            "retained state",
+        )?,
         proposal_id: row.try_get("proposal_id")?,
-        destroyed_at: row.try_get::<Option<i64>, _>("destroy_at")?.map(from_micros),
+        destroyed_at: row
+            .try_get::<Option<i64>, _>("destroy_at")?
+            .map(from_micros),
         handed_over_by: actor(row, "handed_by")?,
         handed_over_at: from_micros(row.try_get("hand_over_at")?),
     })
