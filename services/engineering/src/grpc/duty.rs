@@ -168,7 +168,14 @@ impl DutyService for Engineering {
         let mut v = Violations::new();
         id_field(&mut v, "shift_id", &req.shift_id);
         v.check()?;
-        let shift = duty_store::open_duty(&self.db, &property.id, &req.shift_id, caller.actor(), self.clock.now()).await?;
+        let shift = duty_store::open_duty(
+            &self.db,
+            &property.id,
+            &req.shift_id,
+            caller.actor(),
+            self.clock.now(),
+        )
+        .await?;
         Ok(Response::new(pb::OpenDutyResponse {
             shift: Some(shift_to_proto(shift)),
         }))
@@ -203,7 +210,14 @@ impl DutyService for Engineering {
         let mut v = Violations::new();
         id_field(&mut v, "shift_id", &req.shift_id);
         v.check()?;
-        let shift = duty_store::end_shift(&self.db, &property.id, &req.shift_id, &caller.actor(), self.clock.now()).await?;
+        let shift = duty_store::end_shift(
+            &self.db,
+            &property.id,
+            &req.shift_id,
+            &caller.actor(),
+            self.clock.now(),
+        )
+        .await?;
         Ok(Response::new(pb::EndShiftResponse {
             shift: Some(shift_to_proto(shift)),
         }))
@@ -220,7 +234,10 @@ impl DutyService for Engineering {
         request_id(&mut v, &req.request_id);
         let kind = entry_kind_from_proto(req.kind);
         if !kind.is_some_and(|k| k.written_by_hand()) {
-            v.add("kind", "must be one of event, equipment_state, cleaning, note");
+            v.add(
+                "kind",
+                "must be one of event, equipment_state, cleaning, note",
+            );
         }
         v.required_text("text", &req.text, MAX_TEXT);
         v.max_text("equipment_id", &req.equipment_id, MAX_ID);
@@ -258,7 +275,8 @@ impl DutyService for Engineering {
         v.check()?;
         let limit = page::page_size(req.page_size)?;
         let after = token_pair(&req.page_token)?;
-        let entries = duty_store::list_entries(&self.db, &property.id, &req.shift_id, after, limit).await?;
+        let entries =
+            duty_store::list_entries(&self.db, &property.id, &req.shift_id, after, limit).await?;
         let next_page_token = next_token(&entries, limit, |e| pair_token(e.recorded_at, &e.id));
         Ok(Response::new(pb::ListDutyRecordResponse {
             entries: entries.into_iter().map(entry_to_proto).collect(),
@@ -288,10 +306,11 @@ impl DutyService for Engineering {
             closed_at: None,
             resolution: String::new(),
         };
-        let incident = match duty_store::report_incident(&self.db, &req.request_id, incident).await? {
-            Created::New(i) => i,
-            Created::Retry(id) => duty_store::get_incident(&self.db, &property.id, &id).await?,
-        };
+        let incident =
+            match duty_store::report_incident(&self.db, &req.request_id, incident).await? {
+                Created::New(i) => i,
+                Created::Retry(id) => duty_store::get_incident(&self.db, &property.id, &id).await?,
+            };
         Ok(Response::new(pb::ReportIncidentResponse {
             incident: Some(incident_to_proto(incident)),
         }))
@@ -331,7 +350,9 @@ impl DutyService for Engineering {
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let limit = page::page_size(req.page_size)?;
         let before = token_id(&req.page_token)?;
-        let list = duty_store::list_incidents(&self.db, &property.id, req.open_only, &before, limit).await?;
+        let list =
+            duty_store::list_incidents(&self.db, &property.id, req.open_only, &before, limit)
+                .await?;
         let next_page_token = next_token(&list, limit, |i| page::encode(&i.id));
         Ok(Response::new(pb::ListIncidentsResponse {
             incidents: list.into_iter().map(incident_to_proto).collect(),
@@ -365,10 +386,11 @@ impl DutyService for Engineering {
             resolution: String::new(),
             stopped_handover_id: None,
         };
-        let fault = match duty_store::report_fault(&self.db, &self.outbox, &req.request_id, fault).await? {
-            Created::New(f) => f,
-            Created::Retry(id) => duty_store::get_fault(&self.db, &property.id, &id).await?,
-        };
+        let fault =
+            match duty_store::report_fault(&self.db, &self.outbox, &req.request_id, fault).await? {
+                Created::New(f) => f,
+                Created::Retry(id) => duty_store::get_fault(&self.db, &property.id, &id).await?,
+            };
         Ok(Response::new(pb::ReportFaultResponse {
             fault: Some(fault_to_proto(fault)),
         }))
@@ -408,7 +430,8 @@ impl DutyService for Engineering {
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let limit = page::page_size(req.page_size)?;
         let before = token_id(&req.page_token)?;
-        let list = duty_store::list_faults(&self.db, &property.id, req.open_only, &before, limit).await?;
+        let list =
+            duty_store::list_faults(&self.db, &property.id, req.open_only, &before, limit).await?;
         let next_page_token = next_token(&list, limit, |f| page::encode(&f.id));
         Ok(Response::new(pb::ListFaultsResponse {
             faults: list.into_iter().map(fault_to_proto).collect(),

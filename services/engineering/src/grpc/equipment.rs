@@ -2,7 +2,10 @@ use tonic::{Request, Response, Status};
 use wuye_kit::{Error, Result, Violations, identity, page};
 use wuye_proto::engineering::{self as pb, equipment_service_server::EquipmentService};
 
-use super::{category_from_proto, category_to_proto, condition_to_proto, id_field, next_token, request_id, token_id, ts};
+use super::{
+    category_from_proto, category_to_proto, condition_to_proto, id_field, next_token, request_id,
+    token_id, ts,
+};
 use crate::{
     Engineering,
     domain::{
@@ -138,8 +141,10 @@ impl EquipmentService for Engineering {
             created_at: self.clock.now(),
         };
         let e = match store::create_equipment(&self.db, &req.request_id, e).await? {
-            EquipmentCreated::Created(Created::New(e)) => e,
-            EquipmentCreated::Created(Created::Retry(id)) => self.equipment(&property.id, &id).await?,
+            EquipmentCreated::Created(created) => match *created {
+                Created::New(e) => e,
+                Created::Retry(id) => self.equipment(&property.id, &id).await?,
+            },
             EquipmentCreated::UnknownZone => {
                 return Err(Error::invalid("zone_id", "is not a zone of this property").into());
             }
@@ -171,7 +176,8 @@ impl EquipmentService for Engineering {
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let limit = page::page_size(req.page_size)?;
         let after = token_id(&req.page_token)?;
-        let list = store::list_equipment(&self.db, &property.id, &req.zone_id, &after, limit).await?;
+        let list =
+            store::list_equipment(&self.db, &property.id, &req.zone_id, &after, limit).await?;
         let next_page_token = next_token(&list, limit, |e| page::encode(&e.number));
         Ok(Response::new(pb::ListEquipmentResponse {
             equipment: list.into_iter().map(equipment_to_proto).collect(),

@@ -33,7 +33,11 @@ fn ts(at: Option<DateTime<Utc>>) -> Option<Timestamp> {
 }
 
 /// A required timestamp field.
-fn required_time(v: &mut Violations, field: &str, value: &Option<Timestamp>) -> Option<DateTime<Utc>> {
+fn required_time(
+    v: &mut Violations,
+    field: &str,
+    value: &Option<Timestamp>,
+) -> Option<DateTime<Utc>> {
     match value.as_ref().map(from_timestamp) {
         Some(Some(at)) => Some(at),
         Some(None) => {
@@ -48,7 +52,11 @@ fn required_time(v: &mut Violations, field: &str, value: &Option<Timestamp>) -> 
 }
 
 /// An optional timestamp field.
-fn optional_time(v: &mut Violations, field: &str, value: &Option<Timestamp>) -> Option<DateTime<Utc>> {
+fn optional_time(
+    v: &mut Violations,
+    field: &str,
+    value: &Option<Timestamp>,
+) -> Option<DateTime<Utc>> {
     match value.as_ref().map(from_timestamp) {
         Some(Some(at)) => Some(at),
         Some(None) => {
@@ -78,7 +86,10 @@ fn token_pair(token: &str) -> Result<Option<(i64, String)>> {
         None => Ok(None),
         Some(key) => {
             let (at, id) = key.split_once('|').ok_or_else(page::bad_token)?;
-            Ok(Some((at.parse().map_err(|_| page::bad_token())?, id.to_owned())))
+            Ok(Some((
+                at.parse().map_err(|_| page::bad_token())?,
+                id.to_owned(),
+            )))
         }
     }
 }

@@ -72,7 +72,13 @@ pub async fn list(
     rows.iter().map(from_row).collect()
 }
 
-pub async fn acknowledge(db: &Db, property_id: &str, id: &str, by: Actor, now: DateTime<Utc>) -> Result<Alert> {
+pub async fn acknowledge(
+    db: &Db,
+    property_id: &str,
+    id: &str,
+    by: Actor,
+    now: DateTime<Utc>,
+) -> Result<Alert> {
     let mut tx = db.begin().await?;
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM alerts WHERE property_id = $1 AND id = $2"

@@ -61,7 +61,10 @@ async fn has_overlap(
     .await?;
     // The SQL selects candidates; the domain says what overlapping means.
     for row in rows {
-        let other = (from_micros(row.try_get("start_at")?), from_micros(row.try_get("end_at")?));
+        let other = (
+            from_micros(row.try_get("start_at")?),
+            from_micros(row.try_get("end_at")?),
+        );
         if overlaps(period, other) {
             return Ok(true);
         }
@@ -77,7 +80,12 @@ fn overlap_refusal() -> Error {
     .into()
 }
 
-pub async fn create_shift(db: &Db, request_id: &str, s: Shift, now: DateTime<Utc>) -> Result<Created<Shift>> {
+pub async fn create_shift(
+    db: &Db,
+    request_id: &str,
+    s: Shift,
+    now: DateTime<Utc>,
+) -> Result<Created<Shift>> {
     let mut tx = db.begin().await?;
     let scope = format!("CreateShift/{}", s.property_id);
     let now = to_micros(now);
@@ -162,7 +170,12 @@ pub struct ShiftFilter {
     pub after: Option<(i64, String)>,
 }
 
-pub async fn list_shifts(db: &Db, property_id: &str, f: &ShiftFilter, limit: i64) -> Result<Vec<Shift>> {
+pub async fn list_shifts(
+    db: &Db,
+    property_id: &str,
+    f: &ShiftFilter,
+    limit: i64,
+) -> Result<Vec<Shift>> {
     let (after_start, after_id) = f.after.clone().unwrap_or((i64::MIN, String::new()));
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {SHIFT_COLUMNS} FROM shifts WHERE property_id = $1 \
@@ -217,22 +230,39 @@ pub async fn get_swap(db: &Db, property_id: &str, id: &str) -> Result<Option<Shi
 }
 
 /// Records a swap request of a scheduled shift, by its person or the foreman.
-pub async fn request_swap(db: &Db, request_id: &str, swap: ShiftSwap, requester_is_foreman: bool) -> Result<Created<ShiftSwap>> {
+pub async fn request_swap(
+    db: &Db,
+    request_id: &str,
+    swap: ShiftSwap,
+    requester_is_foreman: bool,
+) -> Result<Created<ShiftSwap>> {
     let mut tx = db.begin().await?;
     let scope = format!("RequestShiftSwap/{}", swap.property_id);
     let now = to_micros(swap.requested_at);
-    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &swap.id, now).await? {
+    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &swap.id, now).await?
+    {
         return Ok(Created::Retry(id));
     }
     let shift = shift_in(&mut tx, &swap.property_id, &swap.shift_id).await?;
     if shift.state != ShiftState::Scheduled {
-        return Err(Refusal::new("SHIFT_NOT_SCHEDULED", "only a shift not yet started can be swapped").into());
+        return Err(Refusal::new(
+            "SHIFT_NOT_SCHEDULED",
+            "only a shift not yet started can be swapped",
+        )
+        .into());
     }
     if !requester_is_foreman && shift.user_id != swap.requested_by.user_id {
-        return Err(Refusal::new("NOT_YOUR_SHIFT", "a technician asks to swap only their own shift").into());
+        return Err(Refusal::new(
+            "NOT_YOUR_SHIFT",
+            "a technician asks to swap only their own shift",
+        )
+        .into());
     }
     if shift.user_id == swap.to_user_id {
-        return Err(Error::invalid("to_user_id", "is the shift's person already"));
+        return Err(Error::invalid(
+            "to_user_id",
+            "is the shift's person already",
+        ));
     }
     let swap = ShiftSwap {
         from_user_id: shift.user_id,
@@ -287,7 +317,16 @@ pub async fn decide_swap(
         .ok_or_else(|| Error::not_found("shift swap", swap_id))?;
     let mut shift = shift_in(&mut tx, property_id, &swap.shift_id).await?;
     swap.decide(approve, &mut shift, by, now)?;
-    if approve && has_overlap(&mut tx, property_id, &shift.user_id, (shift.start, shift.end), &shift.id).await? {
+    if approve
+        && has_overlap(
+            &mut tx,
+            property_id,
+            &shift.user_id,
+            (shift.start, shift.end),
+            &shift.id,
+        )
+        .await?
+    {
         return Err(overlap_refusal());
     }
     let decided_by = swap.decided_by.clone().expect("decided");
@@ -309,7 +348,13 @@ pub async fn decide_swap(
 }
 
 /// Gives the duty to a scheduled shift when nobody holds it.
-pub async fn open_duty(db: &Db, property_id: &str, shift_id: &str, by: Actor, now: DateTime<Utc>) -> Result<Shift> {
+pub async fn open_duty(
+    db: &Db,
+    property_id: &str,
+    shift_id: &str,
+    by: Actor,
+    now: DateTime<Utc>,
+) -> Result<Shift> {
     let mut tx = db.begin().await?;
     let holder = lock_duty(&mut tx, property_id).await?;
     if holder.shift_id.is_some() {
@@ -354,7 +399,9 @@ pub async fn end_shift(
     lock_duty(&mut tx, property_id).await?;
     let mut shift = shift_in(&mut tx, property_id, shift_id).await?;
     if caller.role == "technician" && caller.user_id != shift.user_id {
-        return Err(Refusal::new("NOT_YOUR_SHIFT", "a technician ends only their own shift").into());
+        return Err(
+            Refusal::new("NOT_YOUR_SHIFT", "a technician ends only their own shift").into(),
+        );
     }
     shift.end(now)?;
     save_shift(&mut tx, &shift).await?;
@@ -370,7 +417,11 @@ fn entry_from_row(row: &AnyRow) -> Result<DutyEntry> {
         id: row.try_get("id")?,
         property_id: row.try_get("property_id")?,
         shift_id: row.try_get("shift_id")?,
-        kind: decode(row.try_get("kind")?, EntryKind::from_code, "duty entry kind")?,
+        kind: decode(
+            row.try_get("kind")?,
+            EntryKind::from_code,
+            "duty entry kind",
+        )?,
         text: row.try_get("text")?,
         equipment_id: row.try_get("equipment_id")?,
         recorded_at: from_micros(row.try_get("record_at")?),
@@ -400,15 +451,25 @@ pub async fn insert_entry(tx: &mut Tx, e: &DutyEntry) -> Result<()> {
 }
 
 fn nobody_on_duty() -> Error {
-    Refusal::new("NO_ONE_ON_DUTY", "nobody holds the duty: open it or hand it over first").into()
+    Refusal::new(
+        "NO_ONE_ON_DUTY",
+        "nobody holds the duty: open it or hand it over first",
+    )
+    .into()
 }
 
 /// DUTY-4: an entry in the record of the shift on duty. `entry.shift_id` is filled in here.
-pub async fn add_entry(db: &Db, request_id: &str, mut entry: DutyEntry) -> Result<Created<DutyEntry>> {
+pub async fn add_entry(
+    db: &Db,
+    request_id: &str,
+    mut entry: DutyEntry,
+) -> Result<Created<DutyEntry>> {
     let mut tx = db.begin().await?;
     let scope = format!("AddDutyRecordEntry/{}", entry.property_id);
     let now = to_micros(entry.recorded_at);
-    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &entry.id, now).await? {
+    if let Claim::Retry(id) =
+        idempotency::claim(&mut tx, &scope, request_id, &entry.id, now).await?
+    {
         return Ok(Created::Retry(id));
     }
     let holder = lock_duty(&mut tx, &entry.property_id).await?;
@@ -416,7 +477,10 @@ pub async fn add_entry(db: &Db, request_id: &str, mut entry: DutyEntry) -> Resul
     if let Some(e) = &entry.equipment_id
         && !super::equipment::equipment_exists(&mut tx, &entry.property_id, e).await?
     {
-        return Err(Error::invalid("equipment_id", "is not equipment of this property"));
+        return Err(Error::invalid(
+            "equipment_id",
+            "is not equipment of this property",
+        ));
     }
     insert_entry(&mut tx, &entry).await?;
     tx.commit().await?;
@@ -427,7 +491,11 @@ pub async fn get_entry(db: &Db, property_id: &str, id: &str) -> Result<Option<Du
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {ENTRY_COLUMNS} FROM duty_entries WHERE property_id = $1 AND id = $2"
     ));
-    let row = sqlx::query(sql).bind(property_id).bind(id).fetch_optional(db.pool()).await?;
+    let row = sqlx::query(sql)
+        .bind(property_id)
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
     row.as_ref().map(entry_from_row).transpose()
 }
 
@@ -473,7 +541,15 @@ fn incident_from_row(row: &AnyRow) -> Result<Incident> {
     })
 }
 
-fn entry(property_id: &str, shift_id: &str, kind: EntryKind, text: String, equipment_id: Option<String>, by: &Actor, at: DateTime<Utc>) -> DutyEntry {
+fn entry(
+    property_id: &str,
+    shift_id: &str,
+    kind: EntryKind,
+    text: String,
+    equipment_id: Option<String>,
+    by: &Actor,
+    at: DateTime<Utc>,
+) -> DutyEntry {
     DutyEntry {
         id: uuid::Uuid::now_v7().to_string(),
         property_id: property_id.to_owned(),
@@ -487,7 +563,11 @@ fn entry(property_id: &str, shift_id: &str, kind: EntryKind, text: String, equip
 }
 
 /// An incident being handled: it blocks handovers while open (HO-7) and goes in the record.
-pub async fn report_incident(db: &Db, request_id: &str, mut i: Incident) -> Result<Created<Incident>> {
+pub async fn report_incident(
+    db: &Db,
+    request_id: &str,
+    mut i: Incident,
+) -> Result<Created<Incident>> {
     let mut tx = db.begin().await?;
     let scope = format!("ReportIncident/{}", i.property_id);
     let now = to_micros(i.reported_at);
@@ -511,7 +591,15 @@ pub async fn report_incident(db: &Db, request_id: &str, mut i: Incident) -> Resu
     .bind(&i.reported_by.role)
     .execute(&mut *tx)
     .await?;
-    let e = entry(&i.property_id, &i.shift_id, EntryKind::Incident, format!("事故：{}", i.description), None, &i.reported_by, i.reported_at);
+    let e = entry(
+        &i.property_id,
+        &i.shift_id,
+        EntryKind::Incident,
+        format!("事故：{}", i.description),
+        None,
+        &i.reported_by,
+        i.reported_at,
+    );
     insert_entry(&mut tx, &e).await?;
     tx.commit().await?;
     Ok(Created::New(i))
@@ -521,7 +609,11 @@ async fn incident_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Inciden
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE property_id = $1 AND id = $2"
     ));
-    let row = sqlx::query(sql).bind(property_id).bind(id).fetch_optional(&mut **tx).await?;
+    let row = sqlx::query(sql)
+        .bind(property_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
     row.as_ref()
         .map(incident_from_row)
         .transpose()?
@@ -535,7 +627,14 @@ pub async fn get_incident(db: &Db, property_id: &str, id: &str) -> Result<Incide
     Ok(i)
 }
 
-pub async fn close_incident(db: &Db, property_id: &str, id: &str, resolution: String, by: Actor, now: DateTime<Utc>) -> Result<Incident> {
+pub async fn close_incident(
+    db: &Db,
+    property_id: &str,
+    id: &str,
+    resolution: String,
+    by: Actor,
+    now: DateTime<Utc>,
+) -> Result<Incident> {
     let mut tx = db.begin().await?;
     let holder = lock_duty(&mut tx, property_id).await?;
     let mut i = incident_in(&mut tx, property_id, id).await?;
@@ -552,7 +651,15 @@ pub async fn close_incident(db: &Db, property_id: &str, id: &str, resolution: St
         .execute(&mut *tx)
         .await?;
     if let Some(shift_id) = holder.shift_id {
-        let e = entry(property_id, &shift_id, EntryKind::Incident, format!("事故处理完毕：{}", i.resolution), None, &by, now);
+        let e = entry(
+            property_id,
+            &shift_id,
+            EntryKind::Incident,
+            format!("事故处理完毕：{}", i.resolution),
+            None,
+            &by,
+            now,
+        );
         insert_entry(&mut tx, &e).await?;
     }
     tx.commit().await?;
@@ -560,7 +667,13 @@ pub async fn close_incident(db: &Db, property_id: &str, id: &str, resolution: St
 }
 
 /// Incidents newest first (by id, which follows creation).
-pub async fn list_incidents(db: &Db, property_id: &str, open_only: bool, before_id: &str, limit: i64) -> Result<Vec<Incident>> {
+pub async fn list_incidents(
+    db: &Db,
+    property_id: &str,
+    open_only: bool,
+    before_id: &str,
+    limit: i64,
+) -> Result<Vec<Incident>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE property_id = $1 \
          AND ($2 = 0 OR is_open = 1) AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4"
@@ -608,7 +721,12 @@ fn fault_from_row(row: &AnyRow) -> Result<Fault> {
 
 /// A fault: the equipment is faulty, it goes in the record, and a handover in progress
 /// stops (HO-8).
-pub async fn report_fault(db: &Db, outbox: &Outbox, request_id: &str, mut f: Fault) -> Result<Created<Fault>> {
+pub async fn report_fault(
+    db: &Db,
+    outbox: &Outbox,
+    request_id: &str,
+    mut f: Fault,
+) -> Result<Created<Fault>> {
     let mut tx = db.begin().await?;
     let scope = format!("ReportFault/{}", f.property_id);
     let now = to_micros(f.reported_at);
@@ -618,7 +736,10 @@ pub async fn report_fault(db: &Db, outbox: &Outbox, request_id: &str, mut f: Fau
     let holder = lock_duty(&mut tx, &f.property_id).await?;
     f.shift_id = holder.shift_id.ok_or_else(nobody_on_duty)?;
     if !super::equipment::equipment_exists(&mut tx, &f.property_id, &f.equipment_id).await? {
-        return Err(Error::invalid("equipment_id", "is not equipment of this property"));
+        return Err(Error::invalid(
+            "equipment_id",
+            "is not equipment of this property",
+        ));
     }
     let mut stopped = None;
     if let Some(mut h) = super::handover::open_handover(&mut tx, &f.property_id).await?
@@ -648,7 +769,15 @@ pub async fn report_fault(db: &Db, outbox: &Outbox, request_id: &str, mut f: Fau
     .execute(&mut *tx)
     .await?;
     super::equipment::set_condition(&mut tx, &f.equipment_id, Condition::Faulty).await?;
-    let e = entry(&f.property_id, &f.shift_id, EntryKind::Fault, format!("故障：{}", f.description), Some(f.equipment_id.clone()), &f.reported_by, f.reported_at);
+    let e = entry(
+        &f.property_id,
+        &f.shift_id,
+        EntryKind::Fault,
+        format!("故障：{}", f.description),
+        Some(f.equipment_id.clone()),
+        &f.reported_by,
+        f.reported_at,
+    );
     insert_entry(&mut tx, &e).await?;
     if let Some(handover_id) = &stopped {
         let event = Payload::HandoverStopped(HandoverStopped {
@@ -669,7 +798,11 @@ async fn fault_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Fault> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {FAULT_COLUMNS} FROM faults WHERE property_id = $1 AND id = $2"
     ));
-    let row = sqlx::query(sql).bind(property_id).bind(id).fetch_optional(&mut **tx).await?;
+    let row = sqlx::query(sql)
+        .bind(property_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
     row.as_ref()
         .map(fault_from_row)
         .transpose()?
@@ -688,7 +821,14 @@ pub async fn fault_is_open(tx: &mut Tx, property_id: &str, id: &str) -> Result<b
 }
 
 /// The fault is handled: the equipment is intact again unless another fault is open on it.
-pub async fn clear_fault(db: &Db, property_id: &str, id: &str, resolution: String, by: Actor, now: DateTime<Utc>) -> Result<Fault> {
+pub async fn clear_fault(
+    db: &Db,
+    property_id: &str,
+    id: &str,
+    resolution: String,
+    by: Actor,
+    now: DateTime<Utc>,
+) -> Result<Fault> {
     let mut tx = db.begin().await?;
     let holder = lock_duty(&mut tx, property_id).await?;
     let mut f = fault_in(&mut tx, property_id, id).await?;
@@ -704,24 +844,37 @@ pub async fn clear_fault(db: &Db, property_id: &str, id: &str, resolution: Strin
         .bind(&f.resolution)
         .execute(&mut *tx)
         .await?;
-    let (others,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM faults WHERE equipment_id = $1 AND is_open = 1",
-    )
-    .bind(&f.equipment_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let (others,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM faults WHERE equipment_id = $1 AND is_open = 1")
+            .bind(&f.equipment_id)
+            .fetch_one(&mut *tx)
+            .await?;
     if others == 0 {
         super::equipment::set_condition(&mut tx, &f.equipment_id, Condition::Intact).await?;
     }
     if let Some(shift_id) = holder.shift_id {
-        let e = entry(property_id, &shift_id, EntryKind::Fault, format!("故障排除：{}", f.resolution), Some(f.equipment_id.clone()), &by, now);
+        let e = entry(
+            property_id,
+            &shift_id,
+            EntryKind::Fault,
+            format!("故障排除：{}", f.resolution),
+            Some(f.equipment_id.clone()),
+            &by,
+            now,
+        );
         insert_entry(&mut tx, &e).await?;
     }
     tx.commit().await?;
     Ok(f)
 }
 
-pub async fn list_faults(db: &Db, property_id: &str, open_only: bool, before_id: &str, limit: i64) -> Result<Vec<Fault>> {
+pub async fn list_faults(
+    db: &Db,
+    property_id: &str,
+    open_only: bool,
+    before_id: &str,
+    limit: i64,
+) -> Result<Vec<Fault>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {FAULT_COLUMNS} FROM faults WHERE property_id = $1 \
          AND ($2 = 0 OR is_open = 1) AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4"

@@ -6,7 +6,9 @@ use wuye_kit::{
 };
 
 use super::{decode, flag, get_flag};
-use crate::domain::equipment::{Condition, Equipment, InventoryCategory, InventoryItem, Meter, Zone};
+use crate::domain::equipment::{
+    Condition, Equipment, InventoryCategory, InventoryItem, Meter, Zone,
+};
 
 /// What a create call found.
 pub enum Created<T> {
@@ -32,7 +34,8 @@ pub async fn create_zone(db: &Db, request_id: &str, zone: Zone) -> Result<Create
     let mut tx = db.begin().await?;
     let scope = format!("CreateZone/{}", zone.property_id);
     let now = to_micros(zone.created_at);
-    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &zone.id, now).await? {
+    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &zone.id, now).await?
+    {
         return Ok(Created::Retry(id));
     }
     sqlx::query(
@@ -82,7 +85,10 @@ pub async fn all_zones(tx: &mut Tx, property_id: &str) -> Result<Vec<Zone>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {ZONE_COLUMNS} FROM zones WHERE property_id = $1 ORDER BY name"
     ));
-    let rows = sqlx::query(sql).bind(property_id).fetch_all(&mut **tx).await?;
+    let rows = sqlx::query(sql)
+        .bind(property_id)
+        .fetch_all(&mut **tx)
+        .await?;
     rows.iter().map(zone_from_row).collect()
 }
 
@@ -165,7 +171,7 @@ where
 
 /// What creating equipment found.
 pub enum EquipmentCreated {
-    Created(Created<Equipment>),
+    Created(Box<Created<Equipment>>),
     UnknownZone,
 }
 
@@ -174,7 +180,7 @@ pub async fn create_equipment(db: &Db, request_id: &str, e: Equipment) -> Result
     let scope = format!("CreateEquipment/{}", e.property_id);
     let now = to_micros(e.created_at);
     if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &e.id, now).await? {
-        return Ok(EquipmentCreated::Created(Created::Retry(id)));
+        return Ok(EquipmentCreated::Created(Box::new(Created::Retry(id))));
     }
     let zone = sqlx::query("SELECT 1 FROM zones WHERE property_id = $1 AND id = $2")
         .bind(&e.property_id)
@@ -215,7 +221,7 @@ pub async fn create_equipment(db: &Db, request_id: &str, e: Equipment) -> Result
         .await?;
     }
     tx.commit().await?;
-    Ok(EquipmentCreated::Created(Created::New(e)))
+    Ok(EquipmentCreated::Created(Box::new(Created::New(e))))
 }
 
 pub async fn get_equipment(db: &Db, property_id: &str, id: &str) -> Result<Option<Equipment>> {
@@ -252,7 +258,10 @@ pub async fn list_equipment(
         .bind(limit)
         .fetch_all(db.pool())
         .await?;
-    let list = rows.iter().map(equipment_from_row).collect::<Result<Vec<_>>>()?;
+    let list = rows
+        .iter()
+        .map(equipment_from_row)
+        .collect::<Result<Vec<_>>>()?;
     with_meters(db.pool(), list).await
 }
 
@@ -261,8 +270,14 @@ pub async fn all_equipment(tx: &mut Tx, property_id: &str) -> Result<Vec<Equipme
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {EQUIPMENT_COLUMNS} FROM equipment WHERE property_id = $1 ORDER BY number"
     ));
-    let rows = sqlx::query(sql).bind(property_id).fetch_all(&mut **tx).await?;
-    let list = rows.iter().map(equipment_from_row).collect::<Result<Vec<_>>>()?;
+    let rows = sqlx::query(sql)
+        .bind(property_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    let list = rows
+        .iter()
+        .map(equipment_from_row)
+        .collect::<Result<Vec<_>>>()?;
     with_meters(&mut **tx, list).await
 }
 
@@ -298,18 +313,27 @@ fn item_from_row(row: &AnyRow) -> Result<InventoryItem> {
     Ok(InventoryItem {
         id: row.try_get("id")?,
         property_id: row.try_get("property_id")?,
-        category: decode(row.try_get("category")?, InventoryCategory::from_code, "inventory category")?,
+        category: decode(
+            row.try_get("category")?,
+            InventoryCategory::from_code,
+            "inventory category",
+        )?,
         name: row.try_get("name")?,
         count: row.try_get("count")?,
         created_at: from_micros(row.try_get("create_at")?),
     })
 }
 
-pub async fn create_item(db: &Db, request_id: &str, item: InventoryItem) -> Result<Created<InventoryItem>> {
+pub async fn create_item(
+    db: &Db,
+    request_id: &str,
+    item: InventoryItem,
+) -> Result<Created<InventoryItem>> {
     let mut tx = db.begin().await?;
     let scope = format!("CreateInventoryItem/{}", item.property_id);
     let now = to_micros(item.created_at);
-    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &item.id, now).await? {
+    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &item.id, now).await?
+    {
         return Ok(Created::Retry(id));
     }
     sqlx::query(
@@ -341,7 +365,12 @@ pub async fn get_item(db: &Db, property_id: &str, id: &str) -> Result<Option<Inv
 }
 
 /// Items by id (creation order) after `after`.
-pub async fn list_items(db: &Db, property_id: &str, after: &str, limit: i64) -> Result<Vec<InventoryItem>> {
+pub async fn list_items(
+    db: &Db,
+    property_id: &str,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<InventoryItem>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {ITEM_COLUMNS} FROM inventory_items WHERE property_id = $1 AND id > $2 \
          ORDER BY id LIMIT $3"
@@ -359,17 +388,26 @@ pub async fn all_items(tx: &mut Tx, property_id: &str) -> Result<Vec<InventoryIt
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {ITEM_COLUMNS} FROM inventory_items WHERE property_id = $1 ORDER BY id"
     ));
-    let rows = sqlx::query(sql).bind(property_id).fetch_all(&mut **tx).await?;
+    let rows = sqlx::query(sql)
+        .bind(property_id)
+        .fetch_all(&mut **tx)
+        .await?;
     rows.iter().map(item_from_row).collect()
 }
 
-pub async fn update_item_count(db: &Db, property_id: &str, id: &str, count: i64) -> Result<Option<InventoryItem>> {
-    let done = sqlx::query("UPDATE inventory_items SET count = $3 WHERE property_id = $1 AND id = $2")
-        .bind(property_id)
-        .bind(id)
-        .bind(count)
-        .execute(db.pool())
-        .await?;
+pub async fn update_item_count(
+    db: &Db,
+    property_id: &str,
+    id: &str,
+    count: i64,
+) -> Result<Option<InventoryItem>> {
+    let done =
+        sqlx::query("UPDATE inventory_items SET count = $3 WHERE property_id = $1 AND id = $2")
+            .bind(property_id)
+            .bind(id)
+            .bind(count)
+            .execute(db.pool())
+            .await?;
     if done.rows_affected() == 0 {
         return Ok(None);
     }

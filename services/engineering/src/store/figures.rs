@@ -39,7 +39,12 @@ async fn count(db: &Db, sql: &'static str, property_id: &str, window: (i64, i64)
 }
 
 /// Reads the month `[start, end)` of a property.
-pub async fn month(db: &Db, property_id: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Month> {
+pub async fn month(
+    db: &Db,
+    property_id: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Month> {
     let w = (to_micros(start), to_micros(end));
     let mut m = Month::default();
     // Inspections due in the month: their window starts in it.

@@ -51,7 +51,8 @@ fn from_row(row: &AnyRow) -> Result<Handover> {
             at,
             late: get_flag(row, "arrive_late")?,
             fitness: decode(
-                &row.try_get::<Option<String>, _>("fitness")?.unwrap_or_default(),
+                &row.try_get::<Option<String>, _>("fitness")?
+                    .unwrap_or_default(),
                 Fitness::from_code,
                 "fitness",
             )?,
@@ -442,18 +443,12 @@ pub async fn start(
     };
     let outgoing = shift_in(&mut tx, property_id, &on_duty).await?;
     if outgoing.user_id != caller.user_id {
-        return Err(Refusal::new(
-            "NOT_ON_DUTY",
-            "only the person on duty starts a handover",
-        )
-        .into());
+        return Err(
+            Refusal::new("NOT_ON_DUTY", "only the person on duty starts a handover").into(),
+        );
     }
     if open_handover(&mut tx, property_id).await?.is_some() {
-        return Err(Refusal::new(
-            "HANDOVER_IN_PROGRESS",
-            "a handover is already under way",
-        )
-        .into());
+        return Err(Refusal::new("HANDOVER_IN_PROGRESS", "a handover is already under way").into());
     }
     let incoming = shift_in(&mut tx, property_id, &s.incoming_shift_id).await?;
     if incoming.state != ShiftState::Scheduled {
@@ -494,7 +489,10 @@ pub enum Who {
 }
 
 fn is_supervisor(caller: &Actor) -> bool {
-    matches!(caller.role.as_str(), "maintenance_foreman" | "engineering_manager")
+    matches!(
+        caller.role.as_str(),
+        "maintenance_foreman" | "engineering_manager"
+    )
 }
 
 fn check_who(h: &Handover, who: Who, caller: &Actor) -> Result<()> {
@@ -519,13 +517,25 @@ fn check_who(h: &Handover, who: Who, caller: &Actor) -> Result<()> {
 /// A handover step's input.
 pub enum Step {
     Arrival(Fitness),
-    Replace { incoming_shift_id: String },
+    Replace {
+        incoming_shift_id: String,
+    },
     Equipment(Vec<Observation>),
-    LastRecord { regular: bool, note: String },
+    LastRecord {
+        regular: bool,
+        note: String,
+    },
     /// (item id, counted) for every item.
     Inventory(Vec<(String, i64)>),
-    Cleanliness { clean: bool, note: String },
-    Briefing { summary: String, points_to_watch: String, both_clear: bool },
+    Cleanliness {
+        clean: bool,
+        note: String,
+    },
+    Briefing {
+        summary: String,
+        points_to_watch: String,
+        both_clear: bool,
+    },
     Restart,
 }
 
@@ -536,9 +546,10 @@ impl Step {
             // The policy admits only the foreman and the manager.
             Step::Replace { .. } | Step::Restart => Who::Anyone,
             Step::Briefing { .. } => Who::Outgoing,
-            Step::Equipment(_) | Step::LastRecord { .. } | Step::Inventory(_) | Step::Cleanliness { .. } => {
-                Who::Incoming
-            }
+            Step::Equipment(_)
+            | Step::LastRecord { .. }
+            | Step::Inventory(_)
+            | Step::Cleanliness { .. } => Who::Incoming,
         }
     }
 }
@@ -585,7 +596,10 @@ pub async fn step(
                         format!("observations[{i}].equipment_id"),
                         "is not equipment of this property",
                     ));
-                } else if observations[..i].iter().any(|p| p.equipment_id == o.equipment_id) {
+                } else if observations[..i]
+                    .iter()
+                    .any(|p| p.equipment_id == o.equipment_id)
+                {
                     v.push(FieldViolation::new(
                         format!("observations[{i}].equipment_id"),
                         "is checked twice",
@@ -618,7 +632,10 @@ pub async fn step(
                         "is not on the inventory list",
                     ));
                 } else if counted[..i].iter().any(|(p, _)| p == item_id) {
-                    v.push(FieldViolation::new(format!("counts[{i}].item_id"), "is counted twice"));
+                    v.push(FieldViolation::new(
+                        format!("counts[{i}].item_id"),
+                        "is counted twice",
+                    ));
                 }
             }
             for item in &items {
@@ -667,7 +684,7 @@ pub async fn step(
 
 /// What a signature came to.
 pub enum SignOutcome {
-    Signed(View),
+    Signed(Box<View>),
     /// Every blocker that held. When one is an HO-7 condition, the refusal was recorded, the
     /// manager alerted, and the event written.
     Blocked(Vec<Blocker>),
@@ -722,10 +739,16 @@ pub async fn sign(
         outbox.notify();
         tracing::info!(property = %property_id, handover = %v.handover.id, "handover completed");
     }
-    Ok(SignOutcome::Signed(v))
+    Ok(SignOutcome::Signed(Box::new(v)))
 }
 
-async fn pass_duty(tx: &mut Tx, outbox: &Outbox, h: &Handover, caller: &Actor, now: DateTime<Utc>) -> Result<()> {
+async fn pass_duty(
+    tx: &mut Tx,
+    outbox: &Outbox,
+    h: &Handover,
+    caller: &Actor,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let mut outgoing = shift_in(tx, &h.property_id, &h.outgoing_shift_id).await?;
     let mut incoming = shift_in(tx, &h.property_id, &h.incoming_shift_id).await?;
     outgoing.hand_over(now)?;
@@ -734,8 +757,14 @@ async fn pass_duty(tx: &mut Tx, outbox: &Outbox, h: &Handover, caller: &Actor, n
     save_shift(tx, &incoming).await?;
     set_duty(tx, &h.property_id, &incoming.id, now, Some(&h.id)).await?;
     for (shift, text) in [
-        (&outgoing, format!("交班完成，值班交给 {}", incoming.user_name)),
-        (&incoming, format!("接班完成，自 {} 处接班", outgoing.user_name)),
+        (
+            &outgoing,
+            format!("交班完成，值班交给 {}", incoming.user_name),
+        ),
+        (
+            &incoming,
+            format!("接班完成，自 {} 处接班", outgoing.user_name),
+        ),
     ] {
         insert_entry(
             tx,
@@ -803,7 +832,10 @@ async fn record_refusal(
     }
     // The manager is called for the HO-7 conditions; steps not done are the parties' own.
     let ho7: Vec<Blocker> = blockers.iter().filter(|b| b.ho7).cloned().collect();
-    let reasons: Vec<String> = distinct_codes(&ho7).into_iter().map(str::to_owned).collect();
+    let reasons: Vec<String> = distinct_codes(&ho7)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     let alert = Alert {
         id: uuid::Uuid::now_v7().to_string(),
         property_id: h.property_id.clone(),

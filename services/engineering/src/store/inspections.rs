@@ -20,8 +20,8 @@ use crate::domain::{
     alerts::{Alert, AlertKind},
     equipment::Condition,
     inspections::{
-        Inspection, Item, ItemKind, Kind, RecordError, State, Value, daily_checklist,
-        daily_window, monthly_checklist, monthly_window, weekly_checklist, weekly_window,
+        Inspection, Item, ItemKind, Kind, RecordError, State, Value, daily_checklist, daily_window,
+        monthly_checklist, monthly_window, weekly_checklist, weekly_window,
     },
     work_orders::{Requester, Source, State as WorkOrderState, Urgency, WorkOrder},
 };
@@ -202,7 +202,11 @@ pub async fn generate(
     let equipment = all_equipment(&mut tx, property_id).await?;
     let mut planned = Vec::new();
     for z in &zones {
-        let mine: Vec<_> = equipment.iter().filter(|e| e.zone_id == z.id).cloned().collect();
+        let mine: Vec<_> = equipment
+            .iter()
+            .filter(|e| e.zone_id == z.id)
+            .cloned()
+            .collect();
         planned.push(new_inspection(
             property_id,
             Kind::Daily,
@@ -251,7 +255,13 @@ pub struct Filter {
 }
 
 /// Inspections by due time; the state is judged at `now`.
-pub async fn list(db: &Db, property_id: &str, f: &Filter, now: DateTime<Utc>, limit: i64) -> Result<Vec<Inspection>> {
+pub async fn list(
+    db: &Db,
+    property_id: &str,
+    f: &Filter,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Inspection>> {
     let (after_due, after_id) = f.after.clone().unwrap_or((i64::MIN, String::new()));
     let state = match f.state {
         None => 0,
@@ -311,7 +321,7 @@ pub struct Recording {
 }
 
 pub enum Recorded {
-    Done(Inspection),
+    Done(Box<Inspection>),
     /// Bad input: (field, description) for each mistake.
     Invalid(Vec<(String, String)>),
 }
@@ -401,8 +411,17 @@ pub async fn record(
     }
     if !i.major_finding.trim().is_empty() {
         let alert_id = uuid::Uuid::now_v7().to_string();
-        raise_major_finding(&mut tx, outbox, alert_id, property_id, &i.id, "", &i.major_finding, now)
-            .await?;
+        raise_major_finding(
+            &mut tx,
+            outbox,
+            alert_id,
+            property_id,
+            &i.id,
+            "",
+            &i.major_finding,
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     outbox.notify();
@@ -412,7 +431,7 @@ pub async fn record(
         work_orders = i.work_order_ids.len(),
         "inspection recorded"
     );
-    Ok(Recorded::Done(i))
+    Ok(Recorded::Done(Box::new(i)))
 }
 
 /// The team inspection work orders go to until the foreman dispatches them.
@@ -467,14 +486,21 @@ pub async fn report_major_finding(
     let mut tx = db.begin().await?;
     let alert_id = uuid::Uuid::now_v7().to_string();
     let scope = format!("ReportMajorFinding/{property_id}");
-    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &alert_id, to_micros(now)).await? {
+    if let Claim::Retry(id) =
+        idempotency::claim(&mut tx, &scope, request_id, &alert_id, to_micros(now)).await?
+    {
         return Ok(Created::Retry(id));
     }
     if !inspection_id.is_empty() {
         load(&mut tx, property_id, inspection_id).await?;
     }
-    if !equipment_id.is_empty() && !super::equipment::equipment_exists(&mut tx, property_id, equipment_id).await? {
-        return Err(Error::invalid("equipment_id", "is not equipment of this property"));
+    if !equipment_id.is_empty()
+        && !super::equipment::equipment_exists(&mut tx, property_id, equipment_id).await?
+    {
+        return Err(Error::invalid(
+            "equipment_id",
+            "is not equipment of this property",
+        ));
     }
     let id = raise_major_finding(
         &mut tx,
@@ -493,7 +519,14 @@ pub async fn report_major_finding(
 }
 
 /// INS-3: the manager countersigns a technician's daily record.
-pub async fn spot_check(db: &Db, property_id: &str, id: &str, note: String, by: Actor, now: DateTime<Utc>) -> Result<Inspection> {
+pub async fn spot_check(
+    db: &Db,
+    property_id: &str,
+    id: &str,
+    note: String,
+    by: Actor,
+    now: DateTime<Utc>,
+) -> Result<Inspection> {
     let mut tx = db.begin().await?;
     let mut i = lock(&mut tx, property_id, id).await?;
     i.spot_check(by.clone(), note, now)?;

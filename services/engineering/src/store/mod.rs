@@ -90,10 +90,11 @@ pub async fn lock_duty(tx: &mut Tx, property_id: &str) -> Result<DutyHolder> {
 
 /// Reads who holds the duty, without locking.
 pub async fn duty_holder(db: &wuye_kit::db::Db, property_id: &str) -> Result<DutyHolder> {
-    let row = sqlx::query("SELECT shift_id, since_at, handover_id FROM duty WHERE property_id = $1")
-        .bind(property_id)
-        .fetch_optional(db.pool())
-        .await?;
+    let row =
+        sqlx::query("SELECT shift_id, since_at, handover_id FROM duty WHERE property_id = $1")
+            .bind(property_id)
+            .fetch_optional(db.pool())
+            .await?;
     match row {
         None => Ok(DutyHolder::default()),
         Some(row) => Ok(DutyHolder {

@@ -31,7 +31,11 @@ fn from_row(row: &AnyRow) -> Result<WorkOrder> {
         id: row.try_get("id")?,
         property_id: row.try_get("property_id")?,
         number: row.try_get("number")?,
-        source: decode(row.try_get("source")?, Source::from_code, "work order source")?,
+        source: decode(
+            row.try_get("source")?,
+            Source::from_code,
+            "work order source",
+        )?,
         unit_id: row.try_get("unit_id")?,
         equipment_id: row.try_get("equipment_id")?,
         inspection_id: row.try_get("inspection_id")?,
@@ -154,7 +158,12 @@ pub fn urgency_to_proto(u: Urgency) -> pb::Urgency {
 }
 
 /// WO-1: a work order from a customer's request, once per request id.
-pub async fn open(db: &Db, outbox: &Outbox, request_id: &str, w: WorkOrder) -> Result<Created<WorkOrder>> {
+pub async fn open(
+    db: &Db,
+    outbox: &Outbox,
+    request_id: &str,
+    w: WorkOrder,
+) -> Result<Created<WorkOrder>> {
     let mut tx = db.begin().await?;
     let scope = format!("CreateWorkOrder/{}", w.property_id);
     if let Claim::Retry(id) =
@@ -165,7 +174,10 @@ pub async fn open(db: &Db, outbox: &Outbox, request_id: &str, w: WorkOrder) -> R
     if let Some(e) = &w.equipment_id
         && !super::equipment::equipment_exists(&mut tx, &w.property_id, e).await?
     {
-        return Err(Error::invalid("equipment_id", "is not equipment of this property"));
+        return Err(Error::invalid(
+            "equipment_id",
+            "is not equipment of this property",
+        ));
     }
     let w = open_in(&mut tx, outbox, w).await?;
     tx.commit().await?;
@@ -287,7 +299,7 @@ pub struct Completion {
 
 /// What completing found.
 pub enum Completed {
-    Done(WorkOrder),
+    Done(Box<WorkOrder>),
     /// WO-3: a customer's repair is rated and signed; these fields are missing.
     MissingCustomer(Vec<(&'static str, &'static str)>),
 }
@@ -308,10 +320,16 @@ pub async fn complete(
     if w.needs_customer_signature() {
         let mut missing = Vec::new();
         if !(1..=5).contains(&c.rating) {
-            missing.push(("customer_rating", "the customer rates the repair from 1 to 5"));
+            missing.push((
+                "customer_rating",
+                "the customer rates the repair from 1 to 5",
+            ));
         }
         if c.signature.trim().is_empty() {
-            missing.push(("customer_signature", "the customer signs the completed repair"));
+            missing.push((
+                "customer_signature",
+                "the customer signs the completed repair",
+            ));
         }
         if !missing.is_empty() {
             return Ok(Completed::MissingCustomer(missing));
@@ -320,12 +338,11 @@ pub async fn complete(
     w.complete(c.work_done, c.parts, c.rating, c.signature, by, now)?;
     save(&mut tx, &w).await?;
     if let Some(equipment_id) = &w.equipment_id {
-        let (open,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM faults WHERE equipment_id = $1 AND is_open = 1",
-        )
-        .bind(equipment_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let (open,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM faults WHERE equipment_id = $1 AND is_open = 1")
+                .bind(equipment_id)
+                .fetch_one(&mut *tx)
+                .await?;
         if open == 0 {
             super::equipment::set_condition(&mut tx, equipment_id, Condition::Intact).await?;
         }
@@ -345,7 +362,7 @@ pub async fn complete(
     tx.commit().await?;
     outbox.notify();
     tracing::info!(property = %w.property_id, number = w.number, "work order completed");
-    Ok(Completed::Done(w))
+    Ok(Completed::Done(Box::new(w)))
 }
 
 /// Which work orders a list shows.
@@ -383,11 +400,10 @@ pub async fn list(db: &Db, property_id: &str, f: &Filter, limit: i64) -> Result<
 
 /// The ids of the orders an inspection opened.
 pub async fn ids_of_inspection(tx: &mut Tx, inspection_id: &str) -> Result<Vec<String>> {
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT id FROM work_orders WHERE inspection_id = $1 ORDER BY number",
-    )
-    .bind(inspection_id)
-    .fetch_all(&mut **tx)
-    .await?;
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM work_orders WHERE inspection_id = $1 ORDER BY number")
+            .bind(inspection_id)
+            .fetch_all(&mut **tx)
+            .await?;
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
