@@ -161,6 +161,7 @@ pub async fn complaint(args: ComplaintArgs) -> anyhow::Result<()> {
                 category,
                 description,
                 severity: pb::Severity::from(severity).into(),
+                contact_number: 0,
             };
             let c = call(complaints.create_complaint(request))
                 .await?

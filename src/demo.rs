@@ -422,6 +422,7 @@ pub async fn load(gateway: &str, seed: u64, plan: &PropertyPlan) -> anyhow::Resu
                 category: c.category.clone(),
                 description: c.description.clone(),
                 severity: c.severity.into(),
+                contact_number: 0,
             };
             async move { call(client.create_complaint(request)).await.map(|_| ()) }
         })

@@ -1,7 +1,8 @@
 //! The wuye gateway: the one door of the system. It authenticates users (bearer JWT),
 //! authorizes each call by the policy file (role and property scope, deny by default) and
 //! forwards it untouched to the department service of its package, with the verified caller
-//! as a short-lived signed internal identity.
+//! as a short-lived signed internal identity and the call's trace context. It speaks gRPC and
+//! gRPC-Web.
 
 pub mod auth;
 pub mod policy;
@@ -95,7 +96,10 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
         policy: Arc::new(policy),
         auth,
     };
-    Ok(Server::new("gateway", listener).wrap_routes(move |routes| {
+    // gRPC-Web too, for browser-based internal apps: translated to gRPC before the gate, so
+    // it is authorized and forwarded like any call.
+    let server = Server::new("gateway", listener).accept_grpc_web();
+    Ok(server.wrap_routes(move |routes| {
         // The gateway's own health and reflection stay routes; every other path is proxied.
         // The gate wraps both, so nothing is served that the policy does not allow.
         let router = routes
@@ -135,6 +139,7 @@ async fn admit(State(gate): State<Gate>, mut request: Request, next: Next) -> Re
     }
     match gate.check(&method, request.headers()) {
         Ok(caller) => {
+            wuye_kit::rpc::record_caller_role(&caller.role);
             request.extensions_mut().insert(caller);
             next.run(request).await
         }

@@ -96,6 +96,8 @@ impl Proxy {
                 Err(e) => return status(e),
             };
         }
+        // The service's span continues this call's trace (the gateway's span is its parent).
+        wuye_kit::telemetry::inject_context(&mut parts.headers);
         let request = http::Request::from_parts(parts, tonic::body::Body::new(body));
         match channel.clone().oneshot(request).await {
             Ok(response) => response.map(Body::new),

@@ -278,6 +278,7 @@ async fn service_settings(
     let mut settings = ServiceSettings::default();
     settings.database.data_dir = data_dir.to_owned();
     settings.database.max_connections = 8;
+    settings.jobs_interval_ms = 50;
     if backend == Backend::Postgres {
         settings.database.url = Secret::new(fresh_postgres_database(service).await);
     }
@@ -401,6 +402,25 @@ impl Stack {
                 token: Some(token),
                 property: Some(property.to_owned()),
             },
+        )
+    }
+}
+
+pub type KeyClient = proto::customerservice::key_service_client::KeyServiceClient<Authed>;
+
+impl Stack {
+    /// The key custody desk as `role` of the test property.
+    pub fn keys(&self, role: &str) -> KeyClient {
+        proto::customerservice::key_service_client::KeyServiceClient::new(
+            self.as_role(role, PROPERTY),
+        )
+    }
+
+    /// The key custody desk as the person `user_id` (named `name`) with `role`: for figures
+    /// per staff member.
+    pub fn keys_as(&self, role: &str, user_id: &str, name: &str) -> KeyClient {
+        proto::customerservice::key_service_client::KeyServiceClient::new(
+            self.as_user(role, user_id, name, PROPERTY),
         )
     }
 }

@@ -42,6 +42,7 @@ fn create(property: &str) -> CreateComplaintRequest {
         category: "卫生".into(),
         description: "垃圾未及时清运".into(),
         severity: Severity::Minor.into(),
+        contact_number: 0,
     }
 }
 

@@ -509,6 +509,7 @@ async fn property_settings_are_readable_and_change_behaviour(backend: Backend) {
             category: "消防治安".into(),
             description: "消防通道被占用".into(),
             severity: Severity::Serious.into(),
+            contact_number: 0,
         })
         .await
         .unwrap()

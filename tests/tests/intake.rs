@@ -40,6 +40,7 @@ fn complaint(request_id: &str, unit_id: &str) -> CreateComplaintRequest {
         category: "维修服务".into(),
         description: "楼道灯坏了一周，报修后无人处理".into(),
         severity: Severity::General.into(),
+        contact_number: 0,
     }
 }
 

@@ -16,6 +16,7 @@ use wuye_kit::{
     clock::SharedClock,
     db::Db,
     follow::{Follower, peer_channel},
+    metrics::{self, GaugeQuery},
     properties::Properties,
     server::{Server, department},
 };
@@ -31,6 +32,15 @@ pub use settings::ArchiveSettings;
 pub const NAME: &str = "archives";
 /// The port of the service's own binary.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50053";
+
+/// The department's domain gauges (see `wuye_kit::metrics`).
+const GAUGES: &[GaugeQuery] = &[GaugeQuery {
+    metric: &metrics::ARCHIVES_FILES_LATE,
+    label: None,
+    now: true,
+    sql: "SELECT property_id, COUNT(*) FROM household_files \
+          WHERE filed_at IS NULL AND filing_due_at < $1 GROUP BY property_id",
+}];
 /// The cursor name under which move-ins of customer-service are followed.
 pub const MOVE_IN_CONSUMER: &str = "archives.household-files";
 
@@ -85,6 +95,12 @@ pub async fn build_with(
             clock: deps.clock.clone(),
         },
     };
+    let gauges = metrics::count_gauges(
+        db.clone(),
+        deps.clock.clone(),
+        deps.properties.clone(),
+        GAUGES,
+    );
     let archives = Archives {
         db,
         clock: deps.clock,
@@ -99,5 +115,6 @@ pub async fn build_with(
         .add_service(AccessServiceServer::new(archives.clone()))
         .add_service(AuditServiceServer::new(archives.clone()))
         .add_service(RetentionServiceServer::new(archives))
-        .with_task(follower.run()))
+        .with_task(follower.run())
+        .with_task(gauges))
 }

@@ -4,6 +4,7 @@
 
 pub mod domain;
 pub(crate) mod grpc;
+mod jobs;
 mod store;
 
 use tokio::net::TcpListener;
@@ -11,6 +12,7 @@ use wuye_kit::{
     Deps, ServiceSettings,
     clock::SharedClock,
     db::Db,
+    metrics::{self, GaugeQuery},
     outbox::Outbox,
     properties::Properties,
     server::{Server, department},
@@ -24,6 +26,25 @@ use wuye_proto::customerservice::{
 pub const NAME: &str = "customer-service";
 /// The port of the service's own binary.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+
+/// The department's domain gauges (see `wuye_kit::metrics`).
+const GAUGES: &[GaugeQuery] = &[
+    GaugeQuery {
+        metric: &metrics::COMPLAINTS_OPEN,
+        label: Some(("severity", &["minor", "general", "serious"])),
+        now: false,
+        sql: "SELECT property_id, severity, COUNT(*) FROM complaints \
+              WHERE state <> 'closed' GROUP BY property_id, severity",
+    },
+    GaugeQuery {
+        metric: &metrics::COMPLAINTS_REPLIES_OVERDUE,
+        label: None,
+        now: true,
+        sql: "SELECT property_id, COUNT(*) FROM complaints \
+              WHERE state IN ('registered', 'sent_to_team', 'plan_proposed', 'plan_confirmed') \
+              AND reply_due_at < $1 GROUP BY property_id",
+    },
+];
 
 /// The department's state, shared by its gRPC services.
 #[derive(Clone)]
@@ -42,13 +63,23 @@ pub async fn build(
 ) -> anyhow::Result<Server> {
     let migrations = sqlx::migrate!("./migrations");
     let (db, outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
+    let gauges = metrics::count_gauges(
+        db.clone(),
+        deps.clock.clone(),
+        deps.properties.clone(),
+        GAUGES,
+    );
     let service = CustomerService {
         db,
         outbox,
         clock: deps.clock,
         properties: deps.properties,
     };
+    let every = std::time::Duration::from_millis(settings.jobs_interval_ms.max(10));
+    let server = grpc::keys::register(server, &service, every);
     Ok(server
+        .with_task(gauges)
+        .with_task(jobs::run(service.clone(), every))
         .add_service(ComplaintServiceServer::new(service.clone()))
         .add_service(HouseholdServiceServer::new(service.clone()))
         .add_service(PropertyServiceServer::new(service)))

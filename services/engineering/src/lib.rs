@@ -10,6 +10,7 @@ use wuye_kit::{
     Deps, ServiceSettings,
     clock::SharedClock,
     db::Db,
+    metrics::{self, GaugeQuery},
     outbox::Outbox,
     properties::Properties,
     server::{Server, department},
@@ -25,6 +26,15 @@ use wuye_proto::engineering::{
 pub const NAME: &str = "engineering";
 /// The port of the service's own binary.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50052";
+
+/// The department's domain gauges (see `wuye_kit::metrics`).
+const GAUGES: &[GaugeQuery] = &[GaugeQuery {
+    metric: &metrics::INSPECTIONS_MISSED,
+    label: Some(("kind", &["daily", "weekly", "monthly"])),
+    now: true,
+    sql: "SELECT property_id, kind, COUNT(*) FROM inspections \
+          WHERE record_at IS NULL AND due_at < $1 GROUP BY property_id, kind",
+}];
 
 /// The department's state, shared by its gRPC services.
 #[derive(Clone)]
@@ -43,6 +53,12 @@ pub async fn build(
 ) -> anyhow::Result<Server> {
     let migrations = sqlx::migrate!("./migrations");
     let (db, outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
+    let gauges = metrics::count_gauges(
+        db.clone(),
+        deps.clock.clone(),
+        deps.properties.clone(),
+        GAUGES,
+    );
     let service = Engineering {
         db,
         outbox,
@@ -50,6 +66,7 @@ pub async fn build(
         properties: deps.properties,
     };
     Ok(server
+        .with_task(gauges)
         .add_service(EquipmentServiceServer::new(service.clone()))
         .add_service(DutyServiceServer::new(service.clone()))
         .add_service(HandoverServiceServer::new(service.clone()))

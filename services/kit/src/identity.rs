@@ -223,6 +223,7 @@ where
             .and_then(|token| self.key.verify(token));
         match verified {
             Ok(caller) => {
+                crate::rpc::record_caller_role(&caller.role);
                 request.extensions_mut().insert(caller);
                 futures::future::Either::Left(self.inner.call(request))
             }

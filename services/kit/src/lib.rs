@@ -11,9 +11,11 @@ pub mod error;
 pub mod follow;
 pub mod idempotency;
 pub mod identity;
+pub mod metrics;
 pub mod outbox;
 pub mod page;
 pub mod properties;
+pub mod rpc;
 pub mod server;
 pub mod telemetry;
 pub mod time;
@@ -42,12 +44,18 @@ pub struct ServiceSettings {
     /// Addresses of the other departments whose events this one follows, by service name
     /// (such as `customer-service = "http://customer-service:50051"`).
     pub peers: std::collections::BTreeMap<String, String>,
+    /// How often scheduled work runs (deadline sweeps, alerts), in milliseconds.
+    pub jobs_interval_ms: u64,
 }
 
 impl ServiceSettings {
-    /// The address of the peer service `name`, which this service cannot run without.
+    /// The address of the peer service `name`, which this service cannot run without. The key
+    /// may also be spelled with `_` for `-` (`peers.customer_service`), as environment
+    /// variable names in a shell cannot hold a dash.
     pub fn peer(&self, name: &str) -> anyhow::Result<&str> {
-        self.peers.get(name).map(String::as_str).ok_or_else(|| {
+        let env_name = name.replace('-', "_");
+        let found = self.peers.get(name).or_else(|| self.peers.get(&env_name));
+        found.map(String::as_str).ok_or_else(|| {
             anyhow::anyhow!("peers.{name} is not configured: this service follows its events")
         })
     }
@@ -62,6 +70,7 @@ impl Default for ServiceSettings {
             telemetry: Default::default(),
             identity: Default::default(),
             peers: Default::default(),
+            jobs_interval_ms: 5_000,
         }
     }
 }

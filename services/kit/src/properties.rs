@@ -46,13 +46,29 @@ pub struct Rules {
     pub surveys: SurveyRules,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ComplaintRules {
     /// CMP-3: days within which the responsible department replies, per severity.
     pub reply_days: ReplyDays,
     /// Count `reply_days` as working days of the property's calendar instead of calendar days.
     pub reply_in_working_days: bool,
+    /// ESC-2: a complaint still open this many days after registration is announced as
+    /// unresolved.
+    pub unresolved_after_days: u32,
+    /// CMP-9: the same category at one building or unit this many times in a period recurs.
+    pub recurring_threshold: u32,
+}
+
+impl Default for ComplaintRules {
+    fn default() -> Self {
+        Self {
+            reply_days: ReplyDays::default(),
+            reply_in_working_days: false,
+            unresolved_after_days: 30,
+            recurring_threshold: 3,
+        }
+    }
 }
 
 /// CMP-3, CMP-4: reply limits per severity, each at most 3 days.
@@ -92,6 +108,21 @@ impl Default for KeyRules {
             overdue_after_days: 1,
             retention_years: 2,
         }
+    }
+}
+
+impl KeyRules {
+    /// A zero retention would purge a custody the moment it closes (KEY-10).
+    fn check(&self, property: &str) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (1..=100).contains(&self.retention_years),
+            "property {property}: rules.keys.retention_years must be 1 to 100 (KEY-10)"
+        );
+        anyhow::ensure!(
+            self.overdue_after_days <= 365,
+            "property {property}: rules.keys.overdue_after_days must be at most 365 (KEY-8)"
+        );
+        Ok(())
     }
 }
 
@@ -268,6 +299,7 @@ impl Properties {
                     c.id
                 );
             }
+            c.rules.keys.check(&c.id)?;
             let index = list.in_order.len();
             anyhow::ensure!(
                 list.by_id.insert(c.id.clone(), index).is_none(),

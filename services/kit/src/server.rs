@@ -1,5 +1,6 @@
 //! Server bootstrap on a listener passed in (port 0 in tests): gRPC health, reflection (v1 and
-//! v1alpha, for grpcurl), the internal identity check, and graceful shutdown.
+//! v1alpha, for grpcurl), a span and RED metrics per call ([`crate::rpc`]), the internal
+//! identity check, gRPC-Web when asked, and graceful shutdown.
 
 use std::{future::Future, net::SocketAddr};
 
@@ -22,6 +23,7 @@ pub struct Server {
     identity: Option<InternalKey>,
     wrap: Option<Box<dyn FnOnce(Routes) -> Routes + Send>>,
     tasks: Vec<BackgroundTask>,
+    grpc_web: bool,
 }
 
 type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -50,6 +52,7 @@ impl Server {
             identity: None,
             wrap: None,
             tasks: Vec::new(),
+            grpc_web: false,
         }
     }
 
@@ -81,6 +84,12 @@ impl Server {
     /// Lets the owner reshape the routes before serving (the gateway adds its proxy).
     pub fn wrap_routes(mut self, wrap: impl FnOnce(Routes) -> Routes + Send + 'static) -> Self {
         self.wrap = Some(Box::new(wrap));
+        self
+    }
+
+    /// Also accepts gRPC-Web (HTTP/1.1 and HTTP/2, binary and text) for browser-based apps.
+    pub fn accept_grpc_web(mut self) -> Self {
+        self.grpc_web = true;
         self
     }
 
@@ -122,9 +131,13 @@ impl Server {
         }
         tracing::info!(server = name, %addr, "serving");
         tonic::transport::Server::builder()
-            .trace_fn(move |request| {
-                tracing::info_span!("grpc", server = name, method = %request.uri().path())
-            })
+            .accept_http1(self.grpc_web)
+            // gRPC-Web outermost: the span, the metrics and the identity check see the call
+            // as plain gRPC.
+            .layer(tower::util::option_layer(
+                self.grpc_web.then(tonic_web::GrpcWebLayer::new),
+            ))
+            .layer(crate::rpc::RpcLayer::new(name))
             .layer(tower::util::option_layer(
                 self.identity.map(RequireIdentityLayer::new),
             ))

@@ -1,16 +1,39 @@
 //! Logs and traces: `tracing` everywhere, text or JSON lines on stderr, and OpenTelemetry OTLP
 //! export of traces and metrics when an endpoint is configured (nothing is exported, and
-//! nothing slows down, when none is).
+//! nothing slows down, when none is). W3C trace context crosses every hop through the
+//! helpers here: [`extract_context`] on the way in, [`inject_context`] on the way out, and
+//! [`current_traceparent`] / [`remote_span_context`] through the event streams.
 
-use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use std::{
+    sync::{
+        OnceLock,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use opentelemetry::{
+    Context,
+    propagation::{Extractor, Injector, TextMapPropagator},
+    trace::{SpanContext, TraceContextExt, TracerProvider as _},
+};
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::{
-    Resource, metrics::SdkMeterProvider, propagation::TraceContextPropagator,
+    Resource,
+    metrics::{PeriodicReader, SdkMeterProvider},
+    propagation::TraceContextPropagator,
     trace::SdkTracerProvider,
 };
 use serde::{Deserialize, Serialize};
+use tracing::{Dispatch, Subscriber, dispatcher::WeakDispatch};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{
+    EnvFilter, Layer,
+    fmt::{FmtContext, FormatEvent, FormatFields, format::Writer},
+    layer::SubscriberExt,
+    registry::LookupSpan,
+    util::SubscriberInitExt,
+};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -21,6 +44,8 @@ pub struct TelemetrySettings {
     pub log_filter: String,
     /// OTLP/gRPC endpoint such as `http://collector:4317`; empty exports nothing.
     pub otlp_endpoint: String,
+    /// How often metrics are exported, and domain gauges recounted, in milliseconds.
+    pub metrics_interval_ms: u64,
 }
 
 impl Default for TelemetrySettings {
@@ -29,8 +54,28 @@ impl Default for TelemetrySettings {
             log_format: "text".into(),
             log_filter: "info".into(),
             otlp_endpoint: String::new(),
+            metrics_interval_ms: 30_000,
         }
     }
+}
+
+/// Whether this process exports metrics, and how often (set once by [`init`]).
+static METRICS_ON: AtomicBool = AtomicBool::new(false);
+static METRICS_INTERVAL_MS: AtomicU64 = AtomicU64::new(30_000);
+/// The process's subscriber, for the JSON formatter to find the OpenTelemetry ids of a span
+/// (looking it up through the thread's default dispatcher from inside an event is not
+/// possible: tracing hands nested look-ups a no-op dispatcher).
+static DISPATCH: OnceLock<WeakDispatch> = OnceLock::new();
+
+/// Whether traces and metrics are exported: work that only feeds them (domain gauges) skip their work
+/// otherwise.
+pub fn exporting() -> bool {
+    METRICS_ON.load(Ordering::Relaxed)
+}
+
+/// The metrics export interval of this process.
+pub fn metrics_interval() -> Duration {
+    Duration::from_millis(METRICS_INTERVAL_MS.load(Ordering::Relaxed).max(100))
 }
 
 /// Flushes and stops the exporters when the process ends.
@@ -40,6 +85,19 @@ pub struct TelemetryGuard {
 }
 
 impl TelemetryGuard {
+    /// Exports everything recorded so far. It blocks: on a Tokio runtime call it from
+    /// `spawn_blocking`, on a multi-thread runtime (the exporter needs the runtime running).
+    pub fn flush(&self) {
+        if let Some((tracer, meter)) = &self.providers {
+            if let Err(e) = tracer.force_flush() {
+                tracing::warn!(error = %e, "flushing spans failed");
+            }
+            if let Err(e) = meter.force_flush() {
+                tracing::warn!(error = %e, "flushing metrics failed");
+            }
+        }
+    }
+
     pub fn shutdown(mut self) {
         if let Some((tracer, meter)) = self.providers.take() {
             let _ = tracer.shutdown();
@@ -56,8 +114,12 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> anyhow::Result<Telem
         EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&settings.log_filter))?;
     let fmt = match settings.log_format.as_str() {
         "json" => tracing_subscriber::fmt::layer()
-            .json()
-            .with_current_span(true)
+            .event_format(JsonWithTraceIds(
+                tracing_subscriber::fmt::format()
+                    .json()
+                    .with_current_span(true),
+            ))
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
             .with_writer(std::io::stderr)
             .boxed(),
         "text" => tracing_subscriber::fmt::layer()
@@ -66,10 +128,7 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> anyhow::Result<Telem
         other => anyhow::bail!("log_format must be text or json, not {other}"),
     };
     if settings.otlp_endpoint.is_empty() {
-        let _ = tracing_subscriber::registry()
-            .with(filter)
-            .with(fmt)
-            .try_init();
+        install(tracing_subscriber::registry().with(filter).with(fmt).into());
         return Ok(TelemetryGuard { providers: None });
     }
     let resource = Resource::builder()
@@ -87,21 +146,75 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> anyhow::Result<Telem
         .with_tonic()
         .with_endpoint(&settings.otlp_endpoint)
         .build()?;
+    let interval = Duration::from_millis(settings.metrics_interval_ms.max(100));
     let meter_provider = SdkMeterProvider::builder()
-        .with_periodic_exporter(metrics)
+        .with_reader(
+            PeriodicReader::builder(metrics)
+                .with_interval(interval)
+                .build(),
+        )
         .with_resource(resource)
         .build();
     opentelemetry::global::set_meter_provider(meter_provider.clone());
+    METRICS_INTERVAL_MS.store(interval.as_millis() as u64, Ordering::Relaxed);
+    METRICS_ON.store(true, Ordering::Relaxed);
     let otel =
         tracing_opentelemetry::layer().with_tracer(tracer_provider.tracer(service.to_owned()));
-    let _ = tracing_subscriber::registry()
-        .with(filter)
-        .with(fmt)
-        .with(otel)
-        .try_init();
+    install(
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(fmt)
+            .with(otel)
+            .into(),
+    );
     Ok(TelemetryGuard {
         providers: Some((tracer_provider, meter_provider)),
     })
+}
+
+fn install(dispatch: Dispatch) {
+    if dispatch.clone().try_init().is_ok() {
+        let _ = DISPATCH.set(dispatch.downgrade());
+    }
+}
+
+/// JSON lines as tracing-subscriber writes them, plus the OpenTelemetry `trace_id` and
+/// `span_id` of the event's span when it is traced, so that logs and traces join.
+struct JsonWithTraceIds<F>(F);
+
+impl<S, N, F> FormatEvent<S, N> for JsonWithTraceIds<F>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    F: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let span = event
+            .parent()
+            .cloned()
+            .or_else(|| ctx.lookup_current().map(|span| span.id()));
+        let ids = span.and_then(|id| {
+            let dispatch = DISPATCH.get()?.upgrade()?;
+            let context = tracing_opentelemetry::get_otel_context(&id, &dispatch)?;
+            let span = context.span();
+            let sc = span.span_context();
+            sc.is_valid().then(|| (sc.trace_id(), sc.span_id()))
+        });
+        let mut line = String::new();
+        self.0.format_event(ctx, Writer::new(&mut line), event)?;
+        match (ids, line.strip_prefix('{')) {
+            (Some((trace_id, span_id)), Some(rest)) => write!(
+                writer,
+                "{{\"trace_id\":\"{trace_id}\",\"span_id\":\"{span_id}\",{rest}"
+            ),
+            _ => writer.write_str(&line),
+        }
+    }
 }
 
 /// The W3C `traceparent` of the current span, when it is being traced.
@@ -117,4 +230,84 @@ pub fn current_traceparent() -> Option<String> {
             sc.trace_flags().to_u8()
         )
     })
+}
+
+/// The span context a `traceparent` names (an event's producer), when it is valid.
+pub fn remote_span_context(traceparent: &str) -> Option<SpanContext> {
+    let context = TraceContextPropagator::new().extract(&OneHeader(traceparent));
+    let span = context.span();
+    let sc = span.span_context().clone();
+    sc.is_valid().then_some(sc)
+}
+
+/// The trace context a caller sent in its metadata (`traceparent`, `tracestate`).
+pub fn extract_context(headers: &http::HeaderMap) -> Context {
+    TraceContextPropagator::new().extract(&Headers(headers))
+}
+
+/// Writes the current span's trace context into outgoing metadata, replacing what the caller
+/// sent; when nothing is traced the metadata passes untouched.
+pub fn inject_context(headers: &mut http::HeaderMap) {
+    let context = tracing::Span::current().context();
+    if context.span().span_context().is_valid() {
+        TraceContextPropagator::new().inject_context(&context, &mut HeadersMut(headers));
+    }
+}
+
+struct OneHeader<'a>(&'a str);
+
+impl Extractor for OneHeader<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        (key == "traceparent").then_some(self.0)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        vec!["traceparent"]
+    }
+}
+
+struct Headers<'a>(&'a http::HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+struct HeadersMut<'a>(&'a mut http::HeaderMap);
+
+impl Injector for HeadersMut<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(key.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_traceparent_round_trips_through_metadata() {
+        let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let sc = remote_span_context(traceparent).expect("valid");
+        assert_eq!(
+            sc.trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert!(sc.is_remote());
+        let mut headers = http::HeaderMap::new();
+        headers.insert("traceparent", traceparent.parse().unwrap());
+        let context = extract_context(&headers);
+        assert_eq!(context.span().span_context(), &sc);
+        assert!(remote_span_context("garbage").is_none());
+    }
 }

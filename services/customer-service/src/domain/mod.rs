@@ -1,7 +1,12 @@
 //! The customer service department's rules, free of I/O and of protobuf types.
 
+pub mod analysis;
 pub mod complaints;
+pub mod contacts;
+pub mod corrective;
+pub mod forms;
 pub mod households;
+pub mod keys;
 pub mod registers;
 pub mod units;
 

@@ -3,6 +3,7 @@
 
 mod complaints;
 mod households;
+pub(crate) mod keys;
 mod properties;
 
 use wuye_proto::customerservice as pb;

@@ -1,7 +1,10 @@
 //! The customer service department's SQL. One query text serves SQLite and PostgreSQL.
 
 pub mod complaints;
+pub mod contacts;
+pub mod corrective;
 pub mod households;
+pub mod keys;
 pub mod units;
 
 use wuye_kit::{Error, Result};

@@ -1,0 +1,1296 @@
+//! Key custody (钥匙委托管理, issue 4, KEY-1 to KEY-11) through the gateway, on SQLite and
+//! PostgreSQL: the life of a key set, the refusals, concurrent loans, the overdue alert stream,
+//! retention and the cabinet audit.
+
+use std::{collections::BTreeSet, time::Duration};
+
+use chrono::Duration as Days;
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+use wuye_kit::{clock::Clock, time::to_timestamp};
+use wuye_tests::{
+    Backend, KeyClient, PROPERTY, Stack, both_backends, data_dir,
+    proto::{
+        customerservice::{
+            AuditKeyCabinetRequest, BorrowKeysRequest, Borrower, ChaseMethod, CollectKeysRequest,
+            CreateUnitRequest, DesignatedCollector, DisclaimerSignature, EntrustKeysRequest,
+            GetKeyFiguresRequest, GetKeySetRequest, IdDocumentType, KeyLoan, KeyLoanState, KeySet,
+            KeySetState, KeySource, ListKeyLoansRequest, ListKeyRefusalsRequest,
+            ListKeySetsRequest, LoanPurpose, RecordKeyChaseRequest, RenderEntrustmentFormRequest,
+            ReturnKeysRequest, SlotCount, UnitState, WatchKeyAlertsRequest,
+        },
+        events::{Event, SubscribeRequest, event::Payload},
+    },
+};
+
+both_backends!(
+    a_key_set_is_recorded_from_entrustment_to_collection,
+    refusals_carry_a_reason_and_write_nothing,
+    bad_input_names_every_field,
+    retries_with_the_same_request_id_never_duplicate,
+    concurrent_loans_of_one_set_give_exactly_one_loan,
+    the_overdue_alert_stream_delivers_once_per_loan,
+    retention_purges_only_custodies_closed_over_two_years,
+    the_cabinet_audit_reports_every_mismatch,
+    the_policy_keeps_custody_with_customer_service,
+);
+
+/// A resident ID card number with a valid check digit, and another.
+const OWNER_ID: &str = "440300199001011238";
+const COLLECTOR_ID: &str = "11010519491231002X";
+const STRANGER_ID: &str = "310115198503124566";
+/// How long a test waits for something the background job does.
+const WAIT: Duration = Duration::from_secs(15);
+
+fn reason(status: &Status) -> String {
+    status
+        .get_details_error_info()
+        .map(|i| i.reason)
+        .unwrap_or_default()
+}
+
+fn refused(status: &Status, expected: &str) {
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert_eq!(reason(status), expected);
+}
+
+async fn unit(stack: &Stack, room: &str, state: UnitState) -> String {
+    stack
+        .households("cs_clerk")
+        .create_unit(CreateUnitRequest {
+            property_id: PROPERTY.into(),
+            request_id: format!("unit-{room}"),
+            building: "3".into(),
+            entrance: "2".into(),
+            floor: room[..room.len() - 2].parse().unwrap(),
+            room: room.into(),
+            area_m2: 98.5,
+            state: state.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .unit
+        .unwrap()
+        .id
+}
+
+fn signed() -> Option<DisclaimerSignature> {
+    Some(DisclaimerSignature {
+        accepted: true,
+        signer_name: "王建国".into(),
+        signature_image: vec![0x89, b'P', b'N', b'G'],
+        sign_time: None,
+    })
+}
+
+fn entrust(request_id: &str, unit_id: &str, slot: &str) -> EntrustKeysRequest {
+    EntrustKeysRequest {
+        property_id: PROPERTY.into(),
+        request_id: request_id.into(),
+        source: KeySource::Customer.into(),
+        unit_id: unit_id.into(),
+        customer_name: "王建国".into(),
+        customer_phone: "139 1111 2222".into(),
+        key_count: 3,
+        reason: "长期出差，托管期间需维修燃气表".into(),
+        collection_conditions: "本人或指定人凭身份证领取".into(),
+        collectors: vec![DesignatedCollector {
+            name: "王小丽".into(),
+            phone: "138 0000 1111".into(),
+            id_document_type: IdDocumentType::ResidentIdCard.into(),
+            id_number: COLLECTOR_ID.into(),
+        }],
+        disclaimer: signed(),
+        slot: slot.into(),
+        entrust_time: None,
+        customer_id_document_type: IdDocumentType::ResidentIdCard.into(),
+        customer_id_number: OWNER_ID.into(),
+    }
+}
+
+fn borrower() -> Option<Borrower> {
+    Some(Borrower {
+        user_id: "tech-7".into(),
+        name: "张师傅".into(),
+        department: "工程管理部".into(),
+        phone: "137 2222 3333".into(),
+    })
+}
+
+fn borrow(
+    stack: &Stack,
+    request_id: &str,
+    set: &str,
+    quantity: i32,
+    hours: i64,
+) -> BorrowKeysRequest {
+    BorrowKeysRequest {
+        property_id: PROPERTY.into(),
+        request_id: request_id.into(),
+        key_set_id: set.into(),
+        quantity,
+        purpose: LoanPurpose::Repair.into(),
+        reason: "更换燃气表".into(),
+        borrower: borrower(),
+        borrower_signature: "张师傅".into(),
+        expected_return_time: Some(to_timestamp(stack.clock.now() + Days::hours(hours))),
+    }
+}
+
+fn give_back(request_id: &str, loan: &str, quantity: i32) -> ReturnKeysRequest {
+    ReturnKeysRequest {
+        property_id: PROPERTY.into(),
+        request_id: request_id.into(),
+        loan_id: loan.into(),
+        quantity,
+        note: String::new(),
+    }
+}
+
+fn collect(request_id: &str, set: &str, name: &str, id: Option<&str>) -> CollectKeysRequest {
+    CollectKeysRequest {
+        property_id: PROPERTY.into(),
+        request_id: request_id.into(),
+        key_set_id: set.into(),
+        collector_name: name.into(),
+        id_document_type: if id.is_some() {
+            IdDocumentType::ResidentIdCard.into()
+        } else {
+            IdDocumentType::Unspecified.into()
+        },
+        id_number: id.unwrap_or_default().into(),
+        signer_name: name.into(),
+    }
+}
+
+async fn key_set(keys: &mut KeyClient, id: &str) -> KeySet {
+    keys.get_key_set(GetKeySetRequest {
+        property_id: PROPERTY.into(),
+        key_set_id: id.into(),
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .key_set
+    .unwrap()
+}
+
+async fn key_sets(keys: &mut KeyClient) -> Vec<KeySet> {
+    keys.list_key_sets(ListKeySetsRequest {
+        property_id: PROPERTY.into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .key_sets
+}
+
+async fn loans(keys: &mut KeyClient, set: &str) -> Vec<KeyLoan> {
+    keys.list_key_loans(ListKeyLoansRequest {
+        property_id: PROPERTY.into(),
+        key_set_id: set.into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .loans
+}
+
+/// Where the register says the keys of `set` are: state, in the cabinet, out.
+async fn whereabouts(keys: &mut KeyClient, set: &str) -> (KeySetState, i32, i32) {
+    let s = key_set(keys, set).await;
+    (s.state(), s.keys_in_cabinet, s.keys_out)
+}
+
+/// Reads the customer service event stream until `pick` finds what it wants.
+async fn await_event<T>(stack: &Stack, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+    let mut events = stack.events(stack.customer_service);
+    let mut stream = events
+        .subscribe(SubscribeRequest { after_seq: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let event = stream.message().await.unwrap().unwrap().event.unwrap();
+            if let Some(found) = pick(&event) {
+                return found;
+            }
+        }
+    })
+    .await
+    .expect("the event arrives")
+}
+
+/// Every event written so far (the stream is read until it has nothing more for a moment).
+async fn all_events(stack: &Stack) -> Vec<Event> {
+    let mut events = stack.events(stack.customer_service);
+    let mut stream = events
+        .subscribe(SubscribeRequest { after_seq: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut out = Vec::new();
+    while let Ok(Some(Ok(item))) =
+        tokio::time::timeout(Duration::from_millis(500), stream.message())
+            .await
+            .map(|m| m.transpose())
+    {
+        out.push(item.event.unwrap());
+    }
+    out
+}
+
+async fn a_key_set_is_recorded_from_entrustment_to_collection(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let unit_id = unit(&stack, "1502", UnitState::Vacant).await;
+    let mut clerk = stack.keys_as("cs_clerk", "clerk-1", "李管理员");
+
+    // Entrust (KEY-2 to KEY-5): tag, slot, the form with the signed disclaimer.
+    let set = clerk
+        .entrust_keys(entrust("e1", &unit_id, " a-01 "))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    assert_eq!(set.number, 1);
+    assert_eq!(set.slot, "A-01");
+    assert_eq!(set.tag, "王建国 3-2-1502");
+    assert_eq!(set.unit_label, "3-2-1502");
+    assert_eq!(set.state(), KeySetState::InCabinet);
+    assert_eq!((set.keys_in_cabinet, set.keys_out), (3, 0));
+    assert_eq!(set.entrusted_by.as_ref().unwrap().user_id, "clerk-1");
+    // Only the masked number is kept (KEY-9).
+    assert_eq!(set.collectors[0].id_number, "**************002X");
+    let full = key_set(&mut clerk, &set.id).await;
+    assert_eq!(full.disclaimer.as_ref().unwrap().signer_name, "王建国");
+    assert_eq!(
+        full.disclaimer.as_ref().unwrap().signature_image,
+        vec![0x89, b'P', b'N', b'G']
+    );
+
+    // Part two of the form for the customer (KEY-4).
+    let form = clerk
+        .render_entrustment_form(RenderEntrustmentFormRequest {
+            property_id: PROPERTY.into(),
+            key_set_id: set.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .document
+        .unwrap();
+    let html = String::from_utf8(form.content).unwrap();
+    assert!(form.content_type.starts_with("text/html"));
+    assert!(html.contains("客户托管钥匙委托书"));
+    assert!(html.contains("第二联"));
+    assert!(html.contains("3-2-1502"));
+    assert!(html.contains("不承担为客户保管家庭财产的责任"));
+    assert!(!html.contains(COLLECTOR_ID));
+
+    // Lend two keys for a repair (KEY-6), and take both back (KEY-7).
+    let loan = clerk
+        .borrow_keys(borrow(&stack, "b1", &set.id, 2, 4))
+        .await
+        .unwrap()
+        .into_inner()
+        .loan
+        .unwrap();
+    assert_eq!(loan.state(), KeyLoanState::Open);
+    assert_eq!(loan.slot, "A-01");
+    assert_eq!(
+        whereabouts(&mut clerk, &set.id).await,
+        (KeySetState::OnLoan, 1, 2)
+    );
+    let on_loan = key_set(&mut clerk, &set.id).await;
+    assert_eq!(on_loan.current_loan.unwrap().id, loan.id);
+    stack.clock.advance(Days::hours(3));
+    let back = clerk
+        .return_keys(give_back("r1", &loan.id, 2))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(back.loan.as_ref().unwrap().state(), KeyLoanState::Returned);
+    assert_eq!(back.key_return.as_ref().unwrap().missing, 0);
+    assert_eq!(
+        back.key_return.unwrap().received_by.unwrap().user_id,
+        "clerk-1"
+    );
+    assert_eq!(
+        whereabouts(&mut clerk, &set.id).await,
+        (KeySetState::InCabinet, 3, 0)
+    );
+
+    // Lend all three for a day; the loan passes its limit a day later (KEY-8).
+    let mut alerts = clerk
+        .watch_key_alerts(WatchKeyAlertsRequest {
+            property_id: PROPERTY.into(),
+            after_seq: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let loan = clerk
+        .borrow_keys(borrow(&stack, "b2", &set.id, 3, 24))
+        .await
+        .unwrap()
+        .into_inner()
+        .loan
+        .unwrap();
+    assert_eq!(
+        whereabouts(&mut clerk, &set.id).await,
+        (KeySetState::OnLoan, 0, 3)
+    );
+    stack.clock.advance(Days::hours(49));
+    let alert = tokio::time::timeout(WAIT, alerts.message())
+        .await
+        .expect("an alert arrives")
+        .unwrap()
+        .unwrap()
+        .alert
+        .unwrap();
+    assert_eq!(alert.loan.as_ref().unwrap().id, loan.id);
+    assert!(alert.loan.as_ref().unwrap().overdue);
+    let overdue = clerk
+        .list_key_loans(ListKeyLoansRequest {
+            property_id: PROPERTY.into(),
+            overdue_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .loans;
+    assert_eq!(
+        overdue.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(),
+        [loan.id.as_str()]
+    );
+
+    // Chase it by phone (KEY-8).
+    let chased = clerk
+        .record_key_chase(RecordKeyChaseRequest {
+            property_id: PROPERTY.into(),
+            request_id: "c1".into(),
+            loan_id: loan.id.clone(),
+            method: ChaseMethod::Phone.into(),
+            contacted: "工程管理部 维修领班".into(),
+            result: "答应今天下班前归还".into(),
+            promised_return_time: Some(to_timestamp(stack.clock.now() + Days::hours(6))),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(chased.loan.unwrap().chases.len(), 1);
+    assert_eq!(chased.chase.unwrap().chased_by.unwrap().user_id, "clerk-1");
+
+    // Two keys come back: one is missing, recorded as a discrepancy, the loan stays open.
+    let short = clerk
+        .return_keys(give_back("r2", &loan.id, 2))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(short.key_return.as_ref().unwrap().missing, 1);
+    assert_eq!(short.loan.as_ref().unwrap().state(), KeyLoanState::Open);
+    assert_eq!(short.loan.as_ref().unwrap().keys_out, 1);
+    assert_eq!(
+        whereabouts(&mut clerk, &set.id).await,
+        (KeySetState::OnLoan, 2, 1)
+    );
+    // The missing key comes back the next day.
+    stack.clock.advance(Days::hours(20));
+    let last = clerk
+        .return_keys(give_back("r3", &loan.id, 1))
+        .await
+        .unwrap()
+        .into_inner()
+        .loan
+        .unwrap();
+    assert_eq!(last.state(), KeyLoanState::Returned);
+    assert_eq!(last.returns.len(), 2);
+    assert!(last.overdue);
+    assert_eq!(
+        whereabouts(&mut clerk, &set.id).await,
+        (KeySetState::InCabinet, 3, 0)
+    );
+
+    // The designated collector collects on her ID (KEY-9): the custody closes.
+    let collected = clerk
+        .collect_keys(collect("k1", &set.id, "王小丽", Some(COLLECTOR_ID)))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    assert_eq!(collected.state(), KeySetState::Collected);
+    assert_eq!((collected.keys_in_cabinet, collected.keys_out), (0, 0));
+    let collection = collected.collection.unwrap();
+    assert!(collection.designated_collector);
+    assert_eq!(collection.id_number_masked, "**************002X");
+    assert_eq!(collection.handed_over_by.unwrap().user_id, "clerk-1");
+    // The slot is free for the next set.
+    let next = clerk
+        .entrust_keys(entrust("e2", &unit_id, "A-01"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    assert_eq!(next.number, 2);
+    let register: Vec<(i64, KeySetState)> = key_sets(&mut clerk)
+        .await
+        .iter()
+        .map(|s| (s.number, s.state()))
+        .collect();
+    assert_eq!(
+        register,
+        [(1, KeySetState::Collected), (2, KeySetState::InCabinet)]
+    );
+    // The borrowing register keeps both loans, newest first.
+    let history = loans(&mut clerk, &set.id).await;
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].id, loan.id);
+
+    // The events: one overdue alert, two loans back (the second late), the custody closed.
+    let events = all_events(&stack).await;
+    let kinds: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e.payload.as_ref()? {
+            Payload::KeyLoanOverdue(o) => Some(format!("overdue {}", o.loan_id == loan.id)),
+            Payload::KeyLoanReturned(r) => Some(format!("returned {}", r.was_overdue)),
+            Payload::KeyCustodyClosed(c) => Some(format!("closed {}", c.key_set_id == set.id)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "returned false",
+            "overdue true",
+            "returned true",
+            "closed true"
+        ]
+    );
+
+    // Per-person figures (KEY-11): the clerk handled both loans and chased once; the
+    // technician borrowed twice and went overdue once.
+    let figures = stack
+        .keys("cs_supervisor")
+        .get_key_figures(GetKeyFiguresRequest {
+            property_id: PROPERTY.into(),
+            from_month: "2026-11".into(),
+            to_month: "2026-12".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .figures;
+    let clerk_line = figures.iter().find(|f| f.user_id == "clerk-1").unwrap();
+    assert_eq!(clerk_line.month, "2026-11");
+    assert_eq!(
+        (
+            clerk_line.loans_handled,
+            clerk_line.returns_received,
+            clerk_line.chases
+        ),
+        (2, 3, 1)
+    );
+    let tech = figures.iter().find(|f| f.user_id == "tech-7").unwrap();
+    assert_eq!((tech.loans_borrowed, tech.overdue_loans), (2, 1));
+}
+
+async fn refusals_carry_a_reason_and_write_nothing(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let unit_id = unit(&stack, "0801", UnitState::Vacant).await;
+    let mut clerk = stack.keys("cs_clerk");
+
+    // No signature, no custody (KEY-3).
+    let mut unsigned = entrust("e0", &unit_id, "A-01");
+    unsigned.disclaimer = Some(DisclaimerSignature {
+        accepted: false,
+        ..signed().unwrap()
+    });
+    refused(
+        &clerk.entrust_keys(unsigned).await.unwrap_err(),
+        "DISCLAIMER_NOT_SIGNED",
+    );
+    let mut no_form = entrust("e0b", &unit_id, "A-01");
+    no_form.disclaimer = None;
+    refused(
+        &clerk.entrust_keys(no_form).await.unwrap_err(),
+        "DISCLAIMER_NOT_SIGNED",
+    );
+    assert!(key_sets(&mut clerk).await.is_empty());
+
+    let set = clerk
+        .entrust_keys(entrust("e1", &unit_id, "A-01"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    // One set per slot.
+    refused(
+        &clerk
+            .entrust_keys(entrust("e2", &unit_id, "a-01"))
+            .await
+            .unwrap_err(),
+        "SLOT_TAKEN",
+    );
+    assert_eq!(key_sets(&mut clerk).await.len(), 1);
+
+    // Collection without ID, or by someone not designated, is refused and logged (KEY-9).
+    refused(
+        &clerk
+            .collect_keys(collect("k1", &set.id, "王建国", None))
+            .await
+            .unwrap_err(),
+        "ID_NOT_VERIFIED",
+    );
+    refused(
+        &clerk
+            .collect_keys(collect("k2", &set.id, "赵某", Some(STRANGER_ID)))
+            .await
+            .unwrap_err(),
+        "COLLECTOR_NOT_DESIGNATED",
+    );
+    // The customer with somebody else's ID card is not the customer on the form.
+    refused(
+        &clerk
+            .collect_keys(collect("k3", &set.id, "王建国", Some(STRANGER_ID)))
+            .await
+            .unwrap_err(),
+        "ID_NOT_VERIFIED",
+    );
+    // A retry of a refused request is logged once.
+    refused(
+        &clerk
+            .collect_keys(collect("k2", &set.id, "赵某", Some(STRANGER_ID)))
+            .await
+            .unwrap_err(),
+        "COLLECTOR_NOT_DESIGNATED",
+    );
+    assert_eq!(
+        whereabouts(&mut clerk, &set.id).await,
+        (KeySetState::InCabinet, 3, 0)
+    );
+    let refusals = clerk
+        .list_key_refusals(ListKeyRefusalsRequest {
+            property_id: PROPERTY.into(),
+            key_set_id: set.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .refusals;
+    let logged: Vec<(&str, &str, &str)> = refusals
+        .iter()
+        .map(|r| {
+            (
+                r.reason.as_str(),
+                r.claimant_name.as_str(),
+                r.id_number_masked.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        logged,
+        [
+            ("ID_NOT_VERIFIED", "王建国", "**************4566"),
+            ("COLLECTOR_NOT_DESIGNATED", "赵某", "**************4566"),
+            ("ID_NOT_VERIFIED", "王建国", ""),
+        ]
+    );
+
+    // A set that is out is not lent again.
+    let loan = clerk
+        .borrow_keys(borrow(&stack, "b1", &set.id, 2, 4))
+        .await
+        .unwrap()
+        .into_inner()
+        .loan
+        .unwrap();
+    refused(
+        &clerk
+            .borrow_keys(borrow(&stack, "b2", &set.id, 1, 4))
+            .await
+            .unwrap_err(),
+        "KEYS_OUT",
+    );
+    assert_eq!(loans(&mut clerk, &set.id).await.len(), 1);
+    // Keys on loan are not handed to their owner, even on the right ID.
+    refused(
+        &clerk
+            .collect_keys(collect("k4", &set.id, "王建国", Some(OWNER_ID)))
+            .await
+            .unwrap_err(),
+        "KEYS_ON_LOAN",
+    );
+    // More keys back than were lent.
+    refused(
+        &clerk
+            .return_keys(give_back("r1", &loan.id, 3))
+            .await
+            .unwrap_err(),
+        "COUNT_EXCEEDS_LENT",
+    );
+    let still = loans(&mut clerk, &set.id).await.remove(0);
+    assert_eq!((still.state(), still.keys_out), (KeyLoanState::Open, 2));
+    assert!(still.returns.is_empty());
+    assert_eq!(
+        whereabouts(&mut clerk, &set.id).await,
+        (KeySetState::OnLoan, 1, 2)
+    );
+    // Chasing a loan not yet overdue is refused too.
+    let status = clerk
+        .record_key_chase(RecordKeyChaseRequest {
+            property_id: PROPERTY.into(),
+            request_id: "c1".into(),
+            loan_id: loan.id.clone(),
+            method: ChaseMethod::Visit.into(),
+            contacted: "张师傅".into(),
+            result: "—".into(),
+            promised_return_time: None,
+        })
+        .await
+        .unwrap_err();
+    refused(&status, "LOAN_NOT_OVERDUE");
+
+    // Developer keys are for units nobody moved into (KEY-1).
+    let mut developer = entrust("e3", &unit_id, "B-01");
+    developer.source = KeySource::Developer.into();
+    let occupied = unit(&stack, "0901", UnitState::Occupied).await;
+    developer.unit_id = occupied;
+    refused(
+        &clerk.entrust_keys(developer).await.unwrap_err(),
+        "UNIT_MOVED_INTO",
+    );
+    assert_eq!(key_sets(&mut clerk).await.len(), 1);
+
+    // No full ID number is stored anywhere in the database file.
+    if backend == Backend::Sqlite {
+        let dir = data_dir(&stack);
+        for file in ["customer-service.db", "customer-service.db-wal"] {
+            if let Ok(bytes) = std::fs::read(dir.join(file)) {
+                for number in [OWNER_ID, COLLECTOR_ID, STRANGER_ID] {
+                    assert!(
+                        !bytes.windows(number.len()).any(|w| w == number.as_bytes()),
+                        "{file} holds a full ID number"
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn fields(status: &Status) -> BTreeSet<String> {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    status
+        .get_details_bad_request()
+        .unwrap()
+        .field_violations
+        .into_iter()
+        .map(|v| v.field)
+        .collect()
+}
+
+async fn bad_input_names_every_field(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let unit_id = unit(&stack, "0602", UnitState::Vacant).await;
+    let mut clerk = stack.keys("cs_clerk");
+
+    let status = clerk
+        .entrust_keys(EntrustKeysRequest {
+            property_id: PROPERTY.into(),
+            key_count: 0,
+            customer_phone: "abc".into(),
+            collectors: vec![DesignatedCollector {
+                name: String::new(),
+                phone: String::new(),
+                id_document_type: IdDocumentType::ResidentIdCard.into(),
+                id_number: "110105194912310021".into(),
+            }],
+            disclaimer: signed(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    let expected: BTreeSet<String> = [
+        "request_id",
+        "unit_id",
+        "source",
+        "customer_name",
+        "customer_phone",
+        "key_count",
+        "slot",
+        "collectors[0].name",
+        "collectors[0].id_number",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(fields(&status), expected);
+
+    let set = clerk
+        .entrust_keys(entrust("e1", &unit_id, "C-01"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    let status = clerk
+        .borrow_keys(BorrowKeysRequest {
+            property_id: PROPERTY.into(),
+            request_id: "b1".into(),
+            key_set_id: set.id.clone(),
+            quantity: 0,
+            expected_return_time: Some(to_timestamp(stack.clock.now() - Days::hours(1))),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    let expected: BTreeSet<String> = [
+        "quantity",
+        "purpose",
+        "reason",
+        "borrower.name",
+        "borrower.phone",
+        "borrower.department",
+        "borrower_signature",
+        "expected_return_time",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(fields(&status), expected);
+
+    // Lending more keys than the set has is bad input, not a refusal.
+    let status = clerk
+        .borrow_keys(borrow(&stack, "b2", &set.id, 4, 2))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&status), BTreeSet::from(["quantity".to_owned()]));
+
+    // A number without its type, or a type without a valid number, is bad input.
+    let mut c = collect("k1", &set.id, "王建国", None);
+    c.id_number = OWNER_ID.into();
+    let status = clerk.collect_keys(c).await.unwrap_err();
+    assert_eq!(fields(&status), BTreeSet::from(["id_number".to_owned()]));
+
+    let status = clerk
+        .get_key_figures(GetKeyFiguresRequest {
+            property_id: PROPERTY.into(),
+            from_month: "2026-13".into(),
+            to_month: "2026-01".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&status), BTreeSet::from(["from_month".to_owned()]));
+    let status = stack
+        .keys("cs_supervisor")
+        .audit_key_cabinet(AuditKeyCabinetRequest {
+            property_id: PROPERTY.into(),
+            request_id: "a1".into(),
+            counts: vec![
+                SlotCount {
+                    slot: "C-01".into(),
+                    counted: 1,
+                },
+                SlotCount {
+                    slot: "c-01".into(),
+                    counted: -1,
+                },
+            ],
+            note: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        fields(&status),
+        BTreeSet::from(["counts[1].slot".to_owned(), "counts[1].counted".to_owned()])
+    );
+    // Nothing was written by any of it.
+    assert_eq!(key_sets(&mut clerk).await.len(), 1);
+    assert!(loans(&mut clerk, &set.id).await.is_empty());
+}
+
+async fn retries_with_the_same_request_id_never_duplicate(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let unit_id = unit(&stack, "0703", UnitState::Vacant).await;
+    let mut clerk = stack.keys("cs_clerk");
+
+    let first = clerk
+        .entrust_keys(entrust("e1", &unit_id, "D-01"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    let again = clerk
+        .entrust_keys(entrust("e1", &unit_id, "D-01"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    assert_eq!(again, first);
+    assert_eq!(key_sets(&mut clerk).await.len(), 1);
+
+    let loan = clerk
+        .borrow_keys(borrow(&stack, "b1", &first.id, 3, 4))
+        .await
+        .unwrap()
+        .into_inner()
+        .loan
+        .unwrap();
+    let retry = clerk
+        .borrow_keys(borrow(&stack, "b1", &first.id, 3, 4))
+        .await
+        .unwrap()
+        .into_inner()
+        .loan
+        .unwrap();
+    assert_eq!(retry.id, loan.id);
+    assert_eq!(loans(&mut clerk, &first.id).await.len(), 1);
+
+    // A retried short return is counted once.
+    for _ in 0..2 {
+        let back = clerk
+            .return_keys(give_back("r1", &loan.id, 1))
+            .await
+            .unwrap()
+            .into_inner()
+            .loan
+            .unwrap();
+        assert_eq!(back.keys_out, 2);
+        assert_eq!(back.returns.len(), 1);
+    }
+    clerk
+        .return_keys(give_back("r2", &loan.id, 2))
+        .await
+        .unwrap();
+
+    for _ in 0..2 {
+        let collected = clerk
+            .collect_keys(collect("k1", &first.id, "王建国", Some(OWNER_ID)))
+            .await
+            .unwrap()
+            .into_inner()
+            .key_set
+            .unwrap();
+        assert_eq!(collected.state(), KeySetState::Collected);
+        assert!(!collected.collection.unwrap().designated_collector);
+    }
+    let closed = all_events(&stack)
+        .await
+        .into_iter()
+        .filter(|e| matches!(e.payload, Some(Payload::KeyCustodyClosed(_))))
+        .count();
+    assert_eq!(closed, 1);
+}
+
+async fn concurrent_loans_of_one_set_give_exactly_one_loan(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let unit_id = unit(&stack, "1101", UnitState::Vacant).await;
+    let set = stack
+        .keys("cs_clerk")
+        .entrust_keys(entrust("e1", &unit_id, "E-01"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    let calls = (0..100).map(|i| {
+        let mut clerk = stack.keys("cs_clerk");
+        let request = borrow(&stack, &format!("b{i}"), &set.id, 1, 4);
+        async move {
+            clerk
+                .borrow_keys(request)
+                .await
+                .map(|r| r.into_inner().loan.unwrap().id)
+        }
+    });
+    let results = futures::future::join_all(calls).await;
+    let lent: Vec<&String> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(lent.len(), 1, "exactly one loan");
+    for r in &results {
+        if let Err(status) = r {
+            refused(status, "KEYS_OUT");
+        }
+    }
+    let mut clerk = stack.keys("cs_clerk");
+    let recorded = loans(&mut clerk, &set.id).await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(&recorded[0].id, lent[0]);
+    assert_eq!(
+        whereabouts(&mut clerk, &set.id).await,
+        (KeySetState::OnLoan, 2, 1)
+    );
+}
+
+async fn the_overdue_alert_stream_delivers_once_per_loan(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let first_unit = unit(&stack, "1201", UnitState::Vacant).await;
+    let second_unit = unit(&stack, "1202", UnitState::Vacant).await;
+    let mut clerk = stack.keys("cs_clerk");
+    let a = clerk
+        .entrust_keys(entrust("e1", &first_unit, "F-01"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    let b = clerk
+        .entrust_keys(entrust("e2", &second_unit, "F-02"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    // The borrowing department's manager watches too.
+    let mut alerts = stack
+        .keys("engineering_manager")
+        .watch_key_alerts(WatchKeyAlertsRequest {
+            property_id: PROPERTY.into(),
+            after_seq: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = clerk
+        .borrow_keys(borrow(&stack, "b1", &a.id, 1, 2))
+        .await
+        .unwrap()
+        .into_inner()
+        .loan
+        .unwrap();
+    // Past the expected return but within the day of grace: not overdue (KEY-8).
+    stack.clock.advance(Days::hours(25));
+    let overdue = ListKeyLoansRequest {
+        property_id: PROPERTY.into(),
+        overdue_only: true,
+        ..Default::default()
+    };
+    assert!(
+        clerk
+            .list_key_loans(overdue.clone())
+            .await
+            .unwrap()
+            .into_inner()
+            .loans
+            .is_empty()
+    );
+    // One more hour and it is.
+    stack.clock.advance(Days::hours(2));
+    let alert = tokio::time::timeout(WAIT, alerts.message())
+        .await
+        .expect("an alert arrives")
+        .unwrap()
+        .unwrap()
+        .alert
+        .unwrap();
+    let loan = alert.loan.unwrap();
+    assert_eq!(loan.id, first.id);
+    assert_eq!(loan.borrower.unwrap().department, "工程管理部");
+    assert!(loan.overdue);
+
+    // A second loan goes overdue: its alert comes next, and the first is not raised again.
+    let second = clerk
+        .borrow_keys(borrow(&stack, "b2", &b.id, 2, 1))
+        .await
+        .unwrap()
+        .into_inner()
+        .loan
+        .unwrap();
+    stack.clock.advance(Days::hours(26));
+    let next = tokio::time::timeout(WAIT, alerts.message())
+        .await
+        .expect("a second alert arrives")
+        .unwrap()
+        .unwrap()
+        .alert
+        .unwrap();
+    assert_eq!(next.loan.unwrap().id, second.id);
+    assert!(next.seq > alert.seq);
+    let raised: Vec<String> = all_events(&stack)
+        .await
+        .into_iter()
+        .filter_map(|e| match e.payload {
+            Some(Payload::KeyLoanOverdue(o)) => Some(o.loan_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(raised, [first.id.clone(), second.id.clone()]);
+
+    // A watcher that connects later gets the alerts of loans still out; a returned one is gone.
+    clerk
+        .return_keys(give_back("r1", &first.id, 1))
+        .await
+        .unwrap();
+    let mut late = clerk
+        .watch_key_alerts(WatchKeyAlertsRequest {
+            property_id: PROPERTY.into(),
+            after_seq: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let pending = tokio::time::timeout(WAIT, late.message())
+        .await
+        .expect("the open alert")
+        .unwrap()
+        .unwrap()
+        .alert
+        .unwrap();
+    assert_eq!(pending.loan.unwrap().id, second.id);
+    let still = clerk
+        .list_key_loans(overdue)
+        .await
+        .unwrap()
+        .into_inner()
+        .loans;
+    assert_eq!(
+        still.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(),
+        [second.id.as_str()]
+    );
+}
+
+async fn retention_purges_only_custodies_closed_over_two_years(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let unit_id = unit(&stack, "1301", UnitState::Vacant).await;
+    let mut clerk = stack.keys("cs_clerk");
+    let start = stack.clock.now();
+
+    // A: lent, returned, a refusal logged, collected today.
+    let a = clerk
+        .entrust_keys(entrust("e1", &unit_id, "G-01"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    let loan = clerk
+        .borrow_keys(borrow(&stack, "b1", &a.id, 1, 2))
+        .await
+        .unwrap()
+        .into_inner()
+        .loan
+        .unwrap();
+    clerk
+        .return_keys(give_back("r1", &loan.id, 1))
+        .await
+        .unwrap();
+    let _ = clerk
+        .collect_keys(collect("k0", &a.id, "赵某", Some(STRANGER_ID)))
+        .await
+        .unwrap_err();
+    clerk
+        .collect_keys(collect("k1", &a.id, "王建国", Some(OWNER_ID)))
+        .await
+        .unwrap();
+    // B: collected two days later. C: never collected.
+    let b = clerk
+        .entrust_keys(entrust("e2", &unit_id, "G-02"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    let c = clerk
+        .entrust_keys(entrust("e3", &unit_id, "G-03"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    stack.clock.advance(Days::days(2));
+    clerk
+        .collect_keys(collect("k2", &b.id, "王建国", Some(OWNER_ID)))
+        .await
+        .unwrap();
+
+    // Two years and a day after A closed: A goes, B (two years less a day) stays (KEY-10).
+    stack
+        .clock
+        .set(start.checked_add_months(chrono::Months::new(24)).unwrap() + Days::days(1));
+    let purged = await_event(&stack, |e| match &e.payload {
+        Some(Payload::KeyRecordsPurged(p)) => Some(p.key_set_id.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(purged, a.id);
+    let status = clerk
+        .get_key_set(GetKeySetRequest {
+            property_id: PROPERTY.into(),
+            key_set_id: a.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    assert!(loans(&mut clerk, &a.id).await.is_empty());
+    let refusals = clerk
+        .list_key_refusals(ListKeyRefusalsRequest {
+            property_id: PROPERTY.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .refusals;
+    assert!(refusals.is_empty());
+    let left: Vec<String> = key_sets(&mut clerk)
+        .await
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(left, [b.id.clone(), c.id.clone()]);
+
+    // Once B is past two years too, it goes; C, still in custody, never does.
+    stack.clock.advance(Days::days(2));
+    let purged = await_event(&stack, |e| match &e.payload {
+        Some(Payload::KeyRecordsPurged(p)) if p.key_set_id != a.id => Some(p.key_set_id.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(purged, b.id);
+    let left: Vec<String> = key_sets(&mut clerk)
+        .await
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(left, [c.id.clone()]);
+}
+
+async fn the_cabinet_audit_reports_every_mismatch(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let unit_id = unit(&stack, "1401", UnitState::Vacant).await;
+    let mut clerk = stack.keys("cs_clerk");
+    let a = clerk
+        .entrust_keys(entrust("e1", &unit_id, "H-01"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    let b = clerk
+        .entrust_keys(entrust("e2", &unit_id, "H-02"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    clerk
+        .borrow_keys(borrow(&stack, "b1", &b.id, 1, 4))
+        .await
+        .unwrap();
+    let mut supervisor = stack.keys("cs_supervisor");
+    let request = AuditKeyCabinetRequest {
+        property_id: PROPERTY.into(),
+        request_id: "a1".into(),
+        counts: vec![
+            SlotCount {
+                slot: "H-01".into(),
+                counted: 3,
+            },
+            // Two keys of B are in the cabinet by the register (one is lent).
+            SlotCount {
+                slot: "h-02".into(),
+                counted: 3,
+            },
+            SlotCount {
+                slot: "Z-09".into(),
+                counted: 1,
+            },
+        ],
+        note: "月度盘点".into(),
+    };
+    let audit = supervisor
+        .audit_key_cabinet(request.clone())
+        .await
+        .unwrap()
+        .into_inner()
+        .audit
+        .unwrap();
+    let mismatches: Vec<(&str, i32, i32, &str)> = audit
+        .mismatches
+        .iter()
+        .map(|m| {
+            (
+                m.slot.as_str(),
+                m.expected,
+                m.counted,
+                m.key_set_id.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        mismatches,
+        [("H-02", 2, 3, b.id.as_str()), ("Z-09", 0, 1, "")]
+    );
+    assert_eq!(audit.slots_checked, 3);
+    assert_eq!(audit.audited_by.as_ref().unwrap().role, "cs_supervisor");
+    let retry = supervisor
+        .audit_key_cabinet(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .audit
+        .unwrap();
+    assert_eq!(retry, audit);
+    assert_eq!(
+        whereabouts(&mut clerk, &a.id).await,
+        (KeySetState::InCabinet, 3, 0)
+    );
+}
+
+async fn the_policy_keeps_custody_with_customer_service(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let unit_id = unit(&stack, "1501", UnitState::Vacant).await;
+    for role in ["front_desk", "technician", "admin"] {
+        let status = stack
+            .keys(role)
+            .entrust_keys(entrust("e1", &unit_id, "J-01"))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{role}");
+    }
+    let status = stack
+        .keys("technician")
+        .list_key_sets(ListKeySetsRequest {
+            property_id: PROPERTY.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    // The borrowing department sees the borrowing register.
+    stack
+        .keys("maintenance_foreman")
+        .list_key_loans(ListKeyLoansRequest {
+            property_id: PROPERTY.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // Developer keys of an unsold unit are taken by the clerk.
+    let unsold = unit(&stack, "1601", UnitState::Unsold).await;
+    let mut developer = entrust("e2", &unsold, "J-02");
+    developer.source = KeySource::Developer.into();
+    developer.customer_name = "某某置业有限公司".into();
+    developer.customer_phone = String::new();
+    developer.reason = String::new();
+    developer.collectors.clear();
+    developer.customer_id_document_type = IdDocumentType::Unspecified.into();
+    developer.customer_id_number = String::new();
+    let set = stack
+        .keys("cs_clerk")
+        .entrust_keys(developer)
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    assert_eq!(set.source(), KeySource::Developer);
+}
