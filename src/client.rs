@@ -76,14 +76,101 @@ enum ComplaintCommand {
         #[arg(long)]
         request_id: Option<String>,
     },
-    /// Show one complaint.
-    Show { id: String },
+    /// Show one complaint, by its number (or id), with every step.
+    Show { complaint: String },
     /// List complaints, newest first.
     List {
         #[arg(long, value_enum)]
         severity: Option<SeverityArg>,
         #[arg(long, default_value_t = 20)]
         limit: i32,
+    },
+    /// Complaints past their reply deadline without a reply (CMP-3).
+    Overdue,
+    /// Send it to the responsible team (班组).
+    Send {
+        complaint: String,
+        #[arg(long)]
+        team: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// The team leader's rectification plan and remedial measures.
+    Propose {
+        complaint: String,
+        #[arg(long)]
+        plan: String,
+        #[arg(long)]
+        measures: String,
+    },
+    /// The project manager or assistant confirms the plan.
+    Confirm {
+        complaint: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// The project manager or assistant sends the plan back.
+    Reject {
+        complaint: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Tell the complainant the plan: the reply of CMP-3.
+    Communicate {
+        complaint: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// The team starts the work.
+    Start {
+        complaint: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Urge the team on.
+    Urge {
+        complaint: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Customer service writes the handling report.
+    Report {
+        complaint: String,
+        #[arg(long)]
+        report: String,
+    },
+    /// The CS supervisor tells the customer the result.
+    Tell {
+        complaint: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// The customer's verdict: satisfied closes it, otherwise it goes back to the team.
+    Verdict {
+        complaint: String,
+        #[arg(long)]
+        satisfied: bool,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Mark it as needing the company's coordination (ESC-1).
+    Major {
+        complaint: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Write the complaint handling form (客户投诉处理表) as an HTML page.
+    Form {
+        complaint: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// The half-year (1, 2) or year (0) analysis (CMP-9).
+    Analysis {
+        #[arg(long)]
+        year: i32,
+        #[arg(long, default_value_t = 0)]
+        half: i32,
     },
 }
 
@@ -169,16 +256,80 @@ pub async fn complaint(args: ComplaintArgs) -> anyhow::Result<()> {
                 .unwrap_or_default();
             print_complaint(&c);
         }
-        ComplaintCommand::Show { id } => {
-            let request = pb::GetComplaintRequest {
-                property_id,
-                complaint_id: id,
-            };
-            let c = call(complaints.get_complaint(request))
-                .await?
-                .complaint
-                .unwrap_or_default();
+        ComplaintCommand::Show { complaint } => {
+            let c = find(&mut complaints, &property_id, &complaint).await?;
             print_complaint(&c);
+            for s in &c.steps {
+                let actor = s.actor.clone().unwrap_or_default();
+                say!(
+                    "  {:>2}. {}  {:<20} {} ({})  {}",
+                    s.seq,
+                    time(s.time.as_ref()),
+                    short(s.action().as_str_name(), "STEP_ACTION_"),
+                    actor.name,
+                    actor.role,
+                    s.note
+                );
+            }
+        }
+        ComplaintCommand::Overdue => {
+            let request = pb::ListOverdueComplaintsRequest {
+                property_id,
+                ..Default::default()
+            };
+            for c in call(complaints.list_overdue_complaints(request)).await?.complaints {
+                say!(
+                    "{:>6}  {:<8}  due {}  {}",
+                    c.number,
+                    short(c.severity().as_str_name(), "SEVERITY_"),
+                    time(c.reply_due_time.as_ref()),
+                    c.category
+                );
+            }
+        }
+        ComplaintCommand::Form { complaint, out } => {
+            let c = find(&mut complaints, &property_id, &complaint).await?;
+            let request = pb::RenderComplaintFormRequest {
+                property_id,
+                complaint_id: c.id,
+            };
+            let document = call(complaints.render_complaint_form(request))
+                .await?
+                .document
+                .unwrap_or_default();
+            std::fs::write(&out, &document.content)?;
+            say!("{} written to {}", document.file_name, out.display());
+        }
+        ComplaintCommand::Analysis { year, half } => {
+            let request = pb::GetComplaintAnalysisRequest {
+                property_id,
+                year,
+                half,
+            };
+            let a = call(complaints.get_complaint_analysis(request))
+                .await?
+                .analysis
+                .unwrap_or_default();
+            say!("complaints {}  replies on time {:.1}%  satisfied at the first result {:.1}%", a.total, a.reply_on_time_rate * 100.0, a.satisfied_first_time_rate * 100.0);
+            say!("mean hours to reply {:.1}, to close {:.1}", a.mean_hours_to_reply, a.mean_hours_to_close);
+            for (title, counts) in [("category", &a.by_category), ("severity", &a.by_severity), ("channel", &a.by_channel), ("state", &a.by_state)] {
+                let line: Vec<String> = counts.iter().map(|c| format!("{} {}", c.key, c.count)).collect();
+                say!("by {title}: {}", line.join(", "));
+            }
+            for r in &a.recurring {
+                let place = if r.unit_id.is_empty() { format!("building {}", r.building) } else { format!("unit {}", r.unit_id) };
+                say!("recurring: {} at {place}: numbers {:?}", r.category, r.complaint_numbers);
+            }
+        }
+        step => {
+            let (complaint, request) = step_request(step);
+            let id = find(&mut complaints, &property_id, &complaint).await?.id;
+            let c = take_step(&mut complaints, property_id, id, request).await?;
+            say!(
+                "complaint #{} is {}",
+                c.number,
+                short(c.state().as_str_name(), "COMPLAINT_STATE_")
+            );
         }
         ComplaintCommand::List { severity, limit } => {
             let request = pb::ListComplaintsRequest {
@@ -212,6 +363,77 @@ pub async fn complaint(args: ComplaintArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A complaint by its number ("12", "#12") or id.
+async fn find(
+    complaints: &mut ComplaintServiceClient<Authed>,
+    property_id: &str,
+    complaint: &str,
+) -> anyhow::Result<pb::Complaint> {
+    let number = complaint.trim_start_matches('#').parse::<i64>().ok();
+    let request = pb::GetComplaintRequest {
+        property_id: property_id.to_owned(),
+        complaint_id: if number.is_some() { String::new() } else { complaint.to_owned() },
+        number: number.unwrap_or_default(),
+    };
+    Ok(call(complaints.get_complaint(request)).await?.complaint.unwrap_or_default())
+}
+
+/// One step of CMP-5, as a request.
+enum StepRequest {
+    Send(String, String),
+    Propose(String, String),
+    Confirm(String),
+    Reject(String),
+    Communicate(String),
+    Start(String),
+    Urge(String),
+    Report(String),
+    Tell(String),
+    Verdict(bool, String),
+    Major(String),
+}
+
+fn step_request(command: ComplaintCommand) -> (String, StepRequest) {
+    use ComplaintCommand as C;
+    match command {
+        C::Send { complaint, team, note } => (complaint, StepRequest::Send(team, note)),
+        C::Propose { complaint, plan, measures } => (complaint, StepRequest::Propose(plan, measures)),
+        C::Confirm { complaint, note } => (complaint, StepRequest::Confirm(note)),
+        C::Reject { complaint, reason } => (complaint, StepRequest::Reject(reason)),
+        C::Communicate { complaint, note } => (complaint, StepRequest::Communicate(note)),
+        C::Start { complaint, note } => (complaint, StepRequest::Start(note)),
+        C::Urge { complaint, note } => (complaint, StepRequest::Urge(note)),
+        C::Report { complaint, report } => (complaint, StepRequest::Report(report)),
+        C::Tell { complaint, note } => (complaint, StepRequest::Tell(note)),
+        C::Verdict { complaint, satisfied, comment } => (complaint, StepRequest::Verdict(satisfied, comment)),
+        C::Major { complaint, reason } => (complaint, StepRequest::Major(reason)),
+        _ => unreachable!("not a step"),
+    }
+}
+
+async fn take_step(
+    c: &mut ComplaintServiceClient<Authed>,
+    property_id: String,
+    complaint_id: String,
+    step: StepRequest,
+) -> anyhow::Result<pb::Complaint> {
+    let (p, id) = (property_id, complaint_id);
+    let complaint = match step {
+        StepRequest::Send(team, note) => call(c.send_to_team(pb::SendToTeamRequest { property_id: p, complaint_id: id, team, note })).await?.complaint,
+        StepRequest::Propose(plan, remedial_measures) => call(c.propose_plan(pb::ProposePlanRequest { property_id: p, complaint_id: id, plan, remedial_measures })).await?.complaint,
+        StepRequest::Confirm(note) => call(c.confirm_plan(pb::ConfirmPlanRequest { property_id: p, complaint_id: id, note })).await?.complaint,
+        StepRequest::Reject(reason) => call(c.reject_plan(pb::RejectPlanRequest { property_id: p, complaint_id: id, reason })).await?.complaint,
+        StepRequest::Communicate(note) => call(c.communicate_plan(pb::CommunicatePlanRequest { property_id: p, complaint_id: id, note })).await?.complaint,
+        StepRequest::Start(note) => call(c.start_work(pb::StartWorkRequest { property_id: p, complaint_id: id, note })).await?.complaint,
+        StepRequest::Urge(note) => call(c.urge_work(pb::UrgeWorkRequest { property_id: p, complaint_id: id, note })).await?.complaint,
+        StepRequest::Report(report) => call(c.report_handling(pb::ReportHandlingRequest { property_id: p, complaint_id: id, report })).await?.complaint,
+        StepRequest::Tell(note) => call(c.tell_result(pb::TellResultRequest { property_id: p, complaint_id: id, note })).await?.complaint,
+        StepRequest::Verdict(satisfied, comment) => call(c.record_customer_verdict(pb::RecordCustomerVerdictRequest { property_id: p, complaint_id: id, satisfied, comment })).await?.complaint,
+        StepRequest::Major(reason) => call(c.mark_major(pb::MarkMajorRequest { property_id: p, complaint_id: id, reason })).await?.complaint,
+    };
+    Ok(complaint.unwrap_or_default())
 }
 
 fn print_complaint(c: &pb::Complaint) {
@@ -251,6 +473,15 @@ fn print_complaint(c: &pb::Complaint) {
         by.role
     );
     say!("  reply due   {}", time(c.reply_due_time.as_ref()));
+    if c.reply_time.is_some() {
+        say!("  replied     {}", time(c.reply_time.as_ref()));
+    }
+    if !c.team.is_empty() {
+        say!("  team        {}", c.team);
+    }
+    if c.major {
+        say!("  major       {}", c.major_reason);
+    }
 }
 
 #[derive(Args)]

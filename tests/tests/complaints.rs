@@ -80,6 +80,7 @@ async fn get(stack: &Stack, id: &str) -> Complaint {
         .get_complaint(GetComplaintRequest {
             property_id: PROPERTY.into(),
             complaint_id: id.into(),
+            number: 0,
         })
         .await
         .unwrap()

@@ -94,6 +94,7 @@ async fn complaint_gets_the_next_number_and_reads_back(backend: Backend) {
         .get_complaint(GetComplaintRequest {
             property_id: PROPERTY.into(),
             complaint_id: first.id.clone(),
+            number: 0,
         })
         .await
         .unwrap()

@@ -141,7 +141,13 @@ impl ComplaintService for CustomerService {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
         let property = self.properties.for_call(&caller, &req.property_id)?;
-        let complaint = self.complaint(&property.id, &req.complaint_id).await?;
+        let complaint = match (req.complaint_id.is_empty(), req.number) {
+            (false, 0) => self.complaint(&property.id, &req.complaint_id).await?,
+            (true, n) if n > 0 => store::get_by_number(&self.db, &property.id, n)
+                .await?
+                .ok_or_else(|| Error::not_found("complaint number", n.to_string()))?,
+            _ => return Err(Error::invalid("complaint_id", "give either complaint_id or number").into()),
+        };
         Ok(Response::new(pb::GetComplaintResponse {
             complaint: Some(to_proto(complaint)),
         }))

@@ -106,6 +106,19 @@ pub async fn get(db: &Db, property_id: &str, id: &str) -> Result<Option<Complain
         .map(|found| found.map(|(c, _)| c))
 }
 
+/// The complaint of a number, with its steps.
+pub async fn get_by_number(db: &Db, property_id: &str, number: i64) -> Result<Option<Complaint>> {
+    let id: Option<(String,)> = sqlx::query_as("SELECT id FROM complaints WHERE property_id = $1 AND number = $2")
+        .bind(property_id)
+        .bind(number)
+        .fetch_optional(db.pool())
+        .await?;
+    match id {
+        Some((id,)) => get(db, property_id, &id).await,
+        None => Ok(None),
+    }
+}
+
 /// A complaint with its steps and its version, on any connection or transaction.
 async fn load(
     conn: &mut sqlx::AnyConnection,
