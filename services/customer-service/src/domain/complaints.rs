@@ -311,7 +311,7 @@ pub fn apply(
         return Err(Error::Rule {
             reason: "STEP_OUT_OF_ORDER",
             message: format!(
-                "cannot {} a complaint that is {}: it must be {}",
+                "cannot {} now: the complaint is {}, and this step needs it {}",
                 action.code().replace('_', " "),
                 complaint.state.code().replace('_', " "),
                 expected.join(" or ").replace('_', " ")
@@ -336,7 +336,7 @@ pub fn apply(
         } => {
             next.plan = plan.clone();
             next.remedial_measures = remedial_measures.clone();
-            format!("{plan}\n{remedial_measures}")
+            format!("{plan}；{remedial_measures}")
         }
         Step::CommunicatePlan { note } => {
             // The first communication is the reply CMP-3 measures.
