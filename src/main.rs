@@ -2,6 +2,7 @@
 //! talks to the gateway as a command-line client.
 
 mod client;
+mod quality;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,10 @@ enum Command {
     Unit(client::UnitArgs),
     /// Move-ins, move-outs and the registers of households, through the gateway.
     Household(client::HouseholdArgs),
+    /// The quality department's escalation inbox (ESC-3), through the gateway.
+    Quality(quality::QualityArgs),
+    /// Reports for headquarters: `wuye report portfolio` (HQ-1).
+    Report(quality::ReportArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -41,6 +46,8 @@ fn main() -> std::process::ExitCode {
             Command::Complaint(args) => runtime.block_on(client::complaint(args)),
             Command::Unit(args) => runtime.block_on(client::unit(args)),
             Command::Household(args) => runtime.block_on(client::household(args)),
+            Command::Quality(args) => runtime.block_on(quality::quality(args)),
+            Command::Report(args) => runtime.block_on(quality::report(args)),
         });
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

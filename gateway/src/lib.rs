@@ -6,7 +6,9 @@
 
 pub mod auth;
 pub mod policy;
+pub mod portfolio;
 pub mod proxy;
+pub mod relay;
 
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc, time::Duration};
 
@@ -48,6 +50,14 @@ pub struct GatewaySettings {
     /// Longest wait for an upstream's answer, in milliseconds; a shorter `grpc-timeout` of the
     /// caller wins.
     pub upstream_timeout_ms: u64,
+    /// The escalation relay from customer service to the quality department and back.
+    pub relay: relay::RelaySettings,
+    /// Other deployments' gateways whose portfolios this gateway merges into its own (a
+    /// headquarters gateway), by name → address.
+    pub portfolio_upstreams: BTreeMap<String, String>,
+    /// A portfolio source that has not answered by then is left out and named, in
+    /// milliseconds.
+    pub portfolio_deadline_ms: u64,
 }
 
 impl Default for GatewaySettings {
@@ -69,6 +79,9 @@ impl Default for GatewaySettings {
                 .map(|(package, address)| (package.into(), address.into()))
                 .collect(),
             upstream_timeout_ms: 10_000,
+            relay: Default::default(),
+            portfolio_upstreams: Default::default(),
+            portfolio_deadline_ms: 5_000,
         }
     }
 }
@@ -86,7 +99,10 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
         Duration::from_millis(settings.upstream_timeout_ms),
         settings.identity.key()?,
     )?;
-    let unrouted: Vec<&str> = policy.methods().filter(|m| !proxy.routes(m)).collect();
+    let unrouted: Vec<&str> = policy
+        .methods()
+        .filter(|m| !proxy.routes(m) && !portfolio::serves(m))
+        .collect();
     anyhow::ensure!(
         unrouted.is_empty(),
         "no upstream serves {} (configure upstreams)",
@@ -98,7 +114,24 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
     };
     // gRPC-Web too, for browser-based internal apps: translated to gRPC before the gate, so
     // it is authorized and forwarded like any call.
-    let server = Server::new("gateway", listener).accept_grpc_web();
+    let mut server = Server::new("gateway", listener)
+        .accept_grpc_web()
+        .add_service(
+            portfolio::PortfolioServer::new(
+                &settings.upstreams,
+                &settings.portfolio_upstreams,
+                Duration::from_millis(settings.portfolio_deadline_ms.max(1)),
+                settings.identity.key()?,
+            )?
+            .service(),
+        );
+    if let Some(relay) = relay::Relay::new(
+        &settings.relay,
+        &settings.upstreams,
+        settings.identity.key()?,
+    )? {
+        server = server.with_task(relay.run());
+    }
     Ok(server.wrap_routes(move |routes| {
         // The gateway's own health and reflection stay routes; every other path is proxied.
         // The gate wraps both, so nothing is served that the policy does not allow.

@@ -28,11 +28,22 @@ pub mod wuye {
             tonic::include_proto!("wuye.events.v1");
         }
     }
+    pub mod hq {
+        pub mod v1 {
+            tonic::include_proto!("wuye.hq.v1");
+        }
+    }
+    pub mod quality {
+        pub mod v1 {
+            tonic::include_proto!("wuye.quality.v1");
+        }
+    }
 }
 
 pub use wuye::{
     archives::v1 as archives, common::v1 as common, customerservice::v1 as customerservice,
-    engineering::v1 as engineering, events::v1 as events,
+    engineering::v1 as engineering, events::v1 as events, hq::v1 as hq,
+    quality::v1 as quality,
 };
 
 /// The encoded `FileDescriptorSet` of every contract, for reflection and policy checks.

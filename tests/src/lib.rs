@@ -75,6 +75,7 @@ pub struct Stack {
     pub backend: Backend,
     stop: watch::Sender<bool>,
     data_dir: PathBuf,
+    running: Running,
 }
 
 /// 2026-11-27 09:00 in Shanghai, a Friday: where the test clock starts.
@@ -115,13 +116,15 @@ impl Stack {
             .expect("departments build");
         let mut gateway_settings = gateway_settings();
         let mut addrs = Vec::new();
+        let mut running = Vec::new();
         for department in departments {
             addrs.push(department.address);
             gateway_settings.upstreams.insert(
                 department.package.into(),
                 format!("http://{}", department.address),
             );
-            spawn(department.server, &stop);
+            let (own_stop, task) = spawn_department(department.server, &stop);
+            running.push((department.name, department.address, own_stop, task));
         }
 
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -141,6 +144,11 @@ impl Stack {
             backend,
             stop,
             data_dir,
+            running: Running {
+                deps,
+                settings,
+                departments: tokio::sync::Mutex::new(running),
+            },
         }
     }
 
@@ -287,11 +295,17 @@ async fn service_settings(
 
 /// Gateway settings with the repository's policy; the tests fill in the upstreams.
 pub fn gateway_settings() -> wuye_gateway::GatewaySettings {
-    wuye_gateway::GatewaySettings {
+    let mut settings = wuye_gateway::GatewaySettings {
         policy_file: repo_root().join("deploy/policy.toml"),
         upstreams: Default::default(),
         ..Default::default()
-    }
+    };
+    // The escalation relay is off unless a test runs a gateway of its own with it (see
+    // `Stack::relay_gateway`): scenarios that record the quality department's handling by
+    // hand would race it.
+    settings.relay.enabled = false;
+    settings.relay.properties_file = repo_root().join("deploy/properties.toml");
+    settings
 }
 
 /// The PostgreSQL server of the test run.
@@ -422,5 +436,314 @@ impl Stack {
         proto::customerservice::key_service_client::KeyServiceClient::new(
             self.as_user(role, user_id, name, PROPERTY),
         )
+    }
+}
+
+/// The departments of a stack as they run, so that one can be restarted on its data.
+struct Running {
+    deps: Deps,
+    settings: std::collections::HashMap<&'static str, ServiceSettings>,
+    #[allow(clippy::type_complexity)]
+    departments: tokio::sync::Mutex<
+        Vec<(
+            &'static str,
+            SocketAddr,
+            watch::Sender<bool>,
+            tokio::task::JoinHandle<()>,
+        )>,
+    >,
+}
+
+/// Runs a department's server until the stack stops or the department alone is stopped.
+fn spawn_department(
+    server: Server,
+    stop: &watch::Sender<bool>,
+) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    let (own, _) = watch::channel(false);
+    let mut stack_stop = stop.subscribe();
+    let mut own_stop = own.subscribe();
+    let task = tokio::spawn(async move {
+        let stopped = async move {
+            tokio::select! {
+                _ = stack_stop.wait_for(|s| *s) => {}
+                _ = own_stop.wait_for(|s| *s) => {}
+            }
+        };
+        if let Err(e) = server.run_until(stopped).await {
+            eprintln!("server stopped with an error: {e:#}");
+        }
+    });
+    (own, task)
+}
+
+impl Stack {
+    /// Stops the department `name` (a service name such as "customer-service") and builds it
+    /// again on the same database and address, as a restart of its process would. The other
+    /// departments and the gateway keep running.
+    pub async fn restart_department(&self, name: &str) {
+        self.stop_department(name).await;
+        self.start_department(name).await;
+    }
+
+    /// Stops the department `name`: its calls, event followers and scheduled work end; its
+    /// address refuses connections until [`Stack::start_department`].
+    pub async fn stop_department(&self, name: &str) {
+        let mut departments = self.running.departments.lock().await;
+        let slot = departments
+            .iter_mut()
+            .find(|(n, ..)| *n == name)
+            .unwrap_or_else(|| panic!("no department is called {name}"));
+        let _ = slot.2.send(true);
+        // Event streams served to other departments keep a graceful stop waiting: after a
+        // moment the server is dropped, which ends its followers and jobs at once.
+        if tokio::time::timeout(Duration::from_millis(500), &mut slot.3)
+            .await
+            .is_err()
+        {
+            slot.3.abort();
+            let _ = (&mut slot.3).await;
+        }
+    }
+
+    /// Builds the stopped department `name` again on its database and address.
+    pub async fn start_department(&self, name: &str) {
+        let mut departments = self.running.departments.lock().await;
+        let peers: std::collections::BTreeMap<String, String> = departments
+            .iter()
+            .map(|(n, address, _, _)| (n.to_string(), format!("http://{address}")))
+            .collect();
+        let slot = departments
+            .iter_mut()
+            .find(|(n, ..)| *n == name)
+            .unwrap_or_else(|| panic!("no department is called {name}"));
+        assert!(slot.3.is_finished(), "{name} is running: stop it first");
+        let address = slot.1;
+        let mut listener = None;
+        for _ in 0..100 {
+            match TcpListener::bind(address).await {
+                Ok(l) => {
+                    listener = Some(l);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+        let listener = listener.unwrap_or_else(|| panic!("{name}'s address {address} stays taken"));
+        let mut settings = self.running.settings[name].clone();
+        settings.peers = peers;
+        let server = wuye::build_department(name, settings, listener, self.running.deps.clone())
+            .await
+            .expect("the department builds again");
+        let (own_stop, task) = spawn_department(server, &self.stop);
+        slot.2 = own_stop;
+        slot.3 = task;
+    }
+}
+
+pub type SurveyClient = proto::customerservice::survey_service_client::SurveyServiceClient<Authed>;
+pub type VisitClient = proto::customerservice::visit_service_client::VisitServiceClient<Authed>;
+
+impl Stack {
+    /// Satisfaction surveys as `role` of the test property.
+    pub fn surveys(&self, role: &str) -> SurveyClient {
+        proto::customerservice::survey_service_client::SurveyServiceClient::new(
+            self.as_role(role, PROPERTY),
+        )
+    }
+
+    /// Follow-up visits as `role` of the test property.
+    pub fn visits(&self, role: &str) -> VisitClient {
+        proto::customerservice::visit_service_client::VisitServiceClient::new(
+            self.as_role(role, PROPERTY),
+        )
+    }
+}
+
+type BuildServer = std::sync::Arc<
+    dyn Fn(
+            TcpListener,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<Server>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// A server on a fixed address and a runtime of its own. Killing it shuts that runtime down:
+/// every task and connection of the server goes at once, as when its process is killed, and
+/// nothing else is disturbed. Restarting builds it anew on the same address (and database).
+pub struct Killable {
+    pub address: SocketAddr,
+    build: BuildServer,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Killable {
+    /// Builds and starts a server on a free port of 127.0.0.1.
+    pub async fn start<F, Fut>(build: F) -> Killable
+    where
+        F: Fn(TcpListener) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = anyhow::Result<Server>> + Send + 'static,
+    {
+        let address = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let build: BuildServer = std::sync::Arc::new(move |listener| Box::pin(build(listener)));
+        let mut server = Killable {
+            address,
+            build,
+            runtime: None,
+        };
+        server.restart().await;
+        server
+    }
+
+    /// Stops the server abruptly.
+    pub fn kill(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+
+    /// Kills the server if it runs, then builds and starts it again on its address.
+    pub async fn restart(&mut self) {
+        self.kill();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let (built, is_built) = tokio::sync::oneshot::channel();
+        let (build, address) = (self.build.clone(), self.address);
+        runtime.spawn(async move {
+            let listener = bind_again(address).await;
+            match build(listener).await {
+                Ok(server) => {
+                    let _ = built.send(Ok(()));
+                    if let Err(e) = server.run_until(std::future::pending()).await {
+                        eprintln!("server stopped with an error: {e:#}");
+                    }
+                }
+                Err(e) => {
+                    let _ = built.send(Err(e));
+                }
+            }
+        });
+        is_built
+            .await
+            .expect("the server's runtime runs")
+            .expect("the server builds");
+        self.runtime = Some(runtime);
+    }
+}
+
+impl Drop for Killable {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Binds `address` again, waiting for a killed server's socket to be released.
+async fn bind_again(address: SocketAddr) -> TcpListener {
+    for _ in 0..100 {
+        if let Ok(listener) = TcpListener::bind(address).await {
+            return listener;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{address} stays taken");
+}
+
+impl Stack {
+    /// The departments' addresses by package, as a gateway's upstreams.
+    pub fn upstreams(&self) -> std::collections::BTreeMap<String, String> {
+        [
+            ("wuye.customerservice.v1", self.customer_service),
+            ("wuye.engineering.v1", self.engineering),
+            ("wuye.archives.v1", self.archives),
+            ("wuye.quality.v1", self.quality),
+        ]
+        .into_iter()
+        .map(|(package, address)| (package.to_owned(), format!("http://{address}")))
+        .collect()
+    }
+
+    /// A killable quality department of its own (fresh database) beside the stack, serving
+    /// `properties` on the stack's clock.
+    pub async fn killable_quality(&self, properties: Properties) -> Killable {
+        let mut settings = service_settings(self.backend, "quality", &self.data_dir).await;
+        settings.database.data_dir = self.data_dir.join("killable");
+        let deps = Deps {
+            clock: std::sync::Arc::new(self.clock.clone()),
+            properties,
+        };
+        Killable::start(move |listener| {
+            wuye_quality::build(settings.clone(), listener, deps.clone())
+        })
+        .await
+    }
+
+    /// A killable gateway in front of the stack's departments with the escalation relay on
+    /// (short retries), adjusted by `configure`.
+    pub async fn relay_gateway(
+        &self,
+        configure: impl FnOnce(&mut wuye_gateway::GatewaySettings),
+    ) -> Killable {
+        let mut settings = gateway_settings();
+        settings.upstreams = self.upstreams();
+        settings.relay.enabled = true;
+        settings.relay.max_backoff_ms = 200;
+        configure(&mut settings);
+        Killable::start(move |listener| wuye_gateway::build(settings.clone(), listener)).await
+    }
+
+    /// A channel through the gateway at `gateway` (not the stack's) as `role` of `property`.
+    pub fn via(&self, gateway: SocketAddr, role: &str, property: &str) -> Authed {
+        InterceptedService::new(
+            channel(gateway),
+            Auth {
+                token: Some(self.token(role, &[property])),
+                property: Some(property.to_owned()),
+            },
+        )
+    }
+}
+
+/// Properties of one deployment, each with the default rules and the China calendar: for
+/// stacks that serve other properties than `deploy/properties.toml`.
+pub fn properties_of(ids: &[(&str, &str)]) -> Properties {
+    let calendars =
+        wuye_kit::calendar::Calendars::load_dir(&repo_root().join("deploy/calendars"))
+            .expect("calendars");
+    let configs = ids
+        .iter()
+        .map(|(id, name)| wuye_kit::properties::PropertyConfig {
+            id: (*id).to_owned(),
+            name: (*name).to_owned(),
+            time_zone: "Asia/Shanghai".into(),
+            holiday_calendar: "cn".into(),
+            rules: Default::default(),
+        })
+        .collect();
+    Properties::new(configs, &calendars).expect("properties")
+}
+
+/// Polls `check` until it gives a value, failing after `within`: for what background work
+/// (the relay, the sweeps) makes happen.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

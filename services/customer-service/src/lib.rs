@@ -3,6 +3,7 @@
 //! and visits follow.
 
 pub mod domain;
+mod follow_ups;
 pub(crate) mod grpc;
 mod jobs;
 mod store;
@@ -19,8 +20,10 @@ use wuye_kit::{
 };
 use wuye_proto::customerservice::{
     complaint_service_server::ComplaintServiceServer,
+    customer_service_figures_service_server::CustomerServiceFiguresServiceServer,
     household_service_server::HouseholdServiceServer,
-    property_service_server::PropertyServiceServer,
+    property_service_server::PropertyServiceServer, survey_service_server::SurveyServiceServer,
+    visit_service_server::VisitServiceServer,
 };
 
 pub const NAME: &str = "customer-service";
@@ -61,6 +64,9 @@ pub async fn build(
     listener: TcpListener,
     deps: Deps,
 ) -> anyhow::Result<Server> {
+    for property in deps.properties.iter() {
+        domain::surveys::check_rules(&property.id, &property.rules.surveys)?;
+    }
     let migrations = sqlx::migrate!("./migrations");
     let (db, outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
     let gauges = metrics::count_gauges(
@@ -69,6 +75,17 @@ pub async fn build(
         deps.properties.clone(),
         GAUGES,
     );
+    // rule VIS-4: completed repairs from engineering's events.
+    let repairs = wuye_kit::follow::Follower {
+        consumer: follow_ups::CONSUMER,
+        db: db.clone(),
+        source: wuye_kit::follow::peer_channel(settings.peer("engineering")?)?,
+        identity: settings.identity.key()?,
+        handler: follow_ups::RepairFollowUps {
+            properties: deps.properties.clone(),
+            clock: deps.clock.clone(),
+        },
+    };
     let service = CustomerService {
         db,
         outbox,
@@ -80,7 +97,11 @@ pub async fn build(
     Ok(server
         .with_task(gauges)
         .with_task(jobs::run(service.clone(), every))
+        .with_task(repairs.run())
+        .add_service(SurveyServiceServer::new(service.clone()))
+        .add_service(VisitServiceServer::new(service.clone()))
         .add_service(ComplaintServiceServer::new(service.clone()))
+        .add_service(CustomerServiceFiguresServiceServer::new(service.clone()))
         .add_service(HouseholdServiceServer::new(service.clone()))
         .add_service(PropertyServiceServer::new(service)))
 }

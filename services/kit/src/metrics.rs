@@ -251,7 +251,8 @@ pub async fn count_gauges(
     }
 }
 
-#[tracing::instrument(name = "db.count", skip_all, fields(metric = query.metric.name))]
+// DEBUG: counting runs outside any call; at INFO every recount would be a trace of its own.
+#[tracing::instrument(name = "db.count", level = "debug", skip_all, fields(metric = query.metric.name))]
 async fn count(
     db: &Db,
     clock: &SharedClock,

@@ -44,6 +44,30 @@ pub struct Rules {
     pub archives: ArchiveRules,
     pub engineering: EngineeringRules,
     pub surveys: SurveyRules,
+    pub escalation: EscalationRules,
+}
+
+/// ESC-2: which facts besides the major marking (ESC-1, always) send a complaint to the
+/// company quality department. The gateway's relay applies them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EscalationRules {
+    /// A complaint registered as serious.
+    pub escalate_serious: bool,
+    /// A complaint whose reply deadline (CMP-3) passed without a reply.
+    pub escalate_reply_overdue: bool,
+    /// A complaint still open `complaints.unresolved_after_days` after registration.
+    pub escalate_unresolved: bool,
+}
+
+impl Default for EscalationRules {
+    fn default() -> Self {
+        Self {
+            escalate_serious: true,
+            escalate_reply_overdue: true,
+            escalate_unresolved: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -208,6 +232,12 @@ pub struct SurveyRules {
     pub repair_follow_up_target_percent: u32,
     /// VIS-5: share of occupied households visited after move-in, in percent.
     pub move_in_visit_target_percent: u32,
+    /// CS-3: the service items a campaign rates unless it names its own.
+    pub items: Vec<String>,
+    /// CS-3: the rating levels, best first, unless a campaign names its own.
+    pub levels: Vec<String>,
+    /// CS-3: how many of the top levels count as satisfied.
+    pub satisfied_levels: u32,
 }
 
 impl Default for SurveyRules {
@@ -217,6 +247,22 @@ impl Default for SurveyRules {
             publish_within_days: 30,
             repair_follow_up_target_percent: 100,
             move_in_visit_target_percent: 5,
+            items: [
+                "供电",
+                "供水",
+                "消防治安",
+                "卫生",
+                "绿化",
+                "公共设施",
+                "维修服务",
+                "服务态度",
+            ]
+            .map(String::from)
+            .to_vec(),
+            levels: ["很满意", "满意", "较满意", "一般", "不满意"]
+                .map(String::from)
+                .to_vec(),
+            satisfied_levels: 3,
         }
     }
 }

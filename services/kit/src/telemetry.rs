@@ -6,7 +6,7 @@
 
 use std::{
     sync::{
-        OnceLock,
+        Arc, OnceLock,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
@@ -62,10 +62,6 @@ impl Default for TelemetrySettings {
 /// Whether this process exports metrics, and how often (set once by [`init`]).
 static METRICS_ON: AtomicBool = AtomicBool::new(false);
 static METRICS_INTERVAL_MS: AtomicU64 = AtomicU64::new(30_000);
-/// The process's subscriber, for the JSON formatter to find the OpenTelemetry ids of a span
-/// (looking it up through the thread's default dispatcher from inside an event is not
-/// possible: tracing hands nested look-ups a no-op dispatcher).
-static DISPATCH: OnceLock<WeakDispatch> = OnceLock::new();
 
 /// Whether traces and metrics are exported: work that only feeds them (domain gauges) skip their work
 /// otherwise.
@@ -112,23 +108,19 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> anyhow::Result<Telem
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let filter =
         EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&settings.log_filter))?;
+    let subscriber = Arc::new(OnceLock::new());
     let fmt = match settings.log_format.as_str() {
-        "json" => tracing_subscriber::fmt::layer()
-            .event_format(JsonWithTraceIds(
-                tracing_subscriber::fmt::format()
-                    .json()
-                    .with_current_span(true),
-            ))
-            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
-            .with_writer(std::io::stderr)
-            .boxed(),
+        "json" => json_layer(subscriber.clone(), std::io::stderr).boxed(),
         "text" => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .boxed(),
         other => anyhow::bail!("log_format must be text or json, not {other}"),
     };
+    // The log filter chooses what is logged, not what is traced: traces take every span and
+    // event at INFO and above, whatever the log level.
+    let fmt = fmt.with_filter(filter);
     if settings.otlp_endpoint.is_empty() {
-        install(tracing_subscriber::registry().with(filter).with(fmt).into());
+        install(tracing_subscriber::registry().with(fmt).into(), &subscriber);
         return Ok(TelemetryGuard { providers: None });
     }
     let resource = Resource::builder()
@@ -160,27 +152,50 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> anyhow::Result<Telem
     METRICS_ON.store(true, Ordering::Relaxed);
     let otel =
         tracing_opentelemetry::layer().with_tracer(tracer_provider.tracer(service.to_owned()));
+    let otel = otel.with_filter(tracing_subscriber::filter::LevelFilter::INFO);
     install(
-        tracing_subscriber::registry()
-            .with(filter)
-            .with(fmt)
-            .with(otel)
-            .into(),
+        tracing_subscriber::registry().with(fmt).with(otel).into(),
+        &subscriber,
     );
     Ok(TelemetryGuard {
         providers: Some((tracer_provider, meter_provider)),
     })
 }
 
-fn install(dispatch: Dispatch) {
-    if dispatch.clone().try_init().is_ok() {
-        let _ = DISPATCH.set(dispatch.downgrade());
-    }
+fn install(dispatch: Dispatch, subscriber: &OnceLock<WeakDispatch>) {
+    let _ = subscriber.set(dispatch.downgrade());
+    let _ = dispatch.try_init();
+}
+
+/// The JSON log layer writing to `writer`. `subscriber` is set to the subscriber the layer
+/// ends up in: the formatter finds a span's OpenTelemetry ids through it (looking it up
+/// through the thread's default dispatcher from inside an event is not possible: tracing
+/// hands nested look-ups a no-op dispatcher).
+fn json_layer<S, W>(
+    subscriber: Arc<OnceLock<WeakDispatch>>,
+    writer: W,
+) -> impl Layer<S> + Send + Sync + 'static
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .event_format(JsonWithTraceIds {
+            json: tracing_subscriber::fmt::format()
+                .json()
+                .with_current_span(true),
+            subscriber,
+        })
+        .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+        .with_writer(writer)
 }
 
 /// JSON lines as tracing-subscriber writes them, plus the OpenTelemetry `trace_id` and
 /// `span_id` of the event's span when it is traced, so that logs and traces join.
-struct JsonWithTraceIds<F>(F);
+struct JsonWithTraceIds<F> {
+    json: F,
+    subscriber: Arc<OnceLock<WeakDispatch>>,
+}
 
 impl<S, N, F> FormatEvent<S, N> for JsonWithTraceIds<F>
 where
@@ -199,14 +214,14 @@ where
             .cloned()
             .or_else(|| ctx.lookup_current().map(|span| span.id()));
         let ids = span.and_then(|id| {
-            let dispatch = DISPATCH.get()?.upgrade()?;
+            let dispatch = self.subscriber.get()?.upgrade()?;
             let context = tracing_opentelemetry::get_otel_context(&id, &dispatch)?;
             let span = context.span();
             let sc = span.span_context();
             sc.is_valid().then(|| (sc.trace_id(), sc.span_id()))
         });
         let mut line = String::new();
-        self.0.format_event(ctx, Writer::new(&mut line), event)?;
+        self.json.format_event(ctx, Writer::new(&mut line), event)?;
         match (ids, line.strip_prefix('{')) {
             (Some((trace_id, span_id)), Some(rest)) => write!(
                 writer,
@@ -293,7 +308,54 @@ impl Injector for HeadersMut<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use super::*;
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn json_logs_carry_the_trace_and_span_ids() {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = Arc::new(OnceLock::new());
+        // A tracer without an exporter: spans get ids, nothing leaves the process.
+        let tracer = SdkTracerProvider::builder().build().tracer("test");
+        let dispatch: Dispatch = tracing_subscriber::registry()
+            .with(json_layer(subscriber.clone(), move || writer.clone()))
+            .with(tracing_opentelemetry::layer().with_tracer(tracer))
+            .into();
+        let _ = subscriber.set(dispatch.downgrade());
+        let ids = tracing::dispatcher::with_default(&dispatch, || {
+            tracing::info!("outside any span");
+            let span = tracing::info_span!("rpc");
+            let _entered = span.enter();
+            tracing::info!(answer = 42, "inside");
+            let context = span.context();
+            let sc = context.span().span_context().clone();
+            (sc.trace_id().to_string(), sc.span_id().to_string())
+        });
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(!lines[0].contains("trace_id"), "{}", lines[0]);
+        assert!(lines[0].starts_with('{') && lines[0].ends_with('}'));
+        let expected = format!("{{\"trace_id\":\"{}\",\"span_id\":\"{}\",", ids.0, ids.1);
+        assert!(lines[1].starts_with(&expected), "{}", lines[1]);
+        assert!(lines[1].contains("\"answer\":42"), "{}", lines[1]);
+    }
 
     #[test]
     fn a_traceparent_round_trips_through_metadata() {

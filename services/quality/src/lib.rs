@@ -1,17 +1,38 @@
-//! The 品质管理部, the company quality department: the escalation inbox, decisions and corrective actions.
-//!
-//! It runs with its own database, migrations, event stream, health and reflection; its
-//! domain RPCs arrive with their issues.
+//! The 品质管理部, the company quality department: the inbox of escalated complaints from
+//! every property (ESC-1 to ESC-4), their assignment, questions to the property, decisions and
+//! corrective actions (CMP-8). The gateway's relay delivers escalations here and carries the
+//! department's updates, announced on this service's event stream, back to the complaints.
+
+pub mod domain;
+mod grpc;
+mod store;
 
 use tokio::net::TcpListener;
 use wuye_kit::{
     Deps, ServiceSettings,
+    clock::SharedClock,
+    db::Db,
+    outbox::Outbox,
+    properties::Properties,
     server::{Server, department},
+};
+use wuye_proto::quality::{
+    escalation_relay_service_server::EscalationRelayServiceServer,
+    escalation_service_server::EscalationServiceServer,
 };
 
 pub const NAME: &str = "quality";
 /// The port of the service's own binary.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50054";
+
+/// The department's state, shared by its gRPC services.
+#[derive(Clone)]
+pub struct Quality {
+    db: Db,
+    outbox: Outbox,
+    clock: SharedClock,
+    properties: Properties,
+}
 
 /// Opens the database (migrating it) and assembles the server on `listener`.
 pub async fn build(
@@ -20,6 +41,14 @@ pub async fn build(
     deps: Deps,
 ) -> anyhow::Result<Server> {
     let migrations = sqlx::migrate!("./migrations");
-    let (_db, _outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
-    Ok(server)
+    let (db, outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
+    let quality = Quality {
+        db,
+        outbox,
+        clock: deps.clock,
+        properties: deps.properties,
+    };
+    Ok(server
+        .add_service(EscalationServiceServer::new(quality.clone()))
+        .add_service(EscalationRelayServiceServer::new(quality)))
 }

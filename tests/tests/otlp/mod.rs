@@ -153,10 +153,17 @@ impl Receiver {
             if ready(self) {
                 return;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}"
-            );
+            if tokio::time::Instant::now() > deadline {
+                let spans: Vec<String> = self
+                    .spans()
+                    .iter()
+                    .map(|s| format!("{} {:?}", s.span.name, s.attribute("wuye.component")))
+                    .collect();
+                panic!(
+                    "timed out waiting for {what}; received spans {spans:#?} and metrics {:?}",
+                    self.metric_names()
+                );
+            }
             flush().await;
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

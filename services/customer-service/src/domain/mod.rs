@@ -8,7 +8,9 @@ pub mod forms;
 pub mod households;
 pub mod keys;
 pub mod registers;
+pub mod surveys;
 pub mod units;
+pub mod visits;
 
 /// A phone number as people write it: digits with `+`, `-`, spaces or brackets.
 pub fn is_plausible_phone(phone: &str) -> bool {

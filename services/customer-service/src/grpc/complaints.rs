@@ -427,6 +427,7 @@ impl ComplaintService for CustomerService {
         request: Request<pb::RecordEscalationStateRequest>,
     ) -> Result<Response<pb::RecordEscalationStateResponse>, Status> {
         let caller = identity::caller(&request)?;
+        require_escalation_recorder(&caller)?;
         let req = request.into_inner();
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
@@ -749,6 +750,18 @@ fn person(
         name: p.name.trim().to_owned(),
         phone: p.phone.trim().to_owned(),
     })
+}
+
+/// ESC-3: the quality department's handling arrives through the gateway's relay (the internal
+/// identity of role "service") or from a quality officer; nobody else records it.
+fn require_escalation_recorder(caller: &identity::Caller) -> Result<()> {
+    match caller.role.as_str() {
+        "service" | "quality_officer" => Ok(()),
+        role => Err(Error::permission_denied(
+            "ROLE_NOT_ALLOWED",
+            format!("role {role} may not record the quality department's handling"),
+        )),
+    }
 }
 
 fn escalation_state_from_proto(value: i32) -> Option<EscalationState> {

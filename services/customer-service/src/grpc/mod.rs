@@ -2,9 +2,12 @@
 //! rules live in `domain`, the SQL in `store`.
 
 mod complaints;
+mod figures;
 mod households;
 pub(crate) mod keys;
 mod properties;
+mod surveys;
+mod visits;
 
 use wuye_proto::customerservice as pb;
 

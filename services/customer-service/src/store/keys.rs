@@ -1108,16 +1108,6 @@ pub async fn alerts_after(
         .collect())
 }
 
-/// The highest alert sequence of the property written so far.
-pub async fn last_alert_seq(db: &Db, property_id: &str) -> Result<i64> {
-    let (seq,): (Option<i64>,) =
-        sqlx::query_as("SELECT MAX(seq) FROM key_alerts WHERE property_id = $1")
-            .bind(property_id)
-            .fetch_one(db.pool())
-            .await?;
-    Ok(seq.unwrap_or(0))
-}
-
 // --- Retention (KEY-10) ---------------------------------------------------------------------
 
 /// Removes every record of the custodies of the property closed before `cutoff`, and audits

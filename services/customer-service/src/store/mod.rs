@@ -5,7 +5,9 @@ pub mod contacts;
 pub mod corrective;
 pub mod households;
 pub mod keys;
+pub mod surveys;
 pub mod units;
+pub mod visits;
 
 use wuye_kit::{Error, Result};
 

@@ -1,0 +1,68 @@
+//! VIS-4: every repair engineering completes becomes due for a follow-up visit here, without
+//! anyone asking. The kit's follower applies each `WorkOrderCompleted` once, in the
+//! transaction that advances its cursor, and the work order id is the table's key, so a
+//! restart neither loses nor duplicates a repair.
+
+use wuye_kit::{
+    Result, clock::SharedClock, db::Tx, follow::EventHandler, properties::Properties,
+    time::from_timestamp,
+};
+use wuye_proto::events::{Event, WorkOrderCompleted, event::Payload};
+
+use crate::store;
+
+/// The follower's name in `event_cursors`.
+pub const CONSUMER: &str = "customer-service/repair-follow-ups";
+
+pub struct RepairFollowUps {
+    pub properties: Properties,
+    pub clock: SharedClock,
+}
+
+impl EventHandler for RepairFollowUps {
+    async fn handle(&self, tx: &mut Tx, event: &Event) -> Result<()> {
+        match &event.payload {
+            Some(Payload::WorkOrderCompleted(done)) => self.completed(tx, event, done).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+impl RepairFollowUps {
+    async fn completed(&self, tx: &mut Tx, event: &Event, done: &WorkOrderCompleted) -> Result<()> {
+        if self.properties.get(&event.property_id).is_err() {
+            // Every service reads the same properties file: holding up the others' repairs
+            // would not mend a deployment that disagrees with itself.
+            tracing::error!(property = %event.property_id, seq = event.seq, "completed repair of a property this deployment does not serve; no follow-up kept");
+            return Ok(());
+        }
+        if done.unit_id.is_empty() {
+            // An equipment repair without a unit has no customer to visit.
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let completed_at = done
+            .complete_time
+            .as_ref()
+            .or(event.occur_time.as_ref())
+            .and_then(from_timestamp)
+            .unwrap_or(now);
+        let new = store::visits::record_completed(
+            tx,
+            &event.property_id,
+            &done.work_order_id,
+            done.number,
+            &done.unit_id,
+            completed_at,
+            done.customer_rating,
+            done.contact_number,
+            event.seq,
+            now,
+        )
+        .await?;
+        if new {
+            tracing::info!(property = %event.property_id, work_order = done.number, "repair due for follow-up");
+        }
+        Ok(())
+    }
+}

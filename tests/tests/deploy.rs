@@ -1,0 +1,201 @@
+//! The deployment as shipped: dashboards and alert rules use only metrics wuye emits, and the
+//! gateway answers gRPC-Web (browser-based internal apps).
+
+use std::collections::BTreeSet;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
+use prost::Message;
+use wuye_tests::{
+    Backend, PROPERTY, Stack,
+    proto::customerservice::{CreateUnitRequest, CreateUnitResponse},
+    repo_root,
+};
+
+/// Every Prometheus series name wuye emits, from the kit's catalog.
+fn emitted() -> BTreeSet<String> {
+    wuye_kit::metrics::CATALOG
+        .iter()
+        .flat_map(|m| m.prometheus_names())
+        .collect()
+}
+
+/// The `wuye_…` metric names used in a text (PromQL inside JSON or YAML): every identifier
+/// that starts with `wuye_`.
+fn used_in(text: &str) -> BTreeSet<String> {
+    let mut used = BTreeSet::new();
+    let bytes = text.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b':';
+    let mut i = 0;
+    while let Some(found) = text[i..].find("wuye_") {
+        let start = i + found;
+        let before = start.checked_sub(1).map(|j| bytes[j]);
+        let mut end = start;
+        while end < bytes.len() && ident(bytes[end]) {
+            end += 1;
+        }
+        if !before.is_some_and(ident) {
+            used.insert(text[start..end].to_owned());
+        }
+        i = end.max(start + 1);
+    }
+    used
+}
+
+/// The PromQL expressions of a Grafana dashboard's panels.
+fn dashboard_queries(dashboard: &serde_json::Value) -> Vec<String> {
+    let mut queries = Vec::new();
+    let panels = dashboard["panels"].as_array().expect("panels");
+    for panel in panels {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            if let Some(expr) = target["expr"].as_str() {
+                queries.push(expr.to_owned());
+            }
+        }
+    }
+    for variable in dashboard["templating"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(query) = variable["query"].as_str() {
+            queries.push(query.to_owned());
+        } else if let Some(query) = variable["query"]["query"].as_str() {
+            queries.push(query.to_owned());
+        }
+    }
+    queries
+}
+
+#[test]
+fn dashboards_and_alerts_use_only_metrics_wuye_emits() {
+    let emitted = emitted();
+    let deploy = repo_root().join("deploy");
+    let mut checked = 0;
+    for dir in ["grafana/dashboards", "prometheus"] {
+        for entry in std::fs::read_dir(deploy.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let used = if path.extension().is_some_and(|e| e == "json") {
+                let dashboard: serde_json::Value = serde_json::from_str(&text)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                let queries = dashboard_queries(&dashboard);
+                assert!(!queries.is_empty(), "{} has no queries", path.display());
+                queries.iter().flat_map(|q| used_in(q)).collect()
+            } else {
+                used_in(&text)
+            };
+            let unknown: Vec<&String> = used.difference(&emitted).collect();
+            assert!(
+                unknown.is_empty(),
+                "{} uses metrics wuye does not emit: {unknown:?} (emitted: {emitted:?})",
+                path.display()
+            );
+            checked += used.len();
+        }
+    }
+    assert!(checked > 10, "the dashboards and rules use wuye metrics");
+}
+
+#[test]
+fn the_dashboard_covers_every_domain_gauge_and_the_red_metrics() {
+    let text =
+        std::fs::read_to_string(repo_root().join("deploy/grafana/dashboards/wuye.json")).unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let used: BTreeSet<String> = dashboard_queries(&dashboard)
+        .iter()
+        .flat_map(|q| used_in(q))
+        .collect();
+    for metric in wuye_kit::metrics::CATALOG {
+        assert!(
+            metric.prometheus_names().iter().any(|n| used.contains(n)),
+            "the dashboard shows nothing of {}",
+            metric.name
+        );
+    }
+}
+
+#[test]
+fn metric_names_are_found_in_promql() {
+    let used = used_in(
+        "sum by (method) (rate(wuye_rpc_server_requests_total{service=\"gateway\"}[5m])) \
+         / x_wuye_not_ours + wuye_complaints_open",
+    );
+    assert_eq!(
+        used,
+        BTreeSet::from([
+            "wuye_rpc_server_requests_total".to_owned(),
+            "wuye_complaints_open".to_owned()
+        ])
+    );
+}
+
+/// One gRPC-Web message frame (flag 0: data) around `message`.
+fn grpc_web_frame(message: &impl Message) -> Bytes {
+    let body = message.encode_to_vec();
+    let mut frame = BytesMut::new();
+    frame.put_u8(0);
+    frame.put_u32(body.len() as u32);
+    frame.put_slice(&body);
+    frame.freeze()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grpc_web_call_through_the_gateway_succeeds() {
+    let stack = Stack::start(Backend::Sqlite).await;
+    let request = CreateUnitRequest {
+        property_id: PROPERTY.into(),
+        request_id: "grpc-web-unit".into(),
+        building: "9".into(),
+        entrance: "1".into(),
+        floor: 2,
+        room: "0201".into(),
+        area_m2: 75.0,
+        state: 0,
+    };
+    // A browser's call: HTTP/1.1, the gRPC-Web content type, the token and the property.
+    let stream = tokio::net::TcpStream::connect(stack.gateway).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let call = http::Request::post("/wuye.customerservice.v1.HouseholdService/CreateUnit")
+        .header(http::header::HOST, stack.gateway.to_string())
+        .header(http::header::CONTENT_TYPE, "application/grpc-web+proto")
+        .header("x-grpc-web", "1")
+        .header(
+            http::header::AUTHORIZATION,
+            format!("Bearer {}", stack.token("cs_clerk", &[PROPERTY])),
+        )
+        .header("x-wuye-property", PROPERTY)
+        .body(Full::new(grpc_web_frame(&request)))
+        .unwrap();
+    let response = sender.send_request(call).await.unwrap();
+    assert_eq!(response.status(), http::StatusCode::OK);
+    assert_eq!(
+        response.headers()[http::header::CONTENT_TYPE],
+        "application/grpc-web+proto"
+    );
+    let mut body = response.into_body().collect().await.unwrap().to_bytes();
+
+    // Frames: the message (flag 0), then the trailers (flag 0x80) with the status.
+    let mut unit = None;
+    let mut trailers = String::new();
+    while body.has_remaining() {
+        let flag = body.get_u8();
+        let len = body.get_u32() as usize;
+        let payload = body.split_to(len);
+        match flag {
+            0 => unit = Some(CreateUnitResponse::decode(payload).unwrap()),
+            0x80 => trailers = String::from_utf8(payload.to_vec()).unwrap(),
+            other => panic!("unexpected frame flag {other}"),
+        }
+    }
+    assert!(
+        trailers.to_ascii_lowercase().contains("grpc-status:0"),
+        "{trailers}"
+    );
+    let unit = unit.expect("a message").unit.unwrap();
+    assert_eq!((unit.building.as_str(), unit.room.as_str()), ("9", "0201"));
+}
