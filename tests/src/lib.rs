@@ -562,7 +562,8 @@ impl Stack {
 type BuildServer = std::sync::Arc<
     dyn Fn(
             TcpListener,
-        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<Server>> + Send>>
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<Server>> + Send>>
         + Send
         + Sync,
 >;
@@ -712,9 +713,8 @@ impl Stack {
 /// Properties of one deployment, each with the default rules and the China calendar: for
 /// stacks that serve other properties than `deploy/properties.toml`.
 pub fn properties_of(ids: &[(&str, &str)]) -> Properties {
-    let calendars =
-        wuye_kit::calendar::Calendars::load_dir(&repo_root().join("deploy/calendars"))
-            .expect("calendars");
+    let calendars = wuye_kit::calendar::Calendars::load_dir(&repo_root().join("deploy/calendars"))
+        .expect("calendars");
     let configs = ids
         .iter()
         .map(|(id, name)| wuye_kit::properties::PropertyConfig {

@@ -122,11 +122,11 @@ async fn living_households(stack: &Stack) -> Vec<String> {
 /// The pattern: which of the 500 return their form, and how each rates each item (None: the
 /// item left blank).
 fn returns(i: usize) -> bool {
-    i % 10 != 3 && i % 7 != 0
+    i % 10 != 3 && !i.is_multiple_of(7)
 }
 
 fn rating(i: usize, item: usize) -> Option<usize> {
-    ((i + item) % 11 != 0).then_some((i * 3 + item * 5 + i / 13) % LEVELS.len())
+    (!(i + item).is_multiple_of(11)).then_some((i * 3 + item * 5 + i / 13) % LEVELS.len())
 }
 
 async fn a_campaign_over_500_households_counts_exactly(backend: Backend) {
@@ -211,14 +211,14 @@ async fn a_campaign_over_500_households_counts_exactly(backend: Backend) {
                 })
                 .collect();
             let mut remarks = Vec::new();
-            if i % 50 == 0 {
+            if i.is_multiple_of(50) {
                 remarks.push(pb::SurveyRemark {
                     item: "绿化".into(),
                     kind: pb::RemarkKind::Opinion.into(),
                     text: format!("草坪需要修剪 {i}"),
                 });
             }
-            if i % 75 == 0 {
+            if i.is_multiple_of(75) {
                 remarks.push(pb::SurveyRemark {
                     item: String::new(),
                     kind: pb::RemarkKind::Suggestion.into(),
@@ -336,8 +336,12 @@ async fn a_campaign_over_500_households_counts_exactly(backend: Backend) {
     // The opinions grouped for the report: 绿化 first (item order), then the general ones.
     let groups: Vec<&str> = stats.remarks.iter().map(|g| g.item.as_str()).collect();
     assert_eq!(groups, ["绿化", ""]);
-    let greening = (0..500).filter(|&i| returns(i) && i % 50 == 0).count();
-    let general = (0..500).filter(|&i| returns(i) && i % 75 == 0).count();
+    let greening = (0..500)
+        .filter(|&i| returns(i) && i.is_multiple_of(50))
+        .count();
+    let general = (0..500)
+        .filter(|&i| returns(i) && i.is_multiple_of(75))
+        .count();
     assert_eq!(stats.remarks[0].opinions.len(), greening);
     assert_eq!(stats.remarks[1].suggestions.len(), general);
 
@@ -496,11 +500,11 @@ async fn publication_is_overdue_a_month_after_the_end(backend: Backend) {
     stack
         .clock
         .set(end + Duration::days(30) + Duration::minutes(1));
-    assert_eq!(overdue(pm.clone()).await, [late.id.clone()]);
+    assert_eq!(overdue(pm.clone()).await, [late.id.as_str()]);
     // Headquarters sees it too.
     assert_eq!(
         overdue(stack.surveys("quality_officer")).await,
-        [late.id.clone()]
+        [late.id.as_str()]
     );
     let seen = pm
         .get_survey_campaign(pb::GetSurveyCampaignRequest {
