@@ -277,7 +277,10 @@ pub async fn complaint(args: ComplaintArgs) -> anyhow::Result<()> {
                 property_id,
                 ..Default::default()
             };
-            for c in call(complaints.list_overdue_complaints(request)).await?.complaints {
+            for c in call(complaints.list_overdue_complaints(request))
+                .await?
+                .complaints
+            {
                 say!(
                     "{:>6}  {:<8}  due {}  {}",
                     c.number,
@@ -310,26 +313,41 @@ pub async fn complaint(args: ComplaintArgs) -> anyhow::Result<()> {
                 .await?
                 .analysis
                 .unwrap_or_default();
-            say!("complaints {}  replies on time {:.1}%  satisfied at the first result {:.1}%", a.total, a.reply_on_time_rate * 100.0, a.satisfied_first_time_rate * 100.0);
-            say!("mean hours to reply {:.1}, to close {:.1}", a.mean_hours_to_reply, a.mean_hours_to_close);
-            for (title, counts) in [("category", &a.by_category), ("severity", &a.by_severity), ("channel", &a.by_channel), ("state", &a.by_state)] {
-                let line: Vec<String> = counts.iter().map(|c| format!("{} {}", c.key, c.count)).collect();
+            say!(
+                "complaints {}  replies on time {:.1}%  satisfied at the first result {:.1}%",
+                a.total,
+                a.reply_on_time_rate * 100.0,
+                a.satisfied_first_time_rate * 100.0
+            );
+            say!(
+                "mean hours to reply {:.1}, to close {:.1}",
+                a.mean_hours_to_reply,
+                a.mean_hours_to_close
+            );
+            for (title, counts) in [
+                ("category", &a.by_category),
+                ("severity", &a.by_severity),
+                ("channel", &a.by_channel),
+                ("state", &a.by_state),
+            ] {
+                let line: Vec<String> = counts
+                    .iter()
+                    .map(|c| format!("{} {}", c.key, c.count))
+                    .collect();
                 say!("by {title}: {}", line.join(", "));
             }
             for r in &a.recurring {
-                let place = if r.unit_id.is_empty() { format!("building {}", r.building) } else { format!("unit {}", r.unit_id) };
-                say!("recurring: {} at {place}: numbers {:?}", r.category, r.complaint_numbers);
+                let place = if r.unit_id.is_empty() {
+                    format!("building {}", r.building)
+                } else {
+                    format!("unit {}", r.unit_id)
+                };
+                say!(
+                    "recurring: {} at {place}: numbers {:?}",
+                    r.category,
+                    r.complaint_numbers
+                );
             }
-        }
-        step => {
-            let (complaint, request) = step_request(step);
-            let id = find(&mut complaints, &property_id, &complaint).await?.id;
-            let c = take_step(&mut complaints, property_id, id, request).await?;
-            say!(
-                "complaint #{} is {}",
-                c.number,
-                short(c.state().as_str_name(), "COMPLAINT_STATE_")
-            );
         }
         ComplaintCommand::List { severity, limit } => {
             let request = pb::ListComplaintsRequest {
@@ -361,6 +379,16 @@ pub async fn complaint(args: ComplaintArgs) -> anyhow::Result<()> {
                 );
             }
         }
+        step => {
+            let (complaint, request) = step_request(step);
+            let id = find(&mut complaints, &property_id, &complaint).await?.id;
+            let c = take_step(&mut complaints, property_id, id, request).await?;
+            say!(
+                "complaint #{} is {}",
+                c.number,
+                short(c.state().as_str_name(), "COMPLAINT_STATE_")
+            );
+        }
     }
     Ok(())
 }
@@ -374,10 +402,17 @@ async fn find(
     let number = complaint.trim_start_matches('#').parse::<i64>().ok();
     let request = pb::GetComplaintRequest {
         property_id: property_id.to_owned(),
-        complaint_id: if number.is_some() { String::new() } else { complaint.to_owned() },
+        complaint_id: if number.is_some() {
+            String::new()
+        } else {
+            complaint.to_owned()
+        },
         number: number.unwrap_or_default(),
     };
-    Ok(call(complaints.get_complaint(request)).await?.complaint.unwrap_or_default())
+    Ok(call(complaints.get_complaint(request))
+        .await?
+        .complaint
+        .unwrap_or_default())
 }
 
 /// One step of CMP-5, as a request.
@@ -398,8 +433,16 @@ enum StepRequest {
 fn step_request(command: ComplaintCommand) -> (String, StepRequest) {
     use ComplaintCommand as C;
     match command {
-        C::Send { complaint, team, note } => (complaint, StepRequest::Send(team, note)),
-        C::Propose { complaint, plan, measures } => (complaint, StepRequest::Propose(plan, measures)),
+        C::Send {
+            complaint,
+            team,
+            note,
+        } => (complaint, StepRequest::Send(team, note)),
+        C::Propose {
+            complaint,
+            plan,
+            measures,
+        } => (complaint, StepRequest::Propose(plan, measures)),
         C::Confirm { complaint, note } => (complaint, StepRequest::Confirm(note)),
         C::Reject { complaint, reason } => (complaint, StepRequest::Reject(reason)),
         C::Communicate { complaint, note } => (complaint, StepRequest::Communicate(note)),
@@ -407,7 +450,11 @@ fn step_request(command: ComplaintCommand) -> (String, StepRequest) {
         C::Urge { complaint, note } => (complaint, StepRequest::Urge(note)),
         C::Report { complaint, report } => (complaint, StepRequest::Report(report)),
         C::Tell { complaint, note } => (complaint, StepRequest::Tell(note)),
-        C::Verdict { complaint, satisfied, comment } => (complaint, StepRequest::Verdict(satisfied, comment)),
+        C::Verdict {
+            complaint,
+            satisfied,
+            comment,
+        } => (complaint, StepRequest::Verdict(satisfied, comment)),
         C::Major { complaint, reason } => (complaint, StepRequest::Major(reason)),
         _ => unreachable!("not a step"),
     }
@@ -421,17 +468,108 @@ async fn take_step(
 ) -> anyhow::Result<pb::Complaint> {
     let (p, id) = (property_id, complaint_id);
     let complaint = match step {
-        StepRequest::Send(team, note) => call(c.send_to_team(pb::SendToTeamRequest { property_id: p, complaint_id: id, team, note })).await?.complaint,
-        StepRequest::Propose(plan, remedial_measures) => call(c.propose_plan(pb::ProposePlanRequest { property_id: p, complaint_id: id, plan, remedial_measures })).await?.complaint,
-        StepRequest::Confirm(note) => call(c.confirm_plan(pb::ConfirmPlanRequest { property_id: p, complaint_id: id, note })).await?.complaint,
-        StepRequest::Reject(reason) => call(c.reject_plan(pb::RejectPlanRequest { property_id: p, complaint_id: id, reason })).await?.complaint,
-        StepRequest::Communicate(note) => call(c.communicate_plan(pb::CommunicatePlanRequest { property_id: p, complaint_id: id, note })).await?.complaint,
-        StepRequest::Start(note) => call(c.start_work(pb::StartWorkRequest { property_id: p, complaint_id: id, note })).await?.complaint,
-        StepRequest::Urge(note) => call(c.urge_work(pb::UrgeWorkRequest { property_id: p, complaint_id: id, note })).await?.complaint,
-        StepRequest::Report(report) => call(c.report_handling(pb::ReportHandlingRequest { property_id: p, complaint_id: id, report })).await?.complaint,
-        StepRequest::Tell(note) => call(c.tell_result(pb::TellResultRequest { property_id: p, complaint_id: id, note })).await?.complaint,
-        StepRequest::Verdict(satisfied, comment) => call(c.record_customer_verdict(pb::RecordCustomerVerdictRequest { property_id: p, complaint_id: id, satisfied, comment })).await?.complaint,
-        StepRequest::Major(reason) => call(c.mark_major(pb::MarkMajorRequest { property_id: p, complaint_id: id, reason })).await?.complaint,
+        StepRequest::Send(team, note) => {
+            call(c.send_to_team(pb::SendToTeamRequest {
+                property_id: p,
+                complaint_id: id,
+                team,
+                note,
+            }))
+            .await?
+            .complaint
+        }
+        StepRequest::Propose(plan, remedial_measures) => {
+            call(c.propose_plan(pb::ProposePlanRequest {
+                property_id: p,
+                complaint_id: id,
+                plan,
+                remedial_measures,
+            }))
+            .await?
+            .complaint
+        }
+        StepRequest::Confirm(note) => {
+            call(c.confirm_plan(pb::ConfirmPlanRequest {
+                property_id: p,
+                complaint_id: id,
+                note,
+            }))
+            .await?
+            .complaint
+        }
+        StepRequest::Reject(reason) => {
+            call(c.reject_plan(pb::RejectPlanRequest {
+                property_id: p,
+                complaint_id: id,
+                reason,
+            }))
+            .await?
+            .complaint
+        }
+        StepRequest::Communicate(note) => {
+            call(c.communicate_plan(pb::CommunicatePlanRequest {
+                property_id: p,
+                complaint_id: id,
+                note,
+            }))
+            .await?
+            .complaint
+        }
+        StepRequest::Start(note) => {
+            call(c.start_work(pb::StartWorkRequest {
+                property_id: p,
+                complaint_id: id,
+                note,
+            }))
+            .await?
+            .complaint
+        }
+        StepRequest::Urge(note) => {
+            call(c.urge_work(pb::UrgeWorkRequest {
+                property_id: p,
+                complaint_id: id,
+                note,
+            }))
+            .await?
+            .complaint
+        }
+        StepRequest::Report(report) => {
+            call(c.report_handling(pb::ReportHandlingRequest {
+                property_id: p,
+                complaint_id: id,
+                report,
+            }))
+            .await?
+            .complaint
+        }
+        StepRequest::Tell(note) => {
+            call(c.tell_result(pb::TellResultRequest {
+                property_id: p,
+                complaint_id: id,
+                note,
+            }))
+            .await?
+            .complaint
+        }
+        StepRequest::Verdict(satisfied, comment) => {
+            call(c.record_customer_verdict(pb::RecordCustomerVerdictRequest {
+                property_id: p,
+                complaint_id: id,
+                satisfied,
+                comment,
+            }))
+            .await?
+            .complaint
+        }
+        StepRequest::Major(reason) => {
+            call(c.mark_major(pb::MarkMajorRequest {
+                property_id: p,
+                complaint_id: id,
+                reason,
+            }))
+            .await?
+            .complaint
+        }
     };
     Ok(complaint.unwrap_or_default())
 }

@@ -8,8 +8,8 @@ use tonic::{Code, Request, Response, Status, metadata::MetadataValue, transport:
 use wuye_gateway::{GatewaySettings, sign_dev_token};
 use wuye_kit::identity::{IDENTITY_HEADER, PROPERTY_HEADER, caller};
 use wuye_proto::customerservice::{
-    CreateUnitRequest, CreateUnitResponse, GetUnitRequest, GetUnitResponse, ListUnitsRequest,
-    ListUnitsResponse, Unit,
+    self as pb, CreateUnitRequest, CreateUnitResponse, GetUnitRequest, GetUnitResponse,
+    ListUnitsRequest, ListUnitsResponse, Unit,
     household_service_client::HouseholdServiceClient,
     household_service_server::{HouseholdService, HouseholdServiceServer},
 };
@@ -57,6 +57,56 @@ impl HouseholdService for Echo {
     ) -> Result<Response<ListUnitsResponse>, Status> {
         tokio::time::sleep(Duration::from_secs(5)).await;
         Ok(Response::new(ListUnitsResponse::default()))
+    }
+
+    // The stand-in answers only the three calls above.
+    async fn record_move_in(
+        &self,
+        _: Request<pb::RecordMoveInRequest>,
+    ) -> Result<Response<pb::RecordMoveInResponse>, Status> {
+        Err(Status::unimplemented("stand-in"))
+    }
+
+    async fn record_move_out(
+        &self,
+        _: Request<pb::RecordMoveOutRequest>,
+    ) -> Result<Response<pb::RecordMoveOutResponse>, Status> {
+        Err(Status::unimplemented("stand-in"))
+    }
+
+    async fn get_household(
+        &self,
+        _: Request<pb::GetHouseholdRequest>,
+    ) -> Result<Response<pb::GetHouseholdResponse>, Status> {
+        Err(Status::unimplemented("stand-in"))
+    }
+
+    async fn list_households(
+        &self,
+        _: Request<pb::ListHouseholdsRequest>,
+    ) -> Result<Response<pb::ListHouseholdsResponse>, Status> {
+        Err(Status::unimplemented("stand-in"))
+    }
+
+    async fn list_contacts(
+        &self,
+        _: Request<pb::ListContactsRequest>,
+    ) -> Result<Response<pb::ListContactsResponse>, Status> {
+        Err(Status::unimplemented("stand-in"))
+    }
+
+    async fn get_overview_register(
+        &self,
+        _: Request<pb::GetOverviewRegisterRequest>,
+    ) -> Result<Response<pb::GetOverviewRegisterResponse>, Status> {
+        Err(Status::unimplemented("stand-in"))
+    }
+
+    async fn render_register(
+        &self,
+        _: Request<pb::RenderRegisterRequest>,
+    ) -> Result<Response<pb::RenderRegisterResponse>, Status> {
+        Err(Status::unimplemented("stand-in"))
     }
 }
 

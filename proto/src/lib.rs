@@ -42,8 +42,7 @@ pub mod wuye {
 
 pub use wuye::{
     archives::v1 as archives, common::v1 as common, customerservice::v1 as customerservice,
-    engineering::v1 as engineering, events::v1 as events, hq::v1 as hq,
-    quality::v1 as quality,
+    engineering::v1 as engineering, events::v1 as events, hq::v1 as hq, quality::v1 as quality,
 };
 
 /// The encoded `FileDescriptorSet` of every contract, for reflection and policy checks.

@@ -130,7 +130,8 @@ macro_rules! step {
 }
 
 /// Takes a complaint from registration to the result told.
-async fn to_result_told(s: &mut Staff, id: &String) {
+async fn to_result_told(s: &mut Staff, id: &str) {
+    let id = id.to_owned();
     step!(
         s.desk,
         send_to_team,
@@ -806,7 +807,7 @@ async fn corrective_actions_are_verified_by_someone_else(backend: Backend) {
         .into_iter()
         .map(|a| a.id)
         .collect();
-    assert_eq!(open, [opened.id.clone()]);
+    assert_eq!(open, std::slice::from_ref(&opened.id));
     let verified = s
         .manager
         .verify_corrective_action(VerifyCorrectiveActionRequest {
@@ -982,7 +983,7 @@ async fn the_half_year_analysis_matches_an_independent_count(backend: Backend) {
         severity: SEVERITIES[i % 3].into(),
         channel: CHANNELS[i % 5].into(),
         // One in seven about the common parts; the rest spread over 40 units.
-        unit_id: if i % 7 == 0 {
+        unit_id: if i.is_multiple_of(7) {
             String::new()
         } else {
             units[i % 40].1.clone()
@@ -1069,7 +1070,7 @@ async fn the_half_year_analysis_matches_an_independent_count(backend: Backend) {
         *by_channel
             .entry(["letter", "phone", "fax", "visit", "app"][i % 5].into())
             .or_default() += 1;
-        if i % 7 != 0 {
+        if !i.is_multiple_of(7) {
             let (building, unit) = &units[i % 40];
             *at_building
                 .entry((CATEGORIES[i % 8].into(), building.clone()))

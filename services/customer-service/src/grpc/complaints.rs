@@ -146,7 +146,11 @@ impl ComplaintService for CustomerService {
             (true, n) if n > 0 => store::get_by_number(&self.db, &property.id, n)
                 .await?
                 .ok_or_else(|| Error::not_found("complaint number", n.to_string()))?,
-            _ => return Err(Error::invalid("complaint_id", "give either complaint_id or number").into()),
+            _ => {
+                return Err(
+                    Error::invalid("complaint_id", "give either complaint_id or number").into(),
+                );
+            }
         };
         Ok(Response::new(pb::GetComplaintResponse {
             complaint: Some(to_proto(complaint)),
@@ -534,7 +538,7 @@ impl ComplaintService for CustomerService {
             complaint_id: None,
         };
         let entry = match contact_store::log(&self.db, &req.request_id, entry).await? {
-            Logged::New(entry) => entry,
+            Logged::New(entry) => *entry,
             Logged::Retry(number) => contact_store::get(&self.db, &property.id, number)
                 .await?
                 .ok_or_else(|| Error::not_found("contact", number.to_string()))?,

@@ -108,11 +108,12 @@ pub async fn get(db: &Db, property_id: &str, id: &str) -> Result<Option<Complain
 
 /// The complaint of a number, with its steps.
 pub async fn get_by_number(db: &Db, property_id: &str, number: i64) -> Result<Option<Complaint>> {
-    let id: Option<(String,)> = sqlx::query_as("SELECT id FROM complaints WHERE property_id = $1 AND number = $2")
-        .bind(property_id)
-        .bind(number)
-        .fetch_optional(db.pool())
-        .await?;
+    let id: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM complaints WHERE property_id = $1 AND number = $2")
+            .bind(property_id)
+            .bind(number)
+            .fetch_optional(db.pool())
+            .await?;
     match id {
         Some((id,)) => get(db, property_id, &id).await,
         None => Ok(None),

@@ -89,7 +89,7 @@ async fn insert(tx: &mut Tx, e: &ContactEntry) -> Result<()> {
 }
 
 pub enum Logged {
-    New(ContactEntry),
+    New(Box<ContactEntry>),
     /// A retry: the number the first call logged.
     Retry(i64),
 }
@@ -117,7 +117,7 @@ pub async fn log(db: &Db, request_id: &str, mut entry: ContactEntry) -> Result<L
     }
     insert(&mut tx, &entry).await?;
     tx.commit().await?;
-    Ok(Logged::New(entry))
+    Ok(Logged::New(Box::new(entry)))
 }
 
 const COLUMNS: &str = "property_id, number, channel, kind, register_at, registered_by, \
