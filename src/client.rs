@@ -184,7 +184,7 @@ enum ChannelArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum SeverityArg {
+pub(crate) enum SeverityArg {
     Minor,
     General,
     Serious,
@@ -709,7 +709,7 @@ pub async fn unit(args: UnitArgs) -> anyhow::Result<()> {
 }
 
 /// A unit id given as such, or found by its label (3-2-1502).
-async fn resolve_unit(
+pub(crate) async fn resolve_unit(
     units: &mut HouseholdServiceClient<Authed>,
     property_id: &str,
     unit: &str,
@@ -735,12 +735,12 @@ async fn resolve_unit(
     }
 }
 
-fn short(name: &str, prefix: &str) -> String {
+pub(crate) fn short(name: &str, prefix: &str) -> String {
     name.strip_prefix(prefix).unwrap_or(name).to_lowercase()
 }
 
 /// A timestamp in China Standard Time, as the service centers read it.
-fn time(ts: Option<&prost_types::Timestamp>) -> String {
+pub(crate) fn time(ts: Option<&prost_types::Timestamp>) -> String {
     ts.and_then(|t| DateTime::from_timestamp(t.seconds, 0))
         .map(|t| {
             t.with_timezone(&chrono_tz::Asia::Shanghai)

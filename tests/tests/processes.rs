@@ -191,9 +191,9 @@ async fn the_binaries_run_the_complaint_flow_configured_by_the_environment() {
 
     let mut processes = Processes(Vec::new());
     let mut upstreams = Vec::new();
-    let mut addrs = Vec::new();
-    for (name, prefix, package) in DEPARTMENTS {
-        let addr = free_port();
+    // Addresses first: departments follow each other's event streams.
+    let addrs: Vec<SocketAddr> = DEPARTMENTS.iter().map(|_| free_port()).collect();
+    for ((name, prefix, package), &addr) in DEPARTMENTS.into_iter().zip(&addrs) {
         let url = fresh_postgres_database(name).await;
         let p = format!("WUYE_{prefix}__");
         let mut env = base_env();
@@ -212,6 +212,13 @@ async fn the_binaries_run_the_complaint_flow_configured_by_the_environment() {
             (format!("{p}TELEMETRY__LOG_FORMAT"), "json".to_owned()),
             (format!("{p}TELEMETRY__OTLP_ENDPOINT"), receiver.endpoint()),
         ]);
+        if name == "customer-service" {
+            // Completed work orders become repair follow-ups (VIS-4).
+            env.push((
+                format!("{p}PEERS__ENGINEERING"),
+                format!("http://{}", addrs[1]),
+            ));
+        }
         if name == "archives" {
             env.extend([
                 (
@@ -228,7 +235,6 @@ async fn the_binaries_run_the_complaint_flow_configured_by_the_environment() {
         }
         processes.spawn(name, &work, env);
         upstreams.push(format!("\"{package}\"=\"http://{addr}\""));
-        addrs.push(addr);
     }
     let gateway = free_port();
     let mut env = base_env();
@@ -237,6 +243,10 @@ async fn the_binaries_run_the_complaint_flow_configured_by_the_environment() {
         (
             "WUYE_GATEWAY__POLICY_FILE".to_owned(),
             deploy.join("policy.toml").display().to_string(),
+        ),
+        (
+            "WUYE_GATEWAY__RELAY__PROPERTIES_FILE".to_owned(),
+            deploy.join("properties.toml").display().to_string(),
         ),
         (
             "WUYE_GATEWAY__UPSTREAMS".to_owned(),
