@@ -321,10 +321,16 @@ enum HandoverCommand {
         unclear: bool,
     },
     /// Sign as the outgoing or incoming person; a refusal lists every reason.
-    Sign { handover: Option<String> },
+    Sign {
+        handover: Option<String>,
+    },
     /// Start a handover stopped by a fault again (HO-8).
-    Restart { handover: Option<String> },
-    Show { handover: Option<String> },
+    Restart {
+        handover: Option<String>,
+    },
+    Show {
+        handover: Option<String>,
+    },
     /// Handovers, newest first.
     List {
         #[arg(long, default_value_t = 10)]
@@ -381,7 +387,9 @@ enum WorkOrderCommand {
         to_name: String,
     },
     /// The repairer is on site.
-    Arrive { wo: String },
+    Arrive {
+        wo: String,
+    },
     /// The work is done; the customer rates and signs (WO-3).
     Complete {
         wo: String,
@@ -402,7 +410,9 @@ enum WorkOrderCommand {
         #[arg(long, default_value_t = 20)]
         limit: i32,
     },
-    Show { wo: String },
+    Show {
+        wo: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -577,16 +587,19 @@ impl Eng {
             ..Default::default()
         };
         let shifts = call(self.duty().list_shifts(request)).await?.shifts;
-        let live = |s: &&pb::Shift| {
-            matches!(
-                s.state(),
-                pb::ShiftState::OnDuty | pb::ShiftState::Scheduled
-            )
+        // The shift that can act now comes first: on duty, then handed over (to end), then
+        // the earliest scheduled.
+        let rank = |s: &pb::Shift| match s.state() {
+            pb::ShiftState::OnDuty => Some(0),
+            pb::ShiftState::HandedOver => Some(1),
+            pb::ShiftState::Scheduled => Some(2),
+            _ => None,
         };
         Ok(shifts
             .iter()
-            .find(live)
-            .map(|s| s.id.clone())
+            .filter_map(|s| rank(s).map(|r| (r, s)))
+            .min_by_key(|(r, _)| *r)
+            .map(|(_, s)| s.id.clone())
             .unwrap_or_else(|| shift.to_owned()))
     }
 
@@ -613,22 +626,27 @@ impl Eng {
     /// A work order by its number ("12", "#12") or id.
     async fn work_order(&self, wo: &str) -> anyhow::Result<pb::WorkOrder> {
         let Ok(number) = wo.trim_start_matches('#').parse::<i64>() else {
-            return Ok(call(self.work_orders().get_work_order(pb::GetWorkOrderRequest {
-                property_id: self.p(),
-                work_order_id: wo.to_owned(),
-            }))
-            .await?
-            .work_order
-            .unwrap_or_default());
+            return Ok(
+                call(self.work_orders().get_work_order(pb::GetWorkOrderRequest {
+                    property_id: self.p(),
+                    work_order_id: wo.to_owned(),
+                }))
+                .await?
+                .work_order
+                .unwrap_or_default(),
+            );
         };
         let mut page_token = String::new();
         loop {
-            let page = call(self.work_orders().list_work_orders(pb::ListWorkOrdersRequest {
-                property_id: self.p(),
-                page_size: 500,
-                page_token,
-                ..Default::default()
-            }))
+            let page = call(
+                self.work_orders()
+                    .list_work_orders(pb::ListWorkOrdersRequest {
+                        property_id: self.p(),
+                        page_size: 500,
+                        page_token,
+                        ..Default::default()
+                    }),
+            )
             .await?;
             // Newest number first: past the number, it is not there.
             if let Some(w) = page.work_orders.iter().find(|w| w.number == number) {
@@ -714,17 +732,20 @@ async fn equipment(eng: &Eng, command: EquipmentCommand) -> anyhow::Result<()> {
                 .iter()
                 .map(|m| parse_meter(m))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let e = call(eng.equipment().create_equipment(pb::CreateEquipmentRequest {
-                property_id: eng.p(),
-                request_id: request_id(rid),
-                number,
-                name,
-                r#type: kind,
-                location,
-                zone_id: eng.zone_id(&zone).await?,
-                large,
-                meters,
-            }))
+            let e = call(
+                eng.equipment()
+                    .create_equipment(pb::CreateEquipmentRequest {
+                        property_id: eng.p(),
+                        request_id: request_id(rid),
+                        number,
+                        name,
+                        r#type: kind,
+                        location,
+                        zone_id: eng.zone_id(&zone).await?,
+                        large,
+                        meters,
+                    }),
+            )
             .await?
             .equipment
             .unwrap_or_default();
@@ -776,8 +797,12 @@ fn parse_meter(text: &str) -> anyhow::Result<pb::Meter> {
     Ok(pb::Meter {
         name: name.to_owned(),
         unit: unit.to_owned(),
-        min: min.parse().with_context(|| format!("--meter {text}: MIN"))?,
-        max: max.parse().with_context(|| format!("--meter {text}: MAX"))?,
+        min: min
+            .parse()
+            .with_context(|| format!("--meter {text}: MIN"))?,
+        max: max
+            .parse()
+            .with_context(|| format!("--meter {text}: MAX"))?,
     })
 }
 
@@ -1016,13 +1041,16 @@ async fn duty(eng: &Eng, command: DutyCommand) -> anyhow::Result<()> {
                 Some(e) => eng.equipment_id(&e).await?,
                 None => String::new(),
             };
-            let e = call(eng.duty().add_duty_record_entry(pb::AddDutyRecordEntryRequest {
-                property_id: eng.p(),
-                request_id: request_id(rid),
-                kind: kind.into(),
-                text,
-                equipment_id,
-            }))
+            let e = call(
+                eng.duty()
+                    .add_duty_record_entry(pb::AddDutyRecordEntryRequest {
+                        property_id: eng.p(),
+                        request_id: request_id(rid),
+                        kind: kind.into(),
+                        text,
+                        equipment_id,
+                    }),
+            )
             .await?
             .entry
             .unwrap_or_default();
@@ -1158,6 +1186,8 @@ async fn duty(eng: &Eng, command: DutyCommand) -> anyhow::Result<()> {
 async fn handover(eng: &Eng, command: HandoverCommand) -> anyhow::Result<()> {
     let p = eng.p();
     let mut client = eng.handovers();
+    // A step shows what still blocks; `show` and the last signature show everything.
+    let mut full = matches!(command, HandoverCommand::Show { .. });
     let h = match command {
         HandoverCommand::Start {
             incoming,
@@ -1330,8 +1360,16 @@ async fn handover(eng: &Eng, command: HandoverCommand) -> anyhow::Result<()> {
                 handover_id: eng.handover_id(handover).await?,
             };
             match client.sign_handover(request).await {
-                Ok(r) => r.into_inner().handover,
-                Err(status) => return Err(refusal(status).await),
+                Ok(r) => {
+                    let h = r.into_inner().handover;
+                    full = h.as_ref().is_some_and(|h| h.complete_time.is_some());
+                    h
+                }
+                Err(status) => {
+                    // Reasons name equipment by id: shown by number, as on site.
+                    let equipment = eng.all_equipment(String::new()).await.unwrap_or_default();
+                    return Err(refusal(status, &equipment).await);
+                }
             }
         }
         HandoverCommand::Restart { handover } => {
@@ -1372,12 +1410,22 @@ async fn handover(eng: &Eng, command: HandoverCommand) -> anyhow::Result<()> {
             return Ok(());
         }
     };
-    print_handover(&h.unwrap_or_default());
+    let h = h.unwrap_or_default();
+    if full {
+        print_handover(&h);
+    } else {
+        say!(
+            "handover {}  {}",
+            h.id,
+            short(h.state().as_str_name(), "HANDOVER_STATE_")
+        );
+        print_blockers(&h);
+    }
     Ok(())
 }
 
 /// A refused signature as an error listing every reason (HO-7), one a line.
-async fn refusal(status: tonic::Status) -> anyhow::Error {
+async fn refusal(status: tonic::Status, equipment: &[pb::Equipment]) -> anyhow::Error {
     let violations = status
         .get_details_precondition_failure()
         .map(|p| p.violations)
@@ -1387,11 +1435,18 @@ async fn refusal(status: tonic::Status) -> anyhow::Error {
             .await
             .unwrap_err();
     }
-    let mut message = format!("the handover cannot be signed ({}):", status.message());
+    // The message ends with the codes, listed here one a line with their descriptions.
+    let headline = status.message().split(": ").next().unwrap_or_default();
+    let mut message = format!("{headline}:");
     for v in violations {
         message.push_str(&format!("\n  {:<30} {}", v.r#type, v.description));
         if !v.subject.is_empty() {
-            message.push_str(&format!(" [{}]", v.subject));
+            let subject = equipment
+                .iter()
+                .find(|e| e.id == v.subject)
+                .map(|e| e.number.as_str())
+                .unwrap_or(&v.subject);
+            message.push_str(&format!(" [{subject}]"));
         }
     }
     anyhow::anyhow!(message)
@@ -1508,6 +1563,10 @@ fn print_handover(h: &pb::Handover) {
     if !h.refusals.is_empty() {
         say!("  refusals   {}", h.refusals.len());
     }
+    print_blockers(h);
+}
+
+fn print_blockers(h: &pb::Handover) {
     for b in &h.blockers {
         say!(
             "  blocker    {:<30} {}{}",
@@ -1515,6 +1574,9 @@ fn print_handover(h: &pb::Handover) {
             b.description,
             yes(b.ho7, "  (HO-7)", "")
         );
+    }
+    if h.blockers.is_empty() && h.complete_time.is_none() {
+        say!("  nothing blocks: both may sign");
     }
 }
 
@@ -1545,13 +1607,17 @@ async fn alerts(eng: &Eng, all: bool, ack: Option<String>) -> anyhow::Result<()>
     .await?;
     for a in &list.alerts {
         say!(
-            "{}  {}  {:<16} {}{}  {}",
+            "{}  {}  {:<16} {}{}",
             a.id,
             time(a.raise_time.as_ref()),
             short(a.kind().as_str_name(), "ALERT_KIND_"),
             yes(a.acknowledged, "(acknowledged) ", ""),
-            a.message,
-            a.reasons.join(",")
+            // The message of a refusal names its reasons already.
+            if a.reasons.iter().all(|r| a.message.contains(r.as_str())) {
+                a.message.clone()
+            } else {
+                format!("{}  {}", a.message, a.reasons.join(","))
+            }
         );
     }
     if list.alerts.is_empty() {
@@ -1624,8 +1690,12 @@ async fn work_order(eng: &Eng, command: WorkOrderCommand) -> anyhow::Result<()> 
         } => {
             let unit_id = match unit {
                 Some(u) => {
-                    resolve_unit(&mut HouseholdServiceClient::new(eng.channel.clone()), &p, &u)
-                        .await?
+                    resolve_unit(
+                        &mut HouseholdServiceClient::new(eng.channel.clone()),
+                        &p,
+                        &u,
+                    )
+                    .await?
                 }
                 None => String::new(),
             };
@@ -1725,7 +1795,7 @@ async fn work_order(eng: &Eng, command: WorkOrderCommand) -> anyhow::Result<()> 
             .await?;
             for w in list.work_orders {
                 say!(
-                    "{:>5}  {:<10} {:<9} {:<10} {:<8} opened {}  {}",
+                    "{:>5}  {:<10} {:<9} {:<16} {:<8} opened {}  {}",
                     w.number,
                     short(w.state().as_str_name(), "WORK_ORDER_STATE_"),
                     short(w.urgency().as_str_name(), "URGENCY_"),
@@ -1954,7 +2024,7 @@ fn print_inspection(i: &pb::Inspection) {
             String::new()
         };
         say!(
-            "  {:>2}. {:<12} {}{}  = {}{}   ({})",
+            "  {:>2}. {:<13} {}{}  = {}{}   ({})",
             n + 1,
             short(item.kind().as_str_name(), "ITEM_KIND_"),
             item.label,
@@ -1995,7 +2065,7 @@ async fn figures(eng: &Eng, month: Option<String>) -> anyhow::Result<()> {
         ("monthly", &f.monthly),
         ("all", &f.all_inspections),
     ] {
-        let c = c.clone().unwrap_or_default();
+        let c = c.unwrap_or_default();
         say!(
             "  inspections {:<8} due {:>3}  done {:>3}  pending {:>3}  missed {:>3}  coverage {:.1}%",
             name,
