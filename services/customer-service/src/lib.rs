@@ -43,8 +43,10 @@ const GAUGES: &[GaugeQuery] = &[
         metric: &metrics::COMPLAINTS_REPLIES_OVERDUE,
         label: None,
         now: true,
+        // The same rule as ListOverdueComplaints: no reply yet (a dissatisfied round that
+        // goes back to the team keeps its first reply).
         sql: "SELECT property_id, COUNT(*) FROM complaints \
-              WHERE state IN ('registered', 'sent_to_team', 'plan_proposed', 'plan_confirmed') \
+              WHERE reply_at IS NULL AND state <> 'closed' \
               AND reply_due_at < $1 GROUP BY property_id",
     },
 ];
