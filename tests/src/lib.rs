@@ -98,6 +98,16 @@ impl Stack {
 
     /// A stack serving `properties` (tests that change a property's rules).
     pub async fn start_with(backend: Backend, properties: Properties) -> Stack {
+        Self::start_configured(backend, properties, |_| {}).await
+    }
+
+    /// A stack whose departments' settings `configure` adjusts after the tests' own (the
+    /// benchmarks restore the production defaults).
+    pub async fn start_configured(
+        backend: Backend,
+        properties: Properties,
+        configure: impl Fn(&mut ServiceSettings),
+    ) -> Stack {
         init_test_log();
         let clock = ManualClock::new(start_time());
         let deps = Deps {
@@ -109,7 +119,9 @@ impl Stack {
 
         let mut settings = std::collections::HashMap::new();
         for (_, service) in wuye::DEPARTMENTS {
-            settings.insert(service, service_settings(backend, service, &data_dir).await);
+            let mut own = service_settings(backend, service, &data_dir).await;
+            configure(&mut own);
+            settings.insert(service, own);
         }
         let departments = wuye::build_departments(|name| settings[name].clone(), &deps)
             .await
@@ -201,7 +213,7 @@ impl Stack {
             .unwrap()
             .sign(&wuye_kit::identity::Caller::service("tests"))
             .unwrap();
-        let auth = Identity(identity.parse().unwrap());
+        let auth = Identity::new(&identity);
         proto::events::event_service_client::EventServiceClient::new(InterceptedService::new(
             channel(service),
             auth,
@@ -223,6 +235,13 @@ pub type EventClient =
 /// Adds an internal identity, as the gateway or a peer service does.
 #[derive(Clone)]
 pub struct Identity(MetadataValue<tonic::metadata::Ascii>);
+
+impl Identity {
+    /// The internal identity `token` (signed with the internal key).
+    pub fn new(token: &str) -> Identity {
+        Identity(token.parse().expect("an identity token is ASCII"))
+    }
+}
 
 impl Interceptor for Identity {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
@@ -346,6 +365,18 @@ fn init_test_log() {
             let _guard = wuye_kit::telemetry::init("tests", &settings);
         }
     });
+}
+
+impl Stack {
+    /// The URL of `service`'s database in this stack.
+    pub fn database(&self, service: &str) -> String {
+        let url = &self.running.settings[service].database.url;
+        if url.is_empty() {
+            let file = self.data_dir.join(format!("{service}.db"));
+            return format!("sqlite://{}", file.display());
+        }
+        url.expose().to_owned()
+    }
 }
 
 /// The directory of the stack's SQLite files and local document store.

@@ -6,7 +6,8 @@ pub mod domain;
 mod follow_ups;
 pub(crate) mod grpc;
 mod jobs;
-mod store;
+/// The department's SQL; public for the benchmarks, which measure the storage limit with it.
+pub mod store;
 
 use tokio::net::TcpListener;
 use wuye_kit::{
@@ -60,6 +61,11 @@ pub struct CustomerService {
     properties: Properties,
 }
 
+/// The department's schema.
+pub fn migrations() -> sqlx::migrate::Migrator {
+    sqlx::migrate!("./migrations")
+}
+
 /// Opens the database (migrating it) and assembles the server on `listener`.
 pub async fn build(
     settings: ServiceSettings,
@@ -69,8 +75,7 @@ pub async fn build(
     for property in deps.properties.iter() {
         domain::surveys::check_rules(&property.id, &property.rules.surveys)?;
     }
-    let migrations = sqlx::migrate!("./migrations");
-    let (db, outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
+    let (db, outbox, server) = department(NAME, &settings, listener, &deps, migrations()).await?;
     let gauges = metrics::count_gauges(
         db.clone(),
         deps.clock.clone(),

@@ -74,6 +74,64 @@ pub struct Complaint {
     pub steps: Vec<StepRecord>,
 }
 
+/// What a complaint is registered with (CMP-1); the number comes from the log (CMP-2).
+pub struct Registration {
+    pub channel: Channel,
+    pub complainant: Complainant,
+    pub unit_id: Option<String>,
+    pub category: String,
+    pub description: String,
+    pub severity: Severity,
+    /// Kept on the registration step.
+    pub note: String,
+}
+
+impl Complaint {
+    /// A new complaint of `property` registered by `actor` at `now`, with its reply deadline
+    /// (CMP-3) and its registration step.
+    pub fn register(
+        id: String,
+        property: &Property,
+        r: Registration,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Complaint {
+        Complaint {
+            id,
+            property_id: property.id.clone(),
+            number: 0,
+            channel: r.channel,
+            complainant: r.complainant,
+            unit_id: r.unit_id,
+            category: r.category.trim().to_owned(),
+            description: r.description,
+            severity: r.severity,
+            state: State::Registered,
+            registered_at: now,
+            reply_due_at: reply_due(now, r.severity, property),
+            registered_by: actor.clone(),
+            team: String::new(),
+            plan: String::new(),
+            remedial_measures: String::new(),
+            handling_report: String::new(),
+            replied_at: None,
+            closed_at: None,
+            results_told: 0,
+            major: None,
+            escalation: None,
+            steps: vec![StepRecord {
+                seq: 1,
+                action: Action::Register,
+                from: State::Registered,
+                to: State::Registered,
+                actor,
+                at: now,
+                note: r.note,
+            }],
+        }
+    }
+}
+
 /// The quality department's handling of an escalated complaint (ESC-3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Escalation {

@@ -18,7 +18,7 @@ use crate::{
     domain::{
         analysis::{self, Analysis},
         complaints::{
-            self as rules, Action, Complainant, Complaint, Escalation, EscalationState, State, Step,
+            self as rules, Action, Complainant, Complaint, Escalation, EscalationState, Step,
         },
         contacts::{ContactEntry, ContactKind},
         corrective::{self, CorrectiveAction, CorrectiveState},
@@ -79,40 +79,22 @@ impl ComplaintService for CustomerService {
             unreachable!("checked above");
         };
 
-        let now = self.clock.now();
-        let complaint = Complaint {
-            id: uuid::Uuid::now_v7().to_string(),
-            property_id: property.id.clone(),
-            number: 0,
+        let registration = rules::Registration {
             channel,
             complainant,
             unit_id: (!req.unit_id.is_empty()).then_some(req.unit_id),
-            category: req.category.trim().to_owned(),
+            category: req.category,
             description: req.description,
             severity,
-            state: State::Registered,
-            registered_at: now,
-            reply_due_at: rules::reply_due(now, severity, property),
-            registered_by: actor.clone(),
-            team: String::new(),
-            plan: String::new(),
-            remedial_measures: String::new(),
-            handling_report: String::new(),
-            replied_at: None,
-            closed_at: None,
-            results_told: 0,
-            major: None,
-            escalation: None,
-            steps: vec![rules::StepRecord {
-                seq: 1,
-                action: Action::Register,
-                from: State::Registered,
-                to: State::Registered,
-                actor,
-                at: now,
-                note: String::new(),
-            }],
+            note: String::new(),
         };
+        let complaint = Complaint::register(
+            uuid::Uuid::now_v7().to_string(),
+            property,
+            registration,
+            actor,
+            self.clock.now(),
+        );
         let contact_number = (req.contact_number > 0).then_some(req.contact_number);
         let complaint = match store::register(
             &self.db,

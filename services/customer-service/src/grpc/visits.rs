@@ -17,8 +17,7 @@ use crate::{
     CustomerService,
     domain::{
         complaints::{
-            self as complaint_rules, Action, Channel as ComplaintChannel, Complainant, Complaint,
-            State, StepRecord,
+            self as complaint_rules, Channel as ComplaintChannel, Complainant, Complaint,
         },
         households::HouseholdState,
         visits::{
@@ -403,7 +402,7 @@ impl VisitService for CustomerService {
         // Those who may register a complaint (CMP-1).
         require_role(
             &actor,
-            complaint_rules::roles_for(Action::Register),
+            complaint_rules::roles_for(complaint_rules::Action::Register),
             "register complaints",
         )?;
         let mut v = Violations::new();
@@ -436,10 +435,7 @@ impl VisitService for CustomerService {
             "" => visit.content.clone(),
             d => d.to_owned(),
         };
-        let complaint = Complaint {
-            id: uuid::Uuid::now_v7().to_string(),
-            property_id: property.id.clone(),
-            number: 0,
+        let registration = complaint_rules::Registration {
             channel: match visit.channel {
                 Channel::Phone => ComplaintChannel::Phone,
                 Channel::Online => ComplaintChannel::App,
@@ -450,32 +446,18 @@ impl VisitService for CustomerService {
                 phone: visit.customer_phone.clone(),
             },
             unit_id,
-            category: req.category.trim().to_owned(),
+            category: req.category,
             description,
             severity,
-            state: State::Registered,
-            registered_at: now,
-            reply_due_at: complaint_rules::reply_due(now, severity, property),
-            registered_by: actor.clone(),
-            team: String::new(),
-            plan: String::new(),
-            remedial_measures: String::new(),
-            handling_report: String::new(),
-            replied_at: None,
-            closed_at: None,
-            results_told: 0,
-            major: None,
-            escalation: None,
-            steps: vec![StepRecord {
-                seq: 1,
-                action: Action::Register,
-                from: State::Registered,
-                to: State::Registered,
-                actor,
-                at: now,
-                note: format!("回访转投诉 (VIS-6): visit {}", visit.id),
-            }],
+            note: format!("回访转投诉 (VIS-6): visit {}", visit.id),
         };
+        let complaint = Complaint::register(
+            uuid::Uuid::now_v7().to_string(),
+            property,
+            registration,
+            actor,
+            now,
+        );
         // The visit is the request id: raising it twice registers one complaint, and a
         // raise cut off before the visit kept its number completes on the next call.
         let request_id = format!("visit:{}", visit.id);
