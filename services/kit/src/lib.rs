@@ -193,5 +193,33 @@ mod tests {
         let settings: ServiceSettings = config::load("example", Some(&file)).unwrap();
         assert_eq!(settings.database.max_connections, 16);
         assert!(settings.identity.key().is_ok());
+        assert_eq!(settings.keyring("example").unwrap().current_key_id(), "dev");
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error
+    fn encryption_keys_default_to_the_development_keyring_and_come_from_the_environment() {
+        let default = ServiceSettings::default();
+        assert_eq!(default.encryption_keys.expose(), seal::DEV_KEYS);
+        assert_eq!(default.keyring("test").unwrap().current_key_id(), "dev");
+        figment::Jail::expect_with(|jail| {
+            let key = format!("k2={}", "ab".repeat(32));
+            jail.set_env(
+                "WUYE_CUSTOMER_SERVICE__ENCRYPTION_KEYS",
+                format!("{key},{}", seal::DEV_KEYS),
+            );
+            let s: ServiceSettings = config::load("customer-service", None).unwrap();
+            assert_eq!(
+                s.keyring("customer-service").unwrap().current_key_id(),
+                "k2"
+            );
+            jail.set_env("WUYE_CUSTOMER_SERVICE__ENCRYPTION_KEYS", "k2=00");
+            let s: ServiceSettings = config::load("customer-service", None).unwrap();
+            assert!(
+                s.keyring("customer-service").is_err(),
+                "a bad keyring stops the start"
+            );
+            Ok(())
+        });
     }
 }
