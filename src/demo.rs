@@ -338,17 +338,17 @@ fn plan_history(rng: &mut Rng, months: u32, units: &[UnitPlan], complaints: usiz
             }
         })
         .collect();
-    let visits = occupied
-        .iter()
-        .filter_map(|&unit| {
-            rng.percent(30).then(|| VisitPlan {
+    let mut visits = Vec::new();
+    for &unit in &occupied {
+        if rng.percent(30) {
+            visits.push(VisitPlan {
                 unit,
                 day: rng.below(u64::from(days)) as u32,
                 satisfied: rng.percent(80),
                 content: (*rng.pick(VISIT_WORDS)).to_owned(),
-            })
-        })
-        .collect();
+            });
+        }
+    }
     HistoryPlan {
         days,
         complaints,
@@ -1134,5 +1134,72 @@ mod tests {
             }
         }
         assert_eq!(plan.complaints.len(), 12);
+        assert_eq!(
+            plan.history,
+            HistoryPlan::default(),
+            "no months, no history"
+        );
+    }
+
+    #[test]
+    fn history_spreads_over_the_months_and_keeps_loans_apart() {
+        let size = DemoSize {
+            months: 3,
+            complaints: 40,
+            ..DemoSize::default()
+        };
+        let plan = plan_property(5, "p001", "x", size);
+        let history = &plan.history;
+        assert_eq!(plan, plan_property(5, "p001", "x", size));
+        assert_eq!(history.days, 90);
+        assert_eq!(history.complaints.len(), 40);
+        for (registered, steps) in &history.complaints {
+            assert!(*registered < 90 && steps.len() <= COMPLAINT_PATH.len());
+            assert!(
+                steps.windows(2).all(|w| w[0] <= w[1])
+                    && steps.iter().all(|d| d >= registered && *d < 90)
+            );
+        }
+        let closed = history
+            .complaints
+            .iter()
+            .filter(|(_, s)| s.len() == COMPLAINT_PATH.len())
+            .count();
+        assert!(closed > 10 && closed < 40, "{closed}");
+        for set in &history.key_sets {
+            assert!(
+                !plan.units[set.unit].residents.is_empty(),
+                "an occupied unit's keys"
+            );
+            assert_eq!(set.loans.len(), 3);
+            // One loan at a time: each comes back before the next goes out.
+            for pair in set.loans.windows(2) {
+                assert!(pair[0].1.is_some_and(|back| back < pair[1].0), "{pair:?}");
+            }
+            assert_eq!(set.id_number.len(), 18);
+        }
+        assert!(!history.key_sets.is_empty() && !history.visits.is_empty());
+        assert!(history.visits.iter().all(|v| v.day < 90));
+    }
+
+    #[test]
+    fn id_numbers_carry_a_valid_check_digit() {
+        let mut rng = Rng::new(3, 0);
+        for _ in 0..100 {
+            let id = id_number(&mut rng);
+            let (body, check) = id.split_at(17);
+            let sum: u32 = body
+                .chars()
+                .zip([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
+                .map(|(c, w)| c.to_digit(10).unwrap() * w)
+                .sum();
+            // ISO 7064 MOD 11-2: the whole number, check digit included, is 1 modulo 11.
+            let value = if check == "X" {
+                10
+            } else {
+                check.parse::<u32>().unwrap()
+            };
+            assert_eq!((sum + value) % 11, 1, "{id}");
+        }
     }
 }
