@@ -18,10 +18,13 @@ use wuye_kit::{
     properties::{PropertyConfig, Rules},
     time::to_timestamp,
 };
-use wuye_proto::customerservice::{
-    self as pb, complaint_service_client::ComplaintServiceClient,
-    household_service_client::HouseholdServiceClient, key_service_client::KeyServiceClient,
-    visit_service_client::VisitServiceClient,
+use wuye_proto::{
+    customerservice::{
+        self as pb, complaint_service_client::ComplaintServiceClient,
+        household_service_client::HouseholdServiceClient, key_service_client::KeyServiceClient,
+        visit_service_client::VisitServiceClient,
+    },
+    engineering::{self as eng, work_order_service_client::WorkOrderServiceClient},
 };
 
 use crate::connect::{Authed, Target, call};
@@ -209,6 +212,19 @@ pub struct HistoryPlan {
     pub complaints: Vec<(u32, Vec<u32>)>,
     pub key_sets: Vec<KeySetPlan>,
     pub visits: Vec<VisitPlan>,
+    pub work_orders: Vec<WorkOrderPlan>,
+}
+
+/// A household's repair (WO-1..WO-3): opened on `day`, then dispatched, arrived at and
+/// completed on the days of `steps` (fewer than three: still under way today).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkOrderPlan {
+    pub unit: usize,
+    pub day: u32,
+    pub description: String,
+    /// Index into [`TECHNICIANS`].
+    pub technician: usize,
+    pub steps: Vec<u32>,
 }
 
 /// Keys a household entrusts on day 0 (KEY-1..KEY-5) and lends out over the months.
@@ -251,6 +267,15 @@ pub const TECHNICIANS: [(&str, &str, &str); 4] = [
     ("tech-2", "李师傅", "13700002222"),
     ("tech-3", "陈师傅", "13700003333"),
     ("tech-4", "刘师傅", "13700004444"),
+];
+
+const REPAIRS: &[&str] = &[
+    "厨房水龙头漏水",
+    "卫生间下水堵塞",
+    "客厅插座没电",
+    "入户门锁损坏",
+    "阳台推拉门卡住",
+    "热水器不出热水",
 ];
 
 const VISIT_WORDS: &[&str] = &[
@@ -349,11 +374,37 @@ fn plan_history(rng: &mut Rng, months: u32, units: &[UnitPlan], complaints: usiz
             });
         }
     }
+    let mut work_orders = Vec::new();
+    for _ in 0..(occupied.len() / 6).max(1) * months as usize {
+        let day = rng.below(u64::from(days)) as u32;
+        let mut steps = Vec::new();
+        let taken = if rng.percent(85) { 3 } else { rng.below(3) };
+        let mut at = day;
+        for step in 0..taken {
+            // Dispatched the day it opens, arrived at then or the next day, completed on
+            // arrival.
+            if step == 1 {
+                at += rng.below(2) as u32;
+            }
+            if at >= days {
+                break;
+            }
+            steps.push(at);
+        }
+        work_orders.push(WorkOrderPlan {
+            unit: *rng.pick(&occupied),
+            day,
+            description: (*rng.pick(REPAIRS)).to_owned(),
+            technician: rng.below(TECHNICIANS.len() as u64) as usize,
+            steps,
+        });
+    }
     HistoryPlan {
         days,
         complaints,
         key_sets,
         visits,
+        work_orders,
     }
 }
 
@@ -496,12 +547,15 @@ pub struct Loaded {
     pub units: usize,
     pub households: usize,
     pub complaints: usize,
-    /// Complaint steps, key entrustments, loans, returns and visits of the history.
+    /// Complaint steps, key entrustments, loans, returns, visits and work orders (with their
+    /// steps) of the history.
     pub steps: usize,
     pub key_sets: usize,
     pub loans: usize,
     pub returns: usize,
     pub visits: usize,
+    pub work_orders: usize,
+    pub work_order_steps: usize,
 }
 
 /// Moves the services' clock for the history: the loader goes to each day of the history in
@@ -570,7 +624,15 @@ async fn channel_as(
 /// A refusal that means the step was taken by an earlier load of the same plan.
 fn taken_before(e: &anyhow::Error) -> bool {
     let message = e.to_string();
-    message.contains("STEP_OUT_OF_ORDER") || message.contains("COMPLAINT_CLOSED")
+    [
+        "STEP_OUT_OF_ORDER",
+        "COMPLAINT_CLOSED",
+        "WORK_ORDER_DISPATCHED",
+        "ALREADY_ARRIVED",
+        "WORK_ORDER_COMPLETED",
+    ]
+    .iter()
+    .any(|reason| message.contains(&format!("[{reason}]")))
 }
 
 /// Loads `plan` through the gateway at `gateway`, idempotently: request ids come from the
@@ -731,6 +793,18 @@ pub async fn load(
     for (v, visit) in history.visits.iter().enumerate() {
         at(visit.day, (2, v), Act::Visit(v));
     }
+    for (w, order) in history.work_orders.iter().enumerate() {
+        at(order.day, (3, w), Act::OpenOrder(w));
+        for (step, day) in order.steps.iter().enumerate() {
+            at(*day, (3, w), Act::OrderStep(w, step));
+        }
+    }
+    let mut technicians = Vec::new();
+    for (user, name, _) in TECHNICIANS {
+        technicians.push(WorkOrderServiceClient::new(
+            channel_as(gateway, &plan.id, "technician", user, name).await?,
+        ));
+    }
 
     let loader = History {
         plan,
@@ -758,7 +832,19 @@ pub async fn load(
             )
             .await?,
         ),
+        foreman: WorkOrderServiceClient::new(
+            channel_as(
+                gateway,
+                &plan.id,
+                "maintenance_foreman",
+                "demo-foreman",
+                "维修领班 赵刚",
+            )
+            .await?,
+        ),
+        technicians,
         complaint_ids: Mutex::new(HashMap::new()),
+        work_order_ids: Mutex::new(HashMap::new()),
         key_set_ids: Mutex::new(HashMap::new()),
         loan_ids: Mutex::new(HashMap::new()),
         counts: Mutex::new(Loaded::default()),
@@ -780,6 +866,8 @@ pub async fn load(
         loans: counts.loans,
         returns: counts.returns,
         visits: counts.visits,
+        work_orders: counts.work_orders,
+        work_order_steps: counts.work_order_steps,
         ..loaded
     })
 }
@@ -817,6 +905,9 @@ enum Act {
     Borrow(usize, usize),
     Return(usize, usize),
     Visit(usize),
+    OpenOrder(usize),
+    /// Dispatch, arrival or completion of the work order.
+    OrderStep(usize, usize),
 }
 
 /// The history loader of one property: its clients and the ids the calls return.
@@ -828,7 +919,11 @@ struct History<'a> {
     clerk: Authed,
     supervisor: ComplaintServiceClient<Authed>,
     manager: ComplaintServiceClient<Authed>,
+    foreman: WorkOrderServiceClient<Authed>,
+    /// By [`TECHNICIANS`]: each records their own arrivals and completions.
+    technicians: Vec<WorkOrderServiceClient<Authed>>,
     complaint_ids: Mutex<HashMap<usize, String>>,
+    work_order_ids: Mutex<HashMap<usize, String>>,
     key_set_ids: Mutex<HashMap<usize, String>>,
     loan_ids: Mutex<HashMap<(usize, usize), String>>,
     counts: Mutex<Loaded>,
@@ -1034,6 +1129,74 @@ impl History<'_> {
                 call(visits.record_visit(request)).await?;
                 self.count(|c| c.visits += 1);
             }
+            Act::OpenOrder(w) => {
+                let order = &history.work_orders[w];
+                let (name, _, phone) = self.plan.units[order.unit].residents[0].clone();
+                let request = eng::CreateWorkOrderRequest {
+                    property_id,
+                    request_id: (self.key)("work-order", w),
+                    unit_id: self.unit_ids[order.unit].clone(),
+                    description: order.description.clone(),
+                    urgency: eng::Urgency::Ordinary.into(),
+                    team: "维修班".into(),
+                    requester: Some(eng::Requester { name, phone }),
+                    ..Default::default()
+                };
+                let mut client = WorkOrderServiceClient::new(self.clerk.clone());
+                let id = call(client.create_work_order(request))
+                    .await?
+                    .work_order
+                    .unwrap_or_default()
+                    .id;
+                self.work_order_ids.lock().expect("ids").insert(w, id);
+                self.count(|c| c.work_orders += 1);
+            }
+            Act::OrderStep(w, step) => {
+                let order = &history.work_orders[w];
+                let id = self.work_order_ids.lock().expect("ids")[&w].clone();
+                let (user, name, _) = TECHNICIANS[order.technician];
+                let mut technician = self.technicians[order.technician].clone();
+                let result = match step {
+                    0 => call(self.foreman.clone().dispatch_work_order(
+                        eng::DispatchWorkOrderRequest {
+                            property_id,
+                            work_order_id: id,
+                            assignee_user_id: user.into(),
+                            assignee_name: name.into(),
+                        },
+                    ))
+                    .await
+                    .map(|_| ()),
+                    1 => call(technician.record_work_order_arrival(
+                        eng::RecordWorkOrderArrivalRequest {
+                            property_id,
+                            work_order_id: id,
+                        },
+                    ))
+                    .await
+                    .map(|_| ()),
+                    _ => {
+                        let signer = self.plan.units[order.unit].residents[0].0.clone();
+                        call(
+                            technician.complete_work_order(eng::CompleteWorkOrderRequest {
+                                property_id,
+                                work_order_id: id,
+                                work_done: "已修复，现场清理完毕".into(),
+                                parts: Vec::new(),
+                                customer_rating: 5,
+                                customer_signature: signer,
+                            }),
+                        )
+                        .await
+                        .map(|_| ())
+                    }
+                };
+                match result {
+                    Ok(()) => self.count(|c| c.work_order_steps += 1),
+                    Err(e) if taken_before(&e) => {}
+                    Err(e) => return Err(e),
+                }
+            }
         }
         Ok(())
     }
@@ -1060,6 +1223,8 @@ pub async fn load_all(
         total.loans += loaded.loans;
         total.returns += loaded.returns;
         total.visits += loaded.visits;
+        total.work_orders += loaded.work_orders;
+        total.work_order_steps += loaded.work_order_steps;
     }
     println!(
         "demo data (seed {seed}): {} properties, {} units, {} households, {} complaints in {:.1} s",
@@ -1071,8 +1236,16 @@ pub async fn load_all(
     );
     if size.months > 0 {
         println!(
-            "history of {} months: {} complaint steps, {} key sets, {} loans, {} returns, {} visits",
-            size.months, total.steps, total.key_sets, total.loans, total.returns, total.visits
+            "history of {} months: {} complaint steps, {} key sets, {} loans, {} returns, {} visits, \
+             {} work orders with {} steps (retries of an earlier load count; their steps do not)",
+            size.months,
+            total.steps,
+            total.key_sets,
+            total.loans,
+            total.returns,
+            total.visits,
+            total.work_orders,
+            total.work_order_steps
         );
     }
     Ok(total)
@@ -1180,6 +1353,22 @@ mod tests {
         }
         assert!(!history.key_sets.is_empty() && !history.visits.is_empty());
         assert!(history.visits.iter().all(|v| v.day < 90));
+        assert_eq!(
+            history.work_orders.len(),
+            3 * (plan
+                .units
+                .iter()
+                .filter(|u| !u.residents.is_empty())
+                .count()
+                / 6)
+            .max(1)
+        );
+        for order in &history.work_orders {
+            assert!(!plan.units[order.unit].residents.is_empty());
+            assert!(
+                order.steps.len() <= 3 && order.steps.iter().all(|d| *d >= order.day && *d < 90)
+            );
+        }
     }
 
     #[test]

@@ -42,8 +42,9 @@ pub struct UpArgs {
     #[arg(long, default_value_t = 12)]
     demo_complaints: u32,
     /// With --demo: months of history per property before today: the complaints spread over
-    /// them and taken through their steps, key custody with loans and returns, follow-up
-    /// visits, each on its day (the services' clock is set back while they load).
+    /// them and taken through their steps, key custody with loans and returns, repair work
+    /// orders, follow-up visits, each on its day (the services' clock is set back while they
+    /// load).
     #[arg(long, default_value_t = 0)]
     demo_months: u32,
     /// With --demo: the seed number; the same seed gives the same data.

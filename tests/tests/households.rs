@@ -653,6 +653,7 @@ async fn generated_history_happens_on_its_days_once(backend: Backend) {
     let history = &plan.history;
     assert_eq!(history.days, 60);
     assert!(!history.key_sets.is_empty() && !history.visits.is_empty());
+    assert!(!history.work_orders.is_empty());
 
     let present = stack.clock.now();
     let time = StackTime(stack.clock.clone(), present);
@@ -802,4 +803,47 @@ async fn generated_history_happens_on_its_days_once(backend: Backend) {
     visited.sort();
     planned.sort();
     assert_eq!(visited, planned);
+
+    // Repairs: opened on their days, each as far as its plan took it.
+    use wuye_tests::proto::engineering::{
+        ListWorkOrdersRequest, WorkOrderState, work_order_service_client::WorkOrderServiceClient,
+    };
+    let orders = WorkOrderServiceClient::new(stack.as_role("maintenance_foreman", PROPERTY))
+        .list_work_orders(ListWorkOrdersRequest {
+            property_id: PROPERTY.into(),
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .work_orders;
+    let order_states = [
+        WorkOrderState::Open,
+        WorkOrderState::Dispatched,
+        WorkOrderState::Arrived,
+        WorkOrderState::Completed,
+    ];
+    let mut got: Vec<(chrono::DateTime<Utc>, i32)> = orders
+        .iter()
+        .map(|o| {
+            let opened = from_timestamp(o.open_time.as_ref().unwrap()).unwrap();
+            (opened, o.state)
+        })
+        .collect();
+    let mut expected: Vec<(chrono::DateTime<Utc>, i32)> = history
+        .work_orders
+        .iter()
+        .map(|o| {
+            let at = start + Duration::days(o.day.into());
+            (at, order_states[o.steps.len()] as i32)
+        })
+        .collect();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+    assert!(
+        got.iter()
+            .any(|(_, s)| *s == WorkOrderState::Completed as i32)
+    );
 }
