@@ -10,7 +10,7 @@ use clap::Args;
 use tokio::net::TcpListener;
 use wuye::demo::DemoSize;
 use wuye_kit::{
-    Deps, ServiceSettings, calendar::Calendars, clock::SystemClock, properties::Properties,
+    Deps, ServiceSettings, calendar::Calendars, clock::ShiftedClock, properties::Properties,
 };
 
 #[derive(Args)]
@@ -41,6 +41,12 @@ pub struct UpArgs {
     /// With --demo: complaints per property.
     #[arg(long, default_value_t = 12)]
     demo_complaints: u32,
+    /// With --demo: months of history per property before today: the complaints spread over
+    /// them and taken through their steps, key custody with loans and returns, repair work
+    /// orders, follow-up visits, each on its day (the services' clock is set back while they
+    /// load).
+    #[arg(long, default_value_t = 0)]
+    demo_months: u32,
     /// With --demo: the seed number; the same seed gives the same data.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -69,8 +75,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     } else {
         Properties::load(&args.properties)?
     };
+    // The services' clock is real time, except while demo history loads: then it is set to
+    // each day of the history in turn, and back to real time before anyone is served.
+    let clock = ShiftedClock::new();
     let deps = Deps {
-        clock: Arc::new(SystemClock),
+        clock: Arc::new(clock.clone()),
         properties,
     };
 
@@ -109,6 +118,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let size = DemoSize {
             buildings: args.demo_buildings,
             complaints: args.demo_complaints,
+            months: args.demo_months,
             ..DemoSize::default()
         };
         // Generated properties are all loaded; otherwise only the first of the file.
@@ -123,7 +133,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             .take(count)
             .map(|p| (p.id.clone(), p.name.clone()))
             .collect();
-        wuye::demo::load_all(&address, args.seed, &targets, size).await?;
+        wuye::demo::load_all(&address, args.seed, &targets, size, Some(&clock)).await?;
     }
     let token = wuye_gateway::sign_dev_token(
         "front_desk",

@@ -536,8 +536,26 @@ impl Stack {
         }
     }
 
+    /// Stops the department `name` and builds it again on its database and address with its
+    /// settings changed by `change` (such as a rotated keyring), for this start only.
+    pub async fn restart_department_with(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut ServiceSettings),
+    ) {
+        self.stop_department(name).await;
+        let mut settings = self.running.settings[name].clone();
+        change(&mut settings);
+        self.start_department_on(name, settings).await;
+    }
+
     /// Builds the stopped department `name` again on its database and address.
     pub async fn start_department(&self, name: &str) {
+        self.start_department_on(name, self.running.settings[name].clone())
+            .await;
+    }
+
+    async fn start_department_on(&self, name: &str, mut settings: ServiceSettings) {
         let mut departments = self.running.departments.lock().await;
         let peers: std::collections::BTreeMap<String, String> = departments
             .iter()
@@ -560,7 +578,6 @@ impl Stack {
             }
         }
         let listener = listener.unwrap_or_else(|| panic!("{name}'s address {address} stays taken"));
-        let mut settings = self.running.settings[name].clone();
         settings.peers = peers;
         let server = wuye::build_department(name, settings, listener, self.running.deps.clone())
             .await

@@ -30,6 +30,7 @@ both_backends!(
     registers_list_every_resident_and_unit,
     property_settings_are_readable_and_change_behaviour,
     generated_data_loads_through_the_gateway_once,
+    generated_history_happens_on_its_days_once,
 );
 
 async fn unit(stack: &Stack, building: &str, room: &str, state: UnitState) -> String {
@@ -534,9 +535,9 @@ async fn generated_data_loads_through_the_gateway_once(backend: Backend) {
     };
     let plan = wuye::demo::plan_property(42, PROPERTY, "阳光花园", size);
     let gateway = format!("http://{}", stack.gateway);
-    let first = wuye::demo::load(&gateway, 42, &plan).await.unwrap();
+    let first = wuye::demo::load(&gateway, 42, &plan, None).await.unwrap();
     // Loading the same seed again finds everything there and adds nothing.
-    wuye::demo::load(&gateway, 42, &plan).await.unwrap();
+    wuye::demo::load(&gateway, 42, &plan, None).await.unwrap();
 
     let occupied: Vec<&wuye::demo::UnitPlan> = plan
         .units
@@ -602,4 +603,247 @@ async fn generated_data_loads_through_the_gateway_once(backend: Backend) {
         .into_inner()
         .complaints;
     assert_eq!(complaints.len(), 20);
+}
+
+/// The stack's clock as the generator's time machine: history ends at the stack's start time.
+struct StackTime(wuye_kit::clock::ManualClock, chrono::DateTime<Utc>);
+
+impl wuye::demo::TimeMachine for StackTime {
+    fn present(&self) -> chrono::DateTime<Utc> {
+        self.1
+    }
+
+    fn travel(&self, at: chrono::DateTime<Utc>) {
+        self.0.set(at);
+    }
+
+    fn back(&self) {
+        self.0.set(self.1);
+    }
+}
+
+async fn generated_history_happens_on_its_days_once(backend: Backend) {
+    use wuye_tests::proto::customerservice::{
+        ComplaintState, ListComplaintsRequest, ListKeyLoansRequest, ListKeySetsRequest,
+        ListVisitsRequest,
+    };
+    let stack = Stack::start(backend).await;
+    let size = wuye::demo::DemoSize {
+        buildings: 1,
+        complaints: 16,
+        months: 2,
+        ..Default::default()
+    };
+    let plan = wuye::demo::plan_property(42, PROPERTY, "阳光花园", size);
+    // The same seed gives the same history; the plan without months is the same but for it.
+    assert_eq!(
+        plan,
+        wuye::demo::plan_property(42, PROPERTY, "阳光花园", size)
+    );
+    let without = wuye::demo::plan_property(
+        42,
+        PROPERTY,
+        "阳光花园",
+        wuye::demo::DemoSize { months: 0, ..size },
+    );
+    assert_eq!(
+        (&without.units, &without.complaints),
+        (&plan.units, &plan.complaints)
+    );
+    let history = &plan.history;
+    assert_eq!(history.days, 60);
+    assert!(!history.key_sets.is_empty() && !history.visits.is_empty());
+    assert!(!history.work_orders.is_empty());
+
+    let present = stack.clock.now();
+    let time = StackTime(stack.clock.clone(), present);
+    let gateway = format!("http://{}", stack.gateway);
+    let first = wuye::demo::load(&gateway, 42, &plan, Some(&time))
+        .await
+        .unwrap();
+    assert_eq!(stack.clock.now(), present, "back to the present");
+    let planned_steps: usize = history.complaints.iter().map(|(_, s)| s.len()).sum();
+    let planned_loans: usize = history.key_sets.iter().map(|k| k.loans.len()).sum();
+    let planned_returns = history
+        .key_sets
+        .iter()
+        .flat_map(|k| &k.loans)
+        .filter(|l| l.1.is_some())
+        .count();
+    assert_eq!(
+        (
+            first.complaints,
+            first.steps,
+            first.key_sets,
+            first.loans,
+            first.returns,
+            first.visits
+        ),
+        (
+            16,
+            planned_steps,
+            history.key_sets.len(),
+            planned_loans,
+            planned_returns,
+            history.visits.len()
+        )
+    );
+    // Again: every request is a retry and every step was taken; nothing new.
+    let again = wuye::demo::load(&gateway, 42, &plan, Some(&time))
+        .await
+        .unwrap();
+    assert_eq!(again.steps, 0, "{again:?}");
+
+    // Each complaint is where its plan took it, registered on its day.
+    let start = present - Duration::days(60);
+    let complaints = stack
+        .complaints("cs_supervisor")
+        .list_complaints(ListComplaintsRequest {
+            property_id: PROPERTY.into(),
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .complaints;
+    assert_eq!(complaints.len(), 16, "no duplicates");
+    let states = [
+        ComplaintState::Registered,
+        ComplaintState::SentToTeam,
+        ComplaintState::PlanProposed,
+        ComplaintState::PlanConfirmed,
+        ComplaintState::Communicated,
+        ComplaintState::InProgress,
+        ComplaintState::Reported,
+        ComplaintState::ResultTold,
+        ComplaintState::Closed,
+    ];
+    let mut got: Vec<(chrono::DateTime<Utc>, ComplaintState)> = complaints
+        .iter()
+        .map(|c| {
+            (
+                from_timestamp(c.register_time.as_ref().unwrap()).unwrap(),
+                c.state(),
+            )
+        })
+        .collect();
+    let mut expected: Vec<(chrono::DateTime<Utc>, ComplaintState)> = history
+        .complaints
+        .iter()
+        .map(|(day, steps)| (start + Duration::days((*day).into()), states[steps.len()]))
+        .collect();
+    got.sort_by_key(|(at, state)| (*at, *state as i32));
+    expected.sort_by_key(|(at, state)| (*at, *state as i32));
+    assert_eq!(got, expected);
+    assert!(expected.iter().any(|(_, s)| *s == ComplaintState::Closed));
+
+    // Key custody: every set, every loan, the unreturned ones still out.
+    let mut keys = stack.keys("cs_clerk");
+    let sets = keys
+        .list_key_sets(ListKeySetsRequest {
+            property_id: PROPERTY.into(),
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .key_sets;
+    assert_eq!(sets.len(), history.key_sets.len());
+    let loans = keys
+        .list_key_loans(ListKeyLoansRequest {
+            property_id: PROPERTY.into(),
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .loans;
+    assert_eq!(loans.len(), planned_loans);
+    assert_eq!(
+        loans.iter().filter(|l| l.keys_out > 0).count(),
+        planned_loans - planned_returns
+    );
+    let mut borrowed: Vec<chrono::DateTime<Utc>> = loans
+        .iter()
+        .map(|l| from_timestamp(l.borrow_time.as_ref().unwrap()).unwrap())
+        .collect();
+    let mut planned: Vec<chrono::DateTime<Utc>> = history
+        .key_sets
+        .iter()
+        .flat_map(|k| &k.loans)
+        .map(|l| start + Duration::days(l.0.into()))
+        .collect();
+    borrowed.sort();
+    planned.sort();
+    assert_eq!(borrowed, planned, "each loan on its day");
+
+    let visits = stack
+        .visits("cs_clerk")
+        .list_visits(ListVisitsRequest {
+            property_id: PROPERTY.into(),
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .visits;
+    let mut visited: Vec<chrono::DateTime<Utc>> = visits
+        .iter()
+        .map(|v| from_timestamp(v.visit_time.as_ref().unwrap()).unwrap())
+        .collect();
+    let mut planned: Vec<chrono::DateTime<Utc>> = history
+        .visits
+        .iter()
+        .map(|v| start + Duration::days(v.day.into()))
+        .collect();
+    visited.sort();
+    planned.sort();
+    assert_eq!(visited, planned);
+
+    // Repairs: opened on their days, each as far as its plan took it.
+    use wuye_tests::proto::engineering::{
+        ListWorkOrdersRequest, WorkOrderState, work_order_service_client::WorkOrderServiceClient,
+    };
+    let orders = WorkOrderServiceClient::new(stack.as_role("maintenance_foreman", PROPERTY))
+        .list_work_orders(ListWorkOrdersRequest {
+            property_id: PROPERTY.into(),
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .work_orders;
+    let order_states = [
+        WorkOrderState::Open,
+        WorkOrderState::Dispatched,
+        WorkOrderState::Arrived,
+        WorkOrderState::Completed,
+    ];
+    let mut got: Vec<(chrono::DateTime<Utc>, i32)> = orders
+        .iter()
+        .map(|o| {
+            let opened = from_timestamp(o.open_time.as_ref().unwrap()).unwrap();
+            (opened, o.state)
+        })
+        .collect();
+    let mut expected: Vec<(chrono::DateTime<Utc>, i32)> = history
+        .work_orders
+        .iter()
+        .map(|o| {
+            let at = start + Duration::days(o.day.into());
+            (at, order_states[o.steps.len()] as i32)
+        })
+        .collect();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+    assert!(
+        got.iter()
+            .any(|(_, s)| *s == WorkOrderState::Completed as i32)
+    );
 }

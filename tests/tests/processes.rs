@@ -40,6 +40,9 @@ use wuye_tests::{
 
 /// Not the development key: the processes must be configured, not fall back.
 const INTERNAL_KEY: &str = "processes-test-internal-key-0123456789abcdef";
+/// customer-service's own keyring of phone numbers at rest.
+const CUSTOMER_SERVICE_KEYS: &str =
+    "cs1=2b7e151628aed2a6abf7158809cf4f3c2b7e151628aed2a6abf7158809cf4f3c";
 const ENCRYPTION_KEYS: &str = "k1=8f3a1c2e4b5d6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
 
 /// (binary, environment prefix, package the gateway routes to it)
@@ -213,11 +216,17 @@ async fn the_binaries_run_the_complaint_flow_configured_by_the_environment() {
             (format!("{p}TELEMETRY__OTLP_ENDPOINT"), receiver.endpoint()),
         ]);
         if name == "customer-service" {
-            // Completed work orders become repair follow-ups (VIS-4).
-            env.push((
-                format!("{p}PEERS__ENGINEERING"),
-                format!("http://{}", addrs[1]),
-            ));
+            env.extend([
+                // Completed work orders become repair follow-ups (VIS-4).
+                (
+                    format!("{p}PEERS__ENGINEERING"),
+                    format!("http://{}", addrs[1]),
+                ),
+                (
+                    format!("{p}ENCRYPTION_KEYS"),
+                    CUSTOMER_SERVICE_KEYS.to_owned(),
+                ),
+            ]);
         }
         if name == "archives" {
             env.extend([

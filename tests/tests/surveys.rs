@@ -140,13 +140,14 @@ async fn a_campaign_over_500_households_counts_exactly(backend: Backend) {
         doors: 6,
         occupancy_percent: 100,
         complaints: 0,
+        months: 0,
     };
     let plan = wuye::demo::plan_property(7, PROPERTY, "阳光花园", size);
     let gateway = format!("http://{}", stack.gateway);
     // The loader is idempotent: on a busy machine a call past the gateway's deadline is
     // loaded again, never twice.
     let mut attempts = 0;
-    while let Err(e) = wuye::demo::load(&gateway, 7, &plan).await {
+    while let Err(e) = wuye::demo::load(&gateway, 7, &plan, None).await {
         attempts += 1;
         assert!(attempts < 3, "loading the households: {e:#}");
     }

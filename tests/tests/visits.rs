@@ -358,7 +358,7 @@ async fn move_in_visit_coverage_matches_the_visits(backend: Backend) {
         ..Default::default()
     };
     let plan = wuye::demo::plan_property(11, PROPERTY, "阳光花园", size);
-    wuye::demo::load(&format!("http://{}", stack.gateway), 11, &plan)
+    wuye::demo::load(&format!("http://{}", stack.gateway), 11, &plan, None)
         .await
         .unwrap();
     let households = stack

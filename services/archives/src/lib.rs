@@ -3,7 +3,6 @@
 //! a register of every reading chained by hashes, and the retention of closed records.
 
 pub mod blobs;
-pub mod confidential;
 pub mod domain;
 pub(crate) mod grpc;
 pub mod move_ins;
@@ -50,7 +49,7 @@ pub struct Archives {
     db: Db,
     clock: SharedClock,
     properties: Properties,
-    keyring: confidential::Keyring,
+    keyring: wuye_kit::seal::Keyring,
     documents: blobs::DocumentStore,
     max_document_bytes: u64,
 }
@@ -75,13 +74,7 @@ pub async fn build_with(
     for property in deps.properties.iter() {
         domain::files::required_categories(property)?;
     }
-    let keyring = confidential::Keyring::parse(&archive.encryption_keys)?;
-    if archive.uses_development_key() {
-        tracing::warn!(
-            "archives: personal identifiers are encrypted with the public development key; \
-             set WUYE_ARCHIVES__ENCRYPTION_KEYS"
-        );
-    }
+    let keyring = settings.keyring(NAME)?;
     let documents = blobs::DocumentStore::open(&archive.store_url(&settings))?;
     let migrations = sqlx::migrate!("./migrations");
     let (db, _outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;

@@ -1,11 +1,9 @@
 //! The archives' own settings, beside the [`ServiceSettings`] every department shares: where
-//! document content lives, how large a document may be, and the keys personal identifiers
-//! are encrypted with. Read from the environment (`WUYE_ARCHIVES__<KEY>`), so they layer on
-//! top of the shared settings without a field in the kit:
+//! document content lives and how large a document may be. Read from the environment
+//! (`WUYE_ARCHIVES__<KEY>`), so they layer on top of the shared settings without a field in
+//! the kit. The keys personal identifiers are encrypted with are shared settings
+//! (`WUYE_ARCHIVES__ENCRYPTION_KEYS`, see `wuye_kit::seal`).
 //!
-//! - `WUYE_ARCHIVES__ENCRYPTION_KEYS`: `id=<64 hex digits>` entries separated by commas; the
-//!   first encrypts new values, every one decrypts values stored under its id (rotation: put
-//!   the new key first, keep the old ones until nothing is stored under them).
 //! - `WUYE_ARCHIVES__DOCUMENT_STORE`: empty for `<data_dir>/archives-documents`, `file:///dir`,
 //!   or `s3://bucket/prefix` (with the `s3` cargo feature; credentials from the usual `AWS_*`
 //!   variables).
@@ -18,12 +16,7 @@ use figment::{
     providers::{Env, Serialized},
 };
 use serde::{Deserialize, Serialize};
-use wuye_kit::{ServiceSettings, config::Secret};
-
-/// The development encryption key. It is public: never use it with real customer data, set
-/// `WUYE_ARCHIVES__ENCRYPTION_KEYS`.
-pub const DEV_ENCRYPTION_KEYS: &str =
-    "dev=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+use wuye_kit::ServiceSettings;
 
 /// 200 MiB.
 pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 200 * 1024 * 1024;
@@ -31,7 +24,6 @@ pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 200 * 1024 * 1024;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ArchiveSettings {
-    pub encryption_keys: Secret,
     pub document_store: String,
     pub max_document_bytes: u64,
 }
@@ -39,7 +31,6 @@ pub struct ArchiveSettings {
 impl Default for ArchiveSettings {
     fn default() -> Self {
         Self {
-            encryption_keys: Secret::new(DEV_ENCRYPTION_KEYS),
             document_store: String::new(),
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
         }
@@ -48,7 +39,7 @@ impl Default for ArchiveSettings {
 
 /// The names this loader reads; everything else under the prefix belongs to the shared
 /// settings.
-const KEYS: [&str; 3] = ["encryption_keys", "document_store", "max_document_bytes"];
+const KEYS: [&str; 2] = ["document_store", "max_document_bytes"];
 
 impl ArchiveSettings {
     /// Defaults, then the environment.
@@ -70,10 +61,6 @@ impl ArchiveSettings {
             self.document_store.clone()
         }
     }
-
-    pub fn uses_development_key(&self) -> bool {
-        self.encryption_keys.expose() == DEV_ENCRYPTION_KEYS
-    }
 }
 
 fn absolute(dir: &Path) -> std::path::PathBuf {
@@ -89,12 +76,9 @@ mod tests {
     fn environment_overrides_defaults_and_shared_keys_are_ignored() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("WUYE_ARCHIVES__MAX_DOCUMENT_BYTES", "1024");
-            jail.set_env("WUYE_ARCHIVES__ENCRYPTION_KEYS", "k2=00");
             jail.set_env("WUYE_ARCHIVES__DATABASE__URL", "postgres://x");
             let s = ArchiveSettings::from_env().unwrap();
             assert_eq!(s.max_document_bytes, 1024);
-            assert_eq!(s.encryption_keys.expose(), "k2=00");
-            assert!(!s.uses_development_key());
             Ok(())
         });
     }

@@ -13,7 +13,6 @@ use tokio::net::TcpListener;
 use wuye_kit::{
     Deps, ServiceSettings,
     clock::SharedClock,
-    db::Db,
     metrics::{self, GaugeQuery},
     outbox::Outbox,
     properties::Properties,
@@ -55,7 +54,8 @@ const GAUGES: &[GaugeQuery] = &[
 /// The department's state, shared by its gRPC services.
 #[derive(Clone)]
 pub struct CustomerService {
-    db: Db,
+    /// The database, with the keyring phone numbers are sealed with.
+    db: store::Store,
     outbox: Outbox,
     clock: SharedClock,
     properties: Properties,
@@ -93,6 +93,15 @@ pub async fn build(
             clock: deps.clock.clone(),
         },
     };
+    // rules ARC-6, ARC-11: phone numbers are sealed at rest; any stored before are sealed now.
+    let db = store::Store::new(db, settings.keyring(NAME)?);
+    let sealed = db.seal_clear_values().await?;
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            "customer-service: sealed phone numbers stored in clear"
+        );
+    }
     let service = CustomerService {
         db,
         outbox,

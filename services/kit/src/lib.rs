@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod page;
 pub mod properties;
 pub mod rpc;
+pub mod seal;
 pub mod server;
 pub mod telemetry;
 pub mod time;
@@ -46,9 +47,20 @@ pub struct ServiceSettings {
     pub peers: std::collections::BTreeMap<String, String>,
     /// How often scheduled work runs (deadline sweeps, alerts), in milliseconds.
     pub jobs_interval_ms: u64,
+    /// The keyring personal identifiers are sealed with at rest, for the services that store
+    /// them (customer-service, archives): `id=<64 hex digits>` entries separated by commas;
+    /// the first seals new values, every one opens what was sealed under its id. Rotation: put
+    /// the new key first, keep the old ones while values are stored under them. The default
+    /// is the public development keyring [`seal::DEV_KEYS`].
+    pub encryption_keys: config::Secret,
 }
 
 impl ServiceSettings {
+    /// The keyring of `encryption_keys` (see [`seal`]), warning when it is the development one.
+    pub fn keyring(&self, service: &str) -> anyhow::Result<seal::Keyring> {
+        seal::Keyring::configured(&self.encryption_keys, service)
+    }
+
     /// The address of the peer service `name`, which this service cannot run without. The key
     /// may also be spelled with `_` for `-` (`peers.customer_service`), as environment
     /// variable names in a shell cannot hold a dash.
@@ -71,6 +83,7 @@ impl Default for ServiceSettings {
             identity: Default::default(),
             peers: Default::default(),
             jobs_interval_ms: 5_000,
+            encryption_keys: config::Secret::new(seal::DEV_KEYS),
         }
     }
 }
@@ -180,5 +193,33 @@ mod tests {
         let settings: ServiceSettings = config::load("example", Some(&file)).unwrap();
         assert_eq!(settings.database.max_connections, 16);
         assert!(settings.identity.key().is_ok());
+        assert_eq!(settings.keyring("example").unwrap().current_key_id(), "dev");
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error
+    fn encryption_keys_default_to_the_development_keyring_and_come_from_the_environment() {
+        let default = ServiceSettings::default();
+        assert_eq!(default.encryption_keys.expose(), seal::DEV_KEYS);
+        assert_eq!(default.keyring("test").unwrap().current_key_id(), "dev");
+        figment::Jail::expect_with(|jail| {
+            let key = format!("k2={}", "ab".repeat(32));
+            jail.set_env(
+                "WUYE_CUSTOMER_SERVICE__ENCRYPTION_KEYS",
+                format!("{key},{}", seal::DEV_KEYS),
+            );
+            let s: ServiceSettings = config::load("customer-service", None).unwrap();
+            assert_eq!(
+                s.keyring("customer-service").unwrap().current_key_id(),
+                "k2"
+            );
+            jail.set_env("WUYE_CUSTOMER_SERVICE__ENCRYPTION_KEYS", "k2=00");
+            let s: ServiceSettings = config::load("customer-service", None).unwrap();
+            assert!(
+                s.keyring("customer-service").is_err(),
+                "a bad keyring stops the start"
+            );
+            Ok(())
+        });
     }
 }

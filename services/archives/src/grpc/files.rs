@@ -2,7 +2,8 @@ use std::collections::BTreeSet;
 
 use tonic::{Request, Response, Status};
 use wuye_kit::{
-    Error, Result, Violations, identity, page, properties::Property, time::to_timestamp,
+    Error, Result, Violations, identity, page, properties::Property, seal::Sealed,
+    time::to_timestamp,
 };
 use wuye_proto::archives::{self as pb, household_file_service_server::HouseholdFileService};
 
@@ -12,7 +13,6 @@ use super::{
 };
 use crate::{
     Archives,
-    confidential::Sealed,
     domain::{
         access::{Use, check_use},
         audit::{Action, Outcome},

@@ -5,13 +5,11 @@ use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Result,
     db::{Db, Tx, from_micros, to_micros},
+    seal::Sealed,
 };
 
 use super::{decode, placeholders};
-use crate::{
-    confidential::Sealed,
-    domain::files::{Category, FilingState, HouseholdFile},
-};
+use crate::domain::files::{Category, FilingState, HouseholdFile};
 
 const COLUMNS: &str = "id, property_id, household_id, unit_id, unit_label, move_in_at, \
     filing_due_at, filed_at, open_at, holder_name, id_number_sealed, phone_sealed, sealed_key_id";

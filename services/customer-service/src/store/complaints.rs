@@ -13,7 +13,7 @@ use wuye_proto::events::{
     ComplaintUnresolved, event::Payload,
 };
 
-use super::decode;
+use super::{Store, decode};
 use crate::{
     domain::{
         analysis::ComplaintFacts,
@@ -25,7 +25,7 @@ use crate::{
     grpc::severity_to_proto,
 };
 
-const COLUMNS: &str = "id, property_id, number, channel, complainant_name, complainant_phone, \
+const COLUMNS: &str = "id, property_id, number, channel, complainant_name, complainant_phone_sealed, \
     unit_id, category, description, severity, state, register_at, reply_due_at, \
     registered_by_id, registered_by_name, registered_by_role, team, plan, remedial_measures, \
     handling_report, reply_at, close_at, results_told, major_reason, escalation_state, \
@@ -47,19 +47,26 @@ pub async fn next_number(tx: &mut Tx, property_id: &str) -> Result<i64> {
 }
 
 /// Writes a new complaint with its registration step.
-async fn insert(tx: &mut Tx, c: &Complaint) -> Result<()> {
+async fn insert(store: &Store, tx: &mut Tx, c: &Complaint) -> Result<()> {
+    let phone = store.seal(
+        "complaints",
+        &c.id,
+        "complainant_phone",
+        &c.complainant.phone,
+    )?;
     sqlx::query(
         "INSERT INTO complaints (id, property_id, number, channel, complainant_name, \
-         complainant_phone, unit_id, category, description, severity, state, register_at, \
-         reply_due_at, registered_by_id, registered_by_name, registered_by_role) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         complainant_phone, complainant_phone_sealed, unit_id, category, description, severity, \
+         state, register_at, reply_due_at, registered_by_id, registered_by_name, \
+         registered_by_role) \
+         VALUES ($1, $2, $3, $4, $5, '', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(&c.id)
     .bind(&c.property_id)
     .bind(c.number)
     .bind(c.channel.code())
     .bind(&c.complainant.name)
-    .bind(&c.complainant.phone)
+    .bind(phone)
     .bind(c.unit_id.as_deref())
     .bind(&c.category)
     .bind(&c.description)
@@ -99,15 +106,19 @@ async fn insert_step(tx: &mut Tx, complaint_id: &str, s: &StepRecord) -> Result<
 }
 
 /// A complaint with its steps.
-pub async fn get(db: &Db, property_id: &str, id: &str) -> Result<Option<Complaint>> {
+pub async fn get(db: &Store, property_id: &str, id: &str) -> Result<Option<Complaint>> {
     let mut conn = db.pool().acquire().await?;
-    load(&mut conn, property_id, id)
+    load(db, &mut conn, property_id, id)
         .await
         .map(|found| found.map(|(c, _)| c))
 }
 
 /// The complaint of a number, with its steps.
-pub async fn get_by_number(db: &Db, property_id: &str, number: i64) -> Result<Option<Complaint>> {
+pub async fn get_by_number(
+    db: &Store,
+    property_id: &str,
+    number: i64,
+) -> Result<Option<Complaint>> {
     let id: Option<(String,)> =
         sqlx::query_as("SELECT id FROM complaints WHERE property_id = $1 AND number = $2")
             .bind(property_id)
@@ -122,6 +133,7 @@ pub async fn get_by_number(db: &Db, property_id: &str, number: i64) -> Result<Op
 
 /// A complaint with its steps and its version, on any connection or transaction.
 async fn load(
+    store: &Store,
     conn: &mut sqlx::AnyConnection,
     property_id: &str,
     id: &str,
@@ -137,7 +149,7 @@ async fn load(
     else {
         return Ok(None);
     };
-    let mut complaint = from_row(&row)?;
+    let mut complaint = from_row(store, &row)?;
     let version: i64 = row.try_get("version")?;
     let steps = sqlx::query(
         "SELECT seq, action, from_state, to_state, actor_id, actor_name, actor_role, at, note \
@@ -182,7 +194,7 @@ pub struct Filter {
 
 /// Complaints of the property, newest number first, without their steps.
 pub async fn list(
-    db: &Db,
+    db: &Store,
     property_id: &str,
     filter: &Filter,
     limit: i64,
@@ -200,13 +212,13 @@ pub async fn list(
         .bind(limit)
         .fetch_all(db.pool())
         .await?;
-    rows.iter().map(from_row).collect()
+    rows.iter().map(|row| from_row(db, row)).collect()
 }
 
 /// Complaints past their reply deadline without a reply (CMP-3), oldest deadline first,
 /// after the page key (deadline, number).
 pub async fn list_overdue(
-    db: &Db,
+    db: &Store,
     property_id: &str,
     now: DateTime<Utc>,
     after: Option<(i64, i64)>,
@@ -226,10 +238,11 @@ pub async fn list_overdue(
         .bind(limit)
         .fetch_all(db.pool())
         .await?;
-    rows.iter().map(from_row).collect()
+    rows.iter().map(|row| from_row(db, row)).collect()
 }
 
-fn from_row(row: &AnyRow) -> Result<Complaint> {
+fn from_row(store: &Store, row: &AnyRow) -> Result<Complaint> {
+    let id: String = row.try_get("id")?;
     let escalation = match row.try_get::<Option<String>, _>("escalation_state")? {
         Some(code) => Some(Escalation {
             state: decode(&code, EscalationState::from_code, "escalation state")?,
@@ -241,14 +254,15 @@ fn from_row(row: &AnyRow) -> Result<Complaint> {
         }),
         None => None,
     };
+    let phone = store.open("complaints", &id, "complainant_phone", row)?;
     Ok(Complaint {
-        id: row.try_get("id")?,
+        id,
         property_id: row.try_get("property_id")?,
         number: row.try_get("number")?,
         channel: decode(row.try_get("channel")?, Channel::from_code, "channel")?,
         complainant: Complainant {
             name: row.try_get("complainant_name")?,
-            phone: row.try_get("complainant_phone")?,
+            phone,
         },
         unit_id: row.try_get("unit_id")?,
         category: row.try_get("category")?,
@@ -285,7 +299,7 @@ pub enum Registered {
 /// Registers `c` in one transaction: the request id, the number (the log entry's it comes
 /// from, or the next one), the log entry, the complaint and its `ComplaintRegistered` event.
 pub async fn register(
-    db: &Db,
+    db: &Store,
     outbox: &Outbox,
     request_id: &str,
     contact_number: Option<i64>,
@@ -306,11 +320,11 @@ pub async fn register(
         Some(number) => super::contacts::make_complaint(&mut tx, &c, number).await?,
         None => {
             let number = next_number(&mut tx, &c.property_id).await?;
-            super::contacts::insert_for_complaint(&mut tx, &c, number).await?;
+            super::contacts::insert_for_complaint(db, &mut tx, &c, number).await?;
             number
         }
     };
-    insert(&mut tx, &c).await?;
+    insert(db, &mut tx, &c).await?;
     let event = Payload::ComplaintRegistered(ComplaintRegistered {
         complaint_id: c.id.clone(),
         number: c.number,
@@ -328,7 +342,7 @@ pub async fn register(
 /// Takes a step of the complaint's life in one transaction: the rule check on the stored
 /// complaint, its new fields, the step, and the event the step announces.
 pub async fn take_step(
-    db: &Db,
+    db: &Store,
     outbox: &Outbox,
     property_id: &str,
     id: &str,
@@ -339,7 +353,7 @@ pub async fn take_step(
     // A concurrent step on the same complaint makes ours start again from what it left.
     for _ in 0..5 {
         let mut tx = db.begin().await?;
-        let (complaint, version) = load(&mut tx, property_id, id)
+        let (complaint, version) = load(db, &mut tx, property_id, id)
             .await?
             .ok_or_else(|| Error::not_found("complaint", id))?;
         let next = rules::apply(&complaint, step.clone(), actor, now)?;
@@ -461,7 +475,7 @@ pub async fn facts(
 /// still open `unresolved_days` after registration, for the escalation relay (ESC-2).
 /// Returns how many facts were written.
 pub async fn note_overdue(
-    db: &Db,
+    db: &Store,
     outbox: &Outbox,
     property_id: &str,
     unresolved_days: u32,
@@ -497,7 +511,7 @@ pub async fn note_overdue(
     let mut tx = db.begin().await?;
     let mut written = 0;
     for row in &overdue {
-        let c = from_row(row)?;
+        let c = from_row(db, row)?;
         // Conditional, so two sweepers never announce the same complaint twice.
         let claimed = sqlx::query(
             "UPDATE complaints SET reply_overdue_noted = 1 WHERE id = $1 AND reply_overdue_noted = 0 \
@@ -520,7 +534,7 @@ pub async fn note_overdue(
         }
     }
     for row in &unresolved {
-        let c = from_row(row)?;
+        let c = from_row(db, row)?;
         let claimed = sqlx::query(
             "UPDATE complaints SET unresolved_noted = 1 WHERE id = $1 AND unresolved_noted = 0 \
              AND state <> 'closed'",

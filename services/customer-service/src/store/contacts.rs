@@ -4,19 +4,24 @@
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Error, Result,
-    db::{Db, Tx, from_micros, to_micros},
+    db::{Tx, from_micros, to_micros},
     idempotency::{self, Claim},
     identity::Actor,
 };
 
-use super::decode;
+use super::{Store, decode};
 use crate::domain::{
     complaints::{Channel, Complainant, Complaint},
     contacts::{ContactEntry, ContactKind},
 };
 
 /// Logs the entry of a new complaint under `number`.
-pub async fn insert_for_complaint(tx: &mut Tx, c: &Complaint, number: i64) -> Result<()> {
+pub async fn insert_for_complaint(
+    store: &Store,
+    tx: &mut Tx,
+    c: &Complaint,
+    number: i64,
+) -> Result<()> {
     let entry = ContactEntry {
         property_id: c.property_id.clone(),
         number,
@@ -29,7 +34,7 @@ pub async fn insert_for_complaint(tx: &mut Tx, c: &Complaint, number: i64) -> Re
         registered_by: c.registered_by.clone(),
         complaint_id: Some(c.id.clone()),
     };
-    insert(tx, &entry).await
+    insert(store, tx, &entry).await
 }
 
 /// Turns the log entry `number` into the complaint `c`: the complaint keeps its number.
@@ -64,11 +69,18 @@ pub async fn make_complaint(tx: &mut Tx, c: &Complaint, number: i64) -> Result<i
     Ok(number)
 }
 
-async fn insert(tx: &mut Tx, e: &ContactEntry) -> Result<()> {
+async fn insert(store: &Store, tx: &mut Tx, e: &ContactEntry) -> Result<()> {
+    let phone = store.seal(
+        "contacts",
+        &format!("{}/{}", e.property_id, e.number),
+        "caller_phone",
+        &e.caller.phone,
+    )?;
     sqlx::query(
         "INSERT INTO contacts (property_id, number, channel, kind, register_at, registered_by, \
-         registered_by_name, registered_by_role, caller_name, caller_phone, unit_id, summary, \
-         complaint_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         registered_by_name, registered_by_role, caller_name, caller_phone, caller_phone_sealed, \
+         unit_id, summary, complaint_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '', $10, $11, $12, $13)",
     )
     .bind(&e.property_id)
     .bind(e.number)
@@ -79,7 +91,7 @@ async fn insert(tx: &mut Tx, e: &ContactEntry) -> Result<()> {
     .bind(&e.registered_by.name)
     .bind(&e.registered_by.role)
     .bind(&e.caller.name)
-    .bind(&e.caller.phone)
+    .bind(phone)
     .bind(e.unit_id.as_deref())
     .bind(&e.summary)
     .bind(e.complaint_id.as_deref())
@@ -95,7 +107,7 @@ pub enum Logged {
 }
 
 /// Logs a contact under the property's next number, once per request id.
-pub async fn log(db: &Db, request_id: &str, mut entry: ContactEntry) -> Result<Logged> {
+pub async fn log(db: &Store, request_id: &str, mut entry: ContactEntry) -> Result<Logged> {
     let mut tx = db.begin().await?;
     if let Some(unit_id) = &entry.unit_id
         && !super::units::exists(&mut tx, &entry.property_id, unit_id).await?
@@ -115,15 +127,16 @@ pub async fn log(db: &Db, request_id: &str, mut entry: ContactEntry) -> Result<L
         })?;
         return Ok(Logged::Retry(first));
     }
-    insert(&mut tx, &entry).await?;
+    insert(db, &mut tx, &entry).await?;
     tx.commit().await?;
     Ok(Logged::New(Box::new(entry)))
 }
 
 const COLUMNS: &str = "property_id, number, channel, kind, register_at, registered_by, \
-    registered_by_name, registered_by_role, caller_name, caller_phone, unit_id, summary, complaint_id";
+    registered_by_name, registered_by_role, caller_name, caller_phone_sealed, unit_id, summary, \
+    complaint_id";
 
-pub async fn get(db: &Db, property_id: &str, number: i64) -> Result<Option<ContactEntry>> {
+pub async fn get(db: &Store, property_id: &str, number: i64) -> Result<Option<ContactEntry>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM contacts WHERE property_id = $1 AND number = $2"
     ));
@@ -132,12 +145,12 @@ pub async fn get(db: &Db, property_id: &str, number: i64) -> Result<Option<Conta
         .bind(number)
         .fetch_optional(db.pool())
         .await?;
-    row.as_ref().map(from_row).transpose()
+    row.as_ref().map(|r| from_row(db, r)).transpose()
 }
 
 /// The log, newest number first, below `before`.
 pub async fn list(
-    db: &Db,
+    db: &Store,
     property_id: &str,
     before: Option<i64>,
     limit: i64,
@@ -151,18 +164,26 @@ pub async fn list(
         .bind(limit)
         .fetch_all(db.pool())
         .await?;
-    rows.iter().map(from_row).collect()
+    rows.iter().map(|r| from_row(db, r)).collect()
 }
 
-fn from_row(r: &AnyRow) -> Result<ContactEntry> {
+fn from_row(store: &Store, r: &AnyRow) -> Result<ContactEntry> {
+    let property_id: String = r.try_get("property_id")?;
+    let number: i64 = r.try_get("number")?;
+    let phone = store.open(
+        "contacts",
+        &format!("{property_id}/{number}"),
+        "caller_phone",
+        r,
+    )?;
     Ok(ContactEntry {
-        property_id: r.try_get("property_id")?,
-        number: r.try_get("number")?,
+        property_id,
+        number,
         channel: decode(r.try_get("channel")?, Channel::from_code, "channel")?,
         kind: decode(r.try_get("kind")?, ContactKind::from_code, "contact kind")?,
         caller: Complainant {
             name: r.try_get("caller_name")?,
-            phone: r.try_get("caller_phone")?,
+            phone,
         },
         unit_id: r.try_get("unit_id")?,
         summary: r.try_get("summary")?,

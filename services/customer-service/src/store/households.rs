@@ -11,7 +11,7 @@ use wuye_kit::{
 };
 use wuye_proto::events::{HouseholdMovedIn, HouseholdMovedOut, event::Payload};
 
-use super::{decode, units};
+use super::{Store, decode, units};
 use crate::domain::{
     households::{self as rules, Household, HouseholdState, Relation, Resident},
     registers::{ContactLine, OverviewLine, OverviewTotals},
@@ -27,7 +27,7 @@ pub enum MovedIn {
 /// Records a move-in in one transaction: the request id, the unit's new state, the household,
 /// its residents and the `HouseholdMovedIn` event.
 pub async fn move_in(
-    db: &Db,
+    db: &Store,
     outbox: &Outbox,
     request_id: &str,
     mut household: Household,
@@ -68,15 +68,21 @@ pub async fn move_in(
     .execute(&mut *tx)
     .await?;
     for (position, r) in household.residents.iter().enumerate() {
+        let phone = db.seal(
+            "residents",
+            &format!("{}/{position}", household.id),
+            "phone",
+            &r.phone,
+        )?;
         sqlx::query(
-            "INSERT INTO residents (household_id, position, name, relation, phone, primary_contact) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO residents (household_id, position, name, relation, phone, phone_sealed, \
+             primary_contact) VALUES ($1, $2, $3, $4, '', $5, $6)",
         )
         .bind(&household.id)
         .bind(position as i64)
         .bind(&r.name)
         .bind(r.relation.code())
-        .bind(&r.phone)
+        .bind(phone)
         .bind(i64::from(r.primary_contact))
         .execute(&mut *tx)
         .await?;
@@ -98,14 +104,14 @@ pub async fn move_in(
 /// Records a move-out: the household moves out, the unit becomes vacant, and
 /// `HouseholdMovedOut` is written, in one transaction.
 pub async fn move_out(
-    db: &Db,
+    db: &Store,
     outbox: &Outbox,
     property_id: &str,
     id: &str,
     at: DateTime<Utc>,
 ) -> Result<Household> {
     let mut tx = db.begin().await?;
-    let mut household = get_in(&mut tx, property_id, id)
+    let mut household = get_in(db, &mut tx, property_id, id)
         .await?
         .ok_or_else(|| Error::not_found("household", id))?;
     rules::check_move_out(&household, at)?;
@@ -144,7 +150,7 @@ pub async fn move_out(
 const HOUSEHOLD: &str = "SELECT h.id, h.property_id, h.unit_id, h.state, h.move_in_at, h.move_out_at, \
     u.building, u.entrance, u.room FROM households h JOIN units u ON u.id = h.unit_id";
 
-pub async fn get(db: &Db, property_id: &str, id: &str) -> Result<Option<Household>> {
+pub async fn get(db: &Store, property_id: &str, id: &str) -> Result<Option<Household>> {
     let mut conn = db.pool().acquire().await?;
     let sql = sqlx::AssertSqlSafe(format!(
         "{HOUSEHOLD} WHERE h.property_id = $1 AND h.id = $2"
@@ -156,14 +162,19 @@ pub async fn get(db: &Db, property_id: &str, id: &str) -> Result<Option<Househol
         .await?;
     let Some(row) = row else { return Ok(None) };
     let mut household = from_row(&row)?;
-    household.residents = residents_of(&mut conn, &[household.id.clone()])
+    household.residents = residents_of(db, &mut conn, &[household.id.clone()])
         .await?
         .remove(&household.id)
         .unwrap_or_default();
     Ok(Some(household))
 }
 
-async fn get_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Household>> {
+async fn get_in(
+    store: &Store,
+    tx: &mut Tx,
+    property_id: &str,
+    id: &str,
+) -> Result<Option<Household>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "{HOUSEHOLD} WHERE h.property_id = $1 AND h.id = $2"
     ));
@@ -174,7 +185,7 @@ async fn get_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<House
         .await?;
     let Some(row) = row else { return Ok(None) };
     let mut household = from_row(&row)?;
-    household.residents = residents_of(tx, &[household.id.clone()])
+    household.residents = residents_of(store, tx, &[household.id.clone()])
         .await?
         .remove(&household.id)
         .unwrap_or_default();
@@ -183,7 +194,7 @@ async fn get_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<House
 
 /// Households of a property, newest first (ids are time-ordered), with their residents.
 pub async fn list(
-    db: &Db,
+    db: &Store,
     property_id: &str,
     unit_id: Option<&str>,
     state: Option<HouseholdState>,
@@ -205,7 +216,7 @@ pub async fn list(
         .await?;
     let mut households = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
     let ids: Vec<String> = households.iter().map(|h| h.id.clone()).collect();
-    let mut residents = residents_of(&mut conn, &ids).await?;
+    let mut residents = residents_of(db, &mut conn, &ids).await?;
     for h in &mut households {
         h.residents = residents.remove(&h.id).unwrap_or_default();
     }
@@ -214,6 +225,7 @@ pub async fn list(
 
 /// The residents of `ids`, by household, in their recorded order.
 async fn residents_of(
+    store: &Store,
     conn: &mut sqlx::AnyConnection,
     ids: &[String],
 ) -> Result<HashMap<String, Vec<Resident>>> {
@@ -223,7 +235,7 @@ async fn residents_of(
     }
     let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT household_id, name, relation, phone, primary_contact FROM residents \
+        "SELECT household_id, position, name, relation, phone_sealed, primary_contact FROM residents \
          WHERE household_id IN ({}) ORDER BY household_id, position",
         placeholders.join(", ")
     ));
@@ -232,16 +244,20 @@ async fn residents_of(
         query = query.bind(id);
     }
     for row in query.fetch_all(&mut *conn).await? {
+        let household_id: String = row.try_get("household_id")?;
+        let position: i64 = row.try_get("position")?;
         let resident = Resident {
             name: row.try_get("name")?,
             relation: decode(row.try_get("relation")?, Relation::from_code, "relation")?,
-            phone: row.try_get("phone")?,
+            phone: store.open(
+                "residents",
+                &format!("{household_id}/{position}"),
+                "phone",
+                &row,
+            )?,
             primary_contact: row.try_get::<i64, _>("primary_contact")? != 0,
         };
-        by_household
-            .entry(row.try_get("household_id")?)
-            .or_default()
-            .push(resident);
+        by_household.entry(household_id).or_default().push(resident);
     }
     Ok(by_household)
 }
@@ -273,7 +289,7 @@ pub type RegisterKey = (String, String, String, i64);
 
 /// The contact list: residents of living households by unit.
 pub async fn contacts(
-    db: &Db,
+    db: &Store,
     property_id: &str,
     building: Option<&str>,
     after: Option<&RegisterKey>,
@@ -282,7 +298,7 @@ pub async fn contacts(
     let (b, e, r, p) = after.cloned().unwrap_or_default();
     let rows = sqlx::query(
         "SELECT u.building, u.entrance, u.room, h.id AS household_id, r.position, r.name, r.relation, \
-         r.phone, r.primary_contact FROM residents r \
+         r.phone_sealed, r.primary_contact FROM residents r \
          JOIN households h ON h.id = r.household_id JOIN units u ON u.id = h.unit_id \
          WHERE h.property_id = $1 AND h.state = 'living' AND ($2 = '' OR u.building = $2) \
          AND ($3 = 0 OR (u.building, u.entrance, u.room, r.position) > ($4, $5, $6, $7)) \
@@ -306,12 +322,19 @@ pub async fn contacts(
                 row.try_get("room")?,
                 row.try_get("position")?,
             );
+            let household_id: String = row.try_get("household_id")?;
+            let phone = db.open(
+                "residents",
+                &format!("{household_id}/{}", key.3),
+                "phone",
+                row,
+            )?;
             let line = ContactLine {
                 unit_label: crate::domain::units::label(&key.0, &key.1, &key.2),
-                household_id: row.try_get("household_id")?,
+                household_id,
                 name: row.try_get("name")?,
                 relation: decode(row.try_get("relation")?, Relation::from_code, "relation")?,
-                phone: row.try_get("phone")?,
+                phone,
                 primary_contact: row.try_get::<i64, _>("primary_contact")? != 0,
             };
             Ok((key, line))

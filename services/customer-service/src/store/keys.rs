@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Error, Result,
-    db::{Db, Tx, from_micros, to_micros},
+    db::{Tx, from_micros, to_micros},
     idempotency::{self, Claim},
     identity::Actor,
     outbox::Outbox,
@@ -18,7 +18,7 @@ use wuye_proto::events::{
     KeyCustodyClosed, KeyLoanOverdue, KeyLoanReturned, KeyRecordsPurged, event::Payload,
 };
 
-use super::{decode, units};
+use super::{Store, decode, units};
 use crate::domain::{
     keys::{
         self as rules, Audit, Borrower, Chase, ChaseMethod, Collection, Collector, Deed,
@@ -71,7 +71,7 @@ fn masked_id(row: &AnyRow, type_column: &str, masked_column: &str) -> Result<Mas
 
 /// Takes a key set into custody: its register number, the form, the collectors and the slot,
 /// once per request id. The slot is refused while another set is in it.
-pub async fn entrust(db: &Db, request_id: &str, mut set: KeySet) -> Result<Created<KeySet>> {
+pub async fn entrust(db: &Store, request_id: &str, mut set: KeySet) -> Result<Created<KeySet>> {
     let mut tx = db.begin().await?;
     let now = set.entrusted_at;
     if let Claim::Retry(id) = claim(
@@ -111,14 +111,15 @@ pub async fn entrust(db: &Db, request_id: &str, mut set: KeySet) -> Result<Creat
     .fetch_one(&mut *tx)
     .await?;
     set.number = number;
+    let customer_phone = db.seal("key_sets", &set.id, "customer_phone", &set.customer_phone)?;
     let inserted = sqlx::query(
         "INSERT INTO key_sets (id, property_id, number, source, unit_id, customer_name, \
-         customer_phone, customer_id_type, customer_id_masked, key_count, reason, \
-         collection_conditions, disclaimer_signer, disclaimer_image, disclaimer_sign_at, tag, \
-         slot, state, keys_out, entrust_at, entrusted_by_id, entrusted_by_name, \
-         entrusted_by_role, create_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, 0, $19, $20, $21, $22, $23)",
+         customer_phone, customer_phone_sealed, customer_id_type, customer_id_masked, \
+         key_count, reason, collection_conditions, disclaimer_signer, disclaimer_image, \
+         disclaimer_sign_at, tag, slot, state, keys_out, entrust_at, entrusted_by_id, \
+         entrusted_by_name, entrusted_by_role, create_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+         $17, $18, 0, $19, $20, $21, $22, $23)",
     )
     .bind(&set.id)
     .bind(&set.property_id)
@@ -126,7 +127,7 @@ pub async fn entrust(db: &Db, request_id: &str, mut set: KeySet) -> Result<Creat
     .bind(set.source.code())
     .bind(&set.unit_id)
     .bind(&set.customer_name)
-    .bind(&set.customer_phone)
+    .bind(customer_phone)
     .bind(set.customer_id.id_type.code())
     .bind(&set.customer_id.masked)
     .bind(i64::from(set.key_count))
@@ -152,14 +153,20 @@ pub async fn entrust(db: &Db, request_id: &str, mut set: KeySet) -> Result<Creat
         other => other?,
     };
     for (position, c) in set.collectors.iter().enumerate() {
+        let phone = db.seal(
+            "key_set_collectors",
+            &format!("{}/{position}", set.id),
+            "phone",
+            &c.phone,
+        )?;
         sqlx::query(
-            "INSERT INTO key_set_collectors (key_set_id, position, name, phone, id_type, id_masked) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO key_set_collectors (key_set_id, position, name, phone, phone_sealed, \
+             id_type, id_masked) VALUES ($1, $2, $3, '', $4, $5, $6)",
         )
         .bind(&set.id)
         .bind(position as i64)
         .bind(&c.name)
-        .bind(&c.phone)
+        .bind(phone)
         .bind(c.id.id_type.code())
         .bind(&c.id.masked)
         .execute(&mut *tx)
@@ -170,7 +177,7 @@ pub async fn entrust(db: &Db, request_id: &str, mut set: KeySet) -> Result<Creat
 }
 
 const KEY_SET: &str = "SELECT s.id, s.property_id, s.number, s.source, s.unit_id, u.building, \
-    u.entrance, u.room, s.customer_name, s.customer_phone, s.customer_id_type, \
+    u.entrance, u.room, s.customer_name, s.customer_phone_sealed, s.customer_id_type, \
     s.customer_id_masked, s.key_count, s.reason, s.collection_conditions, s.disclaimer_signer, \
     s.disclaimer_sign_at, s.tag, s.slot, s.state, s.keys_out, s.entrust_at, s.entrusted_by_id, \
     s.entrusted_by_name, s.entrusted_by_role, s.collector_name, s.collector_designated, \
@@ -178,7 +185,7 @@ const KEY_SET: &str = "SELECT s.id, s.property_id, s.number, s.source, s.unit_id
     s.closed_by_name, s.closed_by_role \
     FROM key_sets s JOIN units u ON u.id = s.unit_id";
 
-fn key_set_from_row(row: &AnyRow) -> Result<KeySet> {
+fn key_set_from_row(db: &Store, row: &AnyRow) -> Result<KeySet> {
     let close_at: Option<i64> = row.try_get("close_at")?;
     let collection = match close_at {
         Some(at) => Some(Collection {
@@ -218,8 +225,10 @@ fn key_set_from_row(row: &AnyRow) -> Result<KeySet> {
         }),
         None => None,
     };
+    let id: String = row.try_get("id")?;
+    let customer_phone = db.open("key_sets", &id, "customer_phone", row)?;
     Ok(KeySet {
-        id: row.try_get("id")?,
+        id,
         property_id: row.try_get("property_id")?,
         number: row.try_get("number")?,
         source: decode(row.try_get("source")?, KeySource::from_code, "key source")?,
@@ -230,7 +239,7 @@ fn key_set_from_row(row: &AnyRow) -> Result<KeySet> {
             row.try_get("room")?,
         ),
         customer_name: row.try_get("customer_name")?,
-        customer_phone: row.try_get("customer_phone")?,
+        customer_phone,
         customer_id: masked_id(row, "customer_id_type", "customer_id_masked")?,
         key_count: row.try_get::<i64, _>("key_count")? as i32,
         reason: row.try_get("reason")?,
@@ -257,7 +266,12 @@ fn key_set_from_row(row: &AnyRow) -> Result<KeySet> {
 }
 
 /// A key set with its collectors and open loan; `with_image` adds the signature image.
-pub async fn get(db: &Db, property_id: &str, id: &str, with_image: bool) -> Result<Option<KeySet>> {
+pub async fn get(
+    db: &Store,
+    property_id: &str,
+    id: &str,
+    with_image: bool,
+) -> Result<Option<KeySet>> {
     let sql = sqlx::AssertSqlSafe(format!("{KEY_SET} WHERE s.property_id = $1 AND s.id = $2"));
     let row = sqlx::query(sql)
         .bind(property_id)
@@ -265,7 +279,7 @@ pub async fn get(db: &Db, property_id: &str, id: &str, with_image: bool) -> Resu
         .fetch_optional(db.pool())
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let mut sets = vec![key_set_from_row(&row)?];
+    let mut sets = vec![key_set_from_row(db, &row)?];
     complete(db, &mut sets).await?;
     let mut set = sets.remove(0);
     if with_image {
@@ -279,7 +293,7 @@ pub async fn get(db: &Db, property_id: &str, id: &str, with_image: bool) -> Resu
     Ok(Some(set))
 }
 
-async fn get_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<KeySet>> {
+async fn get_in(db: &Store, tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<KeySet>> {
     let sql = sqlx::AssertSqlSafe(format!("{KEY_SET} WHERE s.property_id = $1 AND s.id = $2"));
     let row = sqlx::query(sql)
         .bind(property_id)
@@ -287,22 +301,32 @@ async fn get_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<KeySe
         .fetch_optional(&mut **tx)
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let mut set = key_set_from_row(&row)?;
+    let mut set = key_set_from_row(db, &row)?;
     let rows = sqlx::query(
-        "SELECT key_set_id, name, phone, id_type, id_masked FROM key_set_collectors \
+        "SELECT key_set_id, position, name, phone_sealed, id_type, id_masked FROM key_set_collectors \
          WHERE key_set_id = $1 ORDER BY position",
     )
     .bind(id)
     .fetch_all(&mut **tx)
     .await?;
-    set.collectors = rows.iter().map(collector_from_row).collect::<Result<_>>()?;
+    set.collectors = rows
+        .iter()
+        .map(|r| collector_from_row(db, r))
+        .collect::<Result<_>>()?;
     Ok(Some(set))
 }
 
-fn collector_from_row(row: &AnyRow) -> Result<Collector> {
+fn collector_from_row(db: &Store, row: &AnyRow) -> Result<Collector> {
+    let key_set_id: String = row.try_get("key_set_id")?;
+    let position: i64 = row.try_get("position")?;
     Ok(Collector {
         name: row.try_get("name")?,
-        phone: row.try_get("phone")?,
+        phone: db.open(
+            "key_set_collectors",
+            &format!("{key_set_id}/{position}"),
+            "phone",
+            row,
+        )?,
         id: masked_id(row, "id_type", "id_masked")?,
     })
 }
@@ -315,13 +339,13 @@ fn placeholders(from: usize, n: usize) -> String {
 }
 
 /// Adds the collectors and the open loan of each set.
-async fn complete(db: &Db, sets: &mut [KeySet]) -> Result<()> {
+async fn complete(db: &Store, sets: &mut [KeySet]) -> Result<()> {
     if sets.is_empty() {
         return Ok(());
     }
     let ids: Vec<&str> = sets.iter().map(|s| s.id.as_str()).collect();
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT key_set_id, name, phone, id_type, id_masked FROM key_set_collectors \
+        "SELECT key_set_id, position, name, phone_sealed, id_type, id_masked FROM key_set_collectors \
          WHERE key_set_id IN ({}) ORDER BY key_set_id, position",
         placeholders(1, ids.len())
     ));
@@ -334,7 +358,7 @@ async fn complete(db: &Db, sets: &mut [KeySet]) -> Result<()> {
         collectors
             .entry(row.try_get("key_set_id")?)
             .or_default()
-            .push(collector_from_row(&row)?);
+            .push(collector_from_row(db, &row)?);
     }
     let sql = sqlx::AssertSqlSafe(format!(
         "{LOAN} WHERE l.state = 'open' AND l.key_set_id IN ({})",
@@ -345,7 +369,10 @@ async fn complete(db: &Db, sets: &mut [KeySet]) -> Result<()> {
         query = query.bind(*id);
     }
     let rows = query.fetch_all(db.pool()).await?;
-    let mut loans = rows.iter().map(loan_from_row).collect::<Result<Vec<_>>>()?;
+    let mut loans = rows
+        .iter()
+        .map(|r| loan_from_row(db, r))
+        .collect::<Result<Vec<_>>>()?;
     add_history(db, &mut loans).await?;
     let mut open: HashMap<String, Loan> = loans
         .into_iter()
@@ -360,7 +387,7 @@ async fn complete(db: &Db, sets: &mut [KeySet]) -> Result<()> {
 
 /// The custody register by register number.
 pub async fn list(
-    db: &Db,
+    db: &Store,
     property_id: &str,
     state: Option<KeySetState>,
     unit_id: Option<&str>,
@@ -381,7 +408,7 @@ pub async fn list(
         .await?;
     let mut sets = rows
         .iter()
-        .map(key_set_from_row)
+        .map(|r| key_set_from_row(db, r))
         .collect::<Result<Vec<_>>>()?;
     complete(db, &mut sets).await?;
     Ok(sets)
@@ -390,15 +417,17 @@ pub async fn list(
 // --- Loans and returns ----------------------------------------------------------------------
 
 const LOAN: &str = "SELECT l.id, l.property_id, l.key_set_id, l.quantity, l.keys_out, l.purpose, \
-    l.reason, l.borrower_user_id, l.borrower_name, l.borrower_department, l.borrower_phone, \
+    l.reason, l.borrower_user_id, l.borrower_name, l.borrower_department, l.borrower_phone_sealed, \
     l.borrower_signature, l.borrow_at, l.expected_return_at, l.state, l.overdue_at, \
     l.lent_by_id, l.lent_by_name, l.lent_by_role, l.close_at, s.number AS key_number, s.slot, \
     s.unit_id, u.building, u.entrance, u.room \
     FROM key_loans l JOIN key_sets s ON s.id = l.key_set_id JOIN units u ON u.id = s.unit_id";
 
-fn loan_from_row(row: &AnyRow) -> Result<Loan> {
+fn loan_from_row(db: &Store, row: &AnyRow) -> Result<Loan> {
+    let id: String = row.try_get("id")?;
+    let phone = db.open("key_loans", &id, "borrower_phone", row)?;
     Ok(Loan {
-        id: row.try_get("id")?,
+        id,
         property_id: row.try_get("property_id")?,
         key_set_id: row.try_get("key_set_id")?,
         key_number: row.try_get("key_number")?,
@@ -421,7 +450,7 @@ fn loan_from_row(row: &AnyRow) -> Result<Loan> {
             user_id: row.try_get("borrower_user_id")?,
             name: row.try_get("borrower_name")?,
             department: row.try_get("borrower_department")?,
-            phone: row.try_get("borrower_phone")?,
+            phone,
         },
         borrower_signature: row.try_get("borrower_signature")?,
         borrowed_at: from_micros(row.try_get("borrow_at")?),
@@ -438,7 +467,7 @@ fn loan_from_row(row: &AnyRow) -> Result<Loan> {
 }
 
 /// Adds the returns and chases of each loan, in the order they happened.
-async fn add_history(db: &Db, loans: &mut [Loan]) -> Result<()> {
+async fn add_history(db: &Store, loans: &mut [Loan]) -> Result<()> {
     if loans.is_empty() {
         return Ok(());
     }
@@ -510,7 +539,7 @@ fn chase_from_row(row: &AnyRow) -> Result<Chase> {
     })
 }
 
-pub async fn get_loan(db: &Db, property_id: &str, id: &str) -> Result<Option<Loan>> {
+pub async fn get_loan(db: &Store, property_id: &str, id: &str) -> Result<Option<Loan>> {
     let sql = sqlx::AssertSqlSafe(format!("{LOAN} WHERE l.property_id = $1 AND l.id = $2"));
     let row = sqlx::query(sql)
         .bind(property_id)
@@ -518,25 +547,25 @@ pub async fn get_loan(db: &Db, property_id: &str, id: &str) -> Result<Option<Loa
         .fetch_optional(db.pool())
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let mut loans = vec![loan_from_row(&row)?];
+    let mut loans = vec![loan_from_row(db, &row)?];
     add_history(db, &mut loans).await?;
     Ok(loans.pop())
 }
 
-async fn get_loan_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Loan>> {
+async fn get_loan_in(db: &Store, tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Loan>> {
     let sql = sqlx::AssertSqlSafe(format!("{LOAN} WHERE l.property_id = $1 AND l.id = $2"));
     let row = sqlx::query(sql)
         .bind(property_id)
         .bind(id)
         .fetch_optional(&mut **tx)
         .await?;
-    row.as_ref().map(loan_from_row).transpose()
+    row.as_ref().map(|r| loan_from_row(db, r)).transpose()
 }
 
 /// The borrowing register, newest first. `overdue_before` keeps the open loans expected back
 /// before that instant (past their limit).
 pub async fn list_loans(
-    db: &Db,
+    db: &Store,
     property_id: &str,
     key_set_id: Option<&str>,
     open_only: bool,
@@ -560,14 +589,17 @@ pub async fn list_loans(
         .bind(limit)
         .fetch_all(db.pool())
         .await?;
-    let mut loans = rows.iter().map(loan_from_row).collect::<Result<Vec<_>>>()?;
+    let mut loans = rows
+        .iter()
+        .map(|r| loan_from_row(db, r))
+        .collect::<Result<Vec<_>>>()?;
     add_history(db, &mut loans).await?;
     Ok(loans)
 }
 
 /// Lends keys of a set (KEY-6), once per request id. Of concurrent loans of one set exactly
 /// one takes it: the set moves from in_cabinet to on_loan in a conditional UPDATE.
-pub async fn borrow(db: &Db, request_id: &str, loan: Loan) -> Result<Created<String>> {
+pub async fn borrow(db: &Store, request_id: &str, loan: Loan) -> Result<Created<String>> {
     let mut tx = db.begin().await?;
     let now = loan.borrowed_at;
     if let Claim::Retry(id) = claim(
@@ -582,7 +614,7 @@ pub async fn borrow(db: &Db, request_id: &str, loan: Loan) -> Result<Created<Str
     {
         return Ok(Created::Retry(id));
     }
-    let set = get_in(&mut tx, &loan.property_id, &loan.key_set_id)
+    let set = get_in(db, &mut tx, &loan.property_id, &loan.key_set_id)
         .await?
         .ok_or_else(|| Error::not_found("key set", &loan.key_set_id))?;
     rules::check_borrow(&set, loan.quantity)?; // rule KEY-6
@@ -595,15 +627,15 @@ pub async fn borrow(db: &Db, request_id: &str, loan: Loan) -> Result<Created<Str
     .await?
     .rows_affected();
     if changed == 0 {
-        return Err(changed_meanwhile(&mut tx, &loan).await);
+        return Err(changed_meanwhile(db, &mut tx, &loan).await);
     }
     let inserted = sqlx::query(
         "INSERT INTO key_loans (id, property_id, key_set_id, quantity, keys_out, purpose, reason, \
          borrower_user_id, borrower_name, borrower_department, borrower_phone, \
-         borrower_signature, borrow_at, expected_return_at, state, overdue_at, lent_by_id, \
-         lent_by_name, lent_by_role, close_at) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open', NULL, $14, \
-         $15, $16, NULL)",
+         borrower_phone_sealed, borrower_signature, borrow_at, expected_return_at, state, \
+         overdue_at, lent_by_id, lent_by_name, lent_by_role, close_at) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, '', $10, $11, $12, $13, 'open', NULL, \
+         $14, $15, $16, NULL)",
     )
     .bind(&loan.id)
     .bind(&loan.property_id)
@@ -614,7 +646,12 @@ pub async fn borrow(db: &Db, request_id: &str, loan: Loan) -> Result<Created<Str
     .bind(&loan.borrower.user_id)
     .bind(&loan.borrower.name)
     .bind(&loan.borrower.department)
-    .bind(&loan.borrower.phone)
+    .bind(db.seal(
+        "key_loans",
+        &loan.id,
+        "borrower_phone",
+        &loan.borrower.phone,
+    )?)
     .bind(&loan.borrower_signature)
     .bind(to_micros(loan.borrowed_at))
     .bind(to_micros(loan.expected_return_at))
@@ -641,8 +678,8 @@ pub async fn borrow(db: &Db, request_id: &str, loan: Loan) -> Result<Created<Str
 }
 
 /// Why a loan lost the race for its set: the set as it is now refuses it.
-async fn changed_meanwhile(tx: &mut Tx, loan: &Loan) -> Error {
-    match get_in(tx, &loan.property_id, &loan.key_set_id).await {
+async fn changed_meanwhile(db: &Store, tx: &mut Tx, loan: &Loan) -> Error {
+    match get_in(db, tx, &loan.property_id, &loan.key_set_id).await {
         Ok(Some(now)) => match rules::check_borrow(&now, loan.quantity) {
             Err(e) => e,
             Ok(()) => Error::Unavailable("the key set changed: try again".into()),
@@ -667,7 +704,7 @@ pub struct CountedReturn<'a> {
 
 /// Records a return once per request id; returns the return's id.
 pub async fn return_keys(
-    db: &Db,
+    db: &Store,
     outbox: &Outbox,
     request_id: &str,
     r: CountedReturn<'_>,
@@ -685,7 +722,7 @@ pub async fn return_keys(
     {
         return Ok(id);
     }
-    let loan = get_loan_in(&mut tx, r.property_id, r.loan_id)
+    let loan = get_loan_in(db, &mut tx, r.property_id, r.loan_id)
         .await?
         .ok_or_else(|| Error::not_found("key loan", r.loan_id))?;
     let outcome = rules::check_return(loan.state, loan.keys_out, r.received)?; // rule KEY-7
@@ -756,7 +793,7 @@ pub async fn return_keys(
 }
 
 /// The loan a return belongs to.
-pub async fn loan_of_return(db: &Db, return_id: &str) -> Result<Option<(String, KeyReturn)>> {
+pub async fn loan_of_return(db: &Store, return_id: &str) -> Result<Option<(String, KeyReturn)>> {
     let row = sqlx::query(
         "SELECT id, loan_id, expected, received, return_at, received_by_id, received_by_name, \
          received_by_role, note FROM key_returns WHERE id = $1",
@@ -773,7 +810,7 @@ pub async fn loan_of_return(db: &Db, return_id: &str) -> Result<Option<(String, 
 
 /// Records a chase of an overdue loan (KEY-8), once per request id; returns the chase's id.
 pub async fn chase(
-    db: &Db,
+    db: &Store,
     request_id: &str,
     property_id: &str,
     chase: Chase,
@@ -792,7 +829,7 @@ pub async fn chase(
     {
         return Ok(id);
     }
-    let loan = get_loan_in(&mut tx, property_id, &chase.loan_id)
+    let loan = get_loan_in(db, &mut tx, property_id, &chase.loan_id)
         .await?
         .ok_or_else(|| Error::not_found("key loan", &chase.loan_id))?;
     let overdue = loan
@@ -820,7 +857,7 @@ pub async fn chase(
     Ok(chase.id)
 }
 
-pub async fn get_chase(db: &Db, id: &str) -> Result<Option<Chase>> {
+pub async fn get_chase(db: &Store, id: &str) -> Result<Option<Chase>> {
     let row = sqlx::query(
         "SELECT id, loan_id, method, contacted, result, promised_return_at, chase_at, \
          chased_by_id, chased_by_name, chased_by_role FROM key_chases WHERE id = $1",
@@ -846,7 +883,7 @@ pub struct Claimant<'a> {
 
 /// Hands the keys over once per request id, or refuses: a refused claimant is logged (once per
 /// request id) and the custody is left as it was.
-pub async fn collect(db: &Db, outbox: &Outbox, request_id: &str, c: Claimant<'_>) -> Result<()> {
+pub async fn collect(db: &Store, outbox: &Outbox, request_id: &str, c: Claimant<'_>) -> Result<()> {
     let mut tx = db.begin().await?;
     if let Claim::Retry(_) = claim(
         &mut tx,
@@ -860,7 +897,7 @@ pub async fn collect(db: &Db, outbox: &Outbox, request_id: &str, c: Claimant<'_>
     {
         return Ok(());
     }
-    let set = get_in(&mut tx, c.property_id, c.key_set_id)
+    let set = get_in(db, &mut tx, c.property_id, c.key_set_id)
         .await?
         .ok_or_else(|| Error::not_found("key set", c.key_set_id))?;
     rules::check_collect_state(&set)?; // rule KEY-9: keys on loan stay
@@ -894,7 +931,7 @@ pub async fn collect(db: &Db, outbox: &Outbox, request_id: &str, c: Claimant<'_>
     .rows_affected();
     if changed == 0 {
         // A loan or another collection came first.
-        let now = get_in(&mut tx, c.property_id, c.key_set_id)
+        let now = get_in(db, &mut tx, c.property_id, c.key_set_id)
             .await?
             .ok_or_else(|| Error::not_found("key set", c.key_set_id))?;
         rules::check_collect_state(&now)?;
@@ -913,7 +950,7 @@ pub async fn collect(db: &Db, outbox: &Outbox, request_id: &str, c: Claimant<'_>
 }
 
 async fn log_refusal(
-    db: &Db,
+    db: &Store,
     request_id: &str,
     c: &Claimant<'_>,
     set: &KeySet,
@@ -946,7 +983,7 @@ async fn log_refusal(
 
 /// The refusal log, newest first.
 pub async fn list_refusals(
-    db: &Db,
+    db: &Store,
     property_id: &str,
     key_set_id: Option<&str>,
     before_id: Option<&str>,
@@ -992,7 +1029,7 @@ pub async fn list_refusals(
 /// none yet: marks it overdue and writes `KeyLoanOverdue`, once per loan even when several
 /// instances run the check. Returns how many were raised.
 pub async fn raise_overdue(
-    db: &Db,
+    db: &Store,
     outbox: &Outbox,
     property_id: &str,
     cutoff: DateTime<Utc>,
@@ -1009,7 +1046,10 @@ pub async fn raise_overdue(
         .bind(to_micros(cutoff))
         .fetch_all(db.pool())
         .await?;
-    let due = rows.iter().map(loan_from_row).collect::<Result<Vec<_>>>()?;
+    let due = rows
+        .iter()
+        .map(|r| loan_from_row(db, r))
+        .collect::<Result<Vec<_>>>()?;
     let mut raised = 0;
     for loan in due {
         let limit = rules::overdue_at(loan.expected_return_at, overdue_after_days);
@@ -1072,7 +1112,7 @@ pub struct AlertRow {
 
 /// Alerts of the property after `after_seq` whose loans still have keys out.
 pub async fn alerts_after(
-    db: &Db,
+    db: &Store,
     property_id: &str,
     after_seq: i64,
     limit: i64,
@@ -1094,7 +1134,7 @@ pub async fn alerts_after(
             row.try_get::<i64, _>("seq")?,
             row.try_get::<i64, _>("raise_at")?,
         ));
-        loans.push(loan_from_row(row)?);
+        loans.push(loan_from_row(db, row)?);
     }
     add_history(db, &mut loans).await?;
     Ok(alerts
@@ -1114,7 +1154,7 @@ pub async fn alerts_after(
 /// done before it, one custody per transaction with its `KeyRecordsPurged` event. Nothing of a
 /// custody still open, or closed since, is touched. Returns how many custodies went.
 pub async fn purge(
-    db: &Db,
+    db: &Store,
     outbox: &Outbox,
     property_id: &str,
     cutoff: DateTime<Utc>,
@@ -1201,7 +1241,7 @@ pub async fn purge(
 /// Checks the counts against the register as it stands in the same transaction and records
 /// the audit, once per request id; returns the audit's id.
 pub async fn audit(
-    db: &Db,
+    db: &Store,
     request_id: &str,
     mut audit: Audit,
     counted: &BTreeMap<String, i32>,
@@ -1275,7 +1315,7 @@ pub async fn audit(
     Ok(audit.id)
 }
 
-pub async fn get_audit(db: &Db, property_id: &str, id: &str) -> Result<Option<Audit>> {
+pub async fn get_audit(db: &Store, property_id: &str, id: &str) -> Result<Option<Audit>> {
     let row = sqlx::query(
         "SELECT id, property_id, audit_at, audited_by_id, audited_by_name, audited_by_role, \
          slots_checked, note FROM key_audits WHERE property_id = $1 AND id = $2",
@@ -1318,7 +1358,7 @@ pub async fn get_audit(db: &Db, property_id: &str, id: &str) -> Result<Option<Au
 
 /// Every deed of the property's staff between `from` and `to`.
 pub async fn occurrences(
-    db: &Db,
+    db: &Store,
     property_id: &str,
     from: DateTime<Utc>,
     to: DateTime<Utc>,

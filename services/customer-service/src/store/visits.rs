@@ -7,14 +7,14 @@ use wuye_kit::{
     identity::Actor,
 };
 
-use super::decode;
+use super::{Store, decode};
 use crate::domain::{
     units,
     visits::{Channel, Kind, MajorProblem, Promise, RepairFollowUp, Satisfaction, Visit},
 };
 
 const VISIT: &str = "SELECT v.id, v.property_id, v.kind, v.household_id, v.unit_id, v.work_order_id, \
-    v.customer_name, v.customer_phone, v.visit_at, v.channel, v.visitor_id, v.visitor_name, \
+    v.customer_name, v.customer_phone_sealed, v.visit_at, v.channel, v.visitor_id, v.visitor_name, \
     v.visitor_role, v.content, v.satisfaction, v.question, v.reply_due_at, v.reply_at, v.reply, \
     v.replied_by_id, v.replied_by_name, v.replied_by_role, v.major_problem, v.meeting_date, \
     v.settle_at, v.settlement, v.settled_by_id, v.settled_by_name, v.settled_by_role, \
@@ -48,7 +48,7 @@ fn done_by(row: &AnyRow, prefix: &str) -> Result<Actor> {
     })
 }
 
-fn from_row(row: &AnyRow) -> Result<Visit> {
+fn from_row(db: &Store, row: &AnyRow) -> Result<Visit> {
     let promise = match row.try_get::<Option<i64>, _>("reply_due_at")? {
         Some(due) => Some(Promise {
             question: row.try_get("question")?,
@@ -88,8 +88,10 @@ fn from_row(row: &AnyRow) -> Result<Visit> {
         (Some(id), Some(number)) => Some((id, number)),
         _ => None,
     };
+    let id: String = row.try_get("id")?;
+    let customer_phone = db.open("visits", &id, "customer_phone", row)?;
     Ok(Visit {
-        id: row.try_get("id")?,
+        id,
         property_id: row.try_get("property_id")?,
         kind: decode(row.try_get("kind")?, Kind::from_code, "visit kind")?,
         household_id: row.try_get("household_id")?,
@@ -97,7 +99,7 @@ fn from_row(row: &AnyRow) -> Result<Visit> {
         unit_label: unit_label(row)?,
         work_order_id: row.try_get("work_order_id")?,
         customer_name: row.try_get("customer_name")?,
-        customer_phone: row.try_get("customer_phone")?,
+        customer_phone,
         visited_at: from_micros(row.try_get("visit_at")?),
         channel: decode(row.try_get("channel")?, Channel::from_code, "visit channel")?,
         visitor: Actor {
@@ -125,7 +127,7 @@ pub enum Recorded {
 
 /// Records a visit in one transaction: the request id, the visit, and for a repair
 /// follow-up the work order's first visit (VIS-4).
-pub async fn record(db: &Db, request_id: &str, mut v: Visit) -> Result<Recorded> {
+pub async fn record(db: &Store, request_id: &str, mut v: Visit) -> Result<Recorded> {
     let mut tx = db.begin().await?;
     let scope = format!("RecordVisit/{}", v.property_id);
     if let Claim::Retry(id) =
@@ -153,9 +155,11 @@ pub async fn record(db: &Db, request_id: &str, mut v: Visit) -> Result<Recorded>
     }
     sqlx::query(
         "INSERT INTO visits (id, property_id, kind, household_id, unit_id, work_order_id, \
-         customer_name, customer_phone, visit_at, channel, visitor_id, visitor_name, visitor_role, \
-         content, satisfaction, question, reply_due_at, major_problem, meeting_date, create_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+         customer_name, customer_phone, customer_phone_sealed, visit_at, channel, visitor_id, \
+         visitor_name, visitor_role, content, satisfaction, question, reply_due_at, \
+         major_problem, meeting_date, create_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19, $20)",
     )
     .bind(&v.id)
     .bind(&v.property_id)
@@ -164,7 +168,7 @@ pub async fn record(db: &Db, request_id: &str, mut v: Visit) -> Result<Recorded>
     .bind(&v.unit_id)
     .bind(&v.work_order_id)
     .bind(&v.customer_name)
-    .bind(&v.customer_phone)
+    .bind(db.seal("visits", &v.id, "customer_phone", &v.customer_phone)?)
     .bind(to_micros(v.visited_at))
     .bind(v.channel.code())
     .bind(&v.visitor.user_id)
@@ -172,10 +176,24 @@ pub async fn record(db: &Db, request_id: &str, mut v: Visit) -> Result<Recorded>
     .bind(&v.visitor.role)
     .bind(&v.content)
     .bind(v.satisfaction.code())
-    .bind(v.promise.as_ref().map(|p| p.question.clone()).unwrap_or_default())
+    .bind(
+        v.promise
+            .as_ref()
+            .map(|p| p.question.clone())
+            .unwrap_or_default(),
+    )
     .bind(v.promise.as_ref().map(|p| to_micros(p.reply_due_at)))
-    .bind(v.major.as_ref().map(|m| m.problem.clone()).unwrap_or_default())
-    .bind(v.major.as_ref().map(|m| m.meeting_date.format("%Y-%m-%d").to_string()))
+    .bind(
+        v.major
+            .as_ref()
+            .map(|m| m.problem.clone())
+            .unwrap_or_default(),
+    )
+    .bind(
+        v.major
+            .as_ref()
+            .map(|m| m.meeting_date.format("%Y-%m-%d").to_string()),
+    )
     .bind(to_micros(v.created_at))
     .execute(&mut *tx)
     .await?;
@@ -195,19 +213,19 @@ pub async fn record(db: &Db, request_id: &str, mut v: Visit) -> Result<Recorded>
     Ok(Recorded::New(Box::new(v)))
 }
 
-pub async fn get(db: &Db, property_id: &str, id: &str) -> Result<Option<Visit>> {
+pub async fn get(db: &Store, property_id: &str, id: &str) -> Result<Option<Visit>> {
     let sql = sqlx::AssertSqlSafe(format!("{VISIT} WHERE v.property_id = $1 AND v.id = $2"));
     let row = sqlx::query(sql)
         .bind(property_id)
         .bind(id)
         .fetch_optional(db.pool())
         .await?;
-    row.as_ref().map(from_row).transpose()
+    row.as_ref().map(|r| from_row(db, r)).transpose()
 }
 
 /// Visits newest first, before the page key (visit time, id).
 pub async fn list(
-    db: &Db,
+    db: &Store,
     property_id: &str,
     household_id: Option<&str>,
     kind: Option<Kind>,
@@ -230,13 +248,13 @@ pub async fn list(
         .bind(limit)
         .fetch_all(db.pool())
         .await?;
-    rows.iter().map(from_row).collect()
+    rows.iter().map(|r| from_row(db, r)).collect()
 }
 
 /// Promised replies past their time and not given (VIS-2), oldest promise first, after the
 /// page key (due, id).
 pub async fn list_overdue_replies(
-    db: &Db,
+    db: &Store,
     property_id: &str,
     now: DateTime<Utc>,
     after: Option<(i64, String)>,
@@ -256,11 +274,11 @@ pub async fn list_overdue_replies(
         .bind(limit)
         .fetch_all(db.pool())
         .await?;
-    rows.iter().map(from_row).collect()
+    rows.iter().map(|r| from_row(db, r)).collect()
 }
 
 /// The meeting's agenda (VIS-3): problems put on it, and unsettled ones of earlier meetings.
-pub async fn agenda(db: &Db, property_id: &str, date: NaiveDate) -> Result<Vec<Visit>> {
+pub async fn agenda(db: &Store, property_id: &str, date: NaiveDate) -> Result<Vec<Visit>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "{VISIT} WHERE v.property_id = $1 AND v.meeting_date IS NOT NULL \
          AND (v.meeting_date = $2 OR (v.meeting_date < $2 AND v.settle_at IS NULL)) \
@@ -271,7 +289,7 @@ pub async fn agenda(db: &Db, property_id: &str, date: NaiveDate) -> Result<Vec<V
         .bind(date.format("%Y-%m-%d").to_string())
         .fetch_all(db.pool())
         .await?;
-    rows.iter().map(from_row).collect()
+    rows.iter().map(|r| from_row(db, r)).collect()
 }
 
 /// Records the promised reply (VIS-2); false when there was none to give.

@@ -1,23 +1,55 @@
 //! Encryption of personal identifiers at rest (ARC-6, ARC-11): ChaCha20-Poly1305 under a key
-//! of the configured keyring. Each value is stored with the id of its key, so keys rotate
-//! without re-encrypting everything at once, and is bound to its row and field (associated
-//! data), so a ciphertext copied into another row does not decrypt.
+//! of the configured keyring (`encryption_keys` of [`crate::ServiceSettings`], from
+//! `WUYE_<COMPONENT>__ENCRYPTION_KEYS`). Each value is stored with the id of its key, so keys
+//! rotate without re-encrypting everything at once, and is bound to its row and field
+//! (associated data), so a ciphertext copied into another row does not decrypt.
 
 use std::collections::HashMap;
 
+use crate::config::Secret;
 use chacha20poly1305::{
     ChaCha20Poly1305, KeyInit, Nonce,
     aead::{Aead, Generate, Payload},
 };
-use wuye_kit::config::Secret;
 
 const NONCE_LEN: usize = 12;
+
+/// The development keyring. It is public (deploy/dev-keys/README.md): never use it with real
+/// customer data, set `WUYE_<COMPONENT>__ENCRYPTION_KEYS`.
+pub const DEV_KEYS: &str = "dev=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 /// A value as stored: the key's id and nonce‖ciphertext.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sealed {
     pub key_id: String,
     pub bytes: Vec<u8>,
+}
+
+impl Sealed {
+    /// One self-describing value for a single column: the key id's length, the key id, then
+    /// nonce‖ciphertext.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + self.key_id.len() + self.bytes.len());
+        // Key ids are at most 32 bytes (checked by `Keyring::parse`).
+        out.push(self.key_id.len() as u8);
+        out.extend_from_slice(self.key_id.as_bytes());
+        out.extend_from_slice(&self.bytes);
+        out
+    }
+
+    /// Reads back what [`Sealed::to_bytes`] wrote.
+    pub fn from_bytes(stored: &[u8]) -> anyhow::Result<Self> {
+        let (&len, rest) = stored
+            .split_first()
+            .ok_or_else(|| anyhow::anyhow!("sealed value is empty"))?;
+        let len = usize::from(len);
+        anyhow::ensure!(rest.len() > len + NONCE_LEN, "sealed value is too short");
+        let (key_id, bytes) = rest.split_at(len);
+        Ok(Self {
+            key_id: std::str::from_utf8(key_id)?.to_owned(),
+            bytes: bytes.to_vec(),
+        })
+    }
 }
 
 /// The keys personal identifiers are encrypted with; the first encrypts.
@@ -78,6 +110,35 @@ impl Keyring {
 
     pub fn current_key_id(&self) -> &str {
         &self.current
+    }
+
+    /// The keyring of `spec`, warning when it is the public development keyring.
+    pub fn configured(spec: &Secret, service: &str) -> anyhow::Result<Self> {
+        if spec.expose() == DEV_KEYS {
+            tracing::warn!(
+                "{service}: personal identifiers are encrypted with the public development key; \
+                 set WUYE_{}__ENCRYPTION_KEYS",
+                service.to_uppercase().replace('-', "_")
+            );
+        }
+        Self::parse(spec)
+    }
+
+    /// Seals `clear` for `context` as one column value ([`Sealed::to_bytes`]); an empty value
+    /// stays empty (`None`), as there is nothing to protect.
+    pub fn seal_value(&self, context: &str, clear: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        if clear.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(self.seal(context, clear)?.to_bytes()))
+    }
+
+    /// Opens a column value written by [`Keyring::seal_value`]; `None` is the empty value.
+    pub fn open_value(&self, context: &str, stored: Option<&[u8]>) -> anyhow::Result<String> {
+        match stored {
+            None => Ok(String::new()),
+            Some(bytes) => self.open(context, &Sealed::from_bytes(bytes)?),
+        }
     }
 
     /// Encrypts `clear` for the place `context` (such as "household_file/<id>/phone").
@@ -156,6 +217,26 @@ mod tests {
         assert_eq!(rotated.seal("c", "x").unwrap().key_id, "k2");
         let without_old = Keyring::parse(&Secret::new(K2)).unwrap();
         assert!(without_old.open("c", &sealed).is_err());
+    }
+
+    #[test]
+    fn column_values_carry_their_key() {
+        let old = Keyring::parse(&Secret::new(K1)).unwrap();
+        let stored = old.seal_value("t/1/phone", "13800138000").unwrap().unwrap();
+        assert!(!String::from_utf8_lossy(&stored).contains("13800138000"));
+        let rotated = Keyring::parse(&Secret::new(format!("{K2},{K1}"))).unwrap();
+        assert_eq!(
+            rotated.open_value("t/1/phone", Some(&stored)).unwrap(),
+            "13800138000"
+        );
+        assert!(rotated.open_value("t/2/phone", Some(&stored)).is_err());
+        let fresh = rotated.seal_value("t/1/phone", "1").unwrap().unwrap();
+        assert_eq!(Sealed::from_bytes(&fresh).unwrap().key_id, "k2");
+        assert_eq!(rotated.seal_value("t/1/phone", "").unwrap(), None);
+        assert_eq!(rotated.open_value("t/1/phone", None).unwrap(), "");
+        assert!(Sealed::from_bytes(&[]).is_err());
+        assert!(Sealed::from_bytes(&[5, b'k']).is_err());
+        assert!(Keyring::parse(&Secret::new(DEV_KEYS)).is_ok());
     }
 
     #[test]
