@@ -1021,8 +1021,14 @@ mod tests {
             CheckCleanliness(bool),
             Brief(bool),
             Stop,
-            Restart { fault_still_open: bool },
-            Sign { side: Side, incident: bool, fault: bool },
+            Restart {
+                fault_still_open: bool,
+            },
+            Sign {
+                side: Side,
+                incident: bool,
+                fault: bool,
+            },
         }
 
         /// Mostly good news, so that handovers also complete.
@@ -1043,9 +1049,8 @@ mod tests {
                 1 => Just(Running::AbnormalKnownCause),
                 1 => Just(Running::AbnormalUnknownCause),
             ];
-            let count = (0i64..3, good()).prop_map(|(listed, same)| {
-                (listed, if same { listed } else { listed + 1 })
-            });
+            let count = (0i64..3, good())
+                .prop_map(|(listed, same)| (listed, if same { listed } else { listed + 1 }));
             let rare = prop::bool::weighted(0.1);
             prop_oneof![
                 2 => fitness.prop_map(Call::Arrive),
