@@ -330,10 +330,23 @@ mod tests {
 
         #[derive(Debug, Clone)]
         enum Call {
-            Decide { who: usize, approve: bool },
-            Read { who: usize, file: bool, document: usize },
-            Copy { who: usize, file: bool, document: usize },
-            ReadPersonalData { who: usize },
+            Decide {
+                who: usize,
+                approve: bool,
+            },
+            Read {
+                who: usize,
+                file: bool,
+                document: usize,
+            },
+            Copy {
+                who: usize,
+                file: bool,
+                document: usize,
+            },
+            ReadPersonalData {
+                who: usize,
+            },
         }
 
         fn call() -> impl Strategy<Value = Call> {
@@ -341,10 +354,20 @@ mod tests {
             prop_oneof![
                 (who.clone(), any::<bool>())
                     .prop_map(|(who, approve)| Call::Decide { who, approve }),
-                (who.clone(), prop::bool::weighted(0.8), 0..3usize)
-                    .prop_map(|(who, file, document)| Call::Read { who, file, document }),
-                (who.clone(), prop::bool::weighted(0.8), 0..3usize)
-                    .prop_map(|(who, file, document)| Call::Copy { who, file, document }),
+                (who.clone(), prop::bool::weighted(0.8), 0..3usize).prop_map(
+                    |(who, file, document)| Call::Read {
+                        who,
+                        file,
+                        document
+                    }
+                ),
+                (who.clone(), prop::bool::weighted(0.8), 0..3usize).prop_map(
+                    |(who, file, document)| Call::Copy {
+                        who,
+                        file,
+                        document
+                    }
+                ),
                 who.prop_map(|who| Call::ReadPersonalData { who }),
             ]
         }

@@ -733,7 +733,11 @@ mod tests {
         #[derive(Debug, Clone)]
         enum Call {
             /// Answers: the full checklist, or one item dropped, or one given twice.
-            Record { pressure: f64, drop_one: bool, twice: bool },
+            Record {
+                pressure: f64,
+                drop_one: bool,
+                twice: bool,
+            },
             SpotCheck,
         }
 

@@ -335,7 +335,11 @@ mod tests {
         }
 
         fn call() -> impl Strategy<Value = Call> {
-            prop_oneof![Just(Call::Dispatch), Just(Call::Arrive), Just(Call::Complete)]
+            prop_oneof![
+                Just(Call::Dispatch),
+                Just(Call::Arrive),
+                Just(Call::Complete)
+            ]
         }
 
         fn rank(state: State) -> u8 {
