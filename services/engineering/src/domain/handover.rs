@@ -1061,8 +1061,8 @@ mod tests {
                 2 => good().prop_map(Call::CheckCleanliness),
                 2 => good().prop_map(Call::Brief),
                 1 => Just(Call::Stop),
-                1 => rare.clone().prop_map(|fault_still_open| Call::Restart { fault_still_open }),
-                4 => (prop_oneof![Just(Side::Outgoing), Just(Side::Incoming)], rare.clone(), rare)
+                1 => rare.prop_map(|fault_still_open| Call::Restart { fault_still_open }),
+                4 => (prop_oneof![Just(Side::Outgoing), Just(Side::Incoming)], rare, rare)
                     .prop_map(|(side, incident, fault)| Call::Sign { side, incident, fault }),
             ]
         }
