@@ -284,10 +284,16 @@ pub async fn serving(name: &str, addr: SocketAddr) {
 /// A request as a user of `role` at the test property, for a gateway process (signed with
 /// the development key its configuration trusts).
 pub fn authed<T>(message: T, role: &str) -> Request<T> {
+    authed_as(message, role, &format!("{role}-1"))
+}
+
+/// A request as the user `user_id` with `role` at the test property, through a gateway
+/// process: for several people calling at once.
+pub fn authed_as<T>(message: T, role: &str, user_id: &str) -> Request<T> {
     let token = wuye_gateway::sign_dev_token(
         role,
         &[PROPERTY.to_owned()],
-        &format!("{role}-1"),
+        user_id,
         "测试员",
         Duration::from_secs(600),
     )
