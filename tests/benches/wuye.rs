@@ -316,12 +316,12 @@ mod storage {
     use super::*;
     use wuye_customer_service::{
         domain::complaints::{Channel, Complainant, Complaint, Registration, Severity},
-        store::complaints::register,
+        store::{Store, complaints::register},
     };
     use wuye_kit::{db::Db, identity::Actor, outbox::Outbox, properties::Properties};
 
     #[derive(Clone)]
-    pub struct Limit(Arc<(Db, Outbox, Properties)>);
+    pub struct Limit(Arc<(Store, Outbox, Properties)>);
 
     impl Limit {
         pub async fn open(backend: Backend) -> anyhow::Result<Limit> {
@@ -340,7 +340,9 @@ mod storage {
             )
             .await?;
             let outbox = Outbox::new(db.clone(), Arc::new(SystemClock));
-            Ok(Limit(Arc::new((db, outbox, deploy_properties()))))
+            let keyring = ServiceSettings::default().keyring(wuye_customer_service::NAME)?;
+            let store = Store::new(db, keyring);
+            Ok(Limit(Arc::new((store, outbox, deploy_properties()))))
         }
 
         pub async fn register(&self, request_id: &str) -> Result<(), Status> {
@@ -1074,7 +1076,7 @@ mod portfolio {
                  complainant_phone, category, description, severity, state, register_at, \
                  reply_due_at, registered_by_id, registered_by_name, registered_by_role, \
                  reply_at, close_at, results_told) \
-                 SELECT 'bench-' || i, {property}, i / $3 + 1, 'phone', '李静', '139 1234 5678', \
+                 SELECT 'bench-' || i, {property}, i / $3 + 1, 'phone', '李静', '', \
                  CASE i % 4 WHEN 0 THEN '保洁服务' WHEN 1 THEN '维修服务' WHEN 2 THEN '安全管理' \
                  ELSE '绿化服务' END, '楼道垃圾未及时清运', \
                  CASE WHEN i % 10 = 0 THEN 'serious' WHEN i % 10 < 4 THEN 'general' \

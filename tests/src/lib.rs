@@ -24,6 +24,8 @@ use wuye_kit::{
 
 pub use wuye_proto as proto;
 
+pub mod process;
+
 /// The property most tests work on, from `deploy/properties.toml`.
 pub const PROPERTY: &str = "sunshine-garden";
 /// A second property of the same deployment.

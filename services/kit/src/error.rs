@@ -163,9 +163,14 @@ impl Violations {
         }
     }
 
+    /// A text of at most `max` characters. NUL is refused: PostgreSQL cannot store it in text,
+    /// and no form has a use for it.
     pub fn max_text(&mut self, field: &str, value: &str, max: usize) {
         if value.chars().count() > max {
             self.add(field, format!("must be at most {max} characters"));
+        }
+        if value.contains('\0') {
+            self.add(field, "must not contain NUL characters");
         }
     }
 
@@ -186,6 +191,23 @@ impl Violations {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_is_refused_in_any_text() {
+        let mut v = Violations::new();
+        v.required_text("name", "a\0b", 10);
+        v.max_text("note", "\0", 10);
+        v.max_text("ok", "a\u{200d}b", 10);
+        let status = Status::from(v.check().unwrap_err());
+        let fields: Vec<_> = status
+            .get_details_bad_request()
+            .unwrap()
+            .field_violations
+            .into_iter()
+            .map(|f| f.field)
+            .collect();
+        assert_eq!(fields, ["name", "note"]);
+    }
 
     #[test]
     fn violations_become_bad_request_details() {

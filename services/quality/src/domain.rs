@@ -295,4 +295,84 @@ mod tests {
         );
         assert_eq!(property_text(State::Assigned, None, "d", &[]), "");
     }
+
+    mod properties {
+        //! No sequence of steps, by any role, takes an escalation out of ESC-3's order.
+        use proptest::prelude::*;
+
+        use super::*;
+
+        const ROLES: &[&str] = &[
+            QUALITY_OFFICER,
+            "hq_viewer",
+            "project_manager",
+            "project_manager_assistant",
+            "cs_supervisor",
+            "front_desk",
+            SERVICE_ROLE,
+        ];
+
+        fn step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                Just(Step::Assign {
+                    assignee: officer()
+                }),
+                "[a-z?]{0,6}".prop_map(|question| Step::RequestInformation { question }),
+                "[a-z]{0,6}".prop_map(|answer| Step::ProvideInformation { answer }),
+                prop::collection::vec("[a-z]{1,4}", 0..3).prop_map(|corrective_actions| {
+                    Step::Decide {
+                        decision: "d".into(),
+                        corrective_actions,
+                    }
+                }),
+                "[a-z]{0,6}".prop_map(|note| Step::Close { note }),
+            ]
+        }
+
+        proptest! {
+            // 256 cases, or PROPTEST_CASES.
+            #[test]
+            fn no_sequence_of_steps_breaks_the_order_of_handling(
+                calls in prop::collection::vec((step(), 0..ROLES.len()), 1..40)
+            ) {
+                let mut state = State::Received;
+                // Questions asked and not answered.
+                let mut open_questions = 0i32;
+                let mut decided = false;
+                for (step, role) in calls {
+                    let taken = check_role(ROLES[role], &step)
+                        .and_then(|()| next_state(state, &step));
+                    let Ok(next) = taken else {
+                        // A refused step leaves the escalation as it was.
+                        continue;
+                    };
+                    prop_assert_ne!(state, State::Closed, "closed stays closed");
+                    match &step {
+                        Step::ProvideInformation { .. } => {
+                            prop_assert!(PROPERTY_ANSWERERS.contains(&ROLES[role]));
+                            prop_assert!(open_questions > 0, "an answer needs a question");
+                            open_questions -= 1;
+                        }
+                        Step::RequestInformation { .. } => {
+                            prop_assert_eq!(open_questions, 0, "one question at a time");
+                            open_questions += 1;
+                        }
+                        Step::Decide { .. } => {
+                            prop_assert_eq!(ROLES[role], QUALITY_OFFICER);
+                            prop_assert_eq!(open_questions, 0, "no decision on a pending question");
+                            decided = true;
+                        }
+                        Step::Close { .. } => prop_assert!(decided, "closed only once decided"),
+                        Step::Assign { .. } => {
+                            prop_assert!(!decided, "a decided escalation is not reassigned");
+                        }
+                    }
+                    prop_assert!(open_questions >= 0);
+                    state = next;
+                    prop_assert_eq!(open_questions > 0, state == State::InformationRequested);
+                    prop_assert_eq!(decided, matches!(state, State::Decided | State::Closed));
+                }
+            }
+        }
+    }
 }

@@ -310,4 +310,156 @@ mod tests {
             "ACCESS_EXPIRED"
         );
     }
+
+    mod properties {
+        //! No sequence of decisions and uses by anyone reaches an invalid access: a request is
+        //! decided once, by a CS supervisor who did not make it, before it runs out, and a read
+        //! or a copy is allowed only inside an approved request, to its requester (ARC-9 to
+        //! ARC-11).
+        use proptest::prelude::*;
+
+        use super::*;
+
+        const PEOPLE: [(&str, &str); 5] = [
+            ("clerk", "cs_clerk"),
+            ("boss", "cs_supervisor"),
+            ("boss2", "cs_supervisor"),
+            ("pm", "project_manager"),
+            ("clerk2", "cs_clerk"),
+        ];
+
+        #[derive(Debug, Clone)]
+        enum Call {
+            Decide {
+                who: usize,
+                approve: bool,
+            },
+            Read {
+                who: usize,
+                file: bool,
+                document: usize,
+            },
+            Copy {
+                who: usize,
+                file: bool,
+                document: usize,
+            },
+            ReadPersonalData {
+                who: usize,
+            },
+        }
+
+        fn call() -> impl Strategy<Value = Call> {
+            let who = 0..PEOPLE.len();
+            prop_oneof![
+                (who.clone(), any::<bool>())
+                    .prop_map(|(who, approve)| Call::Decide { who, approve }),
+                (who.clone(), prop::bool::weighted(0.8), 0..3usize).prop_map(
+                    |(who, file, document)| Call::Read {
+                        who,
+                        file,
+                        document
+                    }
+                ),
+                (who.clone(), prop::bool::weighted(0.8), 0..3usize).prop_map(
+                    |(who, file, document)| Call::Copy {
+                        who,
+                        file,
+                        document
+                    }
+                ),
+                who.prop_map(|who| Call::ReadPersonalData { who }),
+            ]
+        }
+
+        fn person(who: usize) -> Actor {
+            actor(PEOPLE[who].0, PEOPLE[who].1)
+        }
+
+        proptest! {
+            // 256 cases, or PROPTEST_CASES.
+            #[test]
+            fn no_sequence_of_calls_reaches_an_invalid_access(
+                copying in any::<bool>(),
+                personal_data in any::<bool>(),
+                calls in prop::collection::vec((call(), 0i64..3), 1..30),
+            ) {
+                let mut r = AccessRequest {
+                    state: AccessState::Pending,
+                    decided_by: None,
+                    decided_at: None,
+                    copying,
+                    personal_data,
+                    document_ids: vec!["d1".into(), "d2".into()],
+                    ..request()
+                };
+                let mut now = t(0);
+                let documents = ["d1", "d2", "d9"];
+                for (call, hours) in calls {
+                    now += Duration::hours(hours);
+                    let before = r.clone();
+                    let file = |inside: bool| if inside { "f1" } else { "f2" };
+                    let (who, allowed) = match call {
+                        Call::Decide { who, approve } => {
+                            let decided = check_decision(&r, &person(who), now);
+                            if decided.is_ok() {
+                                // As the store records a decision.
+                                r.state = if approve {
+                                    AccessState::Approved
+                                } else {
+                                    AccessState::Rejected
+                                };
+                                r.decided_by = Some(person(who));
+                                r.decided_at = Some(now);
+                                prop_assert_eq!(before.state, AccessState::Pending);
+                                prop_assert_eq!(PEOPLE[who].1, SUPERVISOR_ROLE);
+                                prop_assert_ne!(&person(who).user_id, &r.requested_by.user_id);
+                                prop_assert!(now < r.valid_until);
+                            } else {
+                                prop_assert_eq!(&r, &before, "a refused decision changes nothing");
+                            }
+                            continue;
+                        }
+                        Call::Read { who, file: inside, document } => (
+                            who,
+                            check_use(Some(&r), &person(who), file(inside),
+                                Use::ReadDocument(documents[document]), now)
+                                .map(|()| (inside, document, false, false)),
+                        ),
+                        Call::Copy { who, file: inside, document } => (
+                            who,
+                            check_use(Some(&r), &person(who), file(inside),
+                                Use::CopyDocument(documents[document]), now)
+                                .map(|()| (inside, document, true, false)),
+                        ),
+                        Call::ReadPersonalData { who } => (
+                            who,
+                            check_use(Some(&r), &person(who), "f1", Use::ReadPersonalData, now)
+                                .map(|()| (true, 0, false, true)),
+                        ),
+                    };
+                    // Using a request never changes it.
+                    prop_assert_eq!(&r, &before);
+                    if let Ok((inside, document, copy, personal)) = allowed {
+                        prop_assert_eq!(r.state, AccessState::Approved);
+                        let decider = r.decided_by.as_ref().unwrap();
+                        prop_assert_eq!(decider.role.as_str(), SUPERVISOR_ROLE);
+                        prop_assert_ne!(&decider.user_id, &r.requested_by.user_id);
+                        prop_assert_eq!(&person(who).user_id, &r.requested_by.user_id);
+                        prop_assert!(now < r.valid_until);
+                        prop_assert!(inside);
+                        if !personal {
+                            prop_assert!(document < 2, "a document of the request");
+                        }
+                        prop_assert!(!copy || r.copying);
+                        prop_assert!(!personal || r.personal_data);
+                    }
+                    // Decided stays decided.
+                    if before.state != AccessState::Pending {
+                        prop_assert_eq!(r.state, before.state);
+                    }
+                }
+            }
+        }
+    }
 }

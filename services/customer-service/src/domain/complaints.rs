@@ -827,4 +827,161 @@ mod tests {
         assert!(!is_plausible_phone("call me"));
         assert!(!is_plausible_phone("12"));
     }
+
+    mod properties {
+        //! No sequence of steps, by any role, reaches an invalid complaint (CMP-5).
+        use proptest::prelude::*;
+
+        use super::*;
+
+        const ROLES: &[&str] = &[
+            "front_desk",
+            "cs_clerk",
+            "cs_supervisor",
+            "project_manager",
+            "project_manager_assistant",
+            "maintenance_foreman",
+            "engineering_manager",
+            "technician",
+            "resident",
+        ];
+
+        fn step() -> impl Strategy<Value = Step> {
+            let text = || "[a-z投诉 ]{0,8}";
+            prop_oneof![
+                (text(), text()).prop_map(|(team, note)| Step::SendToTeam { team, note }),
+                (text(), text()).prop_map(|(plan, remedial_measures)| Step::ProposePlan {
+                    plan,
+                    remedial_measures
+                }),
+                text().prop_map(|note| Step::ConfirmPlan { note }),
+                text().prop_map(|reason| Step::RejectPlan { reason }),
+                text().prop_map(|note| Step::CommunicatePlan { note }),
+                text().prop_map(|note| Step::StartWork { note }),
+                text().prop_map(|note| Step::UrgeWork { note }),
+                text().prop_map(|report| Step::ReportHandling { report }),
+                text().prop_map(|note| Step::TellResult { note }),
+                (any::<bool>(), text())
+                    .prop_map(|(satisfied, comment)| Step::Verdict { satisfied, comment }),
+                text().prop_map(|reason| Step::MarkMajor { reason }),
+            ]
+        }
+
+        /// The step that moves a complaint in `state` on (`choice` picks among the ways on),
+        /// so that sequences also reach the end of the complaint's life.
+        fn next_step(state: State, choice: bool) -> Step {
+            let note = String::new;
+            match state {
+                State::Registered => Step::SendToTeam {
+                    team: "保洁班".into(),
+                    note: note(),
+                },
+                State::SentToTeam => Step::ProposePlan {
+                    plan: "p".into(),
+                    remedial_measures: "r".into(),
+                },
+                State::PlanProposed if choice => Step::ConfirmPlan { note: note() },
+                State::PlanProposed => Step::RejectPlan { reason: note() },
+                State::PlanConfirmed => Step::CommunicatePlan { note: note() },
+                State::Communicated => Step::StartWork { note: note() },
+                State::InProgress if choice => Step::ReportHandling { report: note() },
+                State::InProgress => Step::UrgeWork { note: note() },
+                State::Reported => Step::TellResult { note: note() },
+                State::ResultTold => Step::Verdict {
+                    satisfied: choice,
+                    comment: note(),
+                },
+                State::Closed => Step::MarkMajor { reason: note() },
+            }
+        }
+
+        /// A call: a random step by a random role, or the step that moves the complaint on by
+        /// one of the roles allowed to take it.
+        #[derive(Debug, Clone)]
+        enum Call {
+            Random(Step, usize),
+            Next { choice: bool, role: usize },
+        }
+
+        fn call() -> impl Strategy<Value = Call> {
+            prop_oneof![
+                1 => (step(), 0..ROLES.len()).prop_map(|(step, role)| Call::Random(step, role)),
+                2 => (prop::bool::weighted(0.7), 0usize..8)
+                    .prop_map(|(choice, role)| Call::Next { choice, role }),
+            ]
+        }
+
+        proptest! {
+            // 256 cases, or PROPTEST_CASES.
+            #[test]
+            fn no_sequence_of_steps_reaches_an_invalid_complaint(
+                calls in prop::collection::vec((call(), 0i64..72), 1..60)
+            ) {
+                let mut c = registered();
+                let mut at = c.registered_at;
+                for (call, hours) in calls {
+                    at += Duration::hours(hours);
+                    let (step, role) = match call {
+                        Call::Random(step, role) => (step, role),
+                        Call::Next { choice, role } => {
+                            let step = next_step(c.state, choice);
+                            let allowed = roles_for(step.action());
+                            let role = allowed[role % allowed.len()];
+                            (step, ROLES.iter().position(|r| *r == role).unwrap())
+                        }
+                    };
+                    let before = c.clone();
+                    let action = step.action();
+                    match apply(&c, step, &actor(ROLES[role]), at) {
+                        Err(_) => {
+                            // Nothing changes on a refusal.
+                            prop_assert_eq!(&c, &before);
+                        }
+                        Ok(next) => {
+                            prop_assert!(roles_for(action).contains(&ROLES[role]));
+                            prop_assert_ne!(before.state, State::Closed, "closed stays closed");
+                            // One step recorded, numbered in order, from the state it left.
+                            prop_assert_eq!(next.steps.len(), before.steps.len() + 1);
+                            let record = next.steps.last().unwrap();
+                            prop_assert_eq!(record.seq as usize, next.steps.len());
+                            prop_assert_eq!((record.action, record.from, record.to),
+                                (action, before.state, next.state));
+                            // What intake set never changes.
+                            prop_assert_eq!((&next.id, next.number, &next.description),
+                                (&before.id, before.number, &before.description));
+                            prop_assert_eq!(next.registered_at, before.registered_at);
+                            // The first reply time, the major mark stay once set.
+                            if before.replied_at.is_some() {
+                                prop_assert_eq!(next.replied_at, before.replied_at);
+                            }
+                            if before.major.is_some() {
+                                prop_assert_eq!(&next.major, &before.major);
+                            }
+                            prop_assert!(next.results_told >= before.results_told);
+                            c = next;
+                        }
+                    }
+                    // Invariants of every reachable complaint.
+                    prop_assert_eq!(c.closed_at.is_some(), c.state == State::Closed);
+                    if c.state == State::Closed {
+                        // Closed only on a satisfied customer after a result was told.
+                        prop_assert!(c.results_told >= 1);
+                        prop_assert_eq!(c.steps.last().unwrap().action, Action::CustomerSatisfied);
+                    }
+                    // Past the plan's communication, the reply is recorded (CMP-3).
+                    if matches!(c.state, State::Communicated | State::InProgress
+                        | State::Reported | State::ResultTold | State::Closed)
+                    {
+                        prop_assert!(c.replied_at.is_some());
+                    }
+                    if c.state != State::Registered {
+                        prop_assert!(!c.team.is_empty() || c.steps.iter()
+                            .any(|s| s.action == Action::SendToTeam));
+                    }
+                    let told = c.steps.iter().filter(|s| s.action == Action::TellResult).count();
+                    prop_assert_eq!(told, c.results_told as usize);
+                }
+            }
+        }
+    }
 }

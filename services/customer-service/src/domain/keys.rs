@@ -1050,4 +1050,131 @@ mod tests {
         assert!(html.contains("&lt;b&gt;出差"));
         assert!(html.contains("**************002X"));
     }
+
+    mod properties {
+        //! No sequence of loans, returns and collections reaches an invalid custody: keys out
+        //! never below zero nor above the set, a set is never both lent and collected, a
+        //! collected set stays collected, and a refused step changes nothing (KEY-6 to KEY-9).
+        //! The steps change the set as the store does, guarded by these rules.
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// One loan of the borrowing register: its state and the keys it still has out.
+        #[derive(Debug, Clone, PartialEq)]
+        struct OpenLoan {
+            state: LoanState,
+            keys_out: i32,
+        }
+
+        #[derive(Debug, Clone)]
+        enum Call {
+            Borrow(i32),
+            Return(i32),
+            Collect { claimant: usize, id: usize },
+        }
+
+        const CLAIMANTS: [&str; 3] = ["王建国", "王小丽", "张三"];
+
+        fn call() -> impl Strategy<Value = Call> {
+            // Quantities as the desk accepts them (1 to MAX_KEYS), around the set's 3 keys.
+            prop_oneof![
+                3 => (1..=5i32).prop_map(Call::Borrow),
+                4 => (1..=5i32).prop_map(Call::Return),
+                1 => (0..CLAIMANTS.len(), 0..3usize)
+                    .prop_map(|(claimant, id)| Call::Collect { claimant, id }),
+            ]
+        }
+
+        /// Takes `call` on the set and its latest loan; `Err` when a rule refuses it.
+        fn take(set: &mut KeySet, loan: &mut Option<OpenLoan>, call: Call) -> Result<(), ()> {
+            match call {
+                Call::Borrow(quantity) => {
+                    check_borrow(set, quantity).map_err(drop)?;
+                    set.state = KeySetState::OnLoan;
+                    set.keys_out = quantity;
+                    *loan = Some(OpenLoan {
+                        state: LoanState::Open,
+                        keys_out: quantity,
+                    });
+                }
+                Call::Return(received) => {
+                    let current = loan.as_mut().ok_or(())?;
+                    let outcome =
+                        check_return(current.state, current.keys_out, received).map_err(drop)?;
+                    current.keys_out -= received;
+                    set.keys_out -= received;
+                    if outcome == ReturnOutcome::Complete {
+                        current.state = LoanState::Returned;
+                        set.state = KeySetState::InCabinet;
+                    }
+                }
+                Call::Collect { claimant, id } => {
+                    check_collect_state(set).map_err(drop)?;
+                    let id = match id {
+                        0 => MaskedId::none(),
+                        1 => shown("11010519491231002X"),
+                        _ => shown("110105194912310038"),
+                    };
+                    let designated =
+                        identify_collector(set, CLAIMANTS[claimant], &id).map_err(drop)?;
+                    set.state = KeySetState::Collected;
+                    set.collection = Some(Collection {
+                        collector_name: CLAIMANTS[claimant].into(),
+                        designated,
+                        id,
+                        signer_name: CLAIMANTS[claimant].into(),
+                        collected_at: Utc::now(),
+                        handed_over_by: actor(),
+                    });
+                }
+            }
+            Ok(())
+        }
+
+        proptest! {
+            // 256 cases, or PROPTEST_CASES.
+            #[test]
+            fn no_sequence_of_custody_steps_reaches_an_invalid_set(
+                calls in prop::collection::vec(call(), 1..40)
+            ) {
+                let mut set = set(KeySetState::InCabinet);
+                let mut loan = None;
+                for call in calls {
+                    let before = (set.clone(), loan.clone());
+                    let taken = take(&mut set, &mut loan, call.clone());
+                    if taken.is_err() {
+                        prop_assert_eq!(&(set.clone(), loan.clone()), &before, "refused: {:?}", call);
+                    }
+                    if before.0.state == KeySetState::Collected {
+                        prop_assert!(taken.is_err(), "collected stays collected: {:?}", call);
+                    }
+                    // Invariants of every reachable custody.
+                    prop_assert!(0 <= set.keys_out && set.keys_out <= set.key_count);
+                    prop_assert!((0..=set.key_count).contains(&set.keys_in_cabinet()));
+                    let lent = loan.as_ref().is_some_and(|l| l.state == LoanState::Open);
+                    prop_assert_eq!(set.state == KeySetState::OnLoan, lent);
+                    if let Some(l) = &loan {
+                        prop_assert!(l.keys_out >= 0);
+                        prop_assert_eq!(l.keys_out == 0, l.state == LoanState::Returned);
+                        if l.state == LoanState::Open {
+                            prop_assert_eq!(l.keys_out, set.keys_out);
+                        }
+                    }
+                    match set.state {
+                        KeySetState::InCabinet => prop_assert_eq!(set.keys_out, 0),
+                        KeySetState::OnLoan => prop_assert!(set.keys_out > 0),
+                        // Never both lent and collected.
+                        KeySetState::Collected => {
+                            prop_assert_eq!(set.keys_out, 0);
+                            prop_assert!(!lent);
+                            let c = set.collection.as_ref().unwrap();
+                            prop_assert!(!c.id.is_none(), "collected without an ID");
+                        }
+                    }
+                    prop_assert_eq!(set.collection.is_some(), set.state == KeySetState::Collected);
+                }
+            }
+        }
+    }
 }

@@ -702,4 +702,77 @@ mod tests {
             other => panic!("expected a rule refusal, got {other:?}"),
         }
     }
+
+    mod properties {
+        //! No sequence of form moves, report edits and publications reaches an invalid
+        //! campaign: forms move only while it runs and before publication, results are
+        //! published once, after the end, with improvement measures, and nothing changes after
+        //! (CS-2, CS-5). The calls change the campaign as the service does, guarded by these
+        //! rules.
+        use proptest::prelude::*;
+
+        use super::*;
+
+        #[derive(Debug, Clone)]
+        enum Call {
+            MoveForm,
+            Report { measures: bool },
+            Publish,
+        }
+
+        fn call() -> impl Strategy<Value = Call> {
+            prop_oneof![
+                3 => Just(Call::MoveForm),
+                2 => any::<bool>().prop_map(|measures| Call::Report { measures }),
+                2 => Just(Call::Publish),
+            ]
+        }
+
+        proptest! {
+            // 256 cases, or PROPTEST_CASES.
+            #[test]
+            fn no_sequence_of_calls_reaches_an_invalid_campaign(
+                calls in prop::collection::vec((call(), 0i64..6), 1..30),
+            ) {
+                let mut c = campaign();
+                let mut forms_moved = 0;
+                let mut now = c.start_at - Duration::days(3);
+                for (call, days) in calls {
+                    now += Duration::days(days);
+                    let before = (c.clone(), forms_moved);
+                    let taken = match call {
+                        Call::MoveForm => c.check_open(now).map(|()| forms_moved += 1),
+                        Call::Report { measures } => c.check_report().map(|()| {
+                            c.improvement_measures =
+                                if measures { "增加巡查".into() } else { String::new() };
+                            c.report = Some((actor(), now));
+                        }),
+                        Call::Publish => c.check_publish(now).map(|()| {
+                            c.publication = Some(Publication {
+                                at: now,
+                                by: actor(),
+                                note: String::new(),
+                                improvement_progress: String::new(),
+                            });
+                        }),
+                    };
+                    match (&call, taken) {
+                        (_, Err(_)) => prop_assert_eq!(&(c.clone(), forms_moved), &before),
+                        (Call::MoveForm, Ok(())) => {
+                            prop_assert!(c.start_at <= now && now <= c.end_at);
+                        }
+                        (Call::Publish, Ok(())) => {
+                            prop_assert!(now >= c.end_at);
+                            prop_assert!(!c.improvement_measures.trim().is_empty());
+                        }
+                        (Call::Report { .. }, Ok(())) => {}
+                    }
+                    // Published is final: the forms and the report stay as published.
+                    if before.0.publication.is_some() {
+                        prop_assert_eq!(&(c.clone(), forms_moved), &before);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -359,4 +359,96 @@ mod tests {
             "HOUSEHOLD_MOVED_OUT"
         );
     }
+
+    mod properties {
+        //! No sequence of replies, settlements and raises reaches an invalid visit: a promised
+        //! reply is given once, a major problem settled once, only a dissatisfied visit becomes
+        //! a complaint and always the same one, and a refused call changes nothing (VIS-2,
+        //! VIS-3, VIS-6). The calls change the visit as the service does.
+        use proptest::prelude::*;
+
+        use super::*;
+
+        #[derive(Debug, Clone)]
+        enum Call {
+            Reply,
+            Settle,
+            Raise,
+        }
+
+        fn satisfaction() -> impl Strategy<Value = Satisfaction> {
+            prop_oneof![
+                Just(Satisfaction::Satisfied),
+                Just(Satisfaction::BasicallySatisfied),
+                Just(Satisfaction::Dissatisfied),
+            ]
+        }
+
+        proptest! {
+            // 256 cases, or PROPTEST_CASES.
+            #[test]
+            fn no_sequence_of_calls_reaches_an_invalid_visit(
+                satisfaction in satisfaction(),
+                promised in any::<bool>(),
+                major in any::<bool>(),
+                calls in prop::collection::vec(
+                    prop_oneof![Just(Call::Reply), Just(Call::Settle), Just(Call::Raise)],
+                    1..20,
+                ),
+            ) {
+                let mut v = visit();
+                v.satisfaction = satisfaction;
+                v.promise = promised.then(|| Promise {
+                    question: "何时修电梯".into(),
+                    reply_due_at: v.visited_at + Duration::days(2),
+                    reply: None,
+                });
+                v.major = major.then(|| MajorProblem {
+                    problem: "电梯".into(),
+                    meeting_date: v.visited_at.date_naive(),
+                    settled: None,
+                });
+                let at = v.visited_at + Duration::days(1);
+                for call in calls {
+                    let before = v.clone();
+                    let taken = match call {
+                        Call::Reply => v.check_reply().map(|()| {
+                            v.promise.as_mut().unwrap().reply = Some(("下周".into(), actor(), at));
+                        }),
+                        Call::Settle => v.check_settle().map(|()| {
+                            v.major.as_mut().unwrap().settled = Some(("已修".into(), actor(), at));
+                        }),
+                        // Raising again answers the complaint of the first raise.
+                        Call::Raise => v.check_raise().map(|()| {
+                            v.complaint.get_or_insert(("c1".into(), 1));
+                        }),
+                    };
+                    if taken.is_err() {
+                        prop_assert_eq!(&v, &before, "a refused call changes nothing");
+                    }
+                    match call {
+                        Call::Reply if before.promise.as_ref().is_some_and(|p| p.reply.is_some()) => {
+                            prop_assert!(taken.is_err(), "replied twice");
+                        }
+                        Call::Settle if before.major.as_ref().is_some_and(|m| m.settled.is_some()) => {
+                            prop_assert!(taken.is_err(), "settled twice");
+                        }
+                        _ => {}
+                    }
+                    // Invariants of every reachable visit.
+                    prop_assert_eq!(v.promise.is_some(), promised);
+                    prop_assert_eq!(v.major.is_some(), major);
+                    if v.complaint.is_some() {
+                        prop_assert_eq!(v.satisfaction, Satisfaction::Dissatisfied);
+                    }
+                    if before.complaint.is_some() {
+                        prop_assert_eq!(&v.complaint, &before.complaint);
+                    }
+                    if v.promise.as_ref().is_some_and(|p| p.reply.is_some()) {
+                        prop_assert!(!v.reply_overdue(at + Duration::days(30)));
+                    }
+                }
+            }
+        }
+    }
 }

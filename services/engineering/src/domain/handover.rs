@@ -1002,4 +1002,160 @@ mod tests {
         };
         assert_eq!(r.codes(), [ho7::INVENTORY_MISMATCH, ho7::ROOM_UNCLEAN]);
     }
+
+    mod properties {
+        //! No sequence of calls reaches an invalid handover: a refused call changes nothing, a
+        //! completed handover stays completed, and no signature (so no completion) stands while
+        //! a blocker, HO-7 or a step not done, holds (HO-6, HO-7, HO-8).
+        use proptest::prelude::*;
+
+        use super::*;
+
+        #[derive(Debug, Clone)]
+        enum Call {
+            Arrive(Fitness),
+            Replace(usize),
+            CheckEquipment(Vec<(Running, bool)>),
+            ReadLastRecord(bool),
+            CountInventory(Vec<(i64, i64)>),
+            CheckCleanliness(bool),
+            Brief(bool),
+            Stop,
+            Restart {
+                fault_still_open: bool,
+            },
+            Sign {
+                side: Side,
+                incident: bool,
+                fault: bool,
+            },
+        }
+
+        /// Mostly good news, so that handovers also complete.
+        fn good() -> impl Strategy<Value = bool> {
+            prop::bool::weighted(0.85)
+        }
+
+        fn call() -> impl Strategy<Value = Call> {
+            let fitness = prop_oneof![
+                6 => Just(Fitness::Fit),
+                1 => Just(Fitness::Tired),
+                1 => Just(Fitness::Drunk),
+                1 => Just(Fitness::Ill),
+                1 => Just(Fitness::Injured),
+            ];
+            let running = prop_oneof![
+                6 => Just(Running::Normal),
+                1 => Just(Running::AbnormalKnownCause),
+                1 => Just(Running::AbnormalUnknownCause),
+            ];
+            let count = (0i64..3, good())
+                .prop_map(|(listed, same)| (listed, if same { listed } else { listed + 1 }));
+            let rare = prop::bool::weighted(0.1);
+            prop_oneof![
+                2 => fitness.prop_map(Call::Arrive),
+                1 => (0usize..4).prop_map(Call::Replace),
+                2 => prop::collection::vec((running, good()), 0..3).prop_map(Call::CheckEquipment),
+                2 => good().prop_map(Call::ReadLastRecord),
+                2 => prop::collection::vec(count, 0..3).prop_map(Call::CountInventory),
+                2 => good().prop_map(Call::CheckCleanliness),
+                2 => good().prop_map(Call::Brief),
+                1 => Just(Call::Stop),
+                1 => rare.prop_map(|fault_still_open| Call::Restart { fault_still_open }),
+                4 => (prop_oneof![Just(Side::Outgoing), Just(Side::Incoming)], rare, rare)
+                    .prop_map(|(side, incident, fault)| Call::Sign { side, incident, fault }),
+            ]
+        }
+
+        const PEOPLE: [&str; 4] = ["t1", "t2", "t3", "t4"];
+
+        proptest! {
+            // 256 cases, or PROPTEST_CASES.
+            #[test]
+            fn no_sequence_of_calls_reaches_an_invalid_handover(
+                calls in prop::collection::vec(call(), 1..50)
+            ) {
+                let rules = EngineeringRules::default();
+                let mut h = started();
+                let none = Surroundings::default();
+                for (i, call) in calls.into_iter().enumerate() {
+                    let now = at(15, 41) + Duration::seconds(i as i64);
+                    let before = h.clone();
+                    let changed = match call {
+                        Call::Arrive(fitness) => {
+                            h.record_arrival(fitness, now, at(16, 0), &rules).is_ok()
+                        }
+                        Call::Replace(who) => h
+                            .replace_incoming(&format!("s-{who}"), PEOPLE[who])
+                            .is_ok(),
+                        Call::CheckEquipment(seen) => {
+                            let observations = seen
+                                .into_iter()
+                                .enumerate()
+                                .map(|(n, (running, matches_record))| {
+                                    observation(&format!("e{n}"), running, matches_record)
+                                })
+                                .collect();
+                            h.check_equipment(observations, now).is_ok()
+                        }
+                        Call::ReadLastRecord(regular) => {
+                            h.read_last_record(regular, String::new(), now).is_ok()
+                        }
+                        Call::CountInventory(counts) => {
+                            let counts = counts
+                                .into_iter()
+                                .map(|(listed, counted)| count(listed, counted))
+                                .collect();
+                            h.count_inventory(counts, now).is_ok()
+                        }
+                        Call::CheckCleanliness(clean) => {
+                            h.check_cleanliness(clean, String::new(), now).is_ok()
+                        }
+                        Call::Brief(clear) => h.brief(briefing(clear)).is_ok(),
+                        Call::Stop => h.stop("f1"),
+                        Call::Restart { fault_still_open } => h.restart(fault_still_open).is_ok(),
+                        Call::Sign { side, incident, fault } => {
+                            let around = Surroundings {
+                                open_incidents: if incident { vec!["i1".into()] } else { vec![] },
+                                faults_needing_both: if fault { vec!["f2".into()] } else { vec![] },
+                            };
+                            let blockers = before.blockers(&around);
+                            match h.sign(side, &around, now) {
+                                Ok(_) => {
+                                    prop_assert!(blockers.is_empty(), "signed over {blockers:?}");
+                                    true
+                                }
+                                Err(SignError::Blocked(given)) => {
+                                    prop_assert!(!given.is_empty());
+                                    prop_assert_eq!(&given, &blockers, "every blocker listed");
+                                    false
+                                }
+                                Err(SignError::Refused(_)) => false,
+                            }
+                        }
+                    };
+                    if !changed {
+                        prop_assert_eq!(&h, &before, "a refused call changes nothing");
+                    }
+                    if before.state == State::Completed {
+                        prop_assert_eq!(&h, &before, "completed stays completed");
+                    }
+                    // Invariants of every reachable handover.
+                    prop_assert_ne!(&h.incoming_user_id, &h.outgoing_user_id);
+                    prop_assert_eq!(h.stopped_by_fault.is_some(), h.state == State::Stopped);
+                    prop_assert_eq!(h.completed_at.is_some(), h.state == State::Completed);
+                    if h.outgoing_signed_at.is_some() || h.incoming_signed_at.is_some() {
+                        // A signature stands only over a handover with nothing blocking it.
+                        let blockers = h.blockers(&none);
+                        prop_assert!(blockers.is_empty(), "a signature over {blockers:?}");
+                        prop_assert!(!is_ho7_refusal(&blockers));
+                    }
+                    if h.state == State::Completed {
+                        prop_assert!(h.outgoing_signed_at.is_some() && h.incoming_signed_at.is_some());
+                        prop_assert_eq!(h.arrival.as_ref().map(|a| a.fitness), Some(Fitness::Fit));
+                    }
+                }
+            }
+        }
+    }
 }

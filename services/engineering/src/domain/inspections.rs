@@ -721,4 +721,104 @@ mod tests {
             assert_eq!(Value::from_text(kind, &v.to_text()), Some(v));
         }
     }
+
+    mod properties {
+        //! No sequence of records and spot checks reaches an invalid inspection: it is recorded
+        //! once, only inside its window, with every item answered; a refused call changes
+        //! nothing; a spot check countersigns a recorded daily once (INS-1, INS-3).
+        use proptest::prelude::*;
+
+        use super::*;
+
+        #[derive(Debug, Clone)]
+        enum Call {
+            /// Answers: the full checklist, or one item dropped, or one given twice.
+            Record {
+                pressure: f64,
+                drop_one: bool,
+                twice: bool,
+            },
+            SpotCheck,
+        }
+
+        fn call() -> impl Strategy<Value = Call> {
+            prop_oneof![
+                3 => (0.0f64..1.0, prop::bool::weighted(0.2), prop::bool::weighted(0.2))
+                    .prop_map(|(pressure, drop_one, twice)| Call::Record {
+                        pressure,
+                        drop_one,
+                        twice
+                    }),
+                1 => Just(Call::SpotCheck),
+            ]
+        }
+
+        proptest! {
+            // 256 cases, or PROPTEST_CASES.
+            #[test]
+            fn no_sequence_of_calls_reaches_an_invalid_inspection(
+                calls in prop::collection::vec((call(), 0i64..8), 1..20),
+            ) {
+                let mut inspection = daily();
+                // From the evening before the window to past its end.
+                let mut now = at(26, 20);
+                for (call, hours) in calls {
+                    now += chrono::Duration::hours(hours);
+                    let before = inspection.clone();
+                    let taken = match call {
+                        Call::Record { pressure, drop_one, twice } => {
+                            let mut results = answers(pressure, true);
+                            if drop_one {
+                                results.pop();
+                            }
+                            if twice {
+                                results.push(results[0].clone());
+                            }
+                            let complete = !drop_one && !twice;
+                            let taken = inspection.record(
+                                results,
+                                String::new(),
+                                String::new(),
+                                actor(),
+                                now,
+                            );
+                            if taken.is_ok() {
+                                prop_assert!(complete, "recorded with an item missing or twice");
+                                prop_assert_eq!(before.state(now), State::Due);
+                                prop_assert!(before.window_start <= now && now < before.due_at);
+                            }
+                            taken.is_ok()
+                        }
+                        Call::SpotCheck => {
+                            let by = Actor {
+                                user_id: "m1".into(),
+                                name: "王经理".into(),
+                                role: "engineering_manager".into(),
+                            };
+                            inspection.spot_check(by, String::new(), now).is_ok()
+                        }
+                    };
+                    if !taken {
+                        prop_assert_eq!(&inspection, &before, "a refused call changes nothing");
+                    }
+                    if before.recorded_at.is_some() {
+                        prop_assert_eq!(before.recorded_at, inspection.recorded_at, "recorded once");
+                        prop_assert_eq!(&before.items, &inspection.items);
+                    }
+                    // Invariants of every reachable inspection.
+                    prop_assert_eq!(inspection.recorded_at.is_some(), inspection.recorded_by.is_some());
+                    if inspection.recorded_at.is_some() {
+                        prop_assert!(inspection.items.iter().all(|i| i.value.is_some()));
+                        prop_assert_eq!(inspection.state(now), State::Done);
+                    } else {
+                        prop_assert!(inspection.items.iter().all(|i| i.value.is_none()));
+                    }
+                    if inspection.spot_checked_by.is_some() {
+                        prop_assert!(inspection.recorded_at.is_some());
+                        prop_assert!(inspection.spot_checked_at >= inspection.recorded_at);
+                    }
+                }
+            }
+        }
+    }
 }

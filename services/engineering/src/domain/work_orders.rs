@@ -318,4 +318,84 @@ mod tests {
             "WORK_ORDER_COMPLETED"
         );
     }
+
+    mod properties {
+        //! No sequence of dispatches, arrivals and completions reaches an invalid work order:
+        //! the states go Open → Dispatched → Arrived → Completed only, a refused call changes
+        //! nothing, and the times on record match the state (WO-2, WO-3).
+        use proptest::prelude::*;
+
+        use super::*;
+
+        #[derive(Debug, Clone)]
+        enum Call {
+            Dispatch,
+            Arrive,
+            Complete,
+        }
+
+        fn call() -> impl Strategy<Value = Call> {
+            prop_oneof![
+                Just(Call::Dispatch),
+                Just(Call::Arrive),
+                Just(Call::Complete)
+            ]
+        }
+
+        fn rank(state: State) -> u8 {
+            match state {
+                State::Open => 0,
+                State::Dispatched => 1,
+                State::Arrived => 2,
+                State::Completed => 3,
+            }
+        }
+
+        proptest! {
+            // 256 cases, or PROPTEST_CASES.
+            #[test]
+            fn no_sequence_of_calls_reaches_an_invalid_work_order(
+                emergency in any::<bool>(),
+                calls in prop::collection::vec((call(), 0i64..240), 1..20),
+            ) {
+                let rules = EngineeringRules::default();
+                let mut w = order(if emergency { Urgency::Emergency } else { Urgency::Ordinary });
+                let mut now = at(9, 0);
+                for (call, minutes) in calls {
+                    now += Duration::minutes(minutes);
+                    let before = w.clone();
+                    let taken = match call {
+                        Call::Dispatch => w.dispatch("t1".into(), "李师傅".into(), now, &rules),
+                        Call::Arrive => w.arrive(now),
+                        Call::Complete => w.complete(
+                            "换阀芯".into(),
+                            vec![],
+                            5,
+                            "签名".into(),
+                            before.opened_by.clone(),
+                            now,
+                        ),
+                    };
+                    match taken {
+                        Err(_) => prop_assert_eq!(&w, &before, "a refused call changes nothing"),
+                        // One step forward at a time.
+                        Ok(()) => prop_assert_eq!(rank(w.state), rank(before.state) + 1),
+                    }
+                    let r = rank(w.state);
+                    prop_assert_eq!(w.dispatched_at.is_some(), r >= 1);
+                    prop_assert_eq!(w.arrival_due_at.is_some(), r >= 1);
+                    prop_assert_eq!(w.arrived_at.is_some(), r >= 2);
+                    prop_assert_eq!(w.completed_at.is_some(), r >= 3);
+                    prop_assert_eq!(w.completed_by.is_some(), r >= 3);
+                    if let (Some(due), Some(arrived)) = (w.arrival_due_at, w.arrived_at) {
+                        prop_assert_eq!(w.arrived_late, arrived > due);
+                        prop_assert!(w.dispatched_at.unwrap() <= arrived);
+                    }
+                    if let (Some(arrived), Some(done)) = (w.arrived_at, w.completed_at) {
+                        prop_assert!(arrived <= done);
+                    }
+                }
+            }
+        }
+    }
 }
