@@ -3,7 +3,13 @@
 //! `DOUBLE PRECISION` and `BYTEA`, which both backends accept; flags are `BIGINT` 0/1 and
 //! instants are `BIGINT` microseconds since the epoch, UTC.
 
-use std::{path::PathBuf, str::FromStr, time::Duration};
+use std::{
+    ops::{Deref, DerefMut},
+    path::PathBuf,
+    str::FromStr,
+    sync::Arc,
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,9 +19,40 @@ use sqlx::{
     migrate::Migrator,
 };
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
 use crate::{Result, config::Secret};
 
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A write transaction; it reads and writes as the connection it holds.
+pub struct Tx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    /// SQLite's turn to write, held until the transaction ends.
+    _turn: Option<OwnedSemaphorePermit>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        Ok(self.tx.rollback().await?)
+    }
+}
+
+impl Deref for Tx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -50,6 +87,10 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time. Writers take turns here, in order, rather than in
+    /// SQLite's busy handler, which sleeps up to 100 ms between tries and so leaves the lock
+    /// idle while writers wait.
+    writer: Option<Arc<Semaphore>>,
 }
 
 impl Db {
@@ -93,7 +134,12 @@ impl Db {
             });
         }
         let pool = pool.connect_with(options).await?;
-        let db = Db { pool, backend };
+        let writer = (backend == Backend::Sqlite).then(|| Arc::new(Semaphore::new(1)));
+        let db = Db {
+            pool,
+            backend,
+            writer,
+        };
         db.migrate(sqlx::migrate!("./migrations")).await?;
         db.migrate(migrations).await?;
         Ok(db)
@@ -118,9 +164,29 @@ impl Db {
     /// Starts a write transaction. On SQLite it takes the write lock up front, so two writers
     /// queue instead of failing when one upgrades a read to a write.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(match self.backend {
+        let turn = match &self.writer {
+            Some(writer) => Some(
+                writer
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| crate::Error::Internal(e.into()))?,
+            ),
+            None => None,
+        };
+        let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx { tx, _turn: turn })
+    }
+
+    /// Starts a transaction that only reads: one consistent view over several queries, which
+    /// needs no turn to write.
+    pub async fn read(&self) -> Result<Tx> {
+        Ok(Tx {
+            tx: self.pool.begin().await?,
+            _turn: None,
         })
     }
 

@@ -71,7 +71,7 @@ pub async fn get(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Acce
 
 /// Reads one request outside a writing transaction.
 pub async fn read(db: &Db, property_id: &str, id: &str) -> Result<Option<AccessRequest>> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.read().await?;
     let request = get(&mut tx, property_id, id).await?;
     tx.commit().await?;
     Ok(request)
@@ -100,7 +100,7 @@ pub async fn list(
         "SELECT {COLUMNS} FROM access_requests WHERE property_id = $1 \
          AND ($2 = '' OR state = $2) AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4"
     ));
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.read().await?;
     let rows = sqlx::query(sql)
         .bind(property_id)
         .bind(state.map(AccessState::code).unwrap_or_default())

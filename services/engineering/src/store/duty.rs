@@ -621,7 +621,7 @@ async fn incident_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Inciden
 }
 
 pub async fn get_incident(db: &Db, property_id: &str, id: &str) -> Result<Incident> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.read().await?;
     let i = incident_in(&mut tx, property_id, id).await?;
     tx.commit().await?;
     Ok(i)
@@ -810,7 +810,7 @@ async fn fault_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Fault> {
 }
 
 pub async fn get_fault(db: &Db, property_id: &str, id: &str) -> Result<Fault> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.read().await?;
     let f = fault_in(&mut tx, property_id, id).await?;
     tx.commit().await?;
     Ok(f)

@@ -377,7 +377,7 @@ async fn view(tx: &mut Tx, h: Handover) -> Result<View> {
 }
 
 pub async fn get(db: &Db, property_id: &str, id: &str) -> Result<View> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.read().await?;
     let h = load(&mut tx, property_id, id).await?;
     let v = view(&mut tx, h).await?;
     tx.commit().await?;
@@ -391,7 +391,7 @@ pub async fn list(
     before_id: &str,
     limit: i64,
 ) -> Result<Vec<View>> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.read().await?;
     let ids: Vec<(String,)> = sqlx::query_as(
         "SELECT id FROM handovers WHERE property_id = $1 AND ($2 = '' OR state = $2) \
          AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4",

@@ -107,7 +107,7 @@ async fn load(tx: &mut Tx, property_id: &str, id: &str) -> Result<Inspection> {
 }
 
 pub async fn get(db: &Db, property_id: &str, id: &str) -> Result<Inspection> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.read().await?;
     let i = load(&mut tx, property_id, id).await?;
     tx.commit().await?;
     Ok(i)
@@ -280,7 +280,7 @@ pub async fn list(
          AND (due_at > $8 OR (due_at = $8 AND id > $9)) \
          ORDER BY due_at, id LIMIT $10"
     ));
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.read().await?;
     let rows = sqlx::query(sql)
         .bind(property_id)
         .bind(f.kind.map(Kind::code).unwrap_or_default())

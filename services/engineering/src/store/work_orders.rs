@@ -186,7 +186,7 @@ pub async fn open(
 }
 
 pub async fn get(db: &Db, property_id: &str, id: &str) -> Result<WorkOrder> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.read().await?;
     let w = load(&mut tx, property_id, id).await?;
     tx.commit().await?;
     Ok(w)
@@ -375,7 +375,7 @@ pub struct Filter {
 }
 
 pub async fn list(db: &Db, property_id: &str, f: &Filter, limit: i64) -> Result<Vec<WorkOrder>> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.read().await?;
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM work_orders WHERE property_id = $1 AND ($2 = '' OR state = $2) \
          AND ($3 = '' OR source = $3) AND ($4 = '' OR inspection_id = $4) AND number < $5 \
