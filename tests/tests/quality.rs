@@ -41,6 +41,7 @@ both_backends!(
     the_portfolio_merges_three_property_stacks,
     a_property_user_sees_only_its_own_portfolio,
     the_portfolio_counts_surveys_and_visits_over_a_period,
+    a_recurring_problem_reaches_the_inbox_once,
 );
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -1111,4 +1112,122 @@ async fn the_portfolio_counts_surveys_and_visits_over_a_period(backend: Backend)
             .unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{month}..{to_month}");
     }
+}
+
+/// A unit of `building` in PROPERTY; its id.
+async fn unit_in(stack: &Stack, building: &str, room: &str) -> String {
+    stack
+        .households("cs_clerk")
+        .create_unit(cs::CreateUnitRequest {
+            property_id: PROPERTY.into(),
+            request_id: format!("unit-{building}-{room}"),
+            building: building.into(),
+            entrance: "1".into(),
+            floor: 1,
+            room: room.into(),
+            area_m2: 80.0,
+            state: cs::UnitState::Vacant.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .unit
+        .unwrap()
+        .id
+}
+
+async fn file_at(stack: &Stack, key: &str, unit: &str, category: &str) -> Complaint {
+    complaints(stack, "front_desk", PROPERTY)
+        .create_complaint(CreateComplaintRequest {
+            property_id: PROPERTY.into(),
+            request_id: key.into(),
+            contact_number: 0,
+            channel: Channel::Phone.into(),
+            complainant: Some(Complainant {
+                name: "赵敏".into(),
+                phone: "13900000002".into(),
+            }),
+            unit_id: unit.into(),
+            category: category.into(),
+            description: format!("投诉 {key}"),
+            severity: Severity::Minor.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .complaint
+        .unwrap()
+}
+
+async fn a_recurring_problem_reaches_the_inbox_once(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let _relay = stack.relay_gateway(|_| {}).await;
+    let threshold = deploy_properties()
+        .get(PROPERTY)
+        .unwrap()
+        .rules
+        .complaints
+        .recurring_threshold as usize;
+    assert!(threshold >= 2);
+    let mut units = Vec::new();
+    for room in ["101", "102", "103", "104", "105"] {
+        units.push(unit_in(&stack, "7", room).await);
+    }
+    let elsewhere = unit_in(&stack, "8", "101").await;
+
+    // One short of the threshold at building 7, and the same category at building 8, another
+    // category at building 7, a complaint without a unit: none of it recurs.
+    let mut filed = Vec::new();
+    for i in 0..threshold - 1 {
+        filed.push(file_at(&stack, &format!("lift-{i}"), &units[i], "电梯故障").await);
+    }
+    file_at(&stack, "lift-8", &elsewhere, "电梯故障").await;
+    file_at(&stack, "green-7", &units[0], "绿化").await;
+    file(&stack, PROPERTY, "no-unit", Severity::Minor).await;
+    // The one that makes it recurrent (ESC-2, CMP-9), then one more of the same problem.
+    let reaching = file_at(&stack, "lift-reach", &units[threshold - 1], "电梯故障").await;
+    filed.push(reaching.clone());
+    let after = file_at(&stack, "lift-after", &units[threshold], "电梯故障").await;
+
+    let mut officer = inbox(&stack, stack.gateway, "quality_officer");
+    let expected = BTreeMap::from([(reaching.id.clone(), vec![EscalationReason::Recurring])]);
+    eventually("the recurring problem in the inbox", WAIT, || {
+        let mut officer = officer.clone();
+        let expected = expected.clone();
+        async move { (reasons(&list(&mut officer, "").await) == expected).then_some(()) }
+    })
+    .await;
+    // Once: neither the later complaint nor a redelivery adds anything.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let all = list(&mut officer, "").await;
+    assert_eq!(reasons(&all), expected);
+    assert!(!all.iter().any(|e| e.complaint_id == after.id));
+    let numbers: Vec<String> = filed.iter().map(|c| format!("#{}", c.number)).collect();
+    let reason = &all[0].reasons[0];
+    assert_eq!(
+        reason.detail,
+        format!("7号楼 2026-H2 第{threshold}次: 投诉 {}", numbers.join(", "))
+    );
+
+    // The fact is customer service's, written once in its event stream.
+    let mut stream = stack
+        .events(stack.customer_service)
+        .subscribe(wuye_tests::proto::events::SubscribeRequest { after_seq: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut recurring = Vec::new();
+    // The stream follows new events forever: read what is there, until it falls quiet.
+    while let Ok(Ok(Some(item))) =
+        tokio::time::timeout(Duration::from_millis(500), stream.message()).await
+    {
+        if let Some(wuye_tests::proto::events::event::Payload::ComplaintRecurring(r)) =
+            item.event.and_then(|e| e.payload)
+        {
+            recurring.push(r);
+        }
+    }
+    assert_eq!(recurring.len(), 1, "{recurring:?}");
+    assert_eq!(recurring[0].complaint_id, reaching.id);
+    assert_eq!(recurring[0].building, "7");
 }
