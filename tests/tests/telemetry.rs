@@ -122,6 +122,7 @@ async fn a_complaint_is_one_trace_and_is_measured() {
             |r| {
                 r.spans_named(CREATE_COMPLAINT).len() == 2
                     && r.spans_named(RECORD_MOVE_IN).len() == 2
+                    && !r.spans_named("db").is_empty()
                     && !moved_in(r).is_empty()
                     && r.latest(
                         "wuye.complaints.open",
@@ -145,6 +146,32 @@ async fn a_complaint_is_one_trace_and_is_measured() {
         );
         assert_eq!(span.attribute("rpc.grpc.status_code").as_deref(), Some("0"));
     }
+
+    // Its database calls are child spans of customer-service's span, labelled by operation
+    // and table, never by values.
+    let db: Vec<ReceivedSpan> = receiver
+        .spans_named("db")
+        .into_iter()
+        .filter(|s| s.parent_span_id() == service.span_id())
+        .collect();
+    assert!(!db.is_empty(), "no database span under the RPC span");
+    for span in &db {
+        assert_eq!(span.trace_id(), service.trace_id());
+        assert_eq!(span.attribute("db.system").as_deref(), Some("sqlite"));
+    }
+    let labels: Vec<(String, String)> = db
+        .iter()
+        .map(|s| {
+            (
+                s.attribute("db.operation").unwrap_or_default(),
+                s.attribute("db.collection.name").unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        labels.contains(&("INSERT".into(), "complaints".into())),
+        "{labels:?}"
+    );
 
     // Archives' handling of the move-in is a trace of its own, linked to the move-in's.
     let spans = receiver.spans_named(RECORD_MOVE_IN);

@@ -93,6 +93,7 @@ impl Db {
             });
         }
         let pool = pool.connect_with(options).await?;
+        crate::telemetry::set_db_system(backend);
         let db = Db { pool, backend };
         db.migrate(sqlx::migrate!("./migrations")).await?;
         db.migrate(migrations).await?;
