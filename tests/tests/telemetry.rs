@@ -128,6 +128,13 @@ async fn a_complaint_is_one_trace_and_is_measured() {
                         "wuye.complaints.open",
                         &[("property", PROPERTY), ("severity", "general")],
                     ) == Some(1.0)
+                    && r.latest("wuye.keys.loans_overdue", &[("property", PROPERTY)])
+                        .is_some()
+                    && r.latest(
+                        "wuye.escalations.waiting",
+                        &[("property", PROPERTY), ("state", "received")],
+                    )
+                    .is_some()
             },
         )
         .await;
@@ -231,6 +238,22 @@ async fn a_complaint_is_one_trace_and_is_measured() {
         ),
         Some(0.0)
     );
+    // Keys overdue (customer-service) and escalations waiting (quality): counted, and zero
+    // here — a failing count would report nothing at all.
+    assert_eq!(
+        receiver.latest("wuye.keys.loans_overdue", &[("property", PROPERTY)]),
+        Some(0.0)
+    );
+    for state in ["received", "assigned", "information_requested", "decided"] {
+        assert_eq!(
+            receiver.latest(
+                "wuye.escalations.waiting",
+                &[("property", PROPERTY), ("state", state)]
+            ),
+            Some(0.0),
+            "{state}"
+        );
+    }
     // Archives applied the complaint's and the move-in's events (it acts on the move-in).
     let applied = receiver.latest(
         "wuye.events.applied",
