@@ -1006,8 +1006,8 @@ async fn the_portfolio_counts_surveys_and_visits_over_a_period(backend: Backend)
 
     // Three repairs completed (VIS-4), one of them followed up.
     let mut orders = Vec::new();
-    for i in 0..3 {
-        orders.push(complete_repair(&stack, &format!("wo-{i}"), &homes[i].0).await);
+    for (i, (unit, _)) in homes.iter().take(3).enumerate() {
+        orders.push(complete_repair(&stack, &format!("wo-{i}"), unit).await);
     }
     eventually("the repairs due for a follow-up", WAIT, || {
         let mut visits = visits.clone();
@@ -1178,8 +1178,8 @@ async fn a_recurring_problem_reaches_the_inbox_once(backend: Backend) {
     // One short of the threshold at building 7, and the same category at building 8, another
     // category at building 7, a complaint without a unit: none of it recurs.
     let mut filed = Vec::new();
-    for i in 0..threshold - 1 {
-        filed.push(file_at(&stack, &format!("lift-{i}"), &units[i], "电梯故障").await);
+    for (i, unit) in units.iter().take(threshold - 1).enumerate() {
+        filed.push(file_at(&stack, &format!("lift-{i}"), unit, "电梯故障").await);
     }
     file_at(&stack, "lift-8", &elsewhere, "电梯故障").await;
     file_at(&stack, "green-7", &units[0], "绿化").await;
