@@ -234,11 +234,15 @@ pub struct ReportArgs {
 
 #[derive(Subcommand)]
 enum ReportCommand {
-    /// The headquarters portfolio (HQ-1): each property's figures of a month and the totals.
+    /// The headquarters portfolio (HQ-1): each property's figures of a month (or of the months
+    /// up to --to-month) and the totals.
     Portfolio {
         /// "2026-11"; the current month (China Standard Time) when absent.
         #[arg(long)]
         month: Option<String>,
+        /// The last month of a longer period, such as a quarter or a year (at most 12 months).
+        #[arg(long)]
+        to_month: Option<String>,
         /// Only these properties (repeatable); every property you may see when absent.
         #[arg(long = "only")]
         properties: Vec<String>,
@@ -246,7 +250,11 @@ enum ReportCommand {
 }
 
 pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
-    let ReportCommand::Portfolio { month, properties } = args.command;
+    let ReportCommand::Portfolio {
+        month,
+        to_month,
+        properties,
+    } = args.command;
     let month = month.unwrap_or_else(|| {
         Utc::now()
             .with_timezone(&chrono_tz::Asia::Shanghai)
@@ -256,14 +264,19 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
     let mut client = PortfolioServiceClient::new(args.target.channel().await?);
     let portfolio = call(client.get_portfolio(hq::GetPortfolioRequest {
         month,
+        to_month: to_month.unwrap_or_default(),
         property_ids: properties,
     }))
     .await?
     .portfolio
     .unwrap_or_default();
-    say!("portfolio {}", portfolio.month);
+    if portfolio.to_month.is_empty() || portfolio.to_month == portfolio.month {
+        say!("portfolio {}", portfolio.month);
+    } else {
+        say!("portfolio {} .. {}", portfolio.month, portfolio.to_month);
+    }
     say!(
-        "{:<18} {:>6} {:>16} {:>6} {:>6} {:>7} {:>6} {:>7} {:>8} {:>8} {:>8} {:>8}",
+        "{:<18} {:>6} {:>16} {:>6} {:>6} {:>7} {:>6} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
         "property",
         "投诉",
         "轻/一般/严重",
@@ -274,7 +287,9 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
         "交接拒签",
         "巡检覆盖",
         "完好率",
-        "回访",
+        "报修回访",
+        "入住走访",
+        "调查回收",
         "满意度"
     );
     for p in portfolio.properties.iter().chain(portfolio.total.iter()) {
@@ -305,7 +320,7 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
             ("n/a".into(), "n/a".into())
         };
         say!(
-            "{:<18} {:>6} {:>16} {:>6} {:>6} {:>7} {:>6} {:>7} {:>8} {:>8} {:>8} {:>8}",
+            "{:<18} {:>6} {:>16} {:>6} {:>6} {:>7} {:>6} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
             label,
             complaints.0,
             complaints.1,
@@ -317,6 +332,8 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
             rate(p.inspection_coverage.as_ref()),
             rate(p.intact_rate.as_ref()),
             rate(p.repair_follow_up.as_ref()),
+            rate(p.move_in_visits.as_ref()),
+            rate(p.survey_return.as_ref()),
             rate(p.survey_satisfaction.as_ref()),
         );
     }

@@ -5,6 +5,7 @@
 //! gRPC-Web.
 
 pub mod auth;
+pub mod cors;
 pub mod policy;
 pub mod portfolio;
 pub mod proxy;
@@ -58,6 +59,8 @@ pub struct GatewaySettings {
     /// A portfolio source that has not answered by then is left out and named, in
     /// milliseconds.
     pub portfolio_deadline_ms: u64,
+    /// Browser origins allowed to call over gRPC-Web; none by default.
+    pub cors: cors::CorsSettings,
 }
 
 impl Default for GatewaySettings {
@@ -82,6 +85,7 @@ impl Default for GatewaySettings {
             relay: Default::default(),
             portfolio_upstreams: Default::default(),
             portfolio_deadline_ms: 5_000,
+            cors: Default::default(),
         }
     }
 }
@@ -112,10 +116,13 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
         policy: Arc::new(policy),
         auth,
     };
+    let cors = cors::layer(&settings.cors)?;
     // gRPC-Web too, for browser-based internal apps: translated to gRPC before the gate, so
     // it is authorized and forwarded like any call.
     let mut server = Server::new("gateway", listener)
         .accept_grpc_web()
+        // Outside the gate: a preflight carries no token.
+        .with_cors(cors)
         .add_service(
             portfolio::PortfolioServer::new(
                 &settings.upstreams,

@@ -23,11 +23,15 @@ use wuye_proto::{
         household_file_service_client::HouseholdFileServiceClient,
     },
     customerservice::{
-        GetComplaintFiguresRequest, GetKeyFiguresRequest, ListPropertiesRequest,
+        GetComplaintFiguresRequest, GetCustomerCareFiguresRequest, GetKeyFiguresRequest,
+        ListPropertiesRequest,
         customer_service_figures_service_client::CustomerServiceFiguresServiceClient,
         key_service_client::KeyServiceClient, property_service_client::PropertyServiceClient,
     },
-    engineering::{GetEngineeringFiguresRequest, figures_service_client::FiguresServiceClient},
+    engineering::{
+        Figures as EngineeringFigures, GetEngineeringFiguresRequest,
+        figures_service_client::FiguresServiceClient,
+    },
     hq::{
         ComplaintFigures, Count, GetPortfolioRequest, GetPortfolioResponse, KeyCount,
         MissingSource, Portfolio, PropertyFigures, Rate,
@@ -131,7 +135,7 @@ impl PortfolioServer {
     /// The figures of this deployment's own properties (those in `wanted`, or all).
     async fn local(
         &self,
-        month: &str,
+        period: &Period,
         wanted: Option<&BTreeSet<String>>,
     ) -> (Vec<PropertyFigures>, Vec<MissingSource>) {
         let Some(cs) = &self.customer_service else {
@@ -152,7 +156,7 @@ impl PortfolioServer {
             .into_iter()
             .filter_map(|p| p.property)
             .filter(|p| wanted.is_none_or(|w| w.contains(&p.id)))
-            .map(|p| self.property(month, p.id, p.name));
+            .map(|p| self.property(period, p.id, p.name));
         let mut all = Vec::new();
         let mut gaps = Vec::new();
         for (figures, mut missing) in futures::future::join_all(figures).await {
@@ -168,7 +172,7 @@ impl PortfolioServer {
     /// figures unavailable and is named.
     async fn property(
         &self,
-        month: &str,
+        period: &Period,
         id: String,
         name: String,
     ) -> (PropertyFigures, Vec<MissingSource>) {
@@ -178,7 +182,8 @@ impl PortfolioServer {
             let request = self.signed(
                 GetComplaintFiguresRequest {
                     property_id: id.clone(),
-                    month: month.to_owned(),
+                    month: period.first.clone(),
+                    to_month: period.last.clone(),
                 },
                 p,
             );
@@ -190,13 +195,31 @@ impl PortfolioServer {
                 Err(s) => Err(s),
             })
         };
+        let care = async {
+            let cs = self.customer_service.clone()?;
+            let request = self.signed(
+                GetCustomerCareFiguresRequest {
+                    property_id: id.clone(),
+                    month: period.first.clone(),
+                    to_month: period.last.clone(),
+                },
+                p,
+            );
+            Some(match request {
+                Ok(r) => CustomerServiceFiguresServiceClient::new(cs)
+                    .get_customer_care_figures(r)
+                    .await
+                    .map(|r| r.into_inner().figures.unwrap_or_default()),
+                Err(s) => Err(s),
+            })
+        };
         let keys = async {
             let cs = self.customer_service.clone()?;
             let request = self.signed(
                 GetKeyFiguresRequest {
                     property_id: id.clone(),
-                    from_month: month.to_owned(),
-                    to_month: month.to_owned(),
+                    from_month: period.first.clone(),
+                    to_month: period.last.clone(),
                 },
                 p,
             );
@@ -226,27 +249,14 @@ impl PortfolioServer {
         };
         let engineering = async {
             let engineering = self.engineering.clone()?;
-            let request = self.signed(
-                GetEngineeringFiguresRequest {
-                    property_id: id.clone(),
-                    month: month.to_owned(),
-                },
-                p,
-            );
-            Some(match request {
-                Ok(r) => FiguresServiceClient::new(engineering)
-                    .get_engineering_figures(r)
-                    .await
-                    .map(|r| r.into_inner().figures.unwrap_or_default()),
-                Err(s) => Err(s),
-            })
+            Some(self.engineering(engineering, period, &id).await)
         };
         let late_files = async {
             let archives = self.archives.clone()?;
             Some(self.late_files(archives, &id).await)
         };
-        let (complaints, keys, escalations, engineering, late_files) =
-            tokio::join!(complaints, keys, escalations, engineering, late_files);
+        let (complaints, care, keys, escalations, engineering, late_files) =
+            tokio::join!(complaints, care, keys, escalations, engineering, late_files);
 
         let mut gaps = Vec::new();
         let mut gap = |department: &str, status: &Status| {
@@ -281,6 +291,17 @@ impl PortfolioServer {
             Some(Err(s)) => gap("customer-service", &s),
             None => {}
         }
+        match care {
+            Some(Ok(c)) => {
+                // rules CS-4, VIS-4, VIS-5: counts, so totals are sums of both sides.
+                figures.survey_return = Some(rate(c.forms_returned, c.forms_distributed));
+                figures.survey_satisfaction = Some(rate(c.ratings_satisfied, c.ratings));
+                figures.repair_follow_up = Some(rate(c.repairs_visited, c.repairs_completed));
+                figures.move_in_visits = Some(rate(c.households_visited, c.households_occupied));
+            }
+            Some(Err(s)) => gap("customer-service", &s),
+            None => {}
+        }
         match keys {
             Some(Ok(people)) => {
                 figures.overdue_keys = Some(count(
@@ -299,16 +320,20 @@ impl PortfolioServer {
             None => {}
         }
         match engineering {
-            Some(Ok(e)) => {
-                let handovers = e.handovers.unwrap_or_default();
-                figures.refused_handovers = Some(count(handovers.refused_handovers));
-                let inspections = e.all_inspections.unwrap_or_default();
-                figures.inspection_coverage = Some(rate(
-                    inspections.done,
-                    inspections.due - inspections.pending,
-                ));
-                let intact = e.intact.unwrap_or_default();
-                figures.intact_rate = Some(rate(intact.intact, intact.inspected));
+            Some(Ok(months)) => {
+                let (mut refused, mut done, mut due, mut intact, mut inspected) = (0, 0, 0, 0, 0);
+                for e in months {
+                    refused += e.handovers.unwrap_or_default().refused_handovers;
+                    let inspections = e.all_inspections.unwrap_or_default();
+                    done += inspections.done;
+                    due += inspections.due - inspections.pending;
+                    let i = e.intact.unwrap_or_default();
+                    intact += i.intact;
+                    inspected += i.inspected;
+                }
+                figures.refused_handovers = Some(count(refused));
+                figures.inspection_coverage = Some(rate(done, due));
+                figures.intact_rate = Some(rate(intact, inspected));
             }
             Some(Err(s)) => gap("engineering", &s),
             None => {}
@@ -319,6 +344,41 @@ impl PortfolioServer {
             None => {}
         }
         (figures, gaps)
+    }
+
+    /// Engineering answers a month at a time: its figures of each month of the period, whose
+    /// counts add up.
+    async fn engineering(
+        &self,
+        channel: Channel,
+        period: &Period,
+        property: &str,
+    ) -> Result<Vec<EngineeringFigures>, Status> {
+        let months = period.months.iter().map(|month| {
+            let client = FiguresServiceClient::new(channel.clone());
+            async move {
+                let request = self.signed(
+                    GetEngineeringFiguresRequest {
+                        property_id: property.to_owned(),
+                        month: month.clone(),
+                    },
+                    Some(property),
+                )?;
+                let mut client = client;
+                Ok::<_, Status>(
+                    client
+                        .get_engineering_figures(request)
+                        .await?
+                        .into_inner()
+                        .figures
+                        .unwrap_or_default(),
+                )
+            }
+        });
+        futures::future::join_all(months)
+            .await
+            .into_iter()
+            .collect()
     }
 
     /// Household files overdue or filed late (ARC-3), counted page by page.
@@ -353,13 +413,14 @@ impl PortfolioServer {
         &self,
         name: &str,
         channel: Channel,
-        month: &str,
+        period: &Period,
         wanted: Option<&BTreeSet<String>>,
         authorization: Option<&MetadataValue<tonic::metadata::Ascii>>,
         property: Option<&str>,
     ) -> Result<Portfolio, Status> {
         let mut request = Request::new(GetPortfolioRequest {
-            month: month.to_owned(),
+            month: period.first.clone(),
+            to_month: period.last.clone(),
             property_ids: wanted
                 .map(|w| w.iter().cloned().collect())
                 .unwrap_or_default(),
@@ -404,13 +465,11 @@ impl PortfolioService for PortfolioServer {
         let hop = request.metadata().contains_key(HOP_HEADER);
         let authorization = request.metadata().get("authorization").cloned();
         let req = request.into_inner();
-        if !valid_month(&req.month) {
-            return Err(wuye_kit::Error::invalid("month", "must be a month, YYYY-MM").into());
-        }
+        let period = Period::new(&req.month, &req.to_month)?;
         let wanted = scope(&caller, req.property_ids)?;
         let deadline = self.deadline;
         let local = async {
-            match tokio::time::timeout(deadline, self.local(&req.month, wanted.as_ref())).await {
+            match tokio::time::timeout(deadline, self.local(&period, wanted.as_ref())).await {
                 Ok(answer) => answer,
                 Err(_) => (Vec::new(), vec![late("local", deadline)]),
             }
@@ -423,7 +482,7 @@ impl PortfolioService for PortfolioServer {
                 let call = self.remote(
                     name,
                     channel.clone(),
-                    &req.month,
+                    &period,
                     wanted.as_ref(),
                     authorization.as_ref(),
                     caller.property.as_deref(),
@@ -457,7 +516,8 @@ impl PortfolioService for PortfolioServer {
         let total = total(&properties);
         Ok(Response::new(GetPortfolioResponse {
             portfolio: Some(Portfolio {
-                month: req.month,
+                month: period.first,
+                to_month: period.last,
                 properties,
                 total: Some(total),
                 partial: !gaps.is_empty(),
@@ -491,14 +551,61 @@ fn scope(caller: &Caller, asked: Vec<String>) -> Result<Option<BTreeSet<String>>
     Ok(Some(BTreeSet::from([own.clone()])))
 }
 
-fn valid_month(month: &str) -> bool {
-    let Some((year, m)) = month.split_once('-') else {
-        return false;
-    };
-    year.len() == 4
-        && year.parse::<u16>().is_ok()
-        && m.len() == 2
-        && m.parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
+/// The months a portfolio covers: one, or a range of at most a year (a quarter, a half-year).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Period {
+    first: String,
+    last: String,
+    /// Every month from `first` to `last`, "YYYY-MM".
+    months: Vec<String>,
+}
+
+/// The longest period asked for: a year.
+const MAX_MONTHS: usize = 12;
+
+impl Period {
+    fn new(month: &str, to_month: &str) -> Result<Self, Status> {
+        let first = parse_month(month)
+            .ok_or_else(|| wuye_kit::Error::invalid("month", "must be a month, YYYY-MM"))?;
+        let last = if to_month.is_empty() {
+            first
+        } else {
+            parse_month(to_month)
+                .ok_or_else(|| wuye_kit::Error::invalid("to_month", "must be a month, YYYY-MM"))?
+        };
+        if last < first {
+            return Err(wuye_kit::Error::invalid("to_month", "must not be before month").into());
+        }
+        let count = (last.0 - first.0) * 12 + i32::from(last.1) - i32::from(first.1) + 1;
+        if count as usize > MAX_MONTHS {
+            return Err(
+                wuye_kit::Error::invalid("to_month", "the period is at most 12 months").into(),
+            );
+        }
+        let months = (0..count)
+            .map(|i| {
+                let index = first.0 * 12 + i32::from(first.1) - 1 + i;
+                format!("{:04}-{:02}", index / 12, index % 12 + 1)
+            })
+            .collect();
+        let text = |(y, m): (i32, u8)| format!("{y:04}-{m:02}");
+        Ok(Self {
+            first: text(first),
+            last: text(last),
+            months,
+        })
+    }
+}
+
+/// "YYYY-MM" as (year, month).
+fn parse_month(month: &str) -> Option<(i32, u8)> {
+    let (year, m) = month.split_once('-')?;
+    if year.len() != 4 || m.len() != 2 {
+        return None;
+    }
+    let year = year.parse::<u16>().ok()?;
+    let m = m.parse::<u8>().ok().filter(|m| (1..=12).contains(m))?;
+    Some((i32::from(year), m))
 }
 
 fn missing(source: &str, status: &Status) -> MissingSource {
@@ -709,10 +816,33 @@ mod tests {
     }
 
     #[test]
+    fn periods_list_their_months() {
+        let one = Period::new("2026-11", "").unwrap();
+        assert_eq!(
+            (one.first.as_str(), one.last.as_str()),
+            ("2026-11", "2026-11")
+        );
+        assert_eq!(one.months, vec!["2026-11"]);
+        let quarter = Period::new("2026-11", "2027-01").unwrap();
+        assert_eq!(quarter.months, vec!["2026-11", "2026-12", "2027-01"]);
+        assert_eq!(Period::new("2026-01", "2026-12").unwrap().months.len(), 12);
+        for (month, to) in [
+            ("2026-13", ""),
+            ("2026-1", ""),
+            ("2026-11", "2026-10"),
+            ("2026-01", "2027-01"),
+            ("2026-11", "x"),
+        ] {
+            assert_eq!(
+                Period::new(month, to).unwrap_err().code(),
+                Code::InvalidArgument,
+                "{month}..{to}"
+            );
+        }
+    }
+
+    #[test]
     fn months_and_methods() {
-        assert!(valid_month("2026-11"));
-        assert!(!valid_month("2026-13"));
-        assert!(!valid_month("2026-1"));
         assert!(serves("wuye.hq.v1.PortfolioService/GetPortfolio"));
         assert!(!serves("wuye.hq.v10.X/Y"));
         assert_eq!(rate(0, 0).percent, 100.0);

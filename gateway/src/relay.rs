@@ -73,7 +73,8 @@ pub struct Escalation {
 }
 
 /// Whether `event` escalates a complaint under `rules` (ESC-1: a major marking always does;
-/// ESC-2: serious severity, a missed reply deadline, unresolved, each if the property says so).
+/// ESC-2: serious severity, a missed reply deadline, unresolved, a recurring problem, each if
+/// the property says so). Customer service establishes every fact once; the relay only maps.
 pub fn escalation_of(event: &Event, rules: &EscalationRules) -> Option<Escalation> {
     let e = |id: &str, number, severity, category: &str, reason, detail: &str| Escalation {
         complaint_id: id.to_owned(),
@@ -120,8 +121,29 @@ pub fn escalation_of(event: &Event, rules: &EscalationRules) -> Option<Escalatio
             q::EscalationReason::Unresolved,
             "",
         )),
+        Payload::ComplaintRecurring(r) if rules.escalate_recurring => Some(e(
+            &r.complaint_id,
+            r.number,
+            r.severity,
+            &r.category,
+            q::EscalationReason::Recurring,
+            &recurring_detail(r),
+        )),
         _ => None,
     }
+}
+
+/// What the quality department reads of a recurring problem: where, when, and which
+/// complaints ("3号楼 2026-H2 第3次: 投诉 #4, #7, #9").
+fn recurring_detail(r: &wuye_proto::events::ComplaintRecurring) -> String {
+    let numbers: Vec<String> = r.numbers.iter().map(|n| format!("#{n}")).collect();
+    format!(
+        "{}号楼 {} 第{}次: 投诉 {}",
+        r.building,
+        r.period,
+        r.numbers.len(),
+        numbers.join(", ")
+    )
 }
 
 /// The relay between one customer service and the quality department.
@@ -432,7 +454,9 @@ fn permanent(status: &Status) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use wuye_proto::events::{ComplaintMarkedMajor, ComplaintRegistered, ComplaintReplyOverdue};
+    use wuye_proto::events::{
+        ComplaintMarkedMajor, ComplaintRecurring, ComplaintRegistered, ComplaintReplyOverdue,
+    };
 
     use super::*;
 
@@ -465,6 +489,7 @@ mod tests {
             escalate_serious: false,
             escalate_reply_overdue: false,
             escalate_unresolved: false,
+            escalate_recurring: false,
         };
         let major = event(Payload::ComplaintMarkedMajor(ComplaintMarkedMajor {
             complaint_id: "c1".into(),
@@ -500,6 +525,22 @@ mod tests {
             q::EscalationReason::ReplyOverdue
         );
         assert_eq!(escalation_of(&overdue, &none), None);
+        let recurring = event(Payload::ComplaintRecurring(ComplaintRecurring {
+            complaint_id: "c9".into(),
+            number: 9,
+            severity: cs::Severity::Minor.into(),
+            category: "c".into(),
+            building: "3".into(),
+            period: "2026-H2".into(),
+            numbers: vec![4, 7, 9],
+        }));
+        let e = escalation_of(&recurring, &all).unwrap();
+        assert_eq!(
+            (e.complaint_id.as_str(), e.reason),
+            ("c9", q::EscalationReason::Recurring)
+        );
+        assert_eq!(e.detail, "3号楼 2026-H2 第3次: 投诉 #4, #7, #9");
+        assert_eq!(escalation_of(&recurring, &none), None);
     }
 
     #[test]

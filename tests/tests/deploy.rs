@@ -140,9 +140,87 @@ fn grpc_web_frame(message: &impl Message) -> Bytes {
     frame.freeze()
 }
 
+/// Sends `request` over a fresh HTTP/1.1 connection to `address`, as a browser would.
+async fn send(
+    address: std::net::SocketAddr,
+    request: http::Request<Full<Bytes>>,
+) -> http::Response<hyper::body::Incoming> {
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    sender.send_request(request).await.unwrap()
+}
+
+const APP: &str = "https://ops.wuye.test";
+
+/// A browser's preflight of a gRPC-Web call from `origin`.
+fn preflight(address: std::net::SocketAddr, origin: &str) -> http::Request<Full<Bytes>> {
+    http::Request::builder()
+        .method(http::Method::OPTIONS)
+        .uri("/wuye.customerservice.v1.HouseholdService/CreateUnit")
+        .header(http::header::HOST, address.to_string())
+        .header(http::header::ORIGIN, origin)
+        .header(http::header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(
+            http::header::ACCESS_CONTROL_REQUEST_HEADERS,
+            "authorization,content-type,x-grpc-web,x-wuye-property",
+        )
+        .body(Full::new(Bytes::new()))
+        .unwrap()
+}
+
+fn header(response: &http::Response<hyper::body::Incoming>, name: http::HeaderName) -> String {
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grpc_web_call_through_the_gateway_succeeds() {
     let stack = Stack::start(Backend::Sqlite).await;
+    // A gateway that allows the internal web app's origin (CORS); the stack's own allows none.
+    let gateway = stack
+        .relay_gateway(|s| {
+            s.relay.enabled = false;
+            s.cors.allowed_origins = vec![APP.into()];
+        })
+        .await;
+    let address = gateway.address;
+
+    // The browser's preflight: answered for the configured origin, without a token.
+    let answer = send(address, preflight(address, APP)).await;
+    assert!(answer.status().is_success(), "{}", answer.status());
+    assert_eq!(
+        header(&answer, http::header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        APP
+    );
+    assert!(header(&answer, http::header::ACCESS_CONTROL_ALLOW_METHODS).contains("post"));
+    let allowed = header(&answer, http::header::ACCESS_CONTROL_ALLOW_HEADERS);
+    for name in [
+        "authorization",
+        "content-type",
+        "x-grpc-web",
+        "x-wuye-property",
+    ] {
+        assert!(allowed.contains(name), "{name} in {allowed}");
+    }
+    // Deny by default: another origin, or a gateway configured with none, gets no CORS.
+    let answer = send(address, preflight(address, "https://evil.example")).await;
+    assert_eq!(
+        header(&answer, http::header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        ""
+    );
+    let answer = send(stack.gateway, preflight(stack.gateway, APP)).await;
+    assert_eq!(
+        header(&answer, http::header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        ""
+    );
+
     let request = CreateUnitRequest {
         property_id: PROPERTY.into(),
         request_id: "grpc-web-unit".into(),
@@ -154,14 +232,9 @@ async fn a_grpc_web_call_through_the_gateway_succeeds() {
         state: 0,
     };
     // A browser's call: HTTP/1.1, the gRPC-Web content type, the token and the property.
-    let stream = tokio::net::TcpStream::connect(stack.gateway).await.unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
     let call = http::Request::post("/wuye.customerservice.v1.HouseholdService/CreateUnit")
-        .header(http::header::HOST, stack.gateway.to_string())
+        .header(http::header::HOST, address.to_string())
+        .header(http::header::ORIGIN, APP)
         .header(http::header::CONTENT_TYPE, "application/grpc-web+proto")
         .header("x-grpc-web", "1")
         .header(
@@ -171,11 +244,21 @@ async fn a_grpc_web_call_through_the_gateway_succeeds() {
         .header("x-wuye-property", PROPERTY)
         .body(Full::new(grpc_web_frame(&request)))
         .unwrap();
-    let response = sender.send_request(call).await.unwrap();
+    let response = send(address, call).await;
     assert_eq!(response.status(), http::StatusCode::OK);
     assert_eq!(
         response.headers()[http::header::CONTENT_TYPE],
         "application/grpc-web+proto"
+    );
+    // The page may read the answer and the gRPC status headers.
+    assert_eq!(
+        header(&response, http::header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        APP
+    );
+    let exposed = header(&response, http::header::ACCESS_CONTROL_EXPOSE_HEADERS);
+    assert!(
+        exposed.contains("grpc-status") && exposed.contains("grpc-message"),
+        "{exposed}"
     );
     let mut body = response.into_body().collect().await.unwrap().to_bytes();
 

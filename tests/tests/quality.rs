@@ -13,13 +13,15 @@ use wuye_tests::{
     deploy_properties, eventually, properties_of,
     proto::{
         customerservice::{
-            Channel, CommunicatePlanRequest, Complainant, Complaint, ConfirmPlanRequest,
-            CreateComplaintRequest, EscalationState as ComplaintEscalationState,
-            GetComplaintRequest, MarkMajorRequest, ProposePlanRequest, SendToTeamRequest, Severity,
+            self as cs, Channel, CommunicatePlanRequest, Complainant, Complaint,
+            ConfirmPlanRequest, CreateComplaintRequest,
+            EscalationState as ComplaintEscalationState, GetComplaintRequest, MarkMajorRequest,
+            ProposePlanRequest, SendToTeamRequest, Severity,
             complaint_service_client::ComplaintServiceClient,
         },
+        engineering::{self as eng, work_order_service_client::WorkOrderServiceClient},
         hq::{
-            GetPortfolioRequest, Portfolio, PropertyFigures,
+            GetPortfolioRequest, Portfolio, PropertyFigures, Rate,
             portfolio_service_client::PortfolioServiceClient,
         },
         quality::{
@@ -38,6 +40,8 @@ both_backends!(
     nothing_is_lost_while_quality_or_the_gateway_is_down,
     the_portfolio_merges_three_property_stacks,
     a_property_user_sees_only_its_own_portfolio,
+    the_portfolio_counts_surveys_and_visits_over_a_period,
+    a_recurring_problem_reaches_the_inbox_once,
 );
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -516,6 +520,7 @@ async fn portfolio(client: &mut PortfolioServiceClient<Authed>) -> Portfolio {
     client
         .get_portfolio(GetPortfolioRequest {
             month: MONTH.into(),
+            to_month: String::new(),
             property_ids: vec![],
         })
         .await
@@ -647,9 +652,27 @@ async fn the_portfolio_merges_three_property_stacks(backend: Backend) {
         assert!(f.inspection_coverage.unwrap().available);
         assert!(f.intact_rate.unwrap().available);
     }
-    // Surveys and visits do not exist yet: marked, not faked.
-    assert!(!total.survey_return.unwrap().available);
-    assert!(!each[0].repair_follow_up.unwrap().available);
+    // Rates in total: summed numerators over summed denominators, never averaged percents.
+    type RateOf = fn(&PropertyFigures) -> Option<wuye_tests::proto::hq::Rate>;
+    let rates: [(&str, RateOf); 4] = [
+        ("survey_return", |f| f.survey_return),
+        ("survey_satisfaction", |f| f.survey_satisfaction),
+        ("repair_follow_up", |f| f.repair_follow_up),
+        ("move_in_visits", |f| f.move_in_visits),
+    ];
+    for (name, of) in rates {
+        let t = of(&total).unwrap();
+        assert!(t.available, "{name}");
+        assert!(each.iter().all(|f| of(f).unwrap().available), "{name}");
+        assert_eq!(
+            (t.numerator, t.denominator),
+            (
+                each.iter().map(|f| of(f).unwrap().numerator).sum::<i64>(),
+                each.iter().map(|f| of(f).unwrap().denominator).sum::<i64>()
+            ),
+            "{name}"
+        );
+    }
 
     // One stack stopped: the report names it and comes within the deadline.
     let stopped = stacks.pop().unwrap();
@@ -705,6 +728,7 @@ async fn a_property_user_sees_only_its_own_portfolio(backend: Backend) {
     file(&stack, PROPERTY, "one", Severity::General).await;
     let request = |ids: &[&str]| GetPortfolioRequest {
         month: MONTH.into(),
+        to_month: String::new(),
         property_ids: ids.iter().map(|s| s.to_string()).collect(),
     };
     let mut manager = PortfolioServiceClient::new(stack.as_role("project_manager", PROPERTY));
@@ -770,4 +794,440 @@ async fn a_property_user_sees_only_its_own_portfolio(backend: Backend) {
         "{ids:?}"
     );
     assert_eq!(registered(all.total.as_ref().unwrap()), 1);
+}
+
+fn now(stack: &Stack) -> chrono::DateTime<chrono::Utc> {
+    use wuye_kit::clock::Clock;
+    stack.clock.now()
+}
+
+fn portfolio_request(month: &str, to_month: &str) -> GetPortfolioRequest {
+    GetPortfolioRequest {
+        month: month.into(),
+        to_month: to_month.into(),
+        property_ids: vec![],
+    }
+}
+
+fn of<'a>(p: &'a Portfolio, property: &str) -> &'a PropertyFigures {
+    p.properties
+        .iter()
+        .find(|f| f.property_id == property)
+        .unwrap_or_else(|| panic!("{property} in the portfolio"))
+}
+
+fn counts(r: Option<Rate>) -> (i64, i64) {
+    let r = r.expect("rate");
+    assert!(r.available);
+    (r.numerator, r.denominator)
+}
+
+/// A unit of PROPERTY with a household moved in now; (unit, household).
+async fn lived_in(stack: &Stack, room: &str) -> (String, String) {
+    let mut clerk = stack.households("cs_clerk");
+    let unit = clerk
+        .create_unit(cs::CreateUnitRequest {
+            property_id: PROPERTY.into(),
+            request_id: format!("unit-{room}"),
+            building: "5".into(),
+            entrance: "1".into(),
+            floor: 1,
+            room: room.into(),
+            area_m2: 90.0,
+            state: cs::UnitState::Vacant.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .unit
+        .unwrap()
+        .id;
+    let household = clerk
+        .record_move_in(cs::RecordMoveInRequest {
+            property_id: PROPERTY.into(),
+            request_id: format!("move-in-{room}"),
+            unit_id: unit.clone(),
+            residents: vec![cs::Resident {
+                name: "王芳".into(),
+                relation: cs::ResidentRelation::Owner.into(),
+                phone: "139 0000 0001".into(),
+                primary_contact: true,
+            }],
+            move_in_time: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .household
+        .unwrap()
+        .id;
+    (unit, household)
+}
+
+fn visit(request_id: &str, kind: cs::VisitKind) -> cs::RecordVisitRequest {
+    cs::RecordVisitRequest {
+        property_id: PROPERTY.into(),
+        request_id: request_id.into(),
+        kind: kind.into(),
+        customer: Some(cs::VisitedCustomer {
+            name: "王芳".into(),
+            phone: "139 0000 0001".into(),
+        }),
+        channel: cs::VisitChannel::Phone.into(),
+        content: "满意".into(),
+        satisfaction: cs::VisitSatisfaction::Satisfied.into(),
+        ..Default::default()
+    }
+}
+
+/// A repair of `unit` taken to completion in engineering; its work order id.
+async fn complete_repair(stack: &Stack, request_id: &str, unit: &str) -> String {
+    let orders = |role: &str, id: &str, name: &str| {
+        WorkOrderServiceClient::new(stack.as_user(role, id, name, PROPERTY))
+    };
+    let order = orders("front_desk", "desk-1", "前台")
+        .create_work_order(eng::CreateWorkOrderRequest {
+            property_id: PROPERTY.into(),
+            request_id: request_id.into(),
+            unit_id: unit.into(),
+            description: "门锁损坏".into(),
+            urgency: eng::Urgency::Ordinary.into(),
+            team: "水电班".into(),
+            requester: Some(eng::Requester {
+                name: "王芳".into(),
+                phone: "139 0000 0001".into(),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .work_order
+        .unwrap();
+    orders("maintenance_foreman", "fm-1", "李领班")
+        .dispatch_work_order(eng::DispatchWorkOrderRequest {
+            property_id: PROPERTY.into(),
+            work_order_id: order.id.clone(),
+            assignee_user_id: "tech-a".into(),
+            assignee_name: "张师傅".into(),
+        })
+        .await
+        .unwrap();
+    let mut tech = orders("technician", "tech-a", "张师傅");
+    tech.record_work_order_arrival(eng::RecordWorkOrderArrivalRequest {
+        property_id: PROPERTY.into(),
+        work_order_id: order.id.clone(),
+    })
+    .await
+    .unwrap();
+    tech.complete_work_order(eng::CompleteWorkOrderRequest {
+        property_id: PROPERTY.into(),
+        work_order_id: order.id.clone(),
+        work_done: "更换锁芯".into(),
+        parts: vec![],
+        customer_rating: 5,
+        customer_signature: "王芳".into(),
+    })
+    .await
+    .unwrap();
+    order.id
+}
+
+async fn the_portfolio_counts_surveys_and_visits_over_a_period(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let mut homes = Vec::new();
+    for room in ["101", "102", "103", "104", "105"] {
+        homes.push(lived_in(&stack, room).await);
+    }
+
+    // A survey (CS-2, CS-4): 5 forms handed out, 3 returned with 4 ratings of which 3 are
+    // satisfied (the first level always is, the last never).
+    let campaign = stack
+        .surveys("project_manager")
+        .create_survey_campaign(cs::CreateSurveyCampaignRequest {
+            property_id: PROPERTY.into(),
+            request_id: "campaign".into(),
+            title: "2026年度客户满意度调查".into(),
+            start_time: Some(wuye_kit::time::to_timestamp(now(&stack))),
+            end_time: Some(wuye_kit::time::to_timestamp(
+                now(&stack) + chrono::Duration::days(10),
+            )),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .campaign
+        .unwrap();
+    let (best, worst) = (
+        campaign.levels[0].clone(),
+        campaign.levels.last().unwrap().clone(),
+    );
+    let mut clerk = stack.surveys("cs_clerk");
+    clerk
+        .distribute_survey_forms(cs::DistributeSurveyFormsRequest {
+            property_id: PROPERTY.into(),
+            request_id: "hand-out".into(),
+            campaign_id: campaign.id.clone(),
+            all_living_households: true,
+            household_ids: vec![],
+        })
+        .await
+        .unwrap();
+    let answers: [&[(usize, &str)]; 3] = [&[(0, &best), (1, &worst)], &[(0, &best)], &[(2, &best)]];
+    for (i, ratings) in answers.iter().enumerate() {
+        clerk
+            .return_survey_form(cs::ReturnSurveyFormRequest {
+                property_id: PROPERTY.into(),
+                request_id: format!("return-{i}"),
+                campaign_id: campaign.id.clone(),
+                household_id: homes[i].1.clone(),
+                ratings: ratings
+                    .iter()
+                    .map(|(item, level)| cs::SurveyRating {
+                        item: campaign.items[*item].clone(),
+                        level: (*level).to_owned(),
+                    })
+                    .collect(),
+                remarks: vec![],
+            })
+            .await
+            .unwrap();
+    }
+
+    // Move-in visits (VIS-5) of 2 of the 5 households, a day after they moved in.
+    stack.clock.advance(chrono::Duration::days(1));
+    let mut visits = stack.visits("cs_clerk");
+    for (i, (_, household)) in homes[..2].iter().enumerate() {
+        let mut request = visit(&format!("move-in-visit-{i}"), cs::VisitKind::MoveIn);
+        request.household_id = household.clone();
+        visits.record_visit(request).await.unwrap();
+    }
+
+    // Three repairs completed (VIS-4), one of them followed up.
+    let mut orders = Vec::new();
+    for (i, (unit, _)) in homes.iter().take(3).enumerate() {
+        orders.push(complete_repair(&stack, &format!("wo-{i}"), unit).await);
+    }
+    eventually("the repairs due for a follow-up", WAIT, || {
+        let mut visits = visits.clone();
+        async move {
+            let due = visits
+                .list_repair_follow_ups(cs::ListRepairFollowUpsRequest {
+                    property_id: PROPERTY.into(),
+                    pending_only: false,
+                    page_size: 100,
+                    page_token: String::new(),
+                })
+                .await
+                .ok()?
+                .into_inner()
+                .follow_ups;
+            (due.len() == 3).then_some(())
+        }
+    })
+    .await;
+    let mut request = visit("repair-visit", cs::VisitKind::Repair);
+    request.work_order_id = orders[1].clone();
+    visits.record_visit(request).await.unwrap();
+
+    let mut hq = portfolio_client(&stack, stack.gateway);
+    let november = hq
+        .get_portfolio(portfolio_request(MONTH, ""))
+        .await
+        .unwrap()
+        .into_inner()
+        .portfolio
+        .unwrap();
+    assert!(!november.partial, "{:?}", november.missing);
+    assert_eq!(
+        (november.month.as_str(), november.to_month.as_str()),
+        (MONTH, MONTH)
+    );
+    let here = of(&november, PROPERTY);
+    // rules CS-4, VIS-4, VIS-5 as counted from what the test created
+    assert_eq!(counts(here.survey_return), (3, 5));
+    assert_eq!(counts(here.survey_satisfaction), (3, 4));
+    assert_eq!(counts(here.repair_follow_up), (1, 3));
+    assert_eq!(counts(here.move_in_visits), (2, 5));
+    let rate = here.survey_return.unwrap();
+    assert_eq!(rate.percent, 60.0);
+    // The other property has no survey, repair or household: nothing to count, still known.
+    let other = of(&november, OTHER_PROPERTY);
+    assert_eq!(counts(other.survey_return), (0, 0));
+    assert_eq!(counts(other.move_in_visits), (0, 0));
+    // In total: sums of the counts, not the mean of the two percents.
+    let total = november.total.clone().unwrap();
+    assert_eq!(counts(total.survey_satisfaction), (3, 4));
+    assert_eq!(counts(total.repair_follow_up), (1, 3));
+    assert_eq!(total.repair_follow_up.unwrap().percent, 100.0 / 3.0);
+
+    // October: before the campaign, the repairs and the visits.
+    let october = hq
+        .get_portfolio(portfolio_request("2026-10", ""))
+        .await
+        .unwrap()
+        .into_inner()
+        .portfolio
+        .unwrap();
+    let here = of(&october, PROPERTY);
+    assert_eq!(counts(here.survey_return), (0, 0));
+    assert_eq!(counts(here.repair_follow_up), (0, 0));
+    assert_eq!(
+        counts(here.move_in_visits),
+        (0, 0),
+        "nobody lived there yet"
+    );
+
+    // A quarter (October to December): the same events, each counted once; the households
+    // are those living at the quarter's end.
+    let quarter = hq
+        .get_portfolio(portfolio_request("2026-10", "2026-12"))
+        .await
+        .unwrap()
+        .into_inner()
+        .portfolio
+        .unwrap();
+    assert!(!quarter.partial, "{:?}", quarter.missing);
+    assert_eq!(
+        (quarter.month.as_str(), quarter.to_month.as_str()),
+        ("2026-10", "2026-12")
+    );
+    let here = of(&quarter, PROPERTY);
+    assert_eq!(counts(here.survey_return), (3, 5));
+    assert_eq!(counts(here.repair_follow_up), (1, 3));
+    assert_eq!(counts(here.move_in_visits), (2, 5));
+    assert_eq!(registered(here), registered(of(&november, PROPERTY)));
+    assert!(here.inspection_coverage.unwrap().available);
+
+    // Periods backwards or longer than a year are refused.
+    for (month, to_month) in [
+        ("2026-11", "2026-10"),
+        ("2026-01", "2027-01"),
+        ("2026-11", "11"),
+    ] {
+        let status = hq
+            .get_portfolio(portfolio_request(month, to_month))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{month}..{to_month}");
+    }
+}
+
+/// A unit of `building` in PROPERTY; its id.
+async fn unit_in(stack: &Stack, building: &str, room: &str) -> String {
+    stack
+        .households("cs_clerk")
+        .create_unit(cs::CreateUnitRequest {
+            property_id: PROPERTY.into(),
+            request_id: format!("unit-{building}-{room}"),
+            building: building.into(),
+            entrance: "1".into(),
+            floor: 1,
+            room: room.into(),
+            area_m2: 80.0,
+            state: cs::UnitState::Vacant.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .unit
+        .unwrap()
+        .id
+}
+
+async fn file_at(stack: &Stack, key: &str, unit: &str, category: &str) -> Complaint {
+    complaints(stack, "front_desk", PROPERTY)
+        .create_complaint(CreateComplaintRequest {
+            property_id: PROPERTY.into(),
+            request_id: key.into(),
+            contact_number: 0,
+            channel: Channel::Phone.into(),
+            complainant: Some(Complainant {
+                name: "赵敏".into(),
+                phone: "13900000002".into(),
+            }),
+            unit_id: unit.into(),
+            category: category.into(),
+            description: format!("投诉 {key}"),
+            severity: Severity::Minor.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .complaint
+        .unwrap()
+}
+
+async fn a_recurring_problem_reaches_the_inbox_once(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let _relay = stack.relay_gateway(|_| {}).await;
+    let threshold = deploy_properties()
+        .get(PROPERTY)
+        .unwrap()
+        .rules
+        .complaints
+        .recurring_threshold as usize;
+    assert!(threshold >= 2);
+    let mut units = Vec::new();
+    for room in ["101", "102", "103", "104", "105"] {
+        units.push(unit_in(&stack, "7", room).await);
+    }
+    let elsewhere = unit_in(&stack, "8", "101").await;
+
+    // One short of the threshold at building 7, and the same category at building 8, another
+    // category at building 7, a complaint without a unit: none of it recurs.
+    let mut filed = Vec::new();
+    for (i, unit) in units.iter().take(threshold - 1).enumerate() {
+        filed.push(file_at(&stack, &format!("lift-{i}"), unit, "电梯故障").await);
+    }
+    file_at(&stack, "lift-8", &elsewhere, "电梯故障").await;
+    file_at(&stack, "green-7", &units[0], "绿化").await;
+    file(&stack, PROPERTY, "no-unit", Severity::Minor).await;
+    // The one that makes it recurrent (ESC-2, CMP-9), then one more of the same problem.
+    let reaching = file_at(&stack, "lift-reach", &units[threshold - 1], "电梯故障").await;
+    filed.push(reaching.clone());
+    let after = file_at(&stack, "lift-after", &units[threshold], "电梯故障").await;
+
+    let mut officer = inbox(&stack, stack.gateway, "quality_officer");
+    let expected = BTreeMap::from([(reaching.id.clone(), vec![EscalationReason::Recurring])]);
+    eventually("the recurring problem in the inbox", WAIT, || {
+        let mut officer = officer.clone();
+        let expected = expected.clone();
+        async move { (reasons(&list(&mut officer, "").await) == expected).then_some(()) }
+    })
+    .await;
+    // Once: neither the later complaint nor a redelivery adds anything.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let all = list(&mut officer, "").await;
+    assert_eq!(reasons(&all), expected);
+    assert!(!all.iter().any(|e| e.complaint_id == after.id));
+    let numbers: Vec<String> = filed.iter().map(|c| format!("#{}", c.number)).collect();
+    let reason = &all[0].reasons[0];
+    assert_eq!(
+        reason.detail,
+        format!("7号楼 2026-H2 第{threshold}次: 投诉 {}", numbers.join(", "))
+    );
+
+    // The fact is customer service's, written once in its event stream.
+    let mut stream = stack
+        .events(stack.customer_service)
+        .subscribe(wuye_tests::proto::events::SubscribeRequest { after_seq: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut recurring = Vec::new();
+    // The stream follows new events forever: read what is there, until it falls quiet.
+    while let Ok(Ok(Some(item))) =
+        tokio::time::timeout(Duration::from_millis(500), stream.message()).await
+    {
+        if let Some(wuye_tests::proto::events::event::Payload::ComplaintRecurring(r)) =
+            item.event.and_then(|e| e.payload)
+        {
+            recurring.push(r);
+        }
+    }
+    assert_eq!(recurring.len(), 1, "{recurring:?}");
+    assert_eq!(recurring[0].complaint_id, reaching.id);
+    assert_eq!(recurring[0].building, "7");
 }

@@ -122,11 +122,19 @@ async fn a_complaint_is_one_trace_and_is_measured() {
             |r| {
                 r.spans_named(CREATE_COMPLAINT).len() == 2
                     && r.spans_named(RECORD_MOVE_IN).len() == 2
+                    && !r.spans_named("db").is_empty()
                     && !moved_in(r).is_empty()
                     && r.latest(
                         "wuye.complaints.open",
                         &[("property", PROPERTY), ("severity", "general")],
                     ) == Some(1.0)
+                    && r.latest("wuye.keys.loans_overdue", &[("property", PROPERTY)])
+                        .is_some()
+                    && r.latest(
+                        "wuye.escalations.waiting",
+                        &[("property", PROPERTY), ("state", "received")],
+                    )
+                    .is_some()
             },
         )
         .await;
@@ -145,6 +153,32 @@ async fn a_complaint_is_one_trace_and_is_measured() {
         );
         assert_eq!(span.attribute("rpc.grpc.status_code").as_deref(), Some("0"));
     }
+
+    // Its database calls are child spans of customer-service's span, labelled by operation
+    // and table, never by values.
+    let db: Vec<ReceivedSpan> = receiver
+        .spans_named("db")
+        .into_iter()
+        .filter(|s| s.parent_span_id() == service.span_id())
+        .collect();
+    assert!(!db.is_empty(), "no database span under the RPC span");
+    for span in &db {
+        assert_eq!(span.trace_id(), service.trace_id());
+        assert_eq!(span.attribute("db.system").as_deref(), Some("sqlite"));
+    }
+    let labels: Vec<(String, String)> = db
+        .iter()
+        .map(|s| {
+            (
+                s.attribute("db.operation").unwrap_or_default(),
+                s.attribute("db.collection.name").unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        labels.contains(&("INSERT".into(), "complaints".into())),
+        "{labels:?}"
+    );
 
     // Archives' handling of the move-in is a trace of its own, linked to the move-in's.
     let spans = receiver.spans_named(RECORD_MOVE_IN);
@@ -204,6 +238,22 @@ async fn a_complaint_is_one_trace_and_is_measured() {
         ),
         Some(0.0)
     );
+    // Keys overdue (customer-service) and escalations waiting (quality): counted, and zero
+    // here — a failing count would report nothing at all.
+    assert_eq!(
+        receiver.latest("wuye.keys.loans_overdue", &[("property", PROPERTY)]),
+        Some(0.0)
+    );
+    for state in ["received", "assigned", "information_requested", "decided"] {
+        assert_eq!(
+            receiver.latest(
+                "wuye.escalations.waiting",
+                &[("property", PROPERTY), ("state", state)]
+            ),
+            Some(0.0),
+            "{state}"
+        );
+    }
     // Archives applied the complaint's and the move-in's events (it acts on the move-in).
     let applied = receiver.latest(
         "wuye.events.applied",

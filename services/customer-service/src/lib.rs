@@ -49,6 +49,15 @@ const GAUGES: &[GaugeQuery] = &[
               WHERE reply_at IS NULL AND state <> 'closed' \
               AND reply_due_at < $1 GROUP BY property_id",
     },
+    GaugeQuery {
+        metric: &metrics::KEYS_LOANS_OVERDUE,
+        label: None,
+        now: false,
+        // The overdue job marks a loan when it passes the property's limit (KEY-8), the same
+        // moment it raises KeyLoanOverdue; a return closes it.
+        sql: "SELECT property_id, COUNT(*) FROM key_loans \
+              WHERE state = 'open' AND overdue_at IS NOT NULL GROUP BY property_id",
+    },
 ];
 
 /// The department's state, shared by its gRPC services.

@@ -134,6 +134,7 @@ impl Db {
             });
         }
         let pool = pool.connect_with(options).await?;
+        crate::telemetry::set_db_system(backend);
         let writer = (backend == Backend::Sqlite).then(|| Arc::new(Semaphore::new(1)));
         let db = Db {
             pool,

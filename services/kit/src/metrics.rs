@@ -142,6 +142,24 @@ pub const ARCHIVES_FILES_LATE: Metric = Metric {
     attributes: &["property"],
 };
 
+pub const KEYS_LOANS_OVERDUE: Metric = Metric {
+    name: "wuye.keys.loans_overdue",
+    kind: Kind::Gauge,
+    unit: "{loan}",
+    description: "Key loans still out past their limit (KEY-8, the property's \
+                  overdue_after_days), per property.",
+    attributes: &["property"],
+};
+
+pub const ESCALATIONS_WAITING: Metric = Metric {
+    name: "wuye.escalations.waiting",
+    kind: Kind::Gauge,
+    unit: "{escalation}",
+    description: "Escalations the quality department has received and not closed (ESC-3), \
+                  per property and state; information_requested waits on the property.",
+    attributes: &["property", "state"],
+};
+
 /// Everything wuye emits.
 pub const CATALOG: &[Metric] = &[
     RPC_REQUESTS,
@@ -154,6 +172,8 @@ pub const CATALOG: &[Metric] = &[
     COMPLAINTS_REPLIES_OVERDUE,
     INSPECTIONS_MISSED,
     ARCHIVES_FILES_LATE,
+    KEYS_LOANS_OVERDUE,
+    ESCALATIONS_WAITING,
 ];
 
 /// The meter every wuye instrument comes from. Take instruments after

@@ -58,6 +58,9 @@ pub struct EscalationRules {
     pub escalate_reply_overdue: bool,
     /// A complaint still open `complaints.unresolved_after_days` after registration.
     pub escalate_unresolved: bool,
+    /// A problem recurring `complaints.recurring_threshold` times at one building in the
+    /// analysis half-year (CMP-9): the complaint that makes it recurrent goes up, once.
+    pub escalate_recurring: bool,
 }
 
 impl Default for EscalationRules {
@@ -66,6 +69,7 @@ impl Default for EscalationRules {
             escalate_serious: true,
             escalate_reply_overdue: true,
             escalate_unresolved: true,
+            escalate_recurring: true,
         }
     }
 }

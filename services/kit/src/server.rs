@@ -23,6 +23,7 @@ pub struct Server {
     wrap: Option<Box<dyn FnOnce(Routes) -> Routes + Send>>,
     tasks: Vec<BackgroundTask>,
     grpc_web: bool,
+    cors: Option<tower_http::cors::CorsLayer>,
 }
 
 type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -52,6 +53,7 @@ impl Server {
             wrap: None,
             tasks: Vec::new(),
             grpc_web: false,
+            cors: None,
         }
     }
 
@@ -89,6 +91,14 @@ impl Server {
     /// Also accepts gRPC-Web (HTTP/1.1 and HTTP/2, binary and text) for browser-based apps.
     pub fn accept_grpc_web(mut self) -> Self {
         self.grpc_web = true;
+        self
+    }
+
+    /// Answers browsers' CORS preflights and marks answers readable by the origins `cors`
+    /// allows. It sits outside gRPC-Web, which refuses anything else over HTTP/1.1 (a
+    /// preflight is an OPTIONS request).
+    pub fn with_cors(mut self, cors: Option<tower_http::cors::CorsLayer>) -> Self {
+        self.cors = cors;
         self
     }
 
@@ -131,8 +141,9 @@ impl Server {
         tracing::info!(server = name, %addr, "serving");
         tonic::transport::Server::builder()
             .accept_http1(self.grpc_web)
-            // gRPC-Web outermost: the span, the metrics and the identity check see the call
-            // as plain gRPC.
+            // CORS, then gRPC-Web outermost: the span, the metrics and the identity check see
+            // the call as plain gRPC.
+            .layer(tower::util::option_layer(self.cors))
             .layer(tower::util::option_layer(
                 self.grpc_web.then(tonic_web::GrpcWebLayer::new),
             ))

@@ -7,22 +7,22 @@
 use std::{
     sync::{
         Arc, OnceLock,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 
 use opentelemetry::{
-    Context,
+    Context, KeyValue,
     propagation::{Extractor, Injector, TextMapPropagator},
-    trace::{SpanContext, TraceContextExt, TracerProvider as _},
+    trace::{Span as _, SpanContext, SpanKind, TraceContextExt, Tracer as _, TracerProvider as _},
 };
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::{
     Resource,
     metrics::{PeriodicReader, SdkMeterProvider},
     propagation::TraceContextPropagator,
-    trace::SdkTracerProvider,
+    trace::{SdkTracer, SdkTracerProvider},
 };
 use serde::{Deserialize, Serialize};
 use tracing::{Dispatch, Subscriber, dispatcher::WeakDispatch};
@@ -153,8 +153,23 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> anyhow::Result<Telem
     let otel =
         tracing_opentelemetry::layer().with_tracer(tracer_provider.tracer(service.to_owned()));
     let otel = otel.with_filter(tracing_subscriber::filter::LevelFilter::INFO);
+    // sqlx reports each statement at DEBUG under `sqlx::query`; only this layer asks for it.
+    // It sees the spans the traces see (INFO), so that a statement finds the span it ran in.
+    let db = DbSpans {
+        tracer: tracer_provider.tracer("wuye.db"),
+        subscriber: subscriber.clone(),
+    }
+    .with_filter(
+        tracing_subscriber::filter::Targets::new()
+            .with_target(SQLX_TARGET, tracing::Level::DEBUG)
+            .with_default(tracing::Level::INFO),
+    );
     install(
-        tracing_subscriber::registry().with(fmt).with(otel).into(),
+        tracing_subscriber::registry()
+            .with(fmt)
+            .with(otel)
+            .with(db)
+            .into(),
         &subscriber,
     );
     Ok(TelemetryGuard {
@@ -230,6 +245,145 @@ where
             _ => writer.write_str(&line),
         }
     }
+}
+
+const SQLX_TARGET: &str = "sqlx::query";
+
+/// The database system of this process, for the spans of its statements: 0 unknown, 1 SQLite,
+/// 2 PostgreSQL (a service has one database; set when it connects).
+static DB_SYSTEM: AtomicU8 = AtomicU8::new(0);
+
+pub(crate) fn set_db_system(backend: crate::db::Backend) {
+    let code = match backend {
+        crate::db::Backend::Sqlite => 1,
+        crate::db::Backend::Postgres => 2,
+    };
+    DB_SYSTEM.store(code, Ordering::Relaxed);
+}
+
+fn db_system() -> &'static str {
+    match DB_SYSTEM.load(Ordering::Relaxed) {
+        1 => "sqlite",
+        2 => "postgresql",
+        _ => "other_sql",
+    }
+}
+
+/// Database calls as child spans of the span they run in: sqlx reports every statement when
+/// it ends (with its duration, on the task or the SQLite worker that entered the caller's
+/// span), and this layer records it as a span "db" under that span, started when the
+/// statement started. Only the operation and the table are kept — never the statement's
+/// values, which are bound parameters and not in the report anyway. Statements outside any
+/// traced span (migrations, idle sweeps) make no span.
+struct DbSpans {
+    tracer: SdkTracer,
+    subscriber: Arc<OnceLock<WeakDispatch>>,
+}
+
+impl<S> Layer<S> for DbSpans
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() != SQLX_TARGET {
+            return;
+        }
+        let Some(span) = ctx.event_span(event) else {
+            return;
+        };
+        let Some(dispatch) = self.subscriber.get().and_then(WeakDispatch::upgrade) else {
+            return;
+        };
+        let Some(parent) = tracing_opentelemetry::get_otel_context(&span.id(), &dispatch) else {
+            return;
+        };
+        if !parent.span().span_context().is_valid() {
+            return;
+        }
+        let mut statement = Statement::default();
+        event.record(&mut statement);
+        let text = if statement.sql.trim().is_empty() {
+            &statement.summary
+        } else {
+            &statement.sql
+        };
+        let (operation, table) = describe_statement(text);
+        let end = SystemTime::now();
+        let took = Duration::try_from_secs_f64(statement.elapsed_secs).unwrap_or_default();
+        let mut attributes = vec![
+            KeyValue::new("db.system", db_system()),
+            KeyValue::new("db.operation", operation),
+        ];
+        if let Some(table) = table {
+            attributes.push(KeyValue::new("db.collection.name", table));
+        }
+        let mut db = self
+            .tracer
+            .span_builder("db")
+            .with_kind(SpanKind::Client)
+            .with_start_time(end.checked_sub(took).unwrap_or(end))
+            .with_attributes(attributes)
+            .start_with_context(&self.tracer, &parent);
+        db.end_with_timestamp(end);
+    }
+}
+
+/// What the layer reads of sqlx's report of a statement.
+#[derive(Default)]
+struct Statement {
+    summary: String,
+    sql: String,
+    elapsed_secs: f64,
+}
+
+impl tracing::field::Visit for Statement {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        match field.name() {
+            "summary" => self.summary = value.to_owned(),
+            "db.statement" => self.sql = value.to_owned(),
+            _ => {}
+        }
+    }
+
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        if field.name() == "elapsed_secs" {
+            self.elapsed_secs = value;
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "summary" | "db.statement" => self.record_str(field, &format!("{value:?}")),
+            _ => {}
+        }
+    }
+}
+
+/// The operation ("SELECT", "INSERT", …) and the first table a statement names, as a label
+/// for its span: words of the query text only, which holds placeholders, not values.
+fn describe_statement(sql: &str) -> (String, Option<String>) {
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    let operation = words
+        .first()
+        .map(|w| w.to_ascii_uppercase())
+        .filter(|w| w.chars().all(|c| c.is_ascii_alphabetic()))
+        .unwrap_or_else(|| "OTHER".into());
+    let after = match operation.as_str() {
+        "SELECT" | "DELETE" => "FROM",
+        "INSERT" => "INTO",
+        "UPDATE" => "UPDATE",
+        _ => return (operation, None),
+    };
+    let table = words
+        .iter()
+        .position(|w| w.eq_ignore_ascii_case(after))
+        .and_then(|i| words.get(i + 1))
+        .map(|w| {
+            w.trim_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .to_owned()
+        })
+        .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    (operation, table)
 }
 
 /// The W3C `traceparent` of the current span, when it is being traced.
@@ -355,6 +509,35 @@ mod tests {
         let expected = format!("{{\"trace_id\":\"{}\",\"span_id\":\"{}\",", ids.0, ids.1);
         assert!(lines[1].starts_with(&expected), "{}", lines[1]);
         assert!(lines[1].contains("\"answer\":42"), "{}", lines[1]);
+    }
+
+    #[test]
+    fn statements_are_labelled_by_operation_and_table() {
+        let cases = [
+            (
+                "SELECT c.number, c.category FROM complaints c LEFT JOIN units u",
+                ("SELECT", Some("complaints")),
+            ),
+            (
+                "insert into outbox (seq, payload) values ($1, $2)",
+                ("INSERT", Some("outbox")),
+            ),
+            (
+                "UPDATE complaints SET state = $1",
+                ("UPDATE", Some("complaints")),
+            ),
+            (
+                "DELETE FROM idempotency WHERE",
+                ("DELETE", Some("idempotency")),
+            ),
+            ("BEGIN IMMEDIATE", ("BEGIN", None)),
+            ("SELECT COUNT(*), COUNT(return_at) FROM", ("SELECT", None)),
+            ("", ("OTHER", None)),
+        ];
+        for (sql, (operation, table)) in cases {
+            let (o, t) = describe_statement(sql);
+            assert_eq!((o.as_str(), t.as_deref()), (operation, table), "{sql}");
+        }
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub enum Reason {
     ReplyOverdue,
     /// ESC-2: still open a month after registration.
     Unresolved,
+    /// ESC-2: the same problem recurring the property's number of times (CMP-9).
+    Recurring,
 }
 
 wuye_kit::text_codes!(Reason {
@@ -56,6 +58,7 @@ wuye_kit::text_codes!(Reason {
     Serious => "serious",
     ReplyOverdue => "reply_overdue",
     Unresolved => "unresolved",
+    Recurring => "recurring",
 });
 
 /// A step of the department's handling.

@@ -227,7 +227,7 @@ impl EscalationRelayService for Quality {
         if reason.is_none() {
             v.add(
                 "reason",
-                "must be one of major, serious, reply overdue, unresolved",
+                "must be one of major, serious, reply overdue, unresolved, recurring",
             );
         }
         let severity = match Severity::try_from(req.severity) {
@@ -370,6 +370,7 @@ fn reason_from_proto(value: i32) -> Option<Reason> {
         pb::EscalationReason::Serious => Some(Reason::Serious),
         pb::EscalationReason::ReplyOverdue => Some(Reason::ReplyOverdue),
         pb::EscalationReason::Unresolved => Some(Reason::Unresolved),
+        pb::EscalationReason::Recurring => Some(Reason::Recurring),
     }
 }
 
@@ -379,6 +380,7 @@ fn reason_to_proto(reason: Reason) -> pb::EscalationReason {
         Reason::Serious => pb::EscalationReason::Serious,
         Reason::ReplyOverdue => pb::EscalationReason::ReplyOverdue,
         Reason::Unresolved => pb::EscalationReason::Unresolved,
+        Reason::Recurring => pb::EscalationReason::Recurring,
     }
 }
 

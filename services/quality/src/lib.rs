@@ -12,6 +12,7 @@ use wuye_kit::{
     Deps, ServiceSettings,
     clock::SharedClock,
     db::Db,
+    metrics::{self, GaugeQuery},
     outbox::Outbox,
     properties::Properties,
     server::{Server, department},
@@ -24,6 +25,20 @@ use wuye_proto::quality::{
 pub const NAME: &str = "quality";
 /// The port of the service's own binary.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50054";
+
+/// The department's domain gauges (see `wuye_kit::metrics`). Only this department knows what
+/// waits on it: an escalation the relay has not delivered yet (quality down) is not counted
+/// anywhere until it arrives.
+const GAUGES: &[GaugeQuery] = &[GaugeQuery {
+    metric: &metrics::ESCALATIONS_WAITING,
+    label: Some((
+        "state",
+        &["received", "assigned", "information_requested", "decided"],
+    )),
+    now: false,
+    sql: "SELECT property_id, state, COUNT(*) FROM escalations \
+          WHERE state <> 'closed' GROUP BY property_id, state",
+}];
 
 /// The department's state, shared by its gRPC services.
 #[derive(Clone)]
@@ -42,6 +57,12 @@ pub async fn build(
 ) -> anyhow::Result<Server> {
     let migrations = sqlx::migrate!("./migrations");
     let (db, outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
+    let gauges = metrics::count_gauges(
+        db.clone(),
+        deps.clock.clone(),
+        deps.properties.clone(),
+        GAUGES,
+    );
     let quality = Quality {
         db,
         outbox,
@@ -49,6 +70,7 @@ pub async fn build(
         properties: deps.properties,
     };
     Ok(server
+        .with_task(gauges)
         .add_service(EscalationServiceServer::new(quality.clone()))
         .add_service(EscalationRelayServiceServer::new(quality)))
 }

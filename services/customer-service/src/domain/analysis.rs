@@ -90,6 +90,39 @@ pub fn period(year: i32, half: i32, tz: Tz) -> Result<(DateTime<Utc>, DateTime<U
     ))
 }
 
+/// Where a new complaint is counted towards a recurring problem (CMP-9, ESC-2): the same
+/// category at the same building within the analysis half-year it was registered in. A problem
+/// recurs when `threshold` complaints of it are registered there; it is announced once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recurrence {
+    /// The half-year, "2026-H2".
+    pub period: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub threshold: usize,
+}
+
+impl Recurrence {
+    /// The recurrence of a complaint registered at `at` by the property's rules.
+    pub fn at(at: DateTime<Utc>, tz: Tz, threshold: u32) -> Result<Self> {
+        let local = at.with_timezone(&tz);
+        let half = if local.month() <= 6 { 1 } else { 2 };
+        let (from, to) = period(local.year(), half, tz)?;
+        Ok(Self {
+            period: format!("{}-H{half}", local.year()),
+            from,
+            to,
+            // As the analysis counts: a problem needs at least two occurrences to recur.
+            threshold: (threshold as usize).max(2),
+        })
+    }
+
+    /// Whether `count` complaints of one problem make it recurrent.
+    pub fn reached(&self, count: usize) -> bool {
+        count >= self.threshold
+    }
+}
+
 /// Analyses the complaints registered in a period, as of `now`. A problem recurs when the same
 /// category comes `threshold` times or more at one building, or at one unit.
 pub fn analyse(complaints: &[ComplaintFacts], now: DateTime<Utc>, threshold: usize) -> Analysis {
@@ -224,6 +257,29 @@ mod tests {
             half_of(Utc.with_ymd_and_hms(2026, 6, 30, 20, 0, 0).unwrap(), tz),
             (2026, 2)
         );
+    }
+
+    #[test]
+    fn a_complaint_counts_in_its_half_year_in_the_property_time_zone() {
+        // rules CMP-9, ESC-2
+        let tz = chrono_tz::Asia::Shanghai;
+        // 2026-06-30 17:00 UTC is 2026-07-01 01:00 in Shanghai: the second half.
+        let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 6, 30, 17, 0, 0).unwrap();
+        let r = Recurrence::at(at, tz, 3).unwrap();
+        assert_eq!(r.period, "2026-H2");
+        assert_eq!(
+            r.from,
+            start_of_day(NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(), tz)
+        );
+        assert_eq!(
+            r.to,
+            start_of_day(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(), tz)
+        );
+        assert!(!r.reached(2) && r.reached(3) && r.reached(4));
+        let early = at - chrono::Duration::hours(2);
+        assert_eq!(Recurrence::at(early, tz, 3).unwrap().period, "2026-H1");
+        // A threshold of 1 would call every complaint recurring.
+        assert_eq!(Recurrence::at(at, tz, 1).unwrap().threshold, 2);
     }
 
     #[test]

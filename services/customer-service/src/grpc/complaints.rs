@@ -16,7 +16,7 @@ use super::{
 use crate::{
     CustomerService,
     domain::{
-        analysis::{self, Analysis},
+        analysis::{self, Analysis, Recurrence},
         complaints::{
             self as rules, Action, Complainant, Complaint, Escalation, EscalationState, Step,
         },
@@ -96,12 +96,18 @@ impl ComplaintService for CustomerService {
             self.clock.now(),
         );
         let contact_number = (req.contact_number > 0).then_some(req.contact_number);
+        let recurrence = Recurrence::at(
+            now,
+            property.time_zone,
+            property.rules.complaints.recurring_threshold,
+        )?;
         let complaint = match store::register(
             &self.db,
             &self.outbox,
             &req.request_id,
             contact_number,
             complaint,
+            &recurrence,
         )
         .await?
         {

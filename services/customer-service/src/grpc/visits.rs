@@ -461,12 +461,18 @@ impl VisitService for CustomerService {
         // The visit is the request id: raising it twice registers one complaint, and a
         // raise cut off before the visit kept its number completes on the next call.
         let request_id = format!("visit:{}", visit.id);
+        let recurrence = crate::domain::analysis::Recurrence::at(
+            now,
+            property.time_zone,
+            property.rules.complaints.recurring_threshold,
+        )?;
         let complaint = match complaint_store::register(
             &self.db,
             &self.outbox,
             &request_id,
             None,
             complaint,
+            &recurrence,
         )
         .await?
         {

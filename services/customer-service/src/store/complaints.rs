@@ -9,14 +9,14 @@ use wuye_kit::{
     time::to_timestamp,
 };
 use wuye_proto::events::{
-    ComplaintClosed, ComplaintMarkedMajor, ComplaintRegistered, ComplaintReplyOverdue,
-    ComplaintUnresolved, event::Payload,
+    ComplaintClosed, ComplaintMarkedMajor, ComplaintRecurring, ComplaintRegistered,
+    ComplaintReplyOverdue, ComplaintUnresolved, event::Payload,
 };
 
 use super::{Store, decode};
 use crate::{
     domain::{
-        analysis::ComplaintFacts,
+        analysis::{ComplaintFacts, Recurrence},
         complaints::{
             self as rules, Action, Channel, Complainant, Complaint, Escalation, EscalationState,
             Severity, State, Step, StepRecord,
@@ -297,13 +297,15 @@ pub enum Registered {
 }
 
 /// Registers `c` in one transaction: the request id, the number (the log entry's it comes
-/// from, or the next one), the log entry, the complaint and its `ComplaintRegistered` event.
+/// from, or the next one), the log entry, the complaint and its `ComplaintRegistered` event;
+/// and `ComplaintRecurring` when it makes its problem recurrent under `recurrence`.
 pub async fn register(
     db: &Store,
     outbox: &Outbox,
     request_id: &str,
     contact_number: Option<i64>,
     mut c: Complaint,
+    recurrence: &Recurrence,
 ) -> Result<Registered> {
     let mut tx = db.begin().await?;
     let scope = format!("CreateComplaint/{}", c.property_id);
@@ -334,9 +336,80 @@ pub async fn register(
         reply_due_time: Some(to_timestamp(c.reply_due_at)),
     });
     outbox.append(&mut tx, &c.property_id, event).await?;
+    if let Some(unit_id) = &c.unit_id {
+        note_recurring(&mut tx, outbox, &c, unit_id, recurrence).await?;
+    }
     tx.commit().await?;
     outbox.notify();
     Ok(Registered::New(Box::new(c)))
+}
+
+/// rules CMP-9, ESC-2: announces the problem of `c` (its category at its unit's building) once
+/// in the half-year, when this complaint brings it to the threshold. The problem's row is
+/// locked first, so concurrent registrations of one problem count one after the other.
+async fn note_recurring(
+    tx: &mut Tx,
+    outbox: &Outbox,
+    c: &Complaint,
+    unit_id: &str,
+    recurrence: &Recurrence,
+) -> Result<()> {
+    let (building,): (String,) =
+        sqlx::query_as("SELECT building FROM units WHERE property_id = $1 AND id = $2")
+            .bind(&c.property_id)
+            .bind(unit_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let (noted,): (i64,) = sqlx::query_as(
+        "INSERT INTO recurring_problems (property_id, category, building, period) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (property_id, category, building, period) \
+         DO UPDATE SET noted = recurring_problems.noted RETURNING noted",
+    )
+    .bind(&c.property_id)
+    .bind(&c.category)
+    .bind(&building)
+    .bind(&recurrence.period)
+    .fetch_one(&mut **tx)
+    .await?;
+    if noted != 0 {
+        return Ok(());
+    }
+    let numbers: Vec<(i64,)> = sqlx::query_as(
+        "SELECT c.number FROM complaints c JOIN units u ON u.id = c.unit_id \
+         WHERE c.property_id = $1 AND c.category = $2 AND u.building = $3 \
+         AND c.register_at >= $4 AND c.register_at < $5 ORDER BY c.number",
+    )
+    .bind(&c.property_id)
+    .bind(&c.category)
+    .bind(&building)
+    .bind(to_micros(recurrence.from))
+    .bind(to_micros(recurrence.to))
+    .fetch_all(&mut **tx)
+    .await?;
+    if !recurrence.reached(numbers.len()) {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE recurring_problems SET noted = 1 WHERE property_id = $1 AND category = $2 \
+         AND building = $3 AND period = $4",
+    )
+    .bind(&c.property_id)
+    .bind(&c.category)
+    .bind(&building)
+    .bind(&recurrence.period)
+    .execute(&mut **tx)
+    .await?;
+    let event = Payload::ComplaintRecurring(ComplaintRecurring {
+        complaint_id: c.id.clone(),
+        number: c.number,
+        severity: severity_to_proto(c.severity).into(),
+        category: c.category.clone(),
+        building,
+        period: recurrence.period.clone(),
+        numbers: numbers.into_iter().map(|(n,)| n).collect(),
+    });
+    outbox.append(tx, &c.property_id, event).await?;
+    Ok(())
 }
 
 /// Takes a step of the complaint's life in one transaction: the rule check on the stored

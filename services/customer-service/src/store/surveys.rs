@@ -161,6 +161,26 @@ pub async fn list(
     rows.iter().map(from_row).collect()
 }
 
+/// The campaigns running at some time in [from, to), oldest start first.
+pub async fn running_in(
+    db: &Db,
+    property_id: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Campaign>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM survey_campaigns WHERE property_id = $1 AND start_at < $2 \
+         AND end_at > $3 ORDER BY start_at, id"
+    ));
+    let rows = sqlx::query(sql)
+        .bind(property_id)
+        .bind(to_micros(to))
+        .bind(to_micros(from))
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// The start of the property's latest campaign (CS-1).
 pub async fn latest_start(db: &Db, property_id: &str) -> Result<Option<DateTime<Utc>>> {
     let (latest,): (Option<i64>,) =
