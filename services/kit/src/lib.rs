@@ -11,6 +11,7 @@ pub mod error;
 pub mod follow;
 pub mod idempotency;
 pub mod identity;
+pub mod message_size;
 pub mod metrics;
 pub mod outbox;
 pub mod page;
@@ -46,6 +47,8 @@ pub struct ServiceSettings {
     pub peers: std::collections::BTreeMap<String, String>,
     /// How often scheduled work runs (deadline sweeps, alerts), in milliseconds.
     pub jobs_interval_ms: u64,
+    /// The largest message the service takes or gives, in bytes (at most tonic's 4 MiB).
+    pub max_message_bytes: usize,
 }
 
 impl ServiceSettings {
@@ -71,6 +74,7 @@ impl Default for ServiceSettings {
             identity: Default::default(),
             peers: Default::default(),
             jobs_interval_ms: 5_000,
+            max_message_bytes: message_size::DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 }
