@@ -5,6 +5,7 @@
 //! gRPC-Web.
 
 pub mod auth;
+pub mod limits;
 pub mod policy;
 pub mod portfolio;
 pub mod proxy;
@@ -48,8 +49,13 @@ pub struct GatewaySettings {
     /// longest prefix of a call's service wins.
     pub upstreams: BTreeMap<String, String>,
     /// Longest wait for an upstream's answer, in milliseconds; a shorter `grpc-timeout` of the
-    /// caller wins.
+    /// caller wins. Past it the caller gets `UNAVAILABLE` (past its own deadline,
+    /// `DEADLINE_EXCEEDED`).
     pub upstream_timeout_ms: u64,
+    /// The largest message taken or given, in bytes (at most 4 MiB).
+    pub max_message_bytes: usize,
+    /// Bounds on each caller's calls.
+    pub limits: limits::LimitSettings,
     /// The escalation relay from customer service to the quality department and back.
     pub relay: relay::RelaySettings,
     /// Other deployments' gateways whose portfolios this gateway merges into its own (a
@@ -79,6 +85,8 @@ impl Default for GatewaySettings {
                 .map(|(package, address)| (package.into(), address.into()))
                 .collect(),
             upstream_timeout_ms: 10_000,
+            max_message_bytes: wuye_kit::message_size::DEFAULT_MAX_MESSAGE_BYTES,
+            limits: Default::default(),
             relay: Default::default(),
             portfolio_upstreams: Default::default(),
             portfolio_deadline_ms: 5_000,
@@ -108,6 +116,13 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
         "no upstream serves {} (configure upstreams)",
         unrouted.join(", ")
     );
+    anyhow::ensure!(
+        settings.upstream_timeout_ms > 0,
+        "upstream_timeout_ms must be positive"
+    );
+    let limits = limits::LimitLayer::new(Arc::new(limits::Limiter::new(
+        settings.limits.clone(),
+    )?));
     let gate = Gate {
         policy: Arc::new(policy),
         auth,
@@ -115,6 +130,7 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
     // gRPC-Web too, for browser-based internal apps: translated to gRPC before the gate, so
     // it is authorized and forwarded like any call.
     let mut server = Server::new("gateway", listener)
+        .max_message_bytes(settings.max_message_bytes)?
         .accept_grpc_web()
         .add_service(
             portfolio::PortfolioServer::new(
@@ -134,10 +150,12 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
     }
     Ok(server.wrap_routes(move |routes| {
         // The gateway's own health and reflection stay routes; every other path is proxied.
-        // The gate wraps both, so nothing is served that the policy does not allow.
+        // The gate wraps both, so nothing is served that the policy does not allow; inside it
+        // each verified caller's calls are limited.
         let router = routes
             .into_axum_router()
             .fallback(move |request: Request| async move { proxy.forward(request).await })
+            .layer(limits)
             .layer(axum::middleware::from_fn_with_state(gate, admit));
         Routes::from(router)
     }))
@@ -166,6 +184,9 @@ impl Gate {
 /// Public methods pass; every other call needs a valid token and the policy's consent. The
 /// verified caller goes on in the request's extensions, for the proxy to sign.
 async fn admit(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
+    request
+        .extensions_mut()
+        .insert(proxy::Arrival(tokio::time::Instant::now()));
     let method = request.uri().path().trim_start_matches('/').to_owned();
     if gate.policy.is_public(&method) {
         return next.run(request).await;
