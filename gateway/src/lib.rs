@@ -169,16 +169,27 @@ struct Gate {
 
 impl Gate {
     fn check(&self, method: &str, headers: &http::HeaderMap) -> wuye_kit::Result<Caller> {
-        let user = self.auth.authenticate_headers(headers)?;
-        let property = headers.get(PROPERTY_HEADER).and_then(|v| v.to_str().ok());
-        let property = self.policy.authorize(method, &user, property)?;
-        Ok(Caller {
-            user_id: user.user_id,
-            name: user.name,
-            role: user.role,
-            property,
-        })
+        check_metadata(&self.policy, &self.auth, method, headers)
     }
+}
+
+/// The gate's reading of a call's metadata: the bearer token verified, then the role and the
+/// `x-wuye-property` checked by the policy. Public for the fuzz targets (`fuzz/`).
+pub fn check_metadata(
+    policy: &Policy,
+    auth: &Authenticator,
+    method: &str,
+    headers: &http::HeaderMap,
+) -> wuye_kit::Result<Caller> {
+    let user = auth.authenticate_headers(headers)?;
+    let property = headers.get(PROPERTY_HEADER).and_then(|v| v.to_str().ok());
+    let property = policy.authorize(method, &user, property)?;
+    Ok(Caller {
+        user_id: user.user_id,
+        name: user.name,
+        role: user.role,
+        property,
+    })
 }
 
 /// Public methods pass; every other call needs a valid token and the policy's consent. The
