@@ -120,9 +120,7 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
         settings.upstream_timeout_ms > 0,
         "upstream_timeout_ms must be positive"
     );
-    let limits = limits::LimitLayer::new(Arc::new(limits::Limiter::new(
-        settings.limits.clone(),
-    )?));
+    let limits = limits::LimitLayer::new(Arc::new(limits::Limiter::new(settings.limits.clone())?));
     let gate = Gate {
         policy: Arc::new(policy),
         auth,
@@ -228,6 +226,13 @@ mod tests {
         let defaults = GatewaySettings::default();
         assert_eq!(settings.listen, defaults.listen);
         assert_eq!(settings.upstreams, defaults.upstreams);
+        assert_eq!(settings.upstream_timeout_ms, defaults.upstream_timeout_ms);
+        assert_eq!(settings.max_message_bytes, defaults.max_message_bytes);
+        assert_eq!(
+            format!("{:?}", settings.limits),
+            format!("{:?}", defaults.limits)
+        );
+        assert_eq!(settings.auth.leeway_secs, defaults.auth.leeway_secs);
         assert_eq!(settings.auth.keys.len(), 1);
         assert_eq!(settings.auth.keys[0].kid, auth::DEV_KID);
         assert!(Authenticator::new(&settings.auth).is_ok());

@@ -138,8 +138,7 @@ impl Limiter {
         let now = Instant::now();
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         if now.duration_since(table.swept) >= SWEEP_EVERY
-            || (table.callers.len() >= settings.max_callers
-                && !table.callers.contains_key(caller))
+            || (table.callers.len() >= settings.max_callers && !table.callers.contains_key(caller))
         {
             table.sweep(settings, now);
         }
@@ -190,7 +189,11 @@ impl Limiter {
 
     /// Callers remembered now.
     pub fn callers(&self) -> usize {
-        self.table.lock().unwrap_or_else(|e| e.into_inner()).callers.len()
+        self.table
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .callers
+            .len()
     }
 }
 

@@ -13,11 +13,11 @@ use std::{collections::BTreeMap, time::Duration};
 use anyhow::Context as _;
 use axum::{body::Body, extract::Request, response::Response};
 use http::HeaderValue;
+use tokio::time::Instant;
 use tonic::{
     Status,
     transport::{Channel, Endpoint},
 };
-use tokio::time::Instant;
 use tower::ServiceExt as _;
 use wuye_kit::identity::{Caller, IDENTITY_HEADER, InternalKey, PROPERTY_HEADER};
 
@@ -255,10 +255,7 @@ mod tests {
             let back = parse_grpc_timeout(&value).unwrap();
             assert!(back >= left, "{left:?} became {back:?}");
         }
-        assert_eq!(
-            encode_grpc_timeout(Duration::from_millis(300)),
-            "300000u"
-        );
+        assert_eq!(encode_grpc_timeout(Duration::from_millis(300)), "300000u");
         for bad in ["", "m", "10", "10x", "123456789m", "-1S", "1.5S", "১S"] {
             let value = HeaderValue::try_from(bad).unwrap();
             assert_eq!(parse_grpc_timeout(&value), None, "{bad}");

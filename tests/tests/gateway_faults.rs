@@ -28,8 +28,7 @@ use wuye_tests::{
         customerservice::{
             Channel, Complainant, CreateComplaintRequest, GetComplaintRequest,
             ListComplaintsRequest, ListKeySetsRequest, Severity, WatchKeyAlertsRequest,
-            complaint_service_client::ComplaintServiceClient,
-            key_service_client::KeyServiceClient,
+            complaint_service_client::ComplaintServiceClient, key_service_client::KeyServiceClient,
         },
         engineering::{ListEquipmentRequest, equipment_service_client::EquipmentServiceClient},
         quality::{ListEscalationsRequest, escalation_service_client::EscalationServiceClient},
@@ -103,7 +102,9 @@ async fn a_stopped_department_is_unavailable_until_it_is_back(backend: Backend) 
 
     stack.stop_department("customer-service").await;
     for _ in 0..3 {
-        let status = returns(desk.get_complaint(get(&filed.id))).await.unwrap_err();
+        let status = returns(desk.get_complaint(get(&filed.id)))
+            .await
+            .unwrap_err();
         assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     }
     // The other departments are not held up by the one that is down.
@@ -195,7 +196,8 @@ async fn a_hanging_upstream_is_given_up_at_the_deadline(backend: Backend) {
             s.upstream_timeout_ms = 300;
         })
         .await;
-    let mut client = ComplaintServiceClient::new(stack.via(gateway.address, "front_desk", PROPERTY));
+    let mut client =
+        ComplaintServiceClient::new(stack.via(gateway.address, "front_desk", PROPERTY));
     let status = returns(client.list_complaints(list(PROPERTY)))
         .await
         .unwrap_err();
@@ -336,24 +338,26 @@ async fn one_callers_overload_is_refused_and_spares_the_others(backend: Backend)
         .unwrap();
     // The stream's end frees the caller's place.
     drop(alerts);
-    wuye_tests::eventually("clerk-a is served again", Duration::from_secs(30), || async {
-        complaints("clerk-a")
-            .list_complaints(list(PROPERTY))
-            .await
-            .ok()
-    })
+    wuye_tests::eventually(
+        "clerk-a is served again",
+        Duration::from_secs(30),
+        || async {
+            complaints("clerk-a")
+                .list_complaints(list(PROPERTY))
+                .await
+                .ok()
+        },
+    )
     .await;
 
     // Rate: a burst of one caller beyond its allowance is refused at once, with when to
     // retry; the other caller still gets through during the burst.
-    let burst = futures::future::join_all((0..20).map(|_| async {
-        complaints("clerk-c").list_complaints(list(PROPERTY)).await
-    }));
+    let burst = futures::future::join_all(
+        (0..20).map(|_| async { complaints("clerk-c").list_complaints(list(PROPERTY)).await }),
+    );
     let mut other = complaints("clerk-b");
-    let (burst, other) = returns(async {
-        tokio::join!(burst, other.list_complaints(list(PROPERTY)))
-    })
-    .await;
+    let (burst, other) =
+        returns(async { tokio::join!(burst, other.list_complaints(list(PROPERTY))) }).await;
     other.unwrap();
     let served = burst.iter().filter(|r| r.is_ok()).count();
     let refused: Vec<&Status> = burst.iter().filter_map(|r| r.as_ref().err()).collect();
@@ -382,7 +386,13 @@ async fn one_callers_overload_is_refused_and_spares_the_others(backend: Backend)
         (status.code(), reason(&status).as_str()),
         (Code::ResourceExhausted, limits::CALLER_RATE_EXCEEDED)
     );
-    assert!(status.get_details_retry_info().unwrap().retry_delay.is_some());
+    assert!(
+        status
+            .get_details_retry_info()
+            .unwrap()
+            .retry_delay
+            .is_some()
+    );
     returns(complaints("clerk-d").list_complaints(list(PROPERTY)))
         .await
         .unwrap();
@@ -390,7 +400,9 @@ async fn one_callers_overload_is_refused_and_spares_the_others(backend: Backend)
 
 /// A client straight to customer-service with a valid internal identity, as the gateway
 /// would call it.
-fn direct(stack: &Stack) -> ComplaintServiceClient<
+fn direct(
+    stack: &Stack,
+) -> ComplaintServiceClient<
     tonic::service::interceptor::InterceptedService<
         tonic::transport::Channel,
         impl FnMut(Request<()>) -> Result<Request<()>, Status>,
@@ -426,9 +438,13 @@ async fn oversize_messages_are_refused_before_the_service(backend: Backend) {
     // With customer-service down, a forwarded call would be UNAVAILABLE: the refusal is the
     // gateway's own, before any upstream.
     stack.stop_department("customer-service").await;
-    let status = returns(stack.complaints("front_desk").create_complaint(create(&huge)))
-        .await
-        .unwrap_err();
+    let status = returns(
+        stack
+            .complaints("front_desk")
+            .create_complaint(create(&huge)),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         (status.code(), reason(&status).as_str()),
         (Code::ResourceExhausted, "MESSAGE_TOO_LARGE"),
@@ -446,10 +462,14 @@ async fn oversize_messages_are_refused_before_the_service(backend: Backend) {
         "{status:?}"
     );
     // Nothing was written.
-    let listed = returns(stack.complaints("front_desk").list_complaints(list(PROPERTY)))
-        .await
-        .unwrap()
-        .into_inner();
+    let listed = returns(
+        stack
+            .complaints("front_desk")
+            .list_complaints(list(PROPERTY)),
+    )
+    .await
+    .unwrap()
+    .into_inner();
     assert!(listed.complaints.is_empty());
 
     // Answers are bounded too: a gateway taking and giving at most 1 KiB passes small calls
@@ -463,7 +483,8 @@ async fn oversize_messages_are_refused_before_the_service(backend: Backend) {
         .complaint
         .unwrap();
     let small = stack.gateway_with(|s| s.max_message_bytes = 1024).await;
-    let via_small = || ComplaintServiceClient::new(stack.via(small.address, "front_desk", PROPERTY));
+    let via_small =
+        || ComplaintServiceClient::new(stack.via(small.address, "front_desk", PROPERTY));
     let status = returns(via_small().get_complaint(get(&filed.id)))
         .await
         .unwrap_err();
@@ -617,9 +638,8 @@ async fn forged_expired_and_misdirected_calls_are_refused(backend: Backend) {
     // Two properties in the metadata: the gateway authorizes the first and passes on only
     // that one, so a second cannot smuggle another property through.
     let token = stack.token("front_desk", &[PROPERTY]);
-    let mut smuggler = ComplaintServiceClient::with_interceptor(
-        stack.channel(),
-        move |mut r: Request<()>| {
+    let mut smuggler =
+        ComplaintServiceClient::with_interceptor(stack.channel(), move |mut r: Request<()>| {
             let auth = format!("Bearer {token}").parse().unwrap();
             r.metadata_mut().insert("authorization", auth);
             r.metadata_mut()
@@ -627,8 +647,7 @@ async fn forged_expired_and_misdirected_calls_are_refused(backend: Backend) {
             r.metadata_mut()
                 .append(PROPERTY_HEADER, OTHER_PROPERTY.parse().unwrap());
             Ok(r)
-        },
-    );
+        });
     let status = smuggler
         .list_complaints(list(OTHER_PROPERTY))
         .await

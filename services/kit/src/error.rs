@@ -147,7 +147,8 @@ impl From<Error> for Status {
                 message,
                 retry_after,
             } => {
-                let mut details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new());
+                let mut details =
+                    ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new());
                 if let Some(delay) = retry_after {
                     details.set_retry_info(Some(delay));
                 }

@@ -203,9 +203,7 @@ impl http_body::Body for Limited {
                         if scanned.complete == 0 {
                             continue;
                         }
-                        return Poll::Ready(Some(Ok(Frame::data(
-                            data.slice(..scanned.complete),
-                        ))));
+                        return Poll::Ready(Some(Ok(Frame::data(data.slice(..scanned.complete)))));
                     }
                 }
             }
@@ -302,13 +300,8 @@ where
                 // A later message of a client stream was over the limit.
                 return Ok(too_large(limit as u64 + 1, limit).into_http());
             }
-            Ok(response.map(|body| {
-                Body::new(Limited::new(
-                    Body::new(body),
-                    limit,
-                    OnOversize::Trailers,
-                ))
-            }))
+            Ok(response
+                .map(|body| Body::new(Limited::new(Body::new(body), limit, OnOversize::Trailers))))
         })
     }
 }
@@ -334,7 +327,11 @@ mod tests {
             let rest = [&body[first.complete..split], &body[split..]].concat();
             let second = scanner.scan(&rest);
             assert_eq!(second.oversize, None);
-            assert_eq!(first.complete + second.complete, body.len(), "split {split}");
+            assert_eq!(
+                first.complete + second.complete,
+                body.len(),
+                "split {split}"
+            );
         }
     }
 
@@ -386,7 +383,9 @@ mod tests {
     }
 
     /// A body of the given frames.
-    fn http_body_util_stream(frames: Vec<Result<Frame<Bytes>, Status>>) -> impl http_body::Body<Data = Bytes, Error = Status> + Send + 'static {
+    fn http_body_util_stream(
+        frames: Vec<Result<Frame<Bytes>, Status>>,
+    ) -> impl http_body::Body<Data = Bytes, Error = Status> + Send + 'static {
         struct Frames(VecDeque<Result<Frame<Bytes>, Status>>);
         impl http_body::Body for Frames {
             type Data = Bytes;
@@ -405,11 +404,8 @@ mod tests {
     fn a_response_ends_before_the_message_over_the_limit() {
         let body: Vec<u8> = [message(3), message(11), message(1)].concat();
         for size in 1..body.len() {
-            let (data, trailers, error) = collect(Limited::new(
-                chunked(&body, size),
-                10,
-                OnOversize::Trailers,
-            ));
+            let (data, trailers, error) =
+                collect(Limited::new(chunked(&body, size), 10, OnOversize::Trailers));
             assert_eq!(data, message(3), "chunks of {size}");
             assert!(error.is_none());
             let status = Status::from_header_map(&trailers.unwrap()).unwrap();
