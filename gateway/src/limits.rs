@@ -33,6 +33,9 @@ pub const GATEWAY_BUSY: &str = "GATEWAY_BUSY";
 const CONCURRENCY_RETRY: Duration = Duration::from_millis(100);
 /// How often the caller table is swept of idle callers.
 const SWEEP_EVERY: Duration = Duration::from_secs(10);
+/// The least time between sweeps when the table is full: new callers arriving at a table full
+/// of busy ones must not make every call pay for a sweep.
+const FULL_SWEEP_GAP: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -134,11 +137,17 @@ impl Limiter {
 
     /// Admits a call of `caller` now or refuses it.
     pub fn admit(&self, caller: &str) -> Result<Permits, Error> {
+        self.admit_at(caller, Instant::now())
+    }
+
+    fn admit_at(&self, caller: &str, now: Instant) -> Result<Permits, Error> {
         let settings = &self.settings;
-        let now = Instant::now();
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        if now.duration_since(table.swept) >= SWEEP_EVERY
-            || (table.callers.len() >= settings.max_callers && !table.callers.contains_key(caller))
+        let since = now.saturating_duration_since(table.swept);
+        if since >= SWEEP_EVERY
+            || (since >= FULL_SWEEP_GAP
+                && table.callers.len() >= settings.max_callers
+                && !table.callers.contains_key(caller))
         {
             table.sweep(settings, now);
         }
@@ -163,7 +172,11 @@ impl Limiter {
             return Err(Error::resource_exhausted(
                 CALLER_RATE_EXCEEDED,
                 "too many calls: slow down",
-                Some(Duration::from_secs_f64(wait).max(Duration::from_millis(1))),
+                Some(
+                    Duration::try_from_secs_f64(wait)
+                        .unwrap_or(Duration::MAX)
+                        .max(Duration::from_millis(1)),
+                ),
             ));
         }
         let Ok(own) = allowance.in_progress.clone().try_acquire_owned() else {
@@ -366,19 +379,29 @@ mod tests {
     #[test]
     fn the_caller_table_stays_bounded() {
         // A fast refill: callers are idle again as soon as their call ends.
-        let limiter = limiter(1, 1_000_000.0, 1, 3);
+        let limiter = limiter(1, 1_000.0, 1, 3);
+        let mut now = Instant::now();
         for i in 0..1_000 {
-            drop(limiter.admit(&format!("caller-{i}")).unwrap());
+            now += FULL_SWEEP_GAP;
+            drop(limiter.admit_at(&format!("caller-{i}"), now).unwrap());
             assert!(limiter.callers() <= 3);
         }
         // Active callers are never forgotten; when they fill the table a new one waits.
+        now += FULL_SWEEP_GAP;
         let held: Vec<_> = (0..3)
-            .map(|i| limiter.admit(&format!("busy-{i}")).unwrap())
+            .map(|i| limiter.admit_at(&format!("busy-{i}"), now).unwrap())
             .collect();
-        assert_eq!(reason(limiter.admit("newcomer")), GATEWAY_BUSY);
-        assert_eq!(reason(limiter.admit("busy-0")), CALLER_CONCURRENCY_EXCEEDED);
+        now += FULL_SWEEP_GAP;
+        assert_eq!(reason(limiter.admit_at("newcomer", now)), GATEWAY_BUSY);
+        assert_eq!(
+            reason(limiter.admit_at("busy-0", now)),
+            CALLER_CONCURRENCY_EXCEEDED
+        );
         drop(held);
-        assert_eq!(reason(limiter.admit("newcomer")), "admitted");
+        // Within the gap after a sweep, a full table is not swept again.
+        assert_eq!(reason(limiter.admit_at("newcomer", now)), GATEWAY_BUSY);
+        now += FULL_SWEEP_GAP;
+        assert_eq!(reason(limiter.admit_at("newcomer", now)), "admitted");
     }
 
     #[test]
