@@ -48,9 +48,9 @@ pub struct GatewaySettings {
     /// Protobuf package prefix (such as "wuye.customerservice.v1") → upstream address; the
     /// longest prefix of a call's service wins.
     pub upstreams: BTreeMap<String, String>,
-    /// Longest wait for an upstream's answer, in milliseconds; a shorter `grpc-timeout` of the
-    /// caller wins. Past it the caller gets `UNAVAILABLE` (past its own deadline,
-    /// `DEADLINE_EXCEEDED`).
+    /// Longest wait for an upstream's answer once the request is sent, in milliseconds; past
+    /// it the caller gets `UNAVAILABLE`. The caller's own `grpc-timeout` covers the whole call
+    /// and is passed on; past it the caller gets `DEADLINE_EXCEEDED`.
     pub upstream_timeout_ms: u64,
     /// The largest message taken or given, in bytes (at most 4 MiB).
     pub max_message_bytes: usize,

@@ -1,19 +1,25 @@
 //! The transparent gRPC proxy: routes a call by its path to the upstream of its package and
 //! passes the bodies through untouched (any message, any streaming shape).
 //!
-//! Every call has a deadline: the caller's (`grpc-timeout`) or the gateway's upstream timeout,
-//! whichever is sooner, counted from the call's arrival. The upstream is told the time that is
-//! left (so it stops working on a call nobody waits for), and the gateway stops waiting then:
-//! `DEADLINE_EXCEEDED` when it was the caller's deadline, `UNAVAILABLE` when it was the
-//! gateway's timeout (the upstream did not answer in time: retrying later may help). An
-//! upstream that is down (refuses connections) is `UNAVAILABLE` at once.
+//! Deadlines: the caller's (`grpc-timeout`) counts from the call's arrival at the gateway and
+//! covers the whole call; the upstream is told what is left of it, and past it the caller gets
+//! `DEADLINE_EXCEEDED`. The gateway's own upstream timeout is its patience for an answer once
+//! the request is sent (a long upload is not cut short by it); past it the upstream call is
+//! cancelled (which the upstream sees at once) and the caller gets `UNAVAILABLE`, as when the
+//! upstream is down (refuses connections).
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+    collections::BTreeMap,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use anyhow::Context as _;
 use axum::{body::Body, extract::Request, response::Response};
+use bytes::Bytes;
 use http::HeaderValue;
-use tokio::time::Instant;
+use tokio::{sync::oneshot, time::Instant};
 use tonic::{
     Status,
     transport::{Channel, Endpoint},
@@ -28,12 +34,12 @@ pub struct Proxy {
     /// (package prefix, channel), longest prefix first.
     upstreams: Vec<(String, Channel)>,
     identity: InternalKey,
-    /// The longest wait for an upstream's answer.
+    /// The longest wait for an upstream's answer once the request is sent.
     timeout: Duration,
 }
 
-/// When a call arrived at the gateway, put in its extensions by the gate: its deadline counts
-/// from there.
+/// When a call arrived at the gateway, put in its extensions by the gate: the caller's
+/// deadline counts from there.
 #[derive(Debug, Clone, Copy)]
 pub struct Arrival(pub Instant);
 
@@ -91,7 +97,11 @@ impl Proxy {
             .extensions
             .get::<Arrival>()
             .map_or_else(Instant::now, |a| a.0);
-        let deadline = Deadline::of_call(&parts.headers, arrived, self.timeout);
+        let deadline = parts
+            .headers
+            .get(GRPC_TIMEOUT)
+            .and_then(parse_grpc_timeout)
+            .map(|timeout| arrived + timeout);
         let caller = parts.extensions.remove::<Caller>();
         parts.headers.remove(http::header::AUTHORIZATION);
         parts.headers.remove(IDENTITY_HEADER);
@@ -121,57 +131,114 @@ impl Proxy {
         }
         // The service's span continues this call's trace (the gateway's span is its parent).
         wuye_kit::telemetry::inject_context(&mut parts.headers);
-        let left = deadline.at.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return status(deadline.expired());
-        }
-        parts
-            .headers
-            .insert(GRPC_TIMEOUT, encode_grpc_timeout(left));
-        let request = http::Request::from_parts(parts, tonic::body::Body::new(body));
-        // The answer's headers must come by the deadline (a stream then flows on).
-        let answer = tokio::time::timeout_at(deadline.at, channel.clone().oneshot(request)).await;
-        match answer {
-            Ok(Ok(response)) => response.map(Body::new),
-            Err(_) => status(deadline.expired()),
-            Ok(Err(e)) if timed_out(&e) => status(deadline.expired()),
-            Ok(Err(e)) => {
-                // The server's span names the method.
-                tracing::warn!(error = %e, "upstream unavailable");
-                status(Status::unavailable("upstream unavailable"))
+        if let Some(at) = deadline {
+            let left = at.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return status(deadline_passed());
             }
+            parts
+                .headers
+                .insert(GRPC_TIMEOUT, encode_grpc_timeout(left));
+        }
+        let (body, sent) = SentBody::new(body);
+        let request = http::Request::from_parts(parts, tonic::body::Body::new(body));
+        // The answer's headers must come in time (a stream then flows on).
+        let answer = channel.clone().oneshot(request);
+        let patience = async {
+            let _ = sent.await;
+            tokio::time::sleep(self.timeout).await;
+        };
+        let callers = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            answer = answer => match answer {
+                // The upstream gave up on the deadline it was told (tonic answers CANCELLED):
+                // for the caller that is its deadline passing.
+                Ok(response) if deadline.is_some_and(|at| Instant::now() >= at)
+                    && gave_up(response.headers()) => status(deadline_passed()),
+                Ok(response) => response.map(Body::new),
+                // tonic's own timer on the caller's grpc-timeout.
+                Err(e) if timed_out(&e) => status(deadline_passed()),
+                Err(e) => {
+                    // The server's span names the method.
+                    tracing::warn!(error = %e, "upstream unavailable");
+                    status(Status::unavailable("upstream unavailable"))
+                }
+            },
+            () = patience => {
+                tracing::warn!(timeout = ?self.timeout, "upstream did not answer in time");
+                status(Status::unavailable("the upstream did not answer in time"))
+            }
+            () = callers => status(deadline_passed()),
         }
     }
 }
 
-/// A call's deadline and whose it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Deadline {
-    at: Instant,
-    /// The caller's `grpc-timeout` set it (it was sooner than the gateway's timeout).
-    callers: bool,
+/// Whether an answer's headers carry the status of a call given up on its deadline.
+fn gave_up(headers: &http::HeaderMap) -> bool {
+    let code = headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .map(tonic::Code::from);
+    matches!(
+        code,
+        Some(tonic::Code::Cancelled | tonic::Code::DeadlineExceeded)
+    )
 }
 
-impl Deadline {
-    fn of_call(headers: &http::HeaderMap, arrived: Instant, timeout: Duration) -> Self {
-        match headers.get(GRPC_TIMEOUT).and_then(parse_grpc_timeout) {
-            Some(asked) if asked < timeout => Deadline {
-                at: arrived + asked,
-                callers: true,
-            },
-            _ => Deadline {
-                at: arrived + timeout,
-                callers: false,
-            },
+fn deadline_passed() -> Status {
+    Status::deadline_exceeded("the caller's deadline passed before the upstream answered")
+}
+
+/// A request body that tells when it has been sent whole (or failed, or was dropped): the
+/// gateway's patience for the answer starts then.
+struct SentBody {
+    inner: Body,
+    sending: Option<oneshot::Sender<()>>,
+}
+
+impl SentBody {
+    fn new(inner: Body) -> (Self, oneshot::Receiver<()>) {
+        let (sending, sent) = oneshot::channel();
+        let body = Self {
+            inner,
+            sending: Some(sending),
+        };
+        (body, sent)
+    }
+}
+
+impl http_body::Body for SentBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let frame = std::task::ready!(Pin::new(&mut self.inner).poll_frame(cx));
+        let ended = match &frame {
+            Some(Ok(frame)) => frame.is_trailers() || self.inner.is_end_stream(),
+            _ => true,
+        };
+        if ended {
+            // Dropping the sender is the signal.
+            self.sending = None;
         }
+        Poll::Ready(frame)
     }
 
-    fn expired(self) -> Status {
-        if self.callers {
-            Status::deadline_exceeded("the caller's deadline passed before the upstream answered")
-        } else {
-            Status::unavailable("the upstream did not answer in time")
-        }
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -267,32 +334,25 @@ mod tests {
     }
 
     #[test]
-    fn the_sooner_deadline_wins() {
-        let now = Instant::now();
-        let mut headers = http::HeaderMap::new();
-        let gateway = Duration::from_secs(10);
-        assert_eq!(
-            Deadline::of_call(&headers, now, gateway),
-            Deadline {
-                at: now + gateway,
-                callers: false
-            }
+    fn a_request_tells_when_it_is_sent() {
+        use http_body::Body as _;
+
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let (body, mut sent) = SentBody::new(Body::from("two frames"));
+        let mut body = Box::pin(body);
+        assert!(
+            sent.try_recv()
+                .is_err_and(|e| e == oneshot::error::TryRecvError::Empty)
         );
-        headers.insert(GRPC_TIMEOUT, HeaderValue::from_static("2S"));
-        assert_eq!(
-            Deadline::of_call(&headers, now, gateway),
-            Deadline {
-                at: now + Duration::from_secs(2),
-                callers: true
-            }
-        );
-        headers.insert(GRPC_TIMEOUT, HeaderValue::from_static("1M"));
-        assert!(!Deadline::of_call(&headers, now, gateway).callers);
-        let status = Deadline::of_call(&headers, now, gateway).expired();
-        assert_eq!(status.code(), tonic::Code::Unavailable);
-        headers.insert(GRPC_TIMEOUT, HeaderValue::from_static("5m"));
-        let status = Deadline::of_call(&headers, now, gateway).expired();
-        assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
+        while let Poll::Ready(Some(frame)) = body.as_mut().poll_frame(&mut cx) {
+            frame.unwrap();
+        }
+        assert_eq!(sent.try_recv(), Err(oneshot::error::TryRecvError::Closed));
+        // A body dropped before its end counts as sent: the wait for the answer begins.
+        let (body, mut sent) = SentBody::new(Body::from("unread"));
+        drop(body);
+        assert_eq!(sent.try_recv(), Err(oneshot::error::TryRecvError::Closed));
     }
 
     #[tokio::test]

@@ -202,14 +202,9 @@ async fn a_hanging_upstream_is_given_up_at_the_deadline(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
-    // The upstream was told how long the gateway would wait, never longer.
-    let told = hanging.told();
-    assert_eq!(told.len(), 1);
-    let told = told[0].expect("a grpc-timeout reached the upstream");
-    assert!(
-        told > Duration::ZERO && told <= Duration::from_millis(300),
-        "{told:?}"
-    );
+    // The gateway's patience is its own: the upstream is told no deadline (an upload may
+    // take longer), the cancelled call tells it the gateway gave up.
+    assert_eq!(hanging.told(), [None]);
 
     // The caller's deadline, sooner than the gateway's hour: the caller's wins, and the
     // upstream is told what is left of it. A gRPC-Web call over HTTP/1.1, so that the

@@ -149,6 +149,11 @@ impl http_body::Body for Limited {
     type Data = Bytes;
     type Error = Status;
 
+    fn is_end_stream(&self) -> bool {
+        self.queued.is_empty()
+            && (self.done || (self.held.is_empty() && self.inner.is_end_stream()))
+    }
+
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
