@@ -24,7 +24,7 @@ pub const DEV_KID: &str = "dev-1";
 pub const DEFAULT_ISSUER: &str = "wuye";
 pub const DEFAULT_AUDIENCE: &str = "wuye";
 
-/// Clock skew tolerated on `exp` and `nbf`.
+/// Clock skew tolerated on `exp` and `nbf` by default.
 const LEEWAY_SECS: u64 = 30;
 
 /// The signature algorithms a verification key may be configured with.
@@ -54,6 +54,8 @@ pub struct AuthSettings {
     pub audience: String,
     /// Keys accepted, chosen by the token header's `kid`. Defaults to the development key.
     pub keys: Vec<VerifyKey>,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+    pub leeway_secs: u64,
 }
 
 impl Default for AuthSettings {
@@ -62,6 +64,7 @@ impl Default for AuthSettings {
             issuer: DEFAULT_ISSUER.into(),
             audience: DEFAULT_AUDIENCE.into(),
             keys: vec![VerifyKey::development()],
+            leeway_secs: LEEWAY_SECS,
         }
     }
 }
@@ -242,7 +245,7 @@ impl Authenticator {
                 .with_context(|| format!("auth.keys: key {}", key.kid))?;
             // One algorithm per key: `alg: none` and algorithm confusion fail here.
             let mut validation = Validation::new(key.algorithm.jwt());
-            validation.leeway = LEEWAY_SECS;
+            validation.leeway = settings.leeway_secs;
             validation.set_issuer(&[&settings.issuer]);
             validation.set_audience(&[&settings.audience]);
             validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);

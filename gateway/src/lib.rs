@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod cors;
+pub mod limits;
 pub mod policy;
 pub mod portfolio;
 pub mod proxy;
@@ -48,9 +49,14 @@ pub struct GatewaySettings {
     /// Protobuf package prefix (such as "wuye.customerservice.v1") → upstream address; the
     /// longest prefix of a call's service wins.
     pub upstreams: BTreeMap<String, String>,
-    /// Longest wait for an upstream's answer, in milliseconds; a shorter `grpc-timeout` of the
-    /// caller wins.
+    /// Longest wait for an upstream's answer once the request is sent, in milliseconds; past
+    /// it the caller gets `UNAVAILABLE`. The caller's own `grpc-timeout` covers the whole call
+    /// and is passed on; past it the caller gets `DEADLINE_EXCEEDED`.
     pub upstream_timeout_ms: u64,
+    /// The largest message taken or given, in bytes (at most 4 MiB).
+    pub max_message_bytes: usize,
+    /// Bounds on each caller's calls.
+    pub limits: limits::LimitSettings,
     /// The escalation relay from customer service to the quality department and back.
     pub relay: relay::RelaySettings,
     /// Other deployments' gateways whose portfolios this gateway merges into its own (a
@@ -82,6 +88,8 @@ impl Default for GatewaySettings {
                 .map(|(package, address)| (package.into(), address.into()))
                 .collect(),
             upstream_timeout_ms: 10_000,
+            max_message_bytes: wuye_kit::message_size::DEFAULT_MAX_MESSAGE_BYTES,
+            limits: Default::default(),
             relay: Default::default(),
             portfolio_upstreams: Default::default(),
             portfolio_deadline_ms: 5_000,
@@ -112,6 +120,11 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
         "no upstream serves {} (configure upstreams)",
         unrouted.join(", ")
     );
+    anyhow::ensure!(
+        settings.upstream_timeout_ms > 0,
+        "upstream_timeout_ms must be positive"
+    );
+    let limits = limits::LimitLayer::new(Arc::new(limits::Limiter::new(settings.limits.clone())?));
     let gate = Gate {
         policy: Arc::new(policy),
         auth,
@@ -120,6 +133,7 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
     // gRPC-Web too, for browser-based internal apps: translated to gRPC before the gate, so
     // it is authorized and forwarded like any call.
     let mut server = Server::new("gateway", listener)
+        .max_message_bytes(settings.max_message_bytes)?
         .accept_grpc_web()
         // Outside the gate: a preflight carries no token.
         .with_cors(cors)
@@ -141,10 +155,12 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
     }
     Ok(server.wrap_routes(move |routes| {
         // The gateway's own health and reflection stay routes; every other path is proxied.
-        // The gate wraps both, so nothing is served that the policy does not allow.
+        // The gate wraps both, so nothing is served that the policy does not allow; inside it
+        // each verified caller's calls are limited.
         let router = routes
             .into_axum_router()
             .fallback(move |request: Request| async move { proxy.forward(request).await })
+            .layer(limits)
             .layer(axum::middleware::from_fn_with_state(gate, admit));
         Routes::from(router)
     }))
@@ -158,21 +174,35 @@ struct Gate {
 
 impl Gate {
     fn check(&self, method: &str, headers: &http::HeaderMap) -> wuye_kit::Result<Caller> {
-        let user = self.auth.authenticate_headers(headers)?;
-        let property = headers.get(PROPERTY_HEADER).and_then(|v| v.to_str().ok());
-        let property = self.policy.authorize(method, &user, property)?;
-        Ok(Caller {
-            user_id: user.user_id,
-            name: user.name,
-            role: user.role,
-            property,
-        })
+        check_metadata(&self.policy, &self.auth, method, headers)
     }
+}
+
+/// The gate's reading of a call's metadata: the bearer token verified, then the role and the
+/// `x-wuye-property` checked by the policy. Public for the fuzz targets (`fuzz/`).
+pub fn check_metadata(
+    policy: &Policy,
+    auth: &Authenticator,
+    method: &str,
+    headers: &http::HeaderMap,
+) -> wuye_kit::Result<Caller> {
+    let user = auth.authenticate_headers(headers)?;
+    let property = headers.get(PROPERTY_HEADER).and_then(|v| v.to_str().ok());
+    let property = policy.authorize(method, &user, property)?;
+    Ok(Caller {
+        user_id: user.user_id,
+        name: user.name,
+        role: user.role,
+        property,
+    })
 }
 
 /// Public methods pass; every other call needs a valid token and the policy's consent. The
 /// verified caller goes on in the request's extensions, for the proxy to sign.
 async fn admit(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
+    request
+        .extensions_mut()
+        .insert(proxy::Arrival(tokio::time::Instant::now()));
     let method = request.uri().path().trim_start_matches('/').to_owned();
     if gate.policy.is_public(&method) {
         return next.run(request).await;
@@ -203,6 +233,13 @@ mod tests {
         let defaults = GatewaySettings::default();
         assert_eq!(settings.listen, defaults.listen);
         assert_eq!(settings.upstreams, defaults.upstreams);
+        assert_eq!(settings.upstream_timeout_ms, defaults.upstream_timeout_ms);
+        assert_eq!(settings.max_message_bytes, defaults.max_message_bytes);
+        assert_eq!(
+            format!("{:?}", settings.limits),
+            format!("{:?}", defaults.limits)
+        );
+        assert_eq!(settings.auth.leeway_secs, defaults.auth.leeway_secs);
         assert_eq!(settings.auth.keys.len(), 1);
         assert_eq!(settings.auth.keys[0].kid, auth::DEV_KID);
         assert!(Authenticator::new(&settings.auth).is_ok());

@@ -1,11 +1,25 @@
 //! The transparent gRPC proxy: routes a call by its path to the upstream of its package and
 //! passes the bodies through untouched (any message, any streaming shape).
+//!
+//! Deadlines: the caller's (`grpc-timeout`) counts from the call's arrival at the gateway and
+//! covers the whole call; the upstream is told what is left of it, and past it the caller gets
+//! `DEADLINE_EXCEEDED`. The gateway's own upstream timeout is its patience for an answer once
+//! the request is sent (a long upload is not cut short by it); past it the upstream call is
+//! cancelled (which the upstream sees at once) and the caller gets `UNAVAILABLE`, as when the
+//! upstream is down (refuses connections).
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+    collections::BTreeMap,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use anyhow::Context as _;
 use axum::{body::Body, extract::Request, response::Response};
+use bytes::Bytes;
 use http::HeaderValue;
+use tokio::{sync::oneshot, time::Instant};
 use tonic::{
     Status,
     transport::{Channel, Endpoint},
@@ -20,7 +34,17 @@ pub struct Proxy {
     /// (package prefix, channel), longest prefix first.
     upstreams: Vec<(String, Channel)>,
     identity: InternalKey,
+    /// The longest wait for an upstream's answer once the request is sent.
+    timeout: Duration,
 }
+
+/// When a call arrived at the gateway, put in its extensions by the gate: the caller's
+/// deadline counts from there.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival(pub Instant);
+
+/// The `grpc-timeout` metadata key.
+const GRPC_TIMEOUT: &str = "grpc-timeout";
 
 impl Proxy {
     /// Channels to `upstreams` (package prefix → address); nothing connects until a call needs
@@ -35,7 +59,6 @@ impl Proxy {
             let channel = Endpoint::from_shared(address.clone())
                 .with_context(|| format!("upstreams.\"{prefix}\": bad address {address}"))?
                 .connect_timeout(timeout)
-                .timeout(timeout)
                 .connect_lazy();
             channels.push((prefix.clone(), channel));
         }
@@ -43,6 +66,7 @@ impl Proxy {
         Ok(Self {
             upstreams: channels,
             identity,
+            timeout,
         })
     }
 
@@ -69,6 +93,15 @@ impl Proxy {
     /// sent are dropped. Failures are gRPC statuses, as clients expect.
     pub async fn forward(&self, request: Request) -> Response {
         let (mut parts, body) = request.into_parts();
+        let arrived = parts
+            .extensions
+            .get::<Arrival>()
+            .map_or_else(Instant::now, |a| a.0);
+        let deadline = parts
+            .headers
+            .get(GRPC_TIMEOUT)
+            .and_then(parse_grpc_timeout)
+            .map(|timeout| arrived + timeout);
         let caller = parts.extensions.remove::<Caller>();
         parts.headers.remove(http::header::AUTHORIZATION);
         parts.headers.remove(IDENTITY_HEADER);
@@ -98,19 +131,157 @@ impl Proxy {
         }
         // The service's span continues this call's trace (the gateway's span is its parent).
         wuye_kit::telemetry::inject_context(&mut parts.headers);
-        let request = http::Request::from_parts(parts, tonic::body::Body::new(body));
-        match channel.clone().oneshot(request).await {
-            Ok(response) => response.map(Body::new),
-            Err(e) if timed_out(&e) => status(Status::deadline_exceeded(
-                "the upstream did not answer in time",
-            )),
-            Err(e) => {
-                // The server's span names the method.
-                tracing::warn!(error = %e, "upstream unavailable");
-                status(Status::unavailable("upstream unavailable"))
+        if let Some(at) = deadline {
+            let left = at.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return status(deadline_passed());
             }
+            parts
+                .headers
+                .insert(GRPC_TIMEOUT, encode_grpc_timeout(left));
+        }
+        let (body, sent) = SentBody::new(body);
+        let request = http::Request::from_parts(parts, tonic::body::Body::new(body));
+        // The answer's headers must come in time (a stream then flows on).
+        let answer = channel.clone().oneshot(request);
+        let patience = async {
+            let _ = sent.await;
+            tokio::time::sleep(self.timeout).await;
+        };
+        let callers = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            answer = answer => match answer {
+                // The upstream gave up on the deadline it was told (tonic answers CANCELLED):
+                // for the caller that is its deadline passing.
+                Ok(response) if deadline.is_some_and(|at| Instant::now() >= at)
+                    && gave_up(response.headers()) => status(deadline_passed()),
+                Ok(response) => response.map(Body::new),
+                // tonic's own timer on the caller's grpc-timeout.
+                Err(e) if timed_out(&e) => status(deadline_passed()),
+                Err(e) => {
+                    // The server's span names the method.
+                    tracing::warn!(error = %e, "upstream unavailable");
+                    status(Status::unavailable("upstream unavailable"))
+                }
+            },
+            () = patience => {
+                tracing::warn!(timeout = ?self.timeout, "upstream did not answer in time");
+                status(Status::unavailable("the upstream did not answer in time"))
+            }
+            () = callers => status(deadline_passed()),
         }
     }
+}
+
+/// Whether an answer's headers carry the status of a call given up on its deadline.
+fn gave_up(headers: &http::HeaderMap) -> bool {
+    let code = headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .map(tonic::Code::from);
+    matches!(
+        code,
+        Some(tonic::Code::Cancelled | tonic::Code::DeadlineExceeded)
+    )
+}
+
+fn deadline_passed() -> Status {
+    Status::deadline_exceeded("the caller's deadline passed before the upstream answered")
+}
+
+/// A request body that tells when it has been sent whole (or failed, or was dropped): the
+/// gateway's patience for the answer starts then.
+struct SentBody {
+    inner: Body,
+    sending: Option<oneshot::Sender<()>>,
+}
+
+impl SentBody {
+    fn new(inner: Body) -> (Self, oneshot::Receiver<()>) {
+        let (sending, sent) = oneshot::channel();
+        let body = Self {
+            inner,
+            sending: Some(sending),
+        };
+        (body, sent)
+    }
+}
+
+impl http_body::Body for SentBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let frame = std::task::ready!(Pin::new(&mut self.inner).poll_frame(cx));
+        let ended = match &frame {
+            Some(Ok(frame)) => frame.is_trailers() || self.inner.is_end_stream(),
+            _ => true,
+        };
+        if ended {
+            // Dropping the sender is the signal.
+            self.sending = None;
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The duration of a `grpc-timeout` value (at most 8 digits and a unit: H, M, S, m, u, n), or
+/// `None` when it is not one; a malformed value is ignored, as tonic does.
+pub fn parse_grpc_timeout(value: &HeaderValue) -> Option<Duration> {
+    let value = value.to_str().ok()?;
+    let unit = value.chars().last()?;
+    let digits = &value[..value.len() - unit.len_utf8()];
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        'H' => Duration::from_secs(n * 3600),
+        'M' => Duration::from_secs(n * 60),
+        'S' => Duration::from_secs(n),
+        'm' => Duration::from_millis(n),
+        'u' => Duration::from_micros(n),
+        'n' => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// `left` as a `grpc-timeout` value in the finest unit that fits 8 digits, rounded up: the
+/// upstream gets the whole time that is left, never more than a unit over it.
+pub fn encode_grpc_timeout(left: Duration) -> HeaderValue {
+    const MAX: u128 = 99_999_999;
+    let units: [(u128, char); 6] = [
+        (1, 'n'),
+        (1_000, 'u'),
+        (1_000_000, 'm'),
+        (1_000_000_000, 'S'),
+        (60_000_000_000, 'M'),
+        (3_600_000_000_000, 'H'),
+    ];
+    let nanos = left.as_nanos();
+    let (n, unit) = units
+        .iter()
+        .map(|&(size, unit)| (nanos.div_ceil(size), unit))
+        .find(|&(n, _)| n <= MAX)
+        .unwrap_or((MAX, 'H'));
+    HeaderValue::try_from(format!("{n}{unit}")).expect("digits and a letter")
 }
 
 /// Whether the upstream timeout (`upstream_timeout_ms` or the caller's `grpc-timeout`)
@@ -135,6 +306,54 @@ mod tests {
     use wuye_kit::config::Secret;
 
     use super::*;
+
+    #[test]
+    fn grpc_timeouts_round_trip_without_shortening() {
+        for left in [
+            Duration::from_nanos(1),
+            Duration::from_micros(1500),
+            Duration::from_millis(300),
+            Duration::from_secs(10),
+            Duration::from_secs(3 * 3600 + 1),
+            Duration::from_secs(10_000 * 3600),
+        ] {
+            let value = encode_grpc_timeout(left);
+            assert!(value.len() <= 9, "{value:?}");
+            let back = parse_grpc_timeout(&value).unwrap();
+            assert!(back >= left, "{left:?} became {back:?}");
+        }
+        assert_eq!(encode_grpc_timeout(Duration::from_millis(300)), "300000u");
+        for bad in ["", "m", "10", "10x", "123456789m", "-1S", "1.5S", "১S"] {
+            let value = HeaderValue::try_from(bad).unwrap();
+            assert_eq!(parse_grpc_timeout(&value), None, "{bad}");
+        }
+        assert_eq!(
+            parse_grpc_timeout(&HeaderValue::from_static("2M")),
+            Some(Duration::from_secs(120))
+        );
+    }
+
+    #[test]
+    fn a_request_tells_when_it_is_sent() {
+        use http_body::Body as _;
+
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let (body, mut sent) = SentBody::new(Body::from("two frames"));
+        let mut body = Box::pin(body);
+        assert!(
+            sent.try_recv()
+                .is_err_and(|e| e == oneshot::error::TryRecvError::Empty)
+        );
+        while let Poll::Ready(Some(frame)) = body.as_mut().poll_frame(&mut cx) {
+            frame.unwrap();
+        }
+        assert_eq!(sent.try_recv(), Err(oneshot::error::TryRecvError::Closed));
+        // A body dropped before its end counts as sent: the wait for the answer begins.
+        let (body, mut sent) = SentBody::new(Body::from("unread"));
+        drop(body);
+        assert_eq!(sent.try_recv(), Err(oneshot::error::TryRecvError::Closed));
+    }
 
     #[tokio::test]
     async fn routes_by_the_longest_package_prefix() {

@@ -315,7 +315,10 @@ fn direct(stack: &Stack) -> InterceptedService<Channel, Identity> {
 mod storage {
     use super::*;
     use wuye_customer_service::{
-        domain::complaints::{Channel, Complainant, Complaint, Registration, Severity},
+        domain::{
+            analysis::Recurrence,
+            complaints::{Channel, Complainant, Complaint, Registration, Severity},
+        },
         store::{Store, complaints::register},
     };
     use wuye_kit::{db::Db, identity::Actor, outbox::Outbox, properties::Properties};
@@ -372,7 +375,12 @@ mod storage {
                 actor,
                 SystemClock.now(),
             );
-            register(db, outbox, request_id, None, complaint).await?;
+            let recurrence = Recurrence::at(
+                complaint.registered_at,
+                property.time_zone,
+                property.rules.complaints.recurring_threshold,
+            )?;
+            register(db, outbox, request_id, None, complaint, &recurrence).await?;
             Ok(())
         }
     }

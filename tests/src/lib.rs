@@ -748,6 +748,44 @@ impl Stack {
         Killable::start(move |listener| wuye_gateway::build(settings.clone(), listener)).await
     }
 
+    /// A killable gateway of its own in front of the stack's departments (relay off), with
+    /// settings adjusted by `configure`: for tests of the gateway's limits and timeouts.
+    pub async fn gateway_with(
+        &self,
+        configure: impl FnOnce(&mut wuye_gateway::GatewaySettings),
+    ) -> Killable {
+        let mut settings = gateway_settings();
+        settings.upstreams = self.upstreams();
+        configure(&mut settings);
+        Killable::start(move |listener| wuye_gateway::build(settings.clone(), listener)).await
+    }
+
+    /// A channel through the gateway at `gateway` as the person `user_id` with `role` of
+    /// `property`: for limits that count per caller.
+    pub fn via_user(
+        &self,
+        gateway: SocketAddr,
+        role: &str,
+        user_id: &str,
+        property: &str,
+    ) -> Authed {
+        let token = wuye_gateway::sign_dev_token(
+            role,
+            &[property.to_owned()],
+            user_id,
+            user_id,
+            Duration::from_secs(3600),
+        )
+        .expect("dev token");
+        InterceptedService::new(
+            channel(gateway),
+            Auth {
+                token: Some(token),
+                property: Some(property.to_owned()),
+            },
+        )
+    }
+
     /// A channel through the gateway at `gateway` (not the stack's) as `role` of `property`.
     pub fn via(&self, gateway: SocketAddr, role: &str, property: &str) -> Authed {
         InterceptedService::new(

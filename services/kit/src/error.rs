@@ -42,6 +42,14 @@ pub enum Error {
     },
     #[error("{0}")]
     Unavailable(String),
+    /// A limit refuses the call (`RESOURCE_EXHAUSTED` + `ErrorInfo` with a stable reason, and
+    /// `RetryInfo` when waiting helps).
+    #[error("{message}")]
+    ResourceExhausted {
+        reason: &'static str,
+        message: String,
+        retry_after: Option<std::time::Duration>,
+    },
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -74,6 +82,18 @@ impl Error {
             reason,
             message: message.into(),
             metadata: HashMap::new(),
+        }
+    }
+
+    pub fn resource_exhausted(
+        reason: &'static str,
+        message: impl Into<String>,
+        retry_after: Option<std::time::Duration>,
+    ) -> Self {
+        Error::ResourceExhausted {
+            reason,
+            message: message.into(),
+            retry_after,
         }
     }
 
@@ -122,6 +142,18 @@ impl From<Error> for Status {
                 ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new()),
             ),
             Error::Unavailable(message) => Status::unavailable(message),
+            Error::ResourceExhausted {
+                reason,
+                message,
+                retry_after,
+            } => {
+                let mut details =
+                    ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new());
+                if let Some(delay) = retry_after {
+                    details.set_retry_info(Some(delay));
+                }
+                Status::with_error_details(Code::ResourceExhausted, message, details)
+            }
             Error::Database(e) if is_unique_violation(&e) => {
                 Status::already_exists("the record already exists")
             }
@@ -233,6 +265,22 @@ mod tests {
         let info = status.get_details_error_info().unwrap();
         assert_eq!(info.reason, "ID_NOT_VERIFIED");
         assert_eq!(info.domain, ERROR_DOMAIN);
+    }
+
+    #[test]
+    fn limits_say_why_and_when_to_retry() {
+        let status = Status::from(Error::resource_exhausted(
+            "CALLER_RATE_EXCEEDED",
+            "slow down",
+            Some(std::time::Duration::from_millis(1500)),
+        ));
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(
+            status.get_details_error_info().unwrap().reason,
+            "CALLER_RATE_EXCEEDED"
+        );
+        let delay = status.get_details_retry_info().unwrap().retry_delay;
+        assert_eq!(delay, Some(std::time::Duration::from_millis(1500)));
     }
 
     #[test]

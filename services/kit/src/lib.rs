@@ -11,6 +11,7 @@ pub mod error;
 pub mod follow;
 pub mod idempotency;
 pub mod identity;
+pub mod message_size;
 pub mod metrics;
 pub mod outbox;
 pub mod page;
@@ -53,6 +54,8 @@ pub struct ServiceSettings {
     /// the new key first, keep the old ones while values are stored under them. The default
     /// is the public development keyring [`seal::DEV_KEYS`].
     pub encryption_keys: config::Secret,
+    /// The largest message the service takes or gives, in bytes (at most tonic's 4 MiB).
+    pub max_message_bytes: usize,
 }
 
 impl ServiceSettings {
@@ -84,6 +87,7 @@ impl Default for ServiceSettings {
             peers: Default::default(),
             jobs_interval_ms: 5_000,
             encryption_keys: config::Secret::new(seal::DEV_KEYS),
+            max_message_bytes: message_size::DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 }

@@ -24,6 +24,7 @@ pub struct Server {
     tasks: Vec<BackgroundTask>,
     grpc_web: bool,
     cors: Option<tower_http::cors::CorsLayer>,
+    max_message_bytes: usize,
 }
 
 type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -54,6 +55,7 @@ impl Server {
             tasks: Vec::new(),
             grpc_web: false,
             cors: None,
+            max_message_bytes: crate::message_size::DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 
@@ -80,6 +82,18 @@ impl Server {
         self.served.push(S::NAME);
         self.routes.add_service(service);
         self
+    }
+
+    /// The largest message taken or given, in bytes; larger ones are refused with
+    /// `RESOURCE_EXHAUSTED` (see [`crate::message_size`]). At most tonic's own ceiling.
+    pub fn max_message_bytes(mut self, limit: usize) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            (1..=crate::message_size::DEFAULT_MAX_MESSAGE_BYTES).contains(&limit),
+            "max_message_bytes must be between 1 and {}",
+            crate::message_size::DEFAULT_MAX_MESSAGE_BYTES
+        );
+        self.max_message_bytes = limit;
+        Ok(self)
     }
 
     /// Lets the owner reshape the routes before serving (the gateway adds its proxy).
@@ -148,6 +162,9 @@ impl Server {
                 self.grpc_web.then(tonic_web::GrpcWebLayer::new),
             ))
             .layer(crate::rpc::RpcLayer::new(name))
+            .layer(crate::message_size::MessageSizeLayer::new(
+                self.max_message_bytes,
+            ))
             .layer(tower::util::option_layer(
                 self.identity.map(RequireIdentityLayer::new),
             ))
@@ -199,6 +216,7 @@ pub async fn department(
     let db = crate::db::Db::connect(&settings.database, name, migrations).await?;
     let outbox = crate::outbox::Outbox::new(db.clone(), deps.clock.clone());
     let server = Server::new(name, listener)
+        .max_message_bytes(settings.max_message_bytes)?
         .require_identity(settings.identity.key()?)
         .add_service(outbox.service());
     Ok((db, outbox, server))

@@ -97,7 +97,7 @@ impl ComplaintService for CustomerService {
         );
         let contact_number = (req.contact_number > 0).then_some(req.contact_number);
         let recurrence = Recurrence::at(
-            now,
+            complaint.registered_at,
             property.time_zone,
             property.rules.complaints.recurring_threshold,
         )?;
