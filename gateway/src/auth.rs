@@ -5,7 +5,7 @@
 use std::{
     collections::HashMap,
     path::PathBuf,
-    sync::Arc,
+    sync::{Arc, Mutex},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -226,13 +226,23 @@ struct UserClaims {
     role: String,
     #[serde(default)]
     properties: Vec<String>,
+    exp: u64,
 }
 
 /// Verifies user tokens against the configured keys.
 #[derive(Clone)]
 pub struct Authenticator {
     keys: Arc<HashMap<String, (DecodingKey, Validation)>>,
+    /// Tokens verified lately, with when the verdict lapses: an app sends the same token with
+    /// every call, and checking its signature each time (Ed25519, RSA) costs more than the
+    /// rest of the gateway's work on a call.
+    verified: Arc<Mutex<HashMap<String, (User, u64)>>>,
 }
+
+/// How many verified tokens are remembered; past that the memory starts afresh.
+const VERIFIED_TOKENS: usize = 10_000;
+/// How long a verdict is trusted at most, in seconds (and never past the token's expiry).
+const VERIFIED_FOR_SECS: u64 = 60;
 
 impl Authenticator {
     pub fn new(settings: &AuthSettings) -> anyhow::Result<Self> {
@@ -261,6 +271,7 @@ impl Authenticator {
         }
         Ok(Self {
             keys: Arc::new(keys),
+            verified: Arc::default(),
         })
     }
 
@@ -279,13 +290,32 @@ impl Authenticator {
 
     /// Verifies a token; the caller learns only that it was refused, the log says why.
     pub fn authenticate(&self, token: &str) -> Result<User, Error> {
-        self.verify(token).map_err(|reason| {
+        let now = unix_now();
+        if let Some((user, until)) = self.remembered(token)
+            && now < until
+        {
+            return Ok(user);
+        }
+        let (user, exp) = self.verify(token).map_err(|reason| {
             tracing::info!(%reason, "token refused");
             Error::Unauthenticated("invalid token".into())
-        })
+        })?;
+        let until = exp.min(now + VERIFIED_FOR_SECS);
+        if let Ok(mut verified) = self.verified.lock() {
+            if verified.len() >= VERIFIED_TOKENS {
+                verified.clear();
+            }
+            verified.insert(token.to_owned(), (user.clone(), until));
+        }
+        Ok(user)
     }
 
-    fn verify(&self, token: &str) -> anyhow::Result<User> {
+    fn remembered(&self, token: &str) -> Option<(User, u64)> {
+        self.verified.lock().ok()?.get(token).cloned()
+    }
+
+    /// The token's user and expiry, if its signature and claims hold.
+    fn verify(&self, token: &str) -> anyhow::Result<(User, u64)> {
         let header = jsonwebtoken::decode_header(token)?;
         let kid = header.kid.context("token has no kid")?;
         let (key, validation) = self.keys.get(&kid).context("unknown kid")?;
@@ -294,7 +324,7 @@ impl Authenticator {
             !claims.sub.is_empty() && !claims.role.is_empty(),
             "sub and role are required"
         );
-        Ok(User {
+        let user = User {
             name: if claims.name.is_empty() {
                 claims.sub.clone()
             } else {
@@ -303,7 +333,8 @@ impl Authenticator {
             user_id: claims.sub,
             role: claims.role,
             properties: claims.properties,
-        })
+        };
+        Ok((user, claims.exp))
     }
 }
 
@@ -432,6 +463,34 @@ MCowBQYDK2VwAyEAmLCQYJQ/oalf6Q+VyN8tKwdws/3FIgnVh0c7hxX/IHk=
         )
         .unwrap();
         refused(&dev_auth(), &token);
+    }
+
+    #[test]
+    fn a_verified_token_is_remembered_until_it_expires() {
+        let auth = dev_auth();
+        let token = dev_sign(&claims());
+        let user = auth.authenticate(&token).unwrap();
+        assert_eq!(auth.authenticate(&token).unwrap(), user);
+        let (_, until) = auth.remembered(&token).expect("remembered");
+        assert!(until <= unix_now() + VERIFIED_FOR_SECS);
+
+        // Within the leeway a token still verifies, but its verdict is not kept past expiry.
+        let mut c = claims();
+        c.exp = unix_now() - 1;
+        let late = dev_sign(&c);
+        auth.authenticate(&late).unwrap();
+        let (_, until) = auth.remembered(&late).expect("remembered");
+        assert!(until < unix_now());
+        // A verdict that lapsed is not used: the token is checked again, and refused past the
+        // leeway.
+        let mut c = claims();
+        c.exp = unix_now() - LEEWAY_SECS - 10;
+        let expired = dev_sign(&c);
+        auth.verified
+            .lock()
+            .unwrap()
+            .insert(expired.clone(), (user, 0));
+        refused(&auth, &expired);
     }
 
     #[test]

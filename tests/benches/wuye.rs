@@ -141,7 +141,7 @@ async fn production_stack(backend: Backend) -> Stack {
 
 // --- the scenarios --------------------------------------------------------------------------
 
-/// 1. What tonic does on this machine with no work: the gateway's own health check.
+/// Scenario 1: what tonic does on this machine with no work: the gateway's own health check.
 async fn ceiling(args: &Args, stack: &Stack) {
     let health = HealthClient::new(stack.channel());
     let call = move |_, _| {
@@ -163,7 +163,7 @@ async fn ceiling(args: &Args, stack: &Stack) {
     table.print();
 }
 
-/// 2. The gateway's cost: GetComplaint straight to customer-service (with the internal
+/// Scenario 2: the gateway's cost: GetComplaint straight to customer-service (with the internal
 /// identity the gateway would add) against the same call through the gateway.
 async fn proxy(args: &Args, stack: &Stack, complaint_id: &str) {
     let through = ComplaintServiceClient::new(stack.as_role("front_desk", PROPERTY));
@@ -212,7 +212,7 @@ async fn proxy(args: &Args, stack: &Stack, complaint_id: &str) {
     table.print();
 }
 
-/// 3. Intake: CreateComplaint through the gateway against the same registration written
+/// Scenario 3: intake: CreateComplaint through the gateway against the same registration written
 /// straight to a database of its own (customer-service's store, no gRPC): the storage limit.
 async fn intake(args: &Args, backend: Backend) -> anyhow::Result<()> {
     let name = match backend {
@@ -563,7 +563,7 @@ impl Table {
     }
 }
 
-/// 4. A property's day: intake, key loans, work orders, inspections and reads at a steady
+/// Scenario 4: a property's day: intake, key loans, work orders, inspections and reads at a steady
 /// rate, each operation timed from when it was due (a late start counts against it).
 mod day {
     use std::{collections::BTreeMap, sync::Mutex};
@@ -928,7 +928,7 @@ mod day {
     }
 }
 
-/// 5. Headquarters scale: the portfolio of a month over many properties with a year of
+/// Scenario 5: headquarters scale: the portfolio of a month over many properties with a year of
 /// complaints and work orders, and the plans of the paged lists on that data.
 mod portfolio {
     use sqlx::{AnyConnection, Connection, Row};
@@ -1007,22 +1007,38 @@ mod portfolio {
             portfolio.properties.len(),
             portfolio.missing.len()
         ));
-        let client = client.clone();
-        let measured = repeat(args, || {
-            let (client, request) = (client.clone(), request.clone());
-            closed_loop(1, args.window(), move |_, _| {
-                let (mut client, request) = (client.clone(), request.clone());
-                async move { client.get_portfolio(request).await.map(|_| ()) }
+        let measure = || {
+            repeat(args, || {
+                let (client, request) = (client.clone(), request.clone());
+                closed_loop(1, args.window(), move |_, _| {
+                    let (mut client, request) = (client.clone(), request.clone());
+                    async move { client.get_portfolio(request).await.map(|_| ()) }
+                })
             })
-        })
-        .await;
-        table.row("GetPortfolio", measured);
+        };
+        table.row("GetPortfolio", measure().await);
         for (what, plan) in plans(&complaints, &engineering, backend, &ids[0]).await? {
             table.note(format!("plan of {what}: {plan}"));
         }
+        // Before and after: the same report without the work-order indexes of engineering's
+        // migration 20261128200000.
+        let mut conn = AnyConnection::connect(&engineering).await?;
+        for index in WORK_ORDER_INDEXES {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {index}")))
+                .execute(&mut conn)
+                .await?;
+        }
+        conn.close().await?;
+        table.row("GetPortfolio, work-order indexes dropped", measure().await);
         table.print();
         Ok(())
     }
+
+    const WORK_ORDER_INDEXES: [&str; 3] = [
+        "work_orders_by_open",
+        "work_orders_by_arrival",
+        "work_orders_by_completion",
+    ];
 
     /// Inserts `count` rows with `sql`, in batches: rows $1 to $2 (excluded) of $3 properties,
     /// the first at $4 (micros), each property's next `$5` later.
@@ -1172,7 +1188,7 @@ mod portfolio {
     }
 }
 
-/// 6. Footprint: resident memory of `wuye up` (the release binary beside this benchmark)
+/// Scenario 6: footprint: resident memory of `wuye up` (the release binary beside this benchmark)
 /// idle and under the intake load of scenario 3.
 mod footprint {
     use std::process::{Command, Stdio};

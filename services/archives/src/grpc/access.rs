@@ -135,7 +135,7 @@ impl AccessService for Archives {
         if let Claim::Retry(first) =
             idempotency::claim(&mut tx, &scope, &req.request_id, &access.id, to_micros(now)).await?
         {
-            tx.rollback().await.map_err(Error::from)?;
+            tx.rollback().await?;
             return Ok(Response::new(pb::CreateAccessRequestResponse {
                 access_request: Some(to_proto(self.access(&property.id, &first).await?)),
             }));
@@ -174,7 +174,7 @@ impl AccessService for Archives {
             self.happening(&caller, &subject, Outcome::Done, "", detail),
         )
         .await?;
-        tx.commit().await.map_err(Error::from)?;
+        tx.commit().await?;
         Ok(Response::new(pb::CreateAccessRequestResponse {
             access_request: Some(to_proto(access)),
         }))
@@ -303,7 +303,7 @@ impl Archives {
             .await?
             .ok_or_else(|| Error::not_found("access request", id))?;
         if let Err(refusal) = check_decision(&access, &caller.actor(), now) {
-            tx.rollback().await.map_err(Error::from)?;
+            tx.rollback().await?;
             return Err(self.refuse(caller, &subject, refusal).await);
         }
         if !store::access::decide(&mut tx, id, state, &caller.actor(), now, note).await? {
@@ -316,7 +316,7 @@ impl Archives {
             self.happening(caller, &subject, Outcome::Done, "", String::new()),
         )
         .await?;
-        tx.commit().await.map_err(Error::from)?;
+        tx.commit().await?;
         tracing::info!(property = %property_id, access_request = %id, state = state.code(), "access request decided");
         Ok(self.access(property_id, id).await?)
     }

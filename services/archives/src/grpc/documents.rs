@@ -235,7 +235,7 @@ impl DocumentService for Archives {
                 self.happening(&caller, &subject, Outcome::Done, "", detail),
             )
             .await?;
-            tx.commit().await.map_err(Error::from)?;
+            tx.commit().await?;
             Ok(Ok(document))
         }
         .await;
@@ -413,7 +413,7 @@ impl DocumentService for Archives {
                 .await?
             {
                 Claim::Retry(first) => {
-                    tx.rollback().await.map_err(Error::from)?;
+                    tx.rollback().await?;
                     store::access::get_copy(&self.db, &property.id, &first)
                         .await?
                         .ok_or_else(|| Error::not_found("copy record", first))?
@@ -426,7 +426,7 @@ impl DocumentService for Archives {
                         self.happening(&caller, &subject, Outcome::Done, "", detail),
                     )
                     .await?;
-                    tx.commit().await.map_err(Error::from)?;
+                    tx.commit().await?;
                     copy
                 }
             };

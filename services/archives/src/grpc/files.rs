@@ -124,7 +124,7 @@ impl HouseholdFileService for Archives {
         };
         let happening = self.happening(&caller, &subject, Outcome::Done, "", String::new());
         store::audit::append(&mut tx, happening).await?;
-        tx.commit().await.map_err(Error::from)?;
+        tx.commit().await?;
         let file = self.household_file(&property.id, &file.file.id).await?;
         Ok(Response::new(pb::RecordPersonalDataResponse {
             household_file: Some(self.file_to_proto(property, file).await?),

@@ -84,7 +84,7 @@ impl RetentionService for Archives {
         if let Claim::Retry(first) =
             idempotency::claim(&mut tx, &scope, &req.request_id, &record.id, to_micros(now)).await?
         {
-            tx.rollback().await.map_err(Error::from)?;
+            tx.rollback().await?;
             return Ok(Response::new(pb::HandOverRecordResponse {
                 record: Some(to_proto(self.retained(&property.id, &first).await?)),
             }));
@@ -106,7 +106,7 @@ impl RetentionService for Archives {
             self.happening(&caller, &subject, Outcome::Done, "", detail),
         )
         .await?;
-        tx.commit().await.map_err(Error::from)?;
+        tx.commit().await?;
         Ok(Response::new(pb::HandOverRecordResponse {
             record: Some(to_proto(record)),
         }))
@@ -167,7 +167,7 @@ impl RetentionService for Archives {
         )
         .await?
         {
-            tx.rollback().await.map_err(Error::from)?;
+            tx.rollback().await?;
             return Ok(Response::new(pb::ProposeDestructionResponse {
                 proposal: Some(self.proposal(&property.id, &first).await?),
             }));
@@ -175,7 +175,7 @@ impl RetentionService for Archives {
         // rule ARC-12: only what is past its retention.
         let proposed = store::retention::propose_due(&mut tx, &proposal, now).await?;
         if proposed == 0 {
-            tx.rollback().await.map_err(Error::from)?;
+            tx.rollback().await?;
             return Ok(Response::new(pb::ProposeDestructionResponse {
                 proposal: None,
             }));
@@ -193,7 +193,7 @@ impl RetentionService for Archives {
             self.happening(&caller, &subject, Outcome::Done, "", detail),
         )
         .await?;
-        tx.commit().await.map_err(Error::from)?;
+        tx.commit().await?;
         tracing::info!(property = %property.id, records = proposed, "destruction proposed");
         Ok(Response::new(pb::ProposeDestructionResponse {
             proposal: Some(self.proposal(&property.id, &proposal.id).await?),
@@ -229,7 +229,7 @@ impl RetentionService for Archives {
             .ok_or_else(|| Error::not_found("destruction proposal", id))?;
         // rule ARC-12: destruction needs the supervisor's approval, not the proposer's own.
         if let Err(refusal) = rules::check_approval(&proposal, &caller.actor()) {
-            tx.rollback().await.map_err(Error::from)?;
+            tx.rollback().await?;
             return Err(self.refuse(&caller, &subject, refusal).await);
         }
         let destroyed = store::retention::destroy(&mut tx, id, &caller.actor(), now).await?;
@@ -239,7 +239,7 @@ impl RetentionService for Archives {
             self.happening(&caller, &subject, Outcome::Done, "", detail),
         )
         .await?;
-        tx.commit().await.map_err(Error::from)?;
+        tx.commit().await?;
         tracing::info!(property = %property.id, records = destroyed, "records destroyed");
         Ok(Response::new(pb::ApproveDestructionResponse {
             proposal: Some(self.proposal(&property.id, id).await?),
