@@ -166,7 +166,7 @@ async fn ceiling(args: &Args, stack: &Stack) {
 /// Scenario 2: the gateway's cost: GetComplaint straight to customer-service (with the internal
 /// identity the gateway would add) against the same call through the gateway.
 async fn proxy(args: &Args, stack: &Stack, complaint_id: &str) {
-    let through = ComplaintServiceClient::new(stack.as_role("front_desk", PROPERTY));
+    let through = Arc::new(desks(stack, args.callers));
     let direct = ComplaintServiceClient::new(direct(stack));
     let request = GetComplaintRequest {
         property_id: PROPERTY.into(),
@@ -188,11 +188,11 @@ async fn proxy(args: &Args, stack: &Stack, complaint_id: &str) {
                 })
                 .await,
             );
-            let client = through.clone();
+            let clients = through.clone();
             let req = request.clone();
             gateway_runs.push(
-                closed_loop(callers, args.window(), move |_, _| {
-                    let (mut client, req) = (client.clone(), req.clone());
+                closed_loop(callers, args.window(), move |caller, _| {
+                    let (mut client, req) = (clients[caller].clone(), req.clone());
                     async move { client.get_complaint(req).await.map(|_| ()) }
                 })
                 .await,
@@ -224,15 +224,15 @@ async fn intake(args: &Args, backend: Backend) -> anyhow::Result<()> {
         args.callers
     ));
     let stack = production_stack(backend).await;
-    let client = ComplaintServiceClient::new(stack.as_role("front_desk", PROPERTY));
+    let clients = Arc::new(desks(&stack, args.callers));
     let mut gateway_runs = Vec::new();
     let mut storage_runs = Vec::new();
     let storage = storage::Limit::open(backend).await?;
     for run in 0..args.runs {
-        let client = client.clone();
+        let clients = clients.clone();
         gateway_runs.push(
             closed_loop(args.callers, args.window(), move |caller, i| {
-                let mut client = client.clone();
+                let mut client = clients[caller].clone();
                 async move {
                     client
                         .create_complaint(new_complaint(&format!("bench-{run}-{caller}-{i}")))
@@ -278,6 +278,21 @@ fn new_complaint(request_id: &str) -> CreateComplaintRequest {
         description: "楼道垃圾未及时清运".into(),
         severity: Severity::General.into(),
     }
+}
+
+/// A front desk client through the gateway for each of `n` callers, each its own person (the
+/// gateway's limits are per person).
+fn desks(stack: &Stack, n: usize) -> Vec<ComplaintServiceClient<wuye_tests::Authed>> {
+    (0..n)
+        .map(|c| {
+            ComplaintServiceClient::new(stack.as_user(
+                "front_desk",
+                &format!("desk-{c}"),
+                "前台",
+                PROPERTY,
+            ))
+        })
+        .collect()
 }
 
 /// Creates `n` complaints through the gateway and gives their ids.
@@ -635,15 +650,19 @@ mod day {
         /// Key sets not on loan; a loan takes one and gives it back.
         free_sets: Arc<Mutex<Vec<String>>>,
         timings: Arc<Mutex<BTreeMap<&'static str, Sample>>>,
+        /// Every operation's latency by the minute of the day it was due in (the drift).
+        by_minute: Arc<Mutex<BTreeMap<u64, Vec<Duration>>>>,
+        start: Instant,
     }
 
     pub async fn run(args: &Args) {
         let stack = production_stack(Backend::Sqlite).await;
-        let clients = setup(&stack).await;
+        let start = Instant::now() + Duration::from_secs(5);
+        let clients = setup(&stack, start).await;
         let period = Duration::from_secs_f64(1.0 / f64::from(args.day_rate.max(1)));
-        let start = Instant::now() + Duration::from_millis(100);
         let end = start + Duration::from_secs(args.day_seconds);
         let mut tasks = tokio::task::JoinSet::new();
+        let mut memory = Vec::new();
         let mut i = 0u64;
         loop {
             let due = start + period * i as u32;
@@ -651,6 +670,10 @@ mod day {
                 break;
             }
             tokio::time::sleep_until(due.into()).await;
+            // Memory of this process (the stack and the load) each minute: the soak's drift.
+            if i.is_multiple_of(u64::from(args.day_rate.max(1)) * 60) {
+                memory.push(footprint::resident(std::process::id(), "VmRSS").unwrap_or(f64::NAN));
+            }
             let clients = clients.clone();
             let op = MIX[i as usize % MIX.len()];
             tasks.spawn(async move { clients.perform(op, i, due).await });
@@ -669,7 +692,27 @@ mod day {
             sample.elapsed = elapsed;
             table.row(method, Measured::of(sample));
         }
+        memory.push(footprint::resident(std::process::id(), "VmRSS").unwrap_or(f64::NAN));
+        let memory: Vec<String> = memory.iter().map(|mb| format!("{mb:.0}")).collect();
+        table.note(format!(
+            "resident memory of the process (stack and load), MB, each minute: {}",
+            memory.join(", ")
+        ));
         table.print();
+        if args.day_seconds >= 120 {
+            let by_minute = std::mem::take(&mut *clients.by_minute.lock().unwrap());
+            let mut drift = Table::new("   the day minute by minute (every operation)");
+            for (minute, latencies) in by_minute {
+                let sample = Sample {
+                    latencies,
+                    errors: 0,
+                    first_error: None,
+                    elapsed: Duration::from_secs(60),
+                };
+                drift.row(&format!("minute {}", minute + 1), Measured::of(sample));
+            }
+            drift.print();
+        }
     }
 
     impl Clients {
@@ -789,7 +832,13 @@ mod day {
                 elapsed: Duration::ZERO,
             });
             match answer {
-                Ok(()) => sample.latencies.push(from.elapsed()),
+                Ok(()) => {
+                    let took = from.elapsed();
+                    sample.latencies.push(took);
+                    let minute = from.saturating_duration_since(self.start).as_secs() / 60;
+                    let mut by_minute = self.by_minute.lock().unwrap();
+                    by_minute.entry(minute).or_default().push(took);
+                }
                 Err(status) => {
                     sample.errors += 1;
                     sample.first_error.get_or_insert(status);
@@ -799,7 +848,7 @@ mod day {
     }
 
     /// Complaints and work orders to read, and key sets to lend.
-    async fn setup(stack: &Stack) -> Clients {
+    async fn setup(stack: &Stack, start: Instant) -> Clients {
         let complaint_ids = complaints(stack, 200).await;
         let mut work_orders =
             WorkOrderServiceClient::new(stack.as_role("engineering_manager", PROPERTY));
@@ -855,6 +904,8 @@ mod day {
             work_order_ids: Arc::new(work_order_ids),
             free_sets: Arc::new(Mutex::new(sets)),
             timings: Arc::default(),
+            by_minute: Arc::default(),
+            start,
         }
     }
 
@@ -1224,22 +1275,26 @@ mod footprint {
         tokio::time::sleep(Duration::from_secs(2)).await;
         let idle = resident(pid, "VmRSS")?;
 
-        let token = wuye_gateway::sign_dev_token(
-            "front_desk",
-            &[PROPERTY.to_owned()],
-            "front-desk-1",
-            "测试员",
-            Duration::from_secs(3600),
-        )?;
-        let client = ComplaintServiceClient::new(InterceptedService::new(
-            channel,
-            wuye_tests::Auth {
-                token: Some(token),
-                property: Some(PROPERTY.into()),
-            },
-        ));
+        let mut clients = Vec::new();
+        for caller in 0..args.callers {
+            let token = wuye_gateway::sign_dev_token(
+                "front_desk",
+                &[PROPERTY.to_owned()],
+                &format!("desk-{caller}"),
+                "前台",
+                Duration::from_secs(3600),
+            )?;
+            clients.push(ComplaintServiceClient::new(InterceptedService::new(
+                channel.clone(),
+                wuye_tests::Auth {
+                    token: Some(token),
+                    property: Some(PROPERTY.into()),
+                },
+            )));
+        }
+        let clients = Arc::new(clients);
         let sample = closed_loop(args.callers, args.window() * 2, move |caller, i| {
-            let mut client = client.clone();
+            let mut client = clients[caller].clone();
             async move {
                 client
                     .create_complaint(new_complaint(&format!("footprint-{caller}-{i}")))
@@ -1270,7 +1325,7 @@ mod footprint {
     }
 
     /// A memory figure of /proc/<pid>/status, in MB.
-    fn resident(pid: u32, field: &str) -> anyhow::Result<f64> {
+    pub fn resident(pid: u32, field: &str) -> anyhow::Result<f64> {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
         let kb: f64 = status
             .lines()

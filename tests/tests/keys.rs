@@ -903,8 +903,9 @@ async fn concurrent_loans_of_one_set_give_exactly_one_loan(backend: Backend) {
         .into_inner()
         .key_set
         .unwrap();
+    // A hundred clerks at once (one person's calls are bounded by the gateway's limits).
     let calls = (0..100).map(|i| {
-        let mut clerk = stack.keys("cs_clerk");
+        let mut clerk = stack.keys_as("cs_clerk", &format!("clerk-{i}"), "客服专员");
         let request = borrow(&stack, &format!("b{i}"), &set.id, 1, 4);
         async move {
             clerk
