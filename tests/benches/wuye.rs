@@ -913,7 +913,7 @@ mod day {
         CreateWorkOrderRequest {
             property_id: PROPERTY.into(),
             request_id: request_id.into(),
-            unit_id: String::new(),
+            unit_id: "9-1-0101".into(),
             equipment_id: String::new(),
             description: "厨房水龙头漏水".into(),
             urgency: Urgency::Ordinary.into(),
