@@ -131,12 +131,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
 /// A stack with the departments' production settings (pool size, job interval) rather than
 /// the tests' small ones, on the real clock.
 async fn production_stack(backend: Backend) -> Stack {
+    Stack::start_configured(backend, deploy_properties(), production_settings).await
+}
+
+/// The departments' production pool size and job interval instead of the tests' own.
+fn production_settings(settings: &mut ServiceSettings) {
     let defaults = ServiceSettings::default();
-    Stack::start_configured(backend, deploy_properties(), |settings| {
-        settings.database.max_connections = defaults.database.max_connections;
-        settings.jobs_interval_ms = defaults.jobs_interval_ms;
-    })
-    .await
+    settings.database.max_connections = defaults.database.max_connections;
+    settings.jobs_interval_ms = defaults.jobs_interval_ms;
 }
 
 // --- the scenarios --------------------------------------------------------------------------
@@ -999,12 +1001,7 @@ mod portfolio {
         let ids: Vec<String> = configs.iter().map(|p| p.id.clone()).collect();
         let calendars = Calendars::load_dir(&wuye_tests::repo_root().join("deploy/calendars"))?;
         let properties = Properties::new(configs, &calendars)?;
-        let defaults = ServiceSettings::default();
-        let stack = Stack::start_configured(backend, properties, |settings| {
-            settings.database.max_connections = defaults.database.max_connections;
-            settings.jobs_interval_ms = defaults.jobs_interval_ms;
-        })
-        .await;
+        let stack = Stack::start_configured(backend, properties, production_settings).await;
         let loading = Instant::now();
         let complaints = stack.database("customer-service");
         load(
