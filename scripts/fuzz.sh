@@ -2,8 +2,8 @@
 # Fuzzes the gateway's token and metadata parsing for a bounded time per target (not in CI).
 #   scripts/fuzz.sh [seconds per target, default 60]
 # Only the stable toolchain is needed: RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its -Z flags.
-# The build goes to its own target directory (other flags than the workspace's), in dev
-# profile. Crashes and their inputs land in fuzz/artifacts/<target>/; the corpus grows in
+# The build goes to a target directory of its own (other flags than the workspace's,
+# target/fuzz unless FUZZ_TARGET_DIR says), in dev profile. Crashes and their inputs land in fuzz/artifacts/<target>/; the corpus grows in
 # fuzz/corpus/<target>/.
 set -euo pipefail
 
@@ -15,7 +15,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 export RUSTC_BOOTSTRAP=1
-export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-/work/fuzz-target}"
+export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$PWD/target/fuzz}"
 
 status=0
 for target in $(cargo fuzz list --fuzz-dir fuzz); do

@@ -3,7 +3,7 @@
 //! read them are in docs/PERFORMANCE.md.
 //!
 //! ```sh
-//! cargo build --release --bins        # the footprint scenario runs the binaries
+//! cargo build --release --workspace --bins   # the footprint scenario runs the binaries
 //! WUYE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:55432 \
 //!   cargo bench -p wuye-tests --bench wuye -- --runs 3 --seconds 5
 //! ```
@@ -593,8 +593,10 @@ mod day {
             household_service_client::HouseholdServiceClient, key_service_client::KeyServiceClient,
         },
         engineering::{
-            CreateWorkOrderRequest, GetWorkOrderRequest, ListInspectionsRequest,
-            ListWorkOrdersRequest, Requester, Urgency,
+            CreateWorkOrderRequest, CreateZoneRequest, GenerateDueInspectionsRequest,
+            GetWorkOrderRequest, Inspection, InspectionKind, ListInspectionsRequest,
+            ListWorkOrdersRequest, RecordInspectionRequest, Requester, Urgency,
+            equipment_service_client::EquipmentServiceClient,
             inspection_service_client::InspectionServiceClient,
             work_order_service_client::WorkOrderServiceClient,
         },
@@ -625,7 +627,7 @@ mod day {
             Intake,
             ListComplaints,
             ListWorkOrders,
-            Inspections,
+            RecordInspection,
         ]
     };
 
@@ -639,7 +641,10 @@ mod day {
         ReadWorkOrder,
         ListWorkOrders,
         Inspections,
+        RecordInspection,
     }
+
+    type Daily = (Inspection, InspectionServiceClient<wuye_tests::Authed>);
 
     #[derive(Clone)]
     struct Clients {
@@ -651,6 +656,8 @@ mod day {
         work_order_ids: Arc<Vec<String>>,
         /// Key sets not on loan; a loan takes one and gives it back.
         free_sets: Arc<Mutex<Vec<String>>>,
+        /// The day's dailies not yet recorded, each with a client of its zone's technician.
+        dailies: Arc<Mutex<Vec<Daily>>>,
         timings: Arc<Mutex<BTreeMap<&'static str, Sample>>>,
         /// Every operation's latency by the minute of the day it was due in (the drift).
         by_minute: Arc<Mutex<BTreeMap<u64, Vec<Duration>>>>,
@@ -659,8 +666,16 @@ mod day {
 
     pub async fn run(args: &Args) {
         let stack = production_stack(Backend::Sqlite).await;
-        let start = Instant::now() + Duration::from_secs(5);
-        let clients = setup(&stack, start).await;
+        // One daily to record for each of the day's RecordInspection slots.
+        let dailies = (u64::from(args.day_rate) * args.day_seconds).div_ceil(MIX.len() as u64);
+        let setting_up = Instant::now();
+        let clients = setup(&stack, dailies as usize).await;
+        println!(
+            "\n(the day's site set up in {:.1} s: {dailies} zones with their dailies)",
+            setting_up.elapsed().as_secs_f64()
+        );
+        let start = Instant::now() + Duration::from_secs(1);
+        let clients = Clients { start, ..clients };
         let period = Duration::from_secs_f64(1.0 / f64::from(args.day_rate.max(1)));
         let end = start + Duration::from_secs(args.day_seconds);
         let mut tasks = tokio::task::JoinSet::new();
@@ -822,6 +837,25 @@ mod day {
                         .await;
                     self.record("ListInspections", due, answer.map(|_| ()));
                 }
+                Op::RecordInspection => {
+                    let Some((daily, mut technician)) = self.dailies.lock().unwrap().pop() else {
+                        return self.record(
+                            "RecordInspection",
+                            due,
+                            Err(Status::resource_exhausted("every daily is recorded")),
+                        );
+                    };
+                    let answer = technician
+                        .record_inspection(RecordInspectionRequest {
+                            property_id: PROPERTY.into(),
+                            inspection_id: daily.id.clone(),
+                            results: wuye_tests::inspection_answers(&daily.items, |_| None),
+                            findings: String::new(),
+                            major_finding: String::new(),
+                        })
+                        .await;
+                    self.record("RecordInspection", due, answer.map(|_| ()));
+                }
             }
         }
 
@@ -849,8 +883,9 @@ mod day {
         }
     }
 
-    /// Complaints and work orders to read, and key sets to lend.
-    async fn setup(stack: &Stack, start: Instant) -> Clients {
+    /// Complaints and work orders to read, key sets to lend, and `zones` zones whose dailies
+    /// of today are to be recorded.
+    async fn setup(stack: &Stack, zones: usize) -> Clients {
         let complaint_ids = complaints(stack, 200).await;
         let mut work_orders =
             WorkOrderServiceClient::new(stack.as_role("engineering_manager", PROPERTY));
@@ -895,19 +930,57 @@ mod day {
                 .unwrap();
             sets.push(set.id);
         }
+        // A zone per daily, each with its own technician, who records it (INS-1).
+        let mut equipment =
+            EquipmentServiceClient::new(stack.as_role("engineering_manager", PROPERTY));
+        for z in 0..zones {
+            equipment
+                .create_zone(CreateZoneRequest {
+                    property_id: PROPERTY.into(),
+                    request_id: format!("day-zone-{z}"),
+                    name: format!("{z}号设备房"),
+                    technician_user_id: format!("day-tech-{z}"),
+                    technician_name: "李师傅".into(),
+                })
+                .await
+                .expect("a zone");
+        }
+        let time_zone = deploy_properties()
+            .get(PROPERTY)
+            .expect("the test property")
+            .time_zone;
+        let today = SystemClock.now().with_timezone(&time_zone).date_naive();
+        let mut inspections =
+            InspectionServiceClient::new(stack.as_role("engineering_manager", PROPERTY));
+        let dailies = inspections
+            .generate_due_inspections(GenerateDueInspectionsRequest {
+                property_id: PROPERTY.into(),
+                day: today.to_string(),
+            })
+            .await
+            .expect("today's inspections")
+            .into_inner()
+            .created
+            .into_iter()
+            .filter(|i| i.kind() == InspectionKind::Daily)
+            .map(|daily| {
+                let technician =
+                    stack.as_user("technician", &daily.assignee_user_id, "李师傅", PROPERTY);
+                (daily, InspectionServiceClient::new(technician))
+            })
+            .collect();
         Clients {
             complaints: ComplaintServiceClient::new(stack.as_role("cs_clerk", PROPERTY)),
             keys,
             work_orders,
-            inspections: InspectionServiceClient::new(
-                stack.as_role("engineering_manager", PROPERTY),
-            ),
+            inspections,
             complaint_ids: Arc::new(complaint_ids),
             work_order_ids: Arc::new(work_order_ids),
             free_sets: Arc::new(Mutex::new(sets)),
+            dailies: Arc::new(Mutex::new(dailies)),
             timings: Arc::default(),
             by_minute: Arc::default(),
-            start,
+            start: Instant::now(),
         }
     }
 
@@ -1065,6 +1138,7 @@ mod portfolio {
             })
         };
         table.row("GetPortfolio", measure().await);
+        breakdown(args, &stack, &ids, &mut table).await;
         for (what, plan) in plans(&complaints, &engineering, backend, &ids[0]).await? {
             table.note(format!("plan of {what}: {plan}"));
         }
@@ -1081,6 +1155,147 @@ mod portfolio {
         table.print();
         Ok(())
     }
+
+    /// Where the report's time goes: each figures call the gateway makes, for every property
+    /// at once, straight to its department with the identity the gateway signs.
+    async fn breakdown(args: &Args, stack: &Stack, ids: &[String], table: &mut Table) {
+        use wuye_tests::proto::{
+            archives::{
+                FilingState, ListHouseholdFilesRequest,
+                household_file_service_client::HouseholdFileServiceClient,
+            },
+            customerservice::{
+                GetComplaintFiguresRequest, GetCustomerCareFiguresRequest, GetKeyFiguresRequest,
+                customer_service_figures_service_client::CustomerServiceFiguresServiceClient,
+                key_service_client::KeyServiceClient,
+            },
+            engineering::{
+                GetEngineeringFiguresRequest, figures_service_client::FiguresServiceClient,
+            },
+            quality::{
+                GetEscalationFiguresRequest, escalation_service_client::EscalationServiceClient,
+            },
+        };
+
+        let key = wuye_kit::IdentitySettings::default().key().unwrap();
+        let signed = move |property: &str| {
+            let caller = Caller {
+                user_id: "gateway-portfolio".into(),
+                name: "headquarters portfolio".into(),
+                role: "service".into(),
+                property: Some(property.to_owned()),
+            };
+            Identity::new(&key.sign(&caller).unwrap())
+        };
+        let (cs, eng, arc, qua) = (
+            wuye_tests::channel(stack.customer_service),
+            wuye_tests::channel(stack.engineering),
+            wuye_tests::channel(stack.archives),
+            wuye_tests::channel(stack.quality),
+        );
+        let ids = Arc::new(ids.to_vec());
+        let month = || MONTH.to_owned();
+        let calls: [(&str, FiguresCall); 6] = [
+            ("GetComplaintFigures", {
+                let cs = cs.clone();
+                Arc::new(move |id, identity| {
+                    let mut client =
+                        CustomerServiceFiguresServiceClient::with_interceptor(cs.clone(), identity);
+                    Box::pin(async move {
+                        let request = GetComplaintFiguresRequest {
+                            property_id: id,
+                            month: month(),
+                            to_month: String::new(),
+                        };
+                        client.get_complaint_figures(request).await.map(|_| ())
+                    })
+                })
+            }),
+            ("GetCustomerCareFigures", {
+                let cs = cs.clone();
+                Arc::new(move |id, identity| {
+                    let mut client =
+                        CustomerServiceFiguresServiceClient::with_interceptor(cs.clone(), identity);
+                    Box::pin(async move {
+                        let request = GetCustomerCareFiguresRequest {
+                            property_id: id,
+                            month: month(),
+                            to_month: String::new(),
+                        };
+                        client.get_customer_care_figures(request).await.map(|_| ())
+                    })
+                })
+            }),
+            ("GetKeyFigures", {
+                Arc::new(move |id, identity| {
+                    let mut client = KeyServiceClient::with_interceptor(cs.clone(), identity);
+                    Box::pin(async move {
+                        let request = GetKeyFiguresRequest {
+                            property_id: id,
+                            from_month: month(),
+                            to_month: month(),
+                        };
+                        client.get_key_figures(request).await.map(|_| ())
+                    })
+                })
+            }),
+            ("GetEngineeringFigures", {
+                Arc::new(move |id, identity| {
+                    let mut client = FiguresServiceClient::with_interceptor(eng.clone(), identity);
+                    Box::pin(async move {
+                        let request = GetEngineeringFiguresRequest {
+                            property_id: id,
+                            month: month(),
+                        };
+                        client.get_engineering_figures(request).await.map(|_| ())
+                    })
+                })
+            }),
+            ("GetEscalationFigures", {
+                Arc::new(move |id, identity| {
+                    let mut client =
+                        EscalationServiceClient::with_interceptor(qua.clone(), identity);
+                    Box::pin(async move {
+                        let request = GetEscalationFiguresRequest { property_id: id };
+                        client.get_escalation_figures(request).await.map(|_| ())
+                    })
+                })
+            }),
+            ("ListHouseholdFiles, overdue", {
+                Arc::new(move |id, identity| {
+                    let mut client =
+                        HouseholdFileServiceClient::with_interceptor(arc.clone(), identity);
+                    Box::pin(async move {
+                        let request = ListHouseholdFilesRequest {
+                            property_id: id,
+                            filing_state: FilingState::Overdue.into(),
+                            page_size: 500,
+                            page_token: String::new(),
+                        };
+                        client.list_household_files(request).await.map(|_| ())
+                    })
+                })
+            }),
+        ];
+        for (name, call) in calls {
+            let measured = repeat(args, || {
+                let (ids, signed, call) = (ids.clone(), signed.clone(), call.clone());
+                closed_loop(1, args.window(), move |_, _| {
+                    let calls: Vec<_> = ids.iter().map(|id| call(id.clone(), signed(id))).collect();
+                    async move { futures::future::join_all(calls).await.into_iter().collect() }
+                })
+            })
+            .await;
+            table.row(&format!("  {name}, every property at once"), measured);
+        }
+    }
+
+    /// One figures call for a property, with the gateway's identity for it.
+    type FiguresCall = Arc<
+        dyn Fn(String, Identity) -> futures::future::BoxFuture<'static, Result<(), Status>>
+            + Send
+            + Sync,
+    >;
 
     const WORK_ORDER_INDEXES: [&str; 3] = [
         "work_orders_by_open",
@@ -1241,17 +1456,22 @@ mod portfolio {
 mod footprint {
     use std::process::{Command, Stdio};
 
+    use wuye_tests::process::{DEPARTMENTS, Deployment};
+
     use super::*;
 
     pub async fn run(args: &Args) -> anyhow::Result<()> {
-        let bin = std::env::current_exe()?
-            .parent()
-            .and_then(|deps| deps.parent())
-            .map(|dir| dir.join("wuye"))
-            .filter(|bin| bin.exists())
-            .ok_or_else(|| {
-                anyhow::anyhow!("build the binaries first: cargo build --release --bins")
-            })?;
+        up(args).await?;
+        apart(args).await
+    }
+
+    /// `wuye up`: every department and the gateway in one process.
+    async fn up(args: &Args) -> anyhow::Result<()> {
+        let bin = wuye_tests::process::bin_dir().join("wuye");
+        anyhow::ensure!(
+            bin.exists(),
+            "build the binaries first: cargo build --release --workspace --bins"
+        );
         let data = std::env::temp_dir().join(format!("wuye-bench-up-{}", uuid::Uuid::now_v7()));
         let listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let mut up = Command::new(bin)
@@ -1271,35 +1491,7 @@ mod footprint {
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
         let idle = resident(pid, "VmRSS")?;
-
-        let mut clients = Vec::new();
-        for caller in 0..args.callers {
-            let token = wuye_gateway::sign_dev_token(
-                "front_desk",
-                &[PROPERTY.to_owned()],
-                &format!("desk-{caller}"),
-                "前台",
-                Duration::from_secs(3600),
-            )?;
-            clients.push(ComplaintServiceClient::new(InterceptedService::new(
-                channel.clone(),
-                wuye_tests::Auth {
-                    token: Some(token),
-                    property: Some(PROPERTY.into()),
-                },
-            )));
-        }
-        let clients = Arc::new(clients);
-        let sample = closed_loop(args.callers, args.window() * 2, move |caller, i| {
-            let mut client = clients[caller].clone();
-            async move {
-                client
-                    .create_complaint(new_complaint(&format!("footprint-{caller}-{i}")))
-                    .await
-                    .map(|_| ())
-            }
-        })
-        .await;
+        let sample = load(args, channel).await?;
         let loaded = resident(pid, "VmRSS")?;
         let peak = resident(pid, "VmHWM")?;
         let _ = Command::new("kill")
@@ -1319,6 +1511,103 @@ mod footprint {
         ));
         table.print();
         Ok(())
+    }
+
+    /// Each department's own binary and the gateway's, as deployed apart (SQLite, the
+    /// production pool), idle and after the same intake through the gateway process.
+    async fn apart(args: &Args) -> anyhow::Result<()> {
+        let work = std::env::temp_dir().join(format!("wuye-bench-apart-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&work)?;
+        let pool = ServiceSettings::default()
+            .database
+            .max_connections
+            .to_string();
+        let Deployment { processes, gateway } =
+            Deployment::start(&work, &[const { String::new() }; 4], |prefix| {
+                if prefix == "GATEWAY" {
+                    return Vec::new();
+                }
+                vec![(
+                    format!("WUYE_{prefix}__DATABASE__MAX_CONNECTIONS"),
+                    pool.clone(),
+                )]
+            })
+            .await;
+        let names: Vec<&str> = DEPARTMENTS
+            .iter()
+            .map(|(name, _, _)| *name)
+            .chain(["gateway"])
+            .collect();
+        let memory = |field: &str| -> anyhow::Result<Vec<f64>> {
+            names
+                .iter()
+                .map(|name| {
+                    let pid = processes
+                        .pid(name)
+                        .ok_or_else(|| anyhow::anyhow!("wuye-{name} is not running"))?;
+                    resident(pid, field)
+                })
+                .collect()
+        };
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let idle = memory("VmRSS")?;
+        let sample = load(args, wuye_tests::channel(gateway)).await?;
+        let loaded = memory("VmRSS")?;
+        let peak = memory("VmHWM")?;
+        processes.stop().await;
+        let _ = std::fs::remove_dir_all(&work);
+
+        let mut table = Table::new(&format!(
+            "6. footprint: each binary as its own process (SQLite), intake at {} callers \
+             through the gateway",
+            args.callers
+        ));
+        table.row("CreateComplaint under the load", Measured::of(sample));
+        table.note("resident memory, MB: process | idle | after the load | peak".to_owned());
+        for (i, name) in names.iter().enumerate() {
+            table.note(format!(
+                "  wuye-{name} | {:.1} | {:.1} | {:.1}",
+                idle[i], loaded[i], peak[i]
+            ));
+        }
+        table.print();
+        Ok(())
+    }
+
+    /// Intake at `args.callers` people, each with their own token, through the gateway at
+    /// `channel`, for twice the measuring window.
+    async fn load(args: &Args, channel: Channel) -> anyhow::Result<Sample> {
+        let mut clients = Vec::new();
+        for caller in 0..args.callers {
+            let token = wuye_gateway::sign_dev_token(
+                "front_desk",
+                &[PROPERTY.to_owned()],
+                &format!("desk-{caller}"),
+                "前台",
+                Duration::from_secs(3600),
+            )?;
+            clients.push(ComplaintServiceClient::new(InterceptedService::new(
+                channel.clone(),
+                wuye_tests::Auth {
+                    token: Some(token),
+                    property: Some(PROPERTY.into()),
+                },
+            )));
+        }
+        let clients = Arc::new(clients);
+        let run = uuid::Uuid::now_v7();
+        Ok(
+            closed_loop(args.callers, args.window() * 2, move |caller, i| {
+                let mut client = clients[caller].clone();
+                async move {
+                    client
+                        .create_complaint(new_complaint(&format!("footprint-{run}-{caller}-{i}")))
+                        .await
+                        .map(|_| ())
+                }
+            })
+            .await,
+        )
     }
 
     /// A memory figure of /proc/<pid>/status, in MB.

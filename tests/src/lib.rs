@@ -835,3 +835,28 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Answers to every item of an inspection's checklist: all well (normal, yes, mid-range
+/// readings) unless `over` gives the item's value.
+pub fn inspection_answers(
+    items: &[proto::engineering::ChecklistItem],
+    over: impl Fn(&proto::engineering::ChecklistItem) -> Option<proto::engineering::item_value::Value>,
+) -> Vec<proto::engineering::ItemResult> {
+    use proto::engineering::{ItemKind, ItemResult, ItemValue, ObservedState, item_value::Value};
+    items
+        .iter()
+        .map(|item| {
+            let value = over(item).unwrap_or(match item.kind() {
+                ItemKind::State => Value::State(ObservedState::Normal.into()),
+                ItemKind::Count => Value::Count(1),
+                ItemKind::MeterReading => Value::Reading((item.min + item.max) / 2.0),
+                ItemKind::YesNo => Value::Yes(true),
+                _ => Value::Text("晴".into()),
+            });
+            ItemResult {
+                key: item.key.clone(),
+                value: Some(ItemValue { value: Some(value) }),
+            }
+        })
+        .collect()
+}

@@ -2,9 +2,9 @@
 //! through environment variables (as deploy/k8s and deploy/compose.yaml configure them): for
 //! scenarios about the deployment's shape and about processes that die.
 //!
-//! The binaries are those of the test's own profile (`target/debug`), which `bash .ci/run`
-//! builds first (`cargo build --bins`); `WUYE_BIN_DIR` points elsewhere, such as
-//! `target/release`.
+//! The binaries are those of `WUYE_BIN_DIR`, else of the test's own profile (`target/debug`).
+//! `bash .ci/run` builds the release binaries and points `WUYE_BIN_DIR` at `target/release`,
+//! so that the tests run what is deployed.
 
 use std::{
     net::SocketAddr,
@@ -39,8 +39,9 @@ pub fn binary(name: &str) -> PathBuf {
     let path = bin_dir().join(format!("wuye-{name}"));
     assert!(
         path.exists(),
-        "{} is missing: build the binaries first (`cargo build --bins`, as .ci/run does) or \
-         set WUYE_BIN_DIR",
+        "{} is missing: build the binaries first (`cargo build --workspace --bins`), or \
+         `cargo build --release --workspace --bins` and WUYE_BIN_DIR=target/release as \
+         .ci/run does",
         path.display()
     );
     path
@@ -188,6 +189,15 @@ impl Processes {
         self.0.push(spawned);
     }
 
+    /// The process id of the running `wuye-<name>`.
+    pub fn pid(&self, name: &str) -> Option<u32> {
+        self.0
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.child.as_ref())
+            .map(Child::id)
+    }
+
     fn find(&mut self, name: &str) -> &mut Spawned {
         self.0
             .iter_mut()
@@ -254,6 +264,92 @@ impl Drop for Processes {
                 let _ = child.wait();
             }
         }
+    }
+}
+
+/// customer-service's keyring of phone numbers at rest, for processes started by tests.
+const CUSTOMER_SERVICE_KEYS: &str =
+    "cs1=2b7e151628aed2a6abf7158809cf4f3c2b7e151628aed2a6abf7158809cf4f3c";
+/// archives' keyring of identifiers at rest, for processes started by tests.
+const ARCHIVES_KEYS: &str = "k1=8f3a1c2e4b5d6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
+
+/// (binary, environment prefix, package the gateway routes to it)
+pub const DEPARTMENTS: [(&str, &str, &str); 4] = [
+    (
+        "customer-service",
+        "CUSTOMER_SERVICE",
+        "wuye.customerservice.v1",
+    ),
+    ("engineering", "ENGINEERING", "wuye.engineering.v1"),
+    ("archives", "ARCHIVES", "wuye.archives.v1"),
+    ("quality", "QUALITY", "wuye.quality.v1"),
+];
+
+/// The four departments and the gateway, each a process of its own binary, wired as the
+/// manifests wire them.
+pub struct Deployment {
+    pub processes: Processes,
+    /// Where the gateway listens.
+    pub gateway: SocketAddr,
+}
+
+impl Deployment {
+    /// Starts every process in `work` and waits until each serves. `databases`: each
+    /// department's database URL in the order of [`DEPARTMENTS`] (empty: SQLite in `work`);
+    /// `extra`: more environment for a process, given its prefix (`GATEWAY` for the gateway).
+    pub async fn start(
+        work: &Path,
+        databases: &[String],
+        extra: impl Fn(&str) -> Vec<(String, String)>,
+    ) -> Self {
+        let mut processes = Processes::new();
+        let mut upstreams = Vec::new();
+        // Addresses first: departments follow each other's event streams.
+        let addrs: Vec<SocketAddr> = DEPARTMENTS.iter().map(|_| free_port()).collect();
+        for (((name, prefix, package), &addr), url) in
+            DEPARTMENTS.into_iter().zip(&addrs).zip(databases)
+        {
+            let p = format!("WUYE_{prefix}__");
+            let mut env = department_env(prefix, addr, url, work);
+            if name == "customer-service" {
+                env.extend([
+                    // Completed work orders become repair follow-ups (VIS-4).
+                    (
+                        format!("{p}PEERS__ENGINEERING"),
+                        format!("http://{}", addrs[1]),
+                    ),
+                    (
+                        format!("{p}ENCRYPTION_KEYS"),
+                        CUSTOMER_SERVICE_KEYS.to_owned(),
+                    ),
+                ]);
+            }
+            if name == "archives" {
+                env.extend([
+                    (
+                        format!("{p}PEERS__CUSTOMER_SERVICE"),
+                        format!("http://{}", addrs[0]),
+                    ),
+                    (format!("{p}ENCRYPTION_KEYS"), ARCHIVES_KEYS.to_owned()),
+                    (
+                        format!("{p}DOCUMENT_STORE"),
+                        format!("file://{}", work.join("documents").display()),
+                    ),
+                ]);
+            }
+            env.extend(extra(prefix));
+            processes.spawn(name, work, env);
+            upstreams.push((package, addr));
+        }
+        let gateway = free_port();
+        let mut env = gateway_env(gateway, &upstreams);
+        env.extend(extra("GATEWAY"));
+        processes.spawn("gateway", work, env);
+        for ((name, _, _), addr) in DEPARTMENTS.iter().zip(&addrs) {
+            serving(name, *addr).await;
+        }
+        serving("gateway", gateway).await;
+        Self { processes, gateway }
     }
 }
 

@@ -18,12 +18,14 @@ use wuye_tests::{
     proto::{
         customerservice::{
             Channel, Complainant, Complaint, ComplaintState, CreateComplaintRequest,
-            CreateUnitRequest, EscalationState, GetComplaintAnalysisRequest, GetComplaintRequest,
-            ListContactLogRequest, ListCorrectiveActionsRequest, ListOverdueComplaintsRequest,
-            LogContactRequest, OpenCorrectiveActionRequest, RecordCorrectiveMeasuresRequest,
+            CreateUnitRequest, EscalationState, GetComplaintAnalysisRequest,
+            GetComplaintFiguresRequest, GetComplaintRequest, ListContactLogRequest,
+            ListCorrectiveActionsRequest, ListOverdueComplaintsRequest, LogContactRequest,
+            OpenCorrectiveActionRequest, RecordCorrectiveMeasuresRequest,
             RecordCustomerVerdictRequest, RecordEscalationStateRequest, RenderComplaintFormRequest,
             Severity, StepAction, VerifyCorrectiveActionRequest,
             complaint_service_client::ComplaintServiceClient,
+            customer_service_figures_service_client::CustomerServiceFiguresServiceClient,
         },
         events::{SubscribeRequest, event::Payload},
     },
@@ -131,6 +133,40 @@ macro_rules! step {
 
 /// Takes a complaint from registration to the result told.
 async fn to_result_told(s: &mut Staff, id: &str) {
+    to_replied(s, id).await;
+    let id = id.to_owned();
+    step!(s.foreman, start_work, StartWorkRequest { note: "" }, id).unwrap();
+    step!(
+        s.assistant,
+        urge_work,
+        UrgeWorkRequest {
+            note: "今天内完成"
+        },
+        id
+    )
+    .unwrap();
+    step!(
+        s.clerk,
+        report_handling,
+        ReportHandlingRequest {
+            report: "垃圾已清运，增加每日两次"
+        },
+        id
+    )
+    .unwrap();
+    step!(
+        s.supervisor,
+        tell_result,
+        TellResultRequest {
+            note: "上门告知"
+        },
+        id
+    )
+    .unwrap();
+}
+
+/// Sent to a team, planned, and the plan told to the customer: the reply of CMP-3.
+async fn to_replied(s: &mut Staff, id: &str) {
     let id = id.to_owned();
     step!(
         s.desk,
@@ -164,34 +200,6 @@ async fn to_result_told(s: &mut Staff, id: &str) {
         communicate_plan,
         CommunicatePlanRequest {
             note: "电话告知业主"
-        },
-        id
-    )
-    .unwrap();
-    step!(s.foreman, start_work, StartWorkRequest { note: "" }, id).unwrap();
-    step!(
-        s.assistant,
-        urge_work,
-        UrgeWorkRequest {
-            note: "今天内完成"
-        },
-        id
-    )
-    .unwrap();
-    step!(
-        s.clerk,
-        report_handling,
-        ReportHandlingRequest {
-            report: "垃圾已清运，增加每日两次"
-        },
-        id
-    )
-    .unwrap();
-    step!(
-        s.supervisor,
-        tell_result,
-        TellResultRequest {
-            note: "上门告知"
         },
         id
     )
@@ -1019,13 +1027,14 @@ async fn the_half_year_analysis_matches_an_independent_count(backend: Backend) {
         .complaints("cs_supervisor")
         .list_complaints(wuye_tests::proto::customerservice::ListComplaintsRequest {
             property_id: PROPERTY.into(),
-            page_size: 10,
+            page_size: 11,
             ..Default::default()
         })
         .await
         .unwrap()
         .into_inner()
         .complaints;
+    let late_reply = listed[10].id.clone();
     listed.truncate(10);
     for c in &listed {
         to_result_told(&mut s, &c.id).await;
@@ -1040,8 +1049,27 @@ async fn the_half_year_analysis_matches_an_independent_count(backend: Backend) {
         )
         .unwrap();
     }
-    // Three days later every other complaint's reply is overdue.
+    // The portfolio's figures of the month count as the analysis does (HQ-1, CMP-3): before
+    // the deadline only the ten replies are due.
+    let figures = async || {
+        CustomerServiceFiguresServiceClient::new(stack.as_role("hq_viewer", PROPERTY))
+            .get_complaint_figures(GetComplaintFiguresRequest {
+                property_id: PROPERTY.into(),
+                month: "2026-09".into(),
+                to_month: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .figures
+            .unwrap()
+    };
+    let before = figures().await;
+    assert_eq!(before.registered, COMPLAINTS as i64);
+    assert_eq!((before.replies_due, before.replies_on_time), (10, 10));
+    // Three days later every other complaint's reply is overdue; one more is replied late.
     stack.clock.advance(Duration::days(4));
+    to_replied(&mut s, &late_reply).await;
 
     let analysis = stack
         .complaints("cs_supervisor")
@@ -1087,15 +1115,22 @@ async fn the_half_year_analysis_matches_an_independent_count(backend: Backend) {
     assert_eq!(counts(&analysis.by_category), by_category);
     assert_eq!(counts(&analysis.by_severity), by_severity);
     assert_eq!(counts(&analysis.by_channel), by_channel);
-    assert_eq!(
-        counts(&analysis.by_state),
-        BTreeMap::from([
-            ("closed".into(), 10),
-            ("registered".into(), COMPLAINTS as i64 - 10)
-        ])
-    );
+    let by_state = BTreeMap::from([
+        ("closed".into(), 10),
+        ("communicated".into(), 1),
+        ("registered".into(), COMPLAINTS as i64 - 11),
+    ]);
+    assert_eq!(counts(&analysis.by_state), by_state);
     assert_eq!(
         (analysis.replies_due, analysis.replies_on_time),
+        (COMPLAINTS as i64, 10)
+    );
+    let after = figures().await;
+    assert_eq!(after.registered, COMPLAINTS as i64);
+    assert_eq!(counts(&after.by_severity), by_severity);
+    assert_eq!(counts(&after.by_state), by_state);
+    assert_eq!(
+        (after.replies_due, after.replies_on_time),
         (COMPLAINTS as i64, 10)
     );
     assert_eq!((analysis.closed, analysis.closed_first_time), (10, 10));

@@ -4,7 +4,7 @@
 //! unacknowledged requests with their request ids leaves the numbers of the call and visit
 //! log gapless (CMP-2): exactly 1..N for N distinct requests, none twice.
 //!
-//! Needs the built binaries (`cargo build --bins`), as `tests/tests/processes.rs` does.
+//! Needs the built binaries, as `tests/tests/processes.rs` does (see `wuye_tests::process`).
 
 use std::{
     collections::{BTreeMap, BTreeSet},

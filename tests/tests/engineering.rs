@@ -12,7 +12,7 @@ use tonic::{Code, Status};
 use tonic_types::StatusExt;
 use wuye_kit::identity::{Caller, IDENTITY_HEADER};
 use wuye_tests::{
-    Authed, Backend, PROPERTY, Stack, both_backends,
+    Authed, Backend, PROPERTY, Stack, both_backends, inspection_answers,
     proto::{
         engineering::{
             self as pb, alert_service_client::AlertServiceClient,
@@ -1017,29 +1017,6 @@ async fn a_fault_during_the_handover_stops_it(backend: Backend) {
 // --- inspections -------------------------------------------------------------------------
 
 /// Answers every item of a checklist: normal, in range, yes; `over` changes some.
-fn answers(
-    items: &[pb::ChecklistItem],
-    over: impl Fn(&pb::ChecklistItem) -> Option<pb::item_value::Value>,
-) -> Vec<pb::ItemResult> {
-    use pb::item_value::Value as V;
-    items
-        .iter()
-        .map(|item| {
-            let value = over(item).unwrap_or(match item.kind() {
-                pb::ItemKind::State => V::State(pb::ObservedState::Normal.into()),
-                pb::ItemKind::Count => V::Count(1),
-                pb::ItemKind::MeterReading => V::Reading((item.min + item.max) / 2.0),
-                pb::ItemKind::YesNo => V::Yes(true),
-                _ => V::Text("晴".into()),
-            });
-            pb::ItemResult {
-                key: item.key.clone(),
-                value: Some(pb::ItemValue { value: Some(value) }),
-            }
-        })
-        .collect()
-}
-
 async fn generate(stack: &Stack, day: &str) -> Vec<pb::Inspection> {
     inspections(stack, FOREMAN)
         .generate_due_inspections(pb::GenerateDueInspectionsRequest {
@@ -1127,7 +1104,7 @@ async fn a_day_of_inspections(backend: Backend) {
         stack,
         TECH_B,
         &daily_a,
-        answers(&daily_a.items, |_| None),
+        inspection_answers(&daily_a.items, |_| None),
         "",
     )
     .await
@@ -1140,7 +1117,7 @@ async fn a_day_of_inspections(backend: Backend) {
         stack,
         TECH_A,
         &daily_a,
-        answers(&daily_a.items, |item| {
+        inspection_answers(&daily_a.items, |item| {
             (item.key == pump_meter).then_some(pb::item_value::Value::Reading(0.92))
         }),
         "水泵出口压力超高，疑似阀门故障",
@@ -1192,7 +1169,7 @@ async fn a_day_of_inspections(backend: Backend) {
                 stack,
                 TECH_A,
                 &daily_a,
-                answers(&daily_a.items, |_| None),
+                inspection_answers(&daily_a.items, |_| None),
                 ""
             )
             .await
@@ -1254,7 +1231,7 @@ async fn a_day_of_inspections(backend: Backend) {
         stack,
         TECH_B,
         &daily_b,
-        answers(&daily_b.items, |_| None),
+        inspection_answers(&daily_b.items, |_| None),
         "",
     )
     .await
@@ -1484,7 +1461,7 @@ async fn figures_over_a_generated_month_match_an_independent_count(backend: Back
                         .set(at(day, 10, 0) + Duration::minutes(i64::from(who.id == TECH_B.id)));
                     let pump_bad = day % 5 == 0;
                     let fan_bad = day % 7 == 0;
-                    let results = answers(&i.items, |item| {
+                    let results = inspection_answers(&i.items, |item| {
                         if item.key == pump_meter && pump_bad {
                             Some(pb::item_value::Value::Reading(0.9))
                         } else if item.key == fan_state && fan_bad {
@@ -1530,7 +1507,7 @@ async fn figures_over_a_generated_month_match_an_independent_count(backend: Back
             stack.clock.set(at(day, 15, 0));
             let transformer_bad = day == 25;
             let transformer_state = format!("eq/{}/state", s.transformer);
-            let results = answers(&week.items, |item| {
+            let results = inspection_answers(&week.items, |item| {
                 (item.key == transformer_state && transformer_bad).then_some(
                     pb::item_value::Value::State(pb::ObservedState::Fault.into()),
                 )
@@ -1545,7 +1522,7 @@ async fn figures_over_a_generated_month_match_an_independent_count(backend: Back
         if day == 26 {
             let m = monthly.clone().unwrap();
             stack.clock.set(at(day, 16, 0));
-            let results = answers(&m.items, |item| {
+            let results = inspection_answers(&m.items, |item| {
                 (item.key == fan_state).then_some(pb::item_value::Value::State(
                     pb::ObservedState::Fault.into(),
                 ))

@@ -5,18 +5,17 @@
 //! over customer-service's event stream, one trace spans the processes, and every process
 //! stops cleanly on SIGTERM.
 //!
-//! The binaries are those of the test's own profile (`target/debug`), which `bash .ci/run`
-//! builds first (`cargo build --bins`); `WUYE_BIN_DIR` points elsewhere, such as
-//! `target/release`.
+//! The binaries are the release binaries in CI (`WUYE_BIN_DIR`, set by `.ci/run`), else those
+//! of the test's own profile; see `wuye_tests::process`.
 
 mod otlp;
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use tonic::transport::Channel;
 use wuye_tests::{
     PROPERTY, fresh_postgres_database,
-    process::{Processes, authed, department_env, free_port, gateway_env, serving},
+    process::{DEPARTMENTS, Deployment, authed},
     proto::{
         archives::{
             ListHouseholdFilesRequest, household_file_service_client::HouseholdFileServiceClient,
@@ -30,77 +29,22 @@ use wuye_tests::{
     },
 };
 
-/// customer-service's own keyring of phone numbers at rest.
-const CUSTOMER_SERVICE_KEYS: &str =
-    "cs1=2b7e151628aed2a6abf7158809cf4f3c2b7e151628aed2a6abf7158809cf4f3c";
-const ENCRYPTION_KEYS: &str = "k1=8f3a1c2e4b5d6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
-
-/// (binary, environment prefix, package the gateway routes to it)
-const DEPARTMENTS: [(&str, &str, &str); 4] = [
-    (
-        "customer-service",
-        "CUSTOMER_SERVICE",
-        "wuye.customerservice.v1",
-    ),
-    ("engineering", "ENGINEERING", "wuye.engineering.v1"),
-    ("archives", "ARCHIVES", "wuye.archives.v1"),
-    ("quality", "QUALITY", "wuye.quality.v1"),
-];
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binaries_run_the_complaint_flow_configured_by_the_environment() {
     let receiver = otlp::Receiver::start().await;
     let work = std::env::temp_dir().join(format!("wuye-processes-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&work).unwrap();
-    let mut processes = Processes::new();
-    let mut upstreams = Vec::new();
-    // Addresses first: departments follow each other's event streams.
-    let addrs: Vec<SocketAddr> = DEPARTMENTS.iter().map(|_| free_port()).collect();
-    for ((name, prefix, package), &addr) in DEPARTMENTS.into_iter().zip(&addrs) {
-        let url = fresh_postgres_database(name).await;
-        let p = format!("WUYE_{prefix}__");
-        let mut env = department_env(prefix, addr, &url, &work);
-        env.push((format!("{p}TELEMETRY__OTLP_ENDPOINT"), receiver.endpoint()));
-        if name == "customer-service" {
-            env.extend([
-                // Completed work orders become repair follow-ups (VIS-4).
-                (
-                    format!("{p}PEERS__ENGINEERING"),
-                    format!("http://{}", addrs[1]),
-                ),
-                (
-                    format!("{p}ENCRYPTION_KEYS"),
-                    CUSTOMER_SERVICE_KEYS.to_owned(),
-                ),
-            ]);
-        }
-        if name == "archives" {
-            env.extend([
-                (
-                    format!("{p}PEERS__CUSTOMER_SERVICE"),
-                    format!("http://{}", addrs[0]),
-                ),
-                (format!("{p}ENCRYPTION_KEYS"), ENCRYPTION_KEYS.to_owned()),
-                (
-                    format!("{p}DOCUMENT_STORE"),
-                    format!("file://{}", work.join("documents").display()),
-                ),
-            ]);
-        }
-        processes.spawn(name, &work, env);
-        upstreams.push((package, addr));
+    let mut databases = Vec::new();
+    for (name, _, _) in DEPARTMENTS {
+        databases.push(fresh_postgres_database(name).await);
     }
-    let gateway = free_port();
-    let mut env = gateway_env(gateway, &upstreams);
-    env.push((
-        "WUYE_GATEWAY__TELEMETRY__OTLP_ENDPOINT".to_owned(),
-        receiver.endpoint(),
-    ));
-    processes.spawn("gateway", &work, env);
-    for ((name, _, _), addr) in DEPARTMENTS.iter().zip(&addrs) {
-        serving(name, *addr).await;
-    }
-    serving("gateway", gateway).await;
+    let Deployment { processes, gateway } = Deployment::start(&work, &databases, |prefix| {
+        vec![(
+            format!("WUYE_{prefix}__TELEMETRY__OTLP_ENDPOINT"),
+            receiver.endpoint(),
+        )]
+    })
+    .await;
 
     // The complaint flow, through the gateway.
     let channel = Channel::from_shared(format!("http://{gateway}"))

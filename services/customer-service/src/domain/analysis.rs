@@ -123,6 +123,42 @@ impl Recurrence {
     }
 }
 
+/// The complaints of a period of one severity and state, counted by the database with their
+/// replies due and on time as [`analyse`] counts them (CMP-3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub severity: Severity,
+    pub state: State,
+    pub complaints: i64,
+    pub replies_due: i64,
+    pub replies_on_time: i64,
+}
+
+/// The counts of a period's complaints for the portfolio (HQ-1): those of [`Analysis`], summed
+/// from its groups, so that many properties are counted without reading every complaint.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Counts {
+    pub total: i64,
+    pub by_severity: BTreeMap<&'static str, i64>,
+    pub by_state: BTreeMap<&'static str, i64>,
+    pub replies_due: i64,
+    pub replies_on_time: i64,
+}
+
+impl Counts {
+    pub fn of(groups: &[Group]) -> Counts {
+        let mut c = Counts::default();
+        for g in groups {
+            c.total += g.complaints;
+            *c.by_severity.entry(g.severity.code()).or_default() += g.complaints;
+            *c.by_state.entry(g.state.code()).or_default() += g.complaints;
+            c.replies_due += g.replies_due;
+            c.replies_on_time += g.replies_on_time;
+        }
+        c
+    }
+}
+
 /// Analyses the complaints registered in a period, as of `now`. A problem recurs when the same
 /// category comes `threshold` times or more at one building, or at one unit.
 pub fn analyse(complaints: &[ComplaintFacts], now: DateTime<Utc>, threshold: usize) -> Analysis {

@@ -30,9 +30,9 @@ impl CustomerServiceFiguresService for CustomerService {
         let (first, next) = months(&req.month, &req.to_month)?;
         let from = start_of_day(first, property.time_zone);
         let to = start_of_day(next, property.time_zone);
-        let facts = store::facts(&self.db, &property.id, from, to).await?;
-        let threshold = property.rules.complaints.recurring_threshold.max(1) as usize;
-        let a = analysis::analyse(&facts, self.clock.now(), threshold);
+        let groups =
+            store::period_counts(&self.db, &property.id, from, to, self.clock.now()).await?;
+        let a = analysis::Counts::of(&groups);
         let counts = |map: std::collections::BTreeMap<&'static str, i64>| {
             map.into_iter()
                 .map(|(key, count)| pb::Count {

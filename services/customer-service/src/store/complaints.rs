@@ -16,7 +16,7 @@ use wuye_proto::events::{
 use super::{Store, decode};
 use crate::{
     domain::{
-        analysis::{ComplaintFacts, Recurrence},
+        analysis::{ComplaintFacts, Group, Recurrence},
         complaints::{
             self as rules, Action, Channel, Complainant, Complaint, Escalation, EscalationState,
             Severity, State, Step, StepRecord,
@@ -539,6 +539,45 @@ pub async fn facts(
                 replied_at: r.try_get::<Option<i64>, _>("reply_at")?.map(from_micros),
                 closed_at: r.try_get::<Option<i64>, _>("close_at")?.map(from_micros),
                 results_told: r.try_get::<i64, _>("results_told")? as u32,
+            })
+        })
+        .collect()
+}
+
+/// The complaints registered in [from, to) grouped by severity and state, with their replies
+/// due and on time at `now`. The rule is [`crate::domain::analysis::analyse`]'s (CMP-3): a
+/// reply is due once given or once its deadline has passed, and on time if given by the
+/// deadline. The database sums, so a portfolio of many properties reads a few rows of each.
+pub async fn period_counts(
+    db: &Db,
+    property_id: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Group>> {
+    let rows = sqlx::query(
+        "SELECT severity, state, COUNT(*) AS complaints, \
+         SUM(CASE WHEN reply_at IS NOT NULL OR reply_due_at < $4 THEN 1 ELSE 0 END) \
+         AS replies_due, \
+         SUM(CASE WHEN reply_at <= reply_due_at THEN 1 ELSE 0 END) AS replies_on_time \
+         FROM complaints \
+         WHERE property_id = $1 AND register_at >= $2 AND register_at < $3 \
+         GROUP BY severity, state",
+    )
+    .bind(property_id)
+    .bind(to_micros(from))
+    .bind(to_micros(to))
+    .bind(to_micros(now))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Group {
+                severity: decode(r.try_get("severity")?, Severity::from_code, "severity")?,
+                state: decode(r.try_get("state")?, State::from_code, "complaint state")?,
+                complaints: r.try_get("complaints")?,
+                replies_due: r.try_get("replies_due")?,
+                replies_on_time: r.try_get("replies_on_time")?,
             })
         })
         .collect()
