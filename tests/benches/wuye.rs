@@ -1414,8 +1414,11 @@ mod portfolio {
             (
                 complaints,
                 "complaint figures",
-                "SELECT c.number FROM complaints c LEFT JOIN units u ON u.id = c.unit_id \
-                 WHERE c.property_id = $1 AND c.register_at >= 0 AND c.register_at < 1",
+                "SELECT severity, state, COUNT(*), \
+                 SUM(CASE WHEN reply_at IS NOT NULL OR reply_due_at < 1 THEN 1 ELSE 0 END), \
+                 SUM(CASE WHEN reply_at <= reply_due_at THEN 1 ELSE 0 END) FROM complaints \
+                 WHERE property_id = $1 AND register_at >= 0 AND register_at < 1 \
+                 GROUP BY severity, state",
             ),
             (
                 engineering,
@@ -1425,8 +1428,8 @@ mod portfolio {
             (
                 engineering,
                 "work order figures",
-                "SELECT COUNT(*) FROM work_orders WHERE property_id = $1 AND open_at >= 0 \
-                 AND open_at < 1",
+                "SELECT COUNT(*), SUM(arrived_late) FROM work_orders WHERE property_id = $1 \
+                 AND arrive_at >= 0 AND arrive_at < 1",
             ),
         ];
         let mut plans = Vec::new();

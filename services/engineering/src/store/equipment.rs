@@ -1,4 +1,4 @@
-use sqlx::{Row, any::AnyRow};
+use sqlx::{AnyConnection, Row, any::AnyRow};
 use wuye_kit::{
     Result,
     db::{Db, Tx, from_micros, to_micros},
@@ -299,10 +299,10 @@ pub async fn set_condition(tx: &mut Tx, id: &str, condition: Condition) -> Resul
     Ok(())
 }
 
-pub async fn count_equipment(db: &Db, property_id: &str) -> Result<i64> {
+pub async fn count_equipment(conn: &mut AnyConnection, property_id: &str) -> Result<i64> {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM equipment WHERE property_id = $1")
         .bind(property_id)
-        .fetch_one(db.pool())
+        .fetch_one(conn)
         .await?;
     Ok(n)
 }
