@@ -585,11 +585,10 @@ impl Table {
 mod day {
     use std::{collections::BTreeMap, sync::Mutex};
 
+    use wuye_tests::keys;
     use wuye_tests::proto::{
         customerservice::{
-            BorrowKeysRequest, Borrower, CreateUnitRequest, DesignatedCollector,
-            DisclaimerSignature, EntrustKeysRequest, IdDocumentType, KeySource,
-            ListComplaintsRequest, LoanPurpose, ReturnKeysRequest,
+            CreateUnitRequest, ListComplaintsRequest, ReturnKeysRequest,
             household_service_client::HouseholdServiceClient, key_service_client::KeyServiceClient,
         },
         engineering::{
@@ -774,7 +773,11 @@ mod day {
                             Err(Status::resource_exhausted("every key set is out")),
                         );
                     };
-                    let lent = c.keys.borrow_keys(borrow(&set, i)).await;
+                    let back = SystemClock.now() + chrono::Duration::hours(2);
+                    let lent = c
+                        .keys
+                        .borrow_keys(keys::borrow(&format!("day-borrow-{i}"), &set, 1, back))
+                        .await;
                     let loan = lent.map(|r| r.into_inner().loan.unwrap_or_default().id);
                     let returned_from = Instant::now();
                     self.record(
@@ -918,7 +921,7 @@ mod day {
                 .unit
                 .unwrap();
             let set = keys
-                .entrust_keys(entrust(
+                .entrust_keys(keys::entrust(
                     &format!("day-set-{n}"),
                     &unit.id,
                     &format!("D-{n:02}"),
@@ -999,57 +1002,6 @@ mod day {
             }),
             contact_number: 0,
             booked_time: None,
-        }
-    }
-
-    fn entrust(request_id: &str, unit_id: &str, slot: &str) -> EntrustKeysRequest {
-        EntrustKeysRequest {
-            property_id: PROPERTY.into(),
-            request_id: request_id.into(),
-            source: KeySource::Customer.into(),
-            unit_id: unit_id.into(),
-            customer_name: "王建国".into(),
-            customer_phone: "139 1111 2222".into(),
-            key_count: 3,
-            reason: "长期出差，托管期间需维修燃气表".into(),
-            collection_conditions: "本人或指定人凭身份证领取".into(),
-            collectors: vec![DesignatedCollector {
-                name: "王小丽".into(),
-                phone: "138 0000 1111".into(),
-                id_document_type: IdDocumentType::ResidentIdCard.into(),
-                id_number: "11010519491231002X".into(),
-            }],
-            disclaimer: Some(DisclaimerSignature {
-                accepted: true,
-                signer_name: "王建国".into(),
-                signature_image: vec![0x89, b'P', b'N', b'G'],
-                sign_time: None,
-            }),
-            slot: slot.into(),
-            entrust_time: None,
-            customer_id_document_type: IdDocumentType::ResidentIdCard.into(),
-            customer_id_number: "440300199001011238".into(),
-        }
-    }
-
-    fn borrow(set: &str, i: u64) -> BorrowKeysRequest {
-        BorrowKeysRequest {
-            property_id: PROPERTY.into(),
-            request_id: format!("day-borrow-{i}"),
-            key_set_id: set.into(),
-            quantity: 1,
-            purpose: LoanPurpose::Repair.into(),
-            reason: "更换燃气表".into(),
-            borrower: Some(Borrower {
-                user_id: "tech-7".into(),
-                name: "张师傅".into(),
-                department: "工程管理部".into(),
-                phone: "137 2222 3333".into(),
-            }),
-            borrower_signature: "张师傅".into(),
-            expected_return_time: Some(wuye_kit::time::to_timestamp(
-                SystemClock.now() + chrono::Duration::hours(2),
-            )),
         }
     }
 }

@@ -7,12 +7,12 @@
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 use wuye_tests::{
-    Backend, PROPERTY, Stack, both_backends,
+    Backend, PROPERTY, Stack, both_backends, keys,
     proto::customerservice::{
         Channel as ContactChannel, Complainant, CreateComplaintRequest, CreateUnitRequest,
         DesignatedCollector, DisclaimerSignature, EntrustKeysRequest, GetComplaintRequest,
-        GetHouseholdRequest, GetKeySetRequest, IdDocumentType, KeySource, ListComplaintsRequest,
-        RecordMoveInRequest, Resident, ResidentRelation, SendToTeamRequest, Severity, UnitState,
+        GetHouseholdRequest, GetKeySetRequest, ListComplaintsRequest, RecordMoveInRequest,
+        Resident, ResidentRelation, SendToTeamRequest, Severity, UnitState,
     },
 };
 
@@ -80,33 +80,22 @@ async fn unit(stack: &Stack, room: &str, state: UnitState) -> String {
         .id
 }
 
+/// Entrusted keys with `text` in every free-text field.
 fn entrust(request_id: &str, unit_id: &str, slot: &str, text: &str) -> EntrustKeysRequest {
+    let plain = keys::entrust(request_id, unit_id, slot);
     EntrustKeysRequest {
-        property_id: PROPERTY.into(),
-        request_id: request_id.into(),
-        source: KeySource::Customer.into(),
-        unit_id: unit_id.into(),
         customer_name: text.into(),
-        customer_phone: "139 1111 2222".into(),
-        key_count: 2,
         reason: text.into(),
         collection_conditions: text.into(),
         collectors: vec![DesignatedCollector {
             name: format!("{text}。"),
-            phone: "138 0000 1111".into(),
-            id_document_type: IdDocumentType::ResidentIdCard.into(),
-            id_number: "11010519491231002X".into(),
+            ..plain.collectors[0].clone()
         }],
         disclaimer: Some(DisclaimerSignature {
-            accepted: true,
             signer_name: text.into(),
-            signature_image: vec![0x89, b'P', b'N', b'G'],
-            sign_time: None,
+            ..keys::signed().unwrap()
         }),
-        slot: slot.into(),
-        entrust_time: None,
-        customer_id_document_type: IdDocumentType::Unspecified.into(),
-        customer_id_number: String::new(),
+        ..plain
     }
 }
 

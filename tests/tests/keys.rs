@@ -10,13 +10,14 @@ use tonic_types::StatusExt;
 use wuye_kit::{clock::Clock, time::to_timestamp};
 use wuye_tests::{
     Backend, KeyClient, PROPERTY, Stack, both_backends, data_dir,
+    keys::{self, COLLECTOR_ID, OWNER_ID, entrust, signed},
     proto::{
         customerservice::{
-            AuditKeyCabinetRequest, BorrowKeysRequest, Borrower, ChaseMethod, CollectKeysRequest,
+            AuditKeyCabinetRequest, BorrowKeysRequest, ChaseMethod, CollectKeysRequest,
             CreateUnitRequest, DesignatedCollector, DisclaimerSignature, EntrustKeysRequest,
             GetKeyFiguresRequest, GetKeySetRequest, IdDocumentType, KeyLoan, KeyLoanState, KeySet,
             KeySetState, KeySource, ListKeyLoansRequest, ListKeyRefusalsRequest,
-            ListKeySetsRequest, LoanPurpose, RecordKeyChaseRequest, RenderEntrustmentFormRequest,
+            ListKeySetsRequest, RecordKeyChaseRequest, RenderEntrustmentFormRequest,
             ReturnKeysRequest, SlotCount, UnitState, WatchKeyAlertsRequest,
         },
         events::{Event, SubscribeRequest, event::Payload},
@@ -35,9 +36,7 @@ both_backends!(
     the_policy_keeps_custody_with_customer_service,
 );
 
-/// A resident ID card number with a valid check digit, and another.
-const OWNER_ID: &str = "440300199001011238";
-const COLLECTOR_ID: &str = "11010519491231002X";
+/// A resident ID card number with a valid check digit, not the owner's or the collector's.
 const STRANGER_ID: &str = "310115198503124566";
 /// How long a test waits for something the background job does.
 const WAIT: Duration = Duration::from_secs(15);
@@ -75,49 +74,7 @@ async fn unit(stack: &Stack, room: &str, state: UnitState) -> String {
         .id
 }
 
-fn signed() -> Option<DisclaimerSignature> {
-    Some(DisclaimerSignature {
-        accepted: true,
-        signer_name: "王建国".into(),
-        signature_image: vec![0x89, b'P', b'N', b'G'],
-        sign_time: None,
-    })
-}
-
-fn entrust(request_id: &str, unit_id: &str, slot: &str) -> EntrustKeysRequest {
-    EntrustKeysRequest {
-        property_id: PROPERTY.into(),
-        request_id: request_id.into(),
-        source: KeySource::Customer.into(),
-        unit_id: unit_id.into(),
-        customer_name: "王建国".into(),
-        customer_phone: "139 1111 2222".into(),
-        key_count: 3,
-        reason: "长期出差，托管期间需维修燃气表".into(),
-        collection_conditions: "本人或指定人凭身份证领取".into(),
-        collectors: vec![DesignatedCollector {
-            name: "王小丽".into(),
-            phone: "138 0000 1111".into(),
-            id_document_type: IdDocumentType::ResidentIdCard.into(),
-            id_number: COLLECTOR_ID.into(),
-        }],
-        disclaimer: signed(),
-        slot: slot.into(),
-        entrust_time: None,
-        customer_id_document_type: IdDocumentType::ResidentIdCard.into(),
-        customer_id_number: OWNER_ID.into(),
-    }
-}
-
-fn borrower() -> Option<Borrower> {
-    Some(Borrower {
-        user_id: "tech-7".into(),
-        name: "张师傅".into(),
-        department: "工程管理部".into(),
-        phone: "137 2222 3333".into(),
-    })
-}
-
+/// A loan expected back `hours` after the stack's now.
 fn borrow(
     stack: &Stack,
     request_id: &str,
@@ -125,17 +82,12 @@ fn borrow(
     quantity: i32,
     hours: i64,
 ) -> BorrowKeysRequest {
-    BorrowKeysRequest {
-        property_id: PROPERTY.into(),
-        request_id: request_id.into(),
-        key_set_id: set.into(),
+    keys::borrow(
+        request_id,
+        set,
         quantity,
-        purpose: LoanPurpose::Repair.into(),
-        reason: "更换燃气表".into(),
-        borrower: borrower(),
-        borrower_signature: "张师傅".into(),
-        expected_return_time: Some(to_timestamp(stack.clock.now() + Days::hours(hours))),
-    }
+        stack.clock.now() + Days::hours(hours),
+    )
 }
 
 fn give_back(request_id: &str, loan: &str, quantity: i32) -> ReturnKeysRequest {

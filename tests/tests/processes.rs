@@ -174,6 +174,17 @@ async fn the_binaries_run_the_complaint_flow_configured_by_the_environment() {
     let (gateway_span, service_span) = (by("gateway"), by("customer-service"));
     assert_eq!(gateway_span.trace_id(), service_span.trace_id());
     assert_eq!(service_span.parent_span_id(), gateway_span.span_id());
+    // Its PostgreSQL statements are child spans of customer-service's span.
+    let db: Vec<_> = receiver
+        .spans_named("db")
+        .into_iter()
+        .filter(|s| s.parent_span_id() == service_span.span_id())
+        .collect();
+    assert!(!db.is_empty(), "no database span under the RPC span");
+    for span in &db {
+        assert_eq!(span.trace_id(), service_span.trace_id());
+        assert_eq!(span.attribute("db.system").as_deref(), Some("postgresql"));
+    }
     assert!(
         receiver
             .latest(

@@ -10,12 +10,15 @@ mod otlp;
 use std::sync::Arc;
 
 use otlp::{ReceivedSpan, Receiver};
-use wuye_kit::telemetry::{TelemetryGuard, TelemetrySettings};
+use wuye_kit::{
+    clock::Clock,
+    telemetry::{TelemetryGuard, TelemetrySettings},
+};
 use wuye_tests::{
     Backend, PROPERTY, Stack,
     proto::customerservice::{
-        Channel, Complainant, CreateComplaintRequest, CreateUnitRequest, RecordMoveInRequest,
-        Resident, ResidentRelation, Severity,
+        Channel, Complainant, CreateComplaintRequest, CreateUnitRequest, MarkMajorRequest,
+        RecordMoveInRequest, Resident, ResidentRelation, Severity,
     },
 };
 
@@ -79,7 +82,7 @@ async fn a_complaint_is_one_trace_and_is_measured() {
         .unit
         .unwrap()
         .id;
-    stack
+    let complaint = stack
         .complaints("front_desk")
         .create_complaint(CreateComplaintRequest {
             property_id: PROPERTY.into(),
@@ -96,13 +99,16 @@ async fn a_complaint_is_one_trace_and_is_measured() {
             ..Default::default()
         })
         .await
+        .unwrap()
+        .into_inner()
+        .complaint
         .unwrap();
     stack
         .households("cs_clerk")
         .record_move_in(RecordMoveInRequest {
             property_id: PROPERTY.into(),
             request_id: "telemetry-move-in".into(),
-            unit_id,
+            unit_id: unit_id.clone(),
             residents: vec![Resident {
                 name: "王建国".into(),
                 relation: ResidentRelation::Owner.into(),
@@ -113,6 +119,37 @@ async fn a_complaint_is_one_trace_and_is_measured() {
         })
         .await
         .unwrap();
+
+    // Marked major (ESC-1), the complaint reaches the quality department through the relay:
+    // one escalation waiting there.
+    let _relay = stack.relay_gateway(|_| {}).await;
+    stack
+        .complaints("project_manager")
+        .mark_major(MarkMajorRequest {
+            property_id: PROPERTY.into(),
+            complaint_id: complaint.id,
+            reason: "涉及开发商遗留问题".into(),
+        })
+        .await
+        .unwrap();
+    // A key loan past its expected return and the day of grace (KEY-8): one loan overdue.
+    let mut keys = stack.keys("cs_clerk");
+    let set = keys
+        .entrust_keys(wuye_tests::keys::entrust(
+            "telemetry-keys",
+            &unit_id,
+            "T-01",
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    let back = stack.clock.now() + chrono::Duration::hours(1);
+    keys.borrow_keys(wuye_tests::keys::borrow("telemetry-loan", &set.id, 1, back))
+        .await
+        .unwrap();
+    stack.clock.advance(chrono::Duration::hours(26));
 
     // Archives applies the move-in in the background; everything is exported in batches.
     receiver
@@ -128,13 +165,11 @@ async fn a_complaint_is_one_trace_and_is_measured() {
                         "wuye.complaints.open",
                         &[("property", PROPERTY), ("severity", "general")],
                     ) == Some(1.0)
-                    && r.latest("wuye.keys.loans_overdue", &[("property", PROPERTY)])
-                        .is_some()
+                    && r.latest("wuye.keys.loans_overdue", &[("property", PROPERTY)]) == Some(1.0)
                     && r.latest(
                         "wuye.escalations.waiting",
                         &[("property", PROPERTY), ("state", "received")],
-                    )
-                    .is_some()
+                    ) == Some(1.0)
             },
         )
         .await;
@@ -238,13 +273,13 @@ async fn a_complaint_is_one_trace_and_is_measured() {
         ),
         Some(0.0)
     );
-    // Keys overdue (customer-service) and escalations waiting (quality): counted, and zero
-    // here — a failing count would report nothing at all.
+    // Keys overdue (customer-service) and escalations waiting (quality): the loan and the
+    // escalation above, and zero in every other state.
     assert_eq!(
         receiver.latest("wuye.keys.loans_overdue", &[("property", PROPERTY)]),
-        Some(0.0)
+        Some(1.0)
     );
-    for state in ["received", "assigned", "information_requested", "decided"] {
+    for state in ["assigned", "information_requested", "decided"] {
         assert_eq!(
             receiver.latest(
                 "wuye.escalations.waiting",

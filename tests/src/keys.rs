@@ -1,0 +1,83 @@
+//! Entrusted keys as the tests and the benchmark entrust and lend them (KEY-1 to KEY-9).
+
+use chrono::{DateTime, Utc};
+use wuye_kit::time::to_timestamp;
+
+use crate::{
+    PROPERTY,
+    proto::customerservice::{
+        BorrowKeysRequest, Borrower, DesignatedCollector, DisclaimerSignature, EntrustKeysRequest,
+        IdDocumentType, KeySource, LoanPurpose,
+    },
+};
+
+/// The customer's and the designated collector's ID numbers (made up, valid check digits).
+pub const OWNER_ID: &str = "440300199001011238";
+pub const COLLECTOR_ID: &str = "11010519491231002X";
+
+/// The customer's signature on the disclaimer (KEY-2).
+pub fn signed() -> Option<DisclaimerSignature> {
+    Some(DisclaimerSignature {
+        accepted: true,
+        signer_name: "王建国".into(),
+        signature_image: vec![0x89, b'P', b'N', b'G'],
+        sign_time: None,
+    })
+}
+
+/// A customer entrusting three keys of `unit_id` into cabinet `slot`, with one designated
+/// collector.
+pub fn entrust(request_id: &str, unit_id: &str, slot: &str) -> EntrustKeysRequest {
+    EntrustKeysRequest {
+        property_id: PROPERTY.into(),
+        request_id: request_id.into(),
+        source: KeySource::Customer.into(),
+        unit_id: unit_id.into(),
+        customer_name: "王建国".into(),
+        customer_phone: "139 1111 2222".into(),
+        key_count: 3,
+        reason: "长期出差，托管期间需维修燃气表".into(),
+        collection_conditions: "本人或指定人凭身份证领取".into(),
+        collectors: vec![DesignatedCollector {
+            name: "王小丽".into(),
+            phone: "138 0000 1111".into(),
+            id_document_type: IdDocumentType::ResidentIdCard.into(),
+            id_number: COLLECTOR_ID.into(),
+        }],
+        disclaimer: signed(),
+        slot: slot.into(),
+        entrust_time: None,
+        customer_id_document_type: IdDocumentType::ResidentIdCard.into(),
+        customer_id_number: OWNER_ID.into(),
+    }
+}
+
+/// The engineering technician who borrows keys for repairs.
+fn borrower() -> Option<Borrower> {
+    Some(Borrower {
+        user_id: "tech-7".into(),
+        name: "张师傅".into(),
+        department: "工程管理部".into(),
+        phone: "137 2222 3333".into(),
+    })
+}
+
+/// A loan of `quantity` keys of `set` for a repair, expected back at `expected_return`.
+pub fn borrow(
+    request_id: &str,
+    set: &str,
+    quantity: i32,
+    expected_return: DateTime<Utc>,
+) -> BorrowKeysRequest {
+    BorrowKeysRequest {
+        property_id: PROPERTY.into(),
+        request_id: request_id.into(),
+        key_set_id: set.into(),
+        quantity,
+        purpose: LoanPurpose::Repair.into(),
+        reason: "更换燃气表".into(),
+        borrower: borrower(),
+        borrower_signature: "张师傅".into(),
+        expected_return_time: Some(to_timestamp(expected_return)),
+    }
+}
