@@ -2,9 +2,9 @@
 # Fuzzes the gateway's token and metadata parsing for a bounded time per target (not in CI).
 #   scripts/fuzz.sh [seconds per target, default 60]
 # Only the stable toolchain is needed: RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its -Z flags.
-# The build goes to a target directory of its own (other flags than the workspace's,
-# target/fuzz unless FUZZ_TARGET_DIR says), in dev profile. Crashes and their inputs land in fuzz/artifacts/<target>/; the corpus grows in
-# fuzz/corpus/<target>/.
+# The build goes to a target directory of its own (other flags than the workspace's;
+# target/fuzz unless FUZZ_TARGET_DIR says), in dev profile. Crashes and their inputs land in
+# fuzz/artifacts/<target>/; the corpus grows in fuzz/corpus/<target>/.
 set -euo pipefail
 
 seconds="${1:-60}"
