@@ -46,6 +46,12 @@ pub struct Arrival(pub Instant);
 /// The `grpc-timeout` metadata key.
 const GRPC_TIMEOUT: &str = "grpc-timeout";
 
+/// How much sooner than the caller's deadline the gateway answers `DEADLINE_EXCEEDED`. tonic's
+/// server keeps its own timer on the same `grpc-timeout`, started a moment before the gate
+/// stamps the arrival, and answers `CANCELLED` when it fires first; a lead of two timer ticks
+/// lets the gateway's answer come first.
+const DEADLINE_LEAD: Duration = Duration::from_millis(2);
+
 impl Proxy {
     /// Channels to `upstreams` (package prefix → address); nothing connects until a call needs
     /// it, so the gateway starts before its upstreams.
@@ -150,7 +156,9 @@ impl Proxy {
         };
         let callers = async {
             match deadline {
-                Some(at) => tokio::time::sleep_until(at).await,
+                Some(at) => {
+                    tokio::time::sleep_until(at.checked_sub(DEADLINE_LEAD).unwrap_or(at)).await
+                }
                 None => std::future::pending().await,
             }
         };
