@@ -299,7 +299,7 @@ impl Deployment {
     /// `extra`: more environment for a process, given its prefix (`GATEWAY` for the gateway).
     pub async fn start(
         work: &Path,
-        databases: &[String],
+        databases: &[String; DEPARTMENTS.len()],
         extra: impl Fn(&str) -> Vec<(String, String)>,
     ) -> Self {
         let mut processes = Processes::new();

@@ -34,9 +34,9 @@ async fn the_binaries_run_the_complaint_flow_configured_by_the_environment() {
     let receiver = otlp::Receiver::start().await;
     let work = std::env::temp_dir().join(format!("wuye-processes-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&work).unwrap();
-    let mut databases = Vec::new();
-    for (name, _, _) in DEPARTMENTS {
-        databases.push(fresh_postgres_database(name).await);
+    let mut databases: [String; DEPARTMENTS.len()] = Default::default();
+    for ((name, _, _), url) in DEPARTMENTS.into_iter().zip(&mut databases) {
+        *url = fresh_postgres_database(name).await;
     }
     let Deployment { processes, gateway } = Deployment::start(&work, &databases, |prefix| {
         vec![(
@@ -175,16 +175,7 @@ async fn the_binaries_run_the_complaint_flow_configured_by_the_environment() {
     assert_eq!(gateway_span.trace_id(), service_span.trace_id());
     assert_eq!(service_span.parent_span_id(), gateway_span.span_id());
     // Its PostgreSQL statements are child spans of customer-service's span.
-    let db: Vec<_> = receiver
-        .spans_named("db")
-        .into_iter()
-        .filter(|s| s.parent_span_id() == service_span.span_id())
-        .collect();
-    assert!(!db.is_empty(), "no database span under the RPC span");
-    for span in &db {
-        assert_eq!(span.trace_id(), service_span.trace_id());
-        assert_eq!(span.attribute("db.system").as_deref(), Some("postgresql"));
-    }
+    receiver.db_spans_under(service_span, "postgresql");
     assert!(
         receiver
             .latest(

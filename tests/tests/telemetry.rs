@@ -191,16 +191,7 @@ async fn a_complaint_is_one_trace_and_is_measured() {
 
     // Its database calls are child spans of customer-service's span, labelled by operation
     // and table, never by values.
-    let db: Vec<ReceivedSpan> = receiver
-        .spans_named("db")
-        .into_iter()
-        .filter(|s| s.parent_span_id() == service.span_id())
-        .collect();
-    assert!(!db.is_empty(), "no database span under the RPC span");
-    for span in &db {
-        assert_eq!(span.trace_id(), service.trace_id());
-        assert_eq!(span.attribute("db.system").as_deref(), Some("sqlite"));
-    }
+    let db = receiver.db_spans_under(service, "sqlite");
     let labels: Vec<(String, String)> = db
         .iter()
         .map(|s| {

@@ -115,6 +115,22 @@ impl Receiver {
             .collect()
     }
 
+    /// The database spans under `rpc`, checked to be in its trace and of `system`
+    /// ("sqlite", "postgresql"); there must be at least one.
+    pub fn db_spans_under(&self, rpc: &ReceivedSpan, system: &str) -> Vec<ReceivedSpan> {
+        let db: Vec<ReceivedSpan> = self
+            .spans_named("db")
+            .into_iter()
+            .filter(|s| s.parent_span_id() == rpc.span_id())
+            .collect();
+        assert!(!db.is_empty(), "no database span under the RPC span");
+        for span in &db {
+            assert_eq!(span.trace_id(), rpc.trace_id());
+            assert_eq!(span.attribute("db.system").as_deref(), Some(system));
+        }
+        db
+    }
+
     /// The latest value of `metric` at the data point having all of `attributes`.
     pub fn latest(&self, metric: &str, attributes: &[(&str, &str)]) -> Option<f64> {
         self.received
