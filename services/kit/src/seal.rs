@@ -3,6 +3,10 @@
 //! `WUYE_<COMPONENT>__ENCRYPTION_KEYS`). Each value is stored with the id of its key, so keys
 //! rotate without re-encrypting everything at once, and is bound to its row and field
 //! (associated data), so a ciphertext copied into another row does not decrypt.
+//!
+//! The same keys also give keyed digests (HMAC-SHA-256 under a subkey of each key): a value
+//! that must be compared but never read back, such as an identity document number (KEY-9),
+//! is kept as its digest, which nobody without the keyring can recompute from a guess.
 
 use std::collections::HashMap;
 
@@ -11,8 +15,16 @@ use chacha20poly1305::{
     ChaCha20Poly1305, KeyInit, Nonce,
     aead::{Aead, Generate, Payload},
 };
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 const NONCE_LEN: usize = 12;
+/// The length of a keyed digest.
+pub const DIGEST_LEN: usize = 32;
+/// What the digest subkey of a key is derived for: never the encryption key itself.
+const DIGEST_SUBKEY: &[u8] = b"wuye keyed digest v1";
+
+type HmacSha256 = Hmac<Sha256>;
 
 /// The development keyring. It is public (deploy/dev-keys/README.md): never use it with real
 /// customer data, set `WUYE_<COMPONENT>__ENCRYPTION_KEYS`.
@@ -52,11 +64,18 @@ impl Sealed {
     }
 }
 
+/// One key of the ring: the cipher, and the subkey of its keyed digests.
+#[derive(Clone)]
+struct Key {
+    cipher: ChaCha20Poly1305,
+    digest: [u8; DIGEST_LEN],
+}
+
 /// The keys personal identifiers are encrypted with; the first encrypts.
 #[derive(Clone)]
 pub struct Keyring {
     current: String,
-    keys: HashMap<String, ChaCha20Poly1305>,
+    keys: HashMap<String, Key>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -98,8 +117,9 @@ impl Keyring {
             );
             let cipher = ChaCha20Poly1305::new_from_slice(&bytes)
                 .map_err(|_| anyhow::anyhow!("encryption key {id} must be 32 bytes"))?;
+            let digest = mac(&bytes, &[DIGEST_SUBKEY]);
             anyhow::ensure!(
-                keys.insert(id.to_owned(), cipher).is_none(),
+                keys.insert(id.to_owned(), Key { cipher, digest }).is_none(),
                 "encryption key {id} is listed twice"
             );
             current.get_or_insert_with(|| id.to_owned());
@@ -143,7 +163,7 @@ impl Keyring {
 
     /// Encrypts `clear` for the place `context` (such as "household_file/<id>/phone").
     pub fn seal(&self, context: &str, clear: &str) -> anyhow::Result<Sealed> {
-        let cipher = &self.keys[&self.current];
+        let cipher = &self.keys[&self.current].cipher;
         let nonce =
             Nonce::try_generate().map_err(|e| anyhow::anyhow!("no randomness for a nonce: {e}"))?;
         let ciphertext = cipher
@@ -165,10 +185,7 @@ impl Keyring {
 
     /// Decrypts a value sealed for `context` under any key of the ring.
     pub fn open(&self, context: &str, sealed: &Sealed) -> anyhow::Result<String> {
-        let cipher = self
-            .keys
-            .get(&sealed.key_id)
-            .ok_or_else(|| anyhow::anyhow!("encryption key {} is not configured", sealed.key_id))?;
+        let cipher = &self.key(&sealed.key_id)?.cipher;
         anyhow::ensure!(sealed.bytes.len() > NONCE_LEN, "sealed value is too short");
         let (nonce, ciphertext) = sealed.bytes.split_at(NONCE_LEN);
         let nonce = Nonce::try_from(nonce).map_err(|_| anyhow::anyhow!("bad nonce"))?;
@@ -185,6 +202,82 @@ impl Keyring {
             })?;
         Ok(String::from_utf8(clear)?)
     }
+
+    fn key(&self, id: &str) -> anyhow::Result<&Key> {
+        self.keys
+            .get(id)
+            .ok_or_else(|| anyhow::anyhow!("encryption key {id} is not configured"))
+    }
+
+    /// The keyed digest of `value` for `context` under the current key, as one column value:
+    /// the key id's length, the key id, then the 32 bytes of HMAC-SHA-256.
+    pub fn digest_value(&self, context: &str, value: &[u8]) -> Vec<u8> {
+        let digest = self.digest_with(&self.current, context, value);
+        let mut out = Vec::with_capacity(1 + self.current.len() + DIGEST_LEN);
+        out.push(self.current.len() as u8);
+        out.extend_from_slice(self.current.as_bytes());
+        out.extend_from_slice(&digest);
+        out
+    }
+
+    /// Whether `value` is the one whose digest [`Keyring::digest_value`] stored, under the key
+    /// it was made with; the comparison takes the same time wherever the bytes differ.
+    pub fn digest_matches(
+        &self,
+        context: &str,
+        value: &[u8],
+        stored: &[u8],
+    ) -> anyhow::Result<bool> {
+        let (&len, rest) = stored
+            .split_first()
+            .ok_or_else(|| anyhow::anyhow!("stored digest is empty"))?;
+        let len = usize::from(len);
+        anyhow::ensure!(
+            rest.len() == len + DIGEST_LEN,
+            "stored digest has a bad length"
+        );
+        let (key_id, expected) = rest.split_at(len);
+        let key_id = std::str::from_utf8(key_id)?;
+        let mut mac = HmacSha256::new_from_slice(&self.key(key_id)?.digest)
+            .expect("HMAC takes any key length");
+        digest_input(&mut mac, context, value);
+        Ok(mac.verify_slice(expected).is_ok())
+    }
+
+    /// The keyed digest of `value` for `context` under the key `key_id`: for chains whose
+    /// links record the key they were made with.
+    pub fn digest_with_key(
+        &self,
+        key_id: &str,
+        context: &str,
+        value: &[u8],
+    ) -> anyhow::Result<[u8; DIGEST_LEN]> {
+        self.key(key_id)?;
+        Ok(self.digest_with(key_id, context, value))
+    }
+
+    fn digest_with(&self, key_id: &str, context: &str, value: &[u8]) -> [u8; DIGEST_LEN] {
+        let mut mac = HmacSha256::new_from_slice(&self.keys[key_id].digest)
+            .expect("HMAC takes any key length");
+        digest_input(&mut mac, context, value);
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// The context and the value, the context's length first so that no split of one string
+/// into the two gives another's digest.
+fn digest_input(mac: &mut HmacSha256, context: &str, value: &[u8]) {
+    mac.update(&(context.len() as u64).to_be_bytes());
+    mac.update(context.as_bytes());
+    mac.update(value);
+}
+
+fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; DIGEST_LEN] {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]
@@ -237,6 +330,59 @@ mod tests {
         assert!(Sealed::from_bytes(&[]).is_err());
         assert!(Sealed::from_bytes(&[5, b'k']).is_err());
         assert!(Keyring::parse(&Secret::new(DEV_KEYS)).is_ok());
+    }
+
+    #[test]
+    fn digests_match_only_their_value_context_and_keyring() {
+        let old = Keyring::parse(&Secret::new(K1)).unwrap();
+        let stored = old.digest_value("set/1/collector/0", b"110101199001011234");
+        assert!(
+            old.digest_matches("set/1/collector/0", b"110101199001011234", &stored)
+                .unwrap()
+        );
+        // Another number ending the same way, another place, another keyring: no match.
+        assert!(
+            !old.digest_matches("set/1/collector/0", b"110101198801011234", &stored)
+                .unwrap()
+        );
+        assert!(
+            !old.digest_matches("set/2/collector/0", b"110101199001011234", &stored)
+                .unwrap()
+        );
+        let other = Keyring::parse(&Secret::new(K2.replace("k2", "k1"))).unwrap();
+        assert!(
+            !other
+                .digest_matches("set/1/collector/0", b"110101199001011234", &stored)
+                .unwrap()
+        );
+        // Deterministic under one key, so equal values can be found; rotation keeps old
+        // digests checkable under the key they name.
+        assert_eq!(
+            stored,
+            old.digest_value("set/1/collector/0", b"110101199001011234")
+        );
+        let rotated = Keyring::parse(&Secret::new(format!("{K2},{K1}"))).unwrap();
+        assert!(
+            rotated
+                .digest_matches("set/1/collector/0", b"110101199001011234", &stored)
+                .unwrap()
+        );
+        assert_ne!(
+            rotated.digest_value("set/1/collector/0", b"110101199001011234"),
+            stored
+        );
+        // The digest key is not the encryption key: the digest is not a MAC under it.
+        assert_ne!(
+            &stored[3..],
+            &mac(&hex::decode(&K1[3..]).unwrap(), &[b"110101199001011234"])
+        );
+        assert!(old.digest_matches("c", b"x", &[]).is_err());
+        assert!(
+            Keyring::parse(&Secret::new(K2))
+                .unwrap()
+                .digest_matches("set/1/collector/0", b"110101199001011234", &stored)
+                .is_err()
+        );
     }
 
     #[test]
