@@ -14,7 +14,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(&files, ["."])?;
     let out = PathBuf::from(env::var("OUT_DIR")?);
     fs::write(out.join("wuye_descriptor.bin"), fds.encode_to_vec())?;
-    tonic_prost_build::configure().compile_fds(fds)?;
+    // Decode errors are the sender's bad input (src/codec.rs).
+    tonic_prost_build::configure()
+        .codec_path("crate::codec::WuyeCodec")
+        .compile_fds(fds)?;
     Ok(())
 }
 

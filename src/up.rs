@@ -56,7 +56,11 @@ pub struct UpArgs {
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
-    let mut settings = ServiceSettings::default();
+    // `wuye up` is development: every key is the public development key, announced.
+    let mut settings = ServiceSettings {
+        dev: true,
+        ..ServiceSettings::default()
+    };
     settings.database.data_dir = args.data.clone();
     settings.properties_file = args.properties.clone();
     settings.telemetry.log_format = args.log_format.clone();
@@ -84,6 +88,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     };
 
     let mut gateway = wuye_gateway::GatewaySettings {
+        dev: true,
         policy_file: args.policy.clone(),
         ..Default::default()
     };
@@ -145,6 +150,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!(
         "wuye is up: gateway {address}, data in {}",
         args.data.display()
+    );
+    println!(
+        "development mode: the public keys of deploy/dev-keys sign and seal everything; never \
+         use it with real data"
     );
     println!("development token (front_desk of {property}, 12 h; `wuye token` makes others):");
     println!("export WUYE_GATEWAY={address} WUYE_PROPERTY={property} WUYE_TOKEN={token}");

@@ -15,7 +15,7 @@ static GATE: LazyLock<(Policy, Authenticator)> = LazyLock::new(|| {
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/policy.toml");
     (
         Policy::load(&file).expect("the deployed policy"),
-        Authenticator::new(&AuthSettings::default()).expect("the development key"),
+        Authenticator::new(&AuthSettings::default(), true).expect("the development key"),
     )
 });
 

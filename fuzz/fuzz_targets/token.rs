@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use wuye_gateway::{AuthSettings, Authenticator};
 
 static AUTH: LazyLock<Authenticator> =
-    LazyLock::new(|| Authenticator::new(&AuthSettings::default()).expect("the development key"));
+    LazyLock::new(|| Authenticator::new(&AuthSettings::default(), true).expect("the development key"));
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {

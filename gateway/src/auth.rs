@@ -24,8 +24,10 @@ pub const DEV_KID: &str = "dev-1";
 pub const DEFAULT_ISSUER: &str = "wuye";
 pub const DEFAULT_AUDIENCE: &str = "wuye";
 
-/// Clock skew tolerated on `exp` and `nbf` by default.
+/// Clock skew tolerated on `exp`, `nbf` and `iat` by default.
 const LEEWAY_SECS: u64 = 30;
+/// The longest a token may live by default (`exp` − `iat`): a working day.
+const MAX_LIFETIME_SECS: u64 = 12 * 3600;
 
 /// The signature algorithms a verification key may be configured with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,10 +54,13 @@ pub struct AuthSettings {
     pub issuer: String,
     /// Required `aud` of user tokens.
     pub audience: String,
-    /// Keys accepted, chosen by the token header's `kid`. Defaults to the development key.
+    /// Keys accepted, chosen by the token header's `kid`. Required outside development; in
+    /// development none means the public development key.
     pub keys: Vec<VerifyKey>,
-    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
     pub leeway_secs: u64,
+    /// The longest lifetime (`exp` − `iat`) of a token accepted, in seconds.
+    pub max_lifetime_secs: u64,
 }
 
 impl Default for AuthSettings {
@@ -63,8 +68,9 @@ impl Default for AuthSettings {
         Self {
             issuer: DEFAULT_ISSUER.into(),
             audience: DEFAULT_AUDIENCE.into(),
-            keys: vec![VerifyKey::development()],
+            keys: Vec::new(),
             leeway_secs: LEEWAY_SECS,
+            max_lifetime_secs: MAX_LIFETIME_SECS,
         }
     }
 }
@@ -106,7 +112,8 @@ impl VerifyKey {
         }
     }
 
-    fn decoding_key(&self) -> anyhow::Result<DecodingKey> {
+    /// The key, refusing the public development key outside development.
+    fn decoding_key(&self, dev: bool) -> anyhow::Result<DecodingKey> {
         if self.algorithm == KeyAlgorithm::HS256 {
             anyhow::ensure!(
                 self.secret.expose().len() >= 32,
@@ -120,17 +127,20 @@ impl VerifyKey {
             None => self.public_key_pem.clone(),
         };
         anyhow::ensure!(!pem.trim().is_empty(), "a public key is required");
+        if wuye_kit::dev::same_pem(&pem, DEV_PUBLIC_KEY_PEM) {
+            anyhow::ensure!(
+                dev,
+                "is the public development key (deploy/dev-keys): configure your own \
+                 (WUYE_GATEWAY__AUTH__KEYS), or run in development with dev = true \
+                 (WUYE_GATEWAY__DEV)"
+            );
+            tracing::warn!(kid = %self.kid, "accepting tokens of the public DEVELOPMENT key");
+        }
         let key = match self.algorithm {
             KeyAlgorithm::EdDSA => DecodingKey::from_ed_pem(pem.as_bytes()),
             _ => DecodingKey::from_rsa_pem(pem.as_bytes()),
         };
         key.context("not a PEM public key of this algorithm")
-    }
-
-    fn is_development(&self) -> bool {
-        self.algorithm == KeyAlgorithm::EdDSA
-            && self.public_key_pem.trim() == DEV_PUBLIC_KEY_PEM.trim()
-            && self.public_key_file.is_none()
     }
 }
 
@@ -157,6 +167,9 @@ pub struct Claims {
     pub properties: Vec<String>,
     pub iat: u64,
     pub exp: u64,
+    /// Not valid before, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
 }
 
 impl Claims {
@@ -178,6 +191,7 @@ impl Claims {
             properties: properties.to_vec(),
             iat: now,
             exp: now + ttl.as_secs(),
+            nbf: None,
         }
     }
 }
@@ -226,6 +240,7 @@ struct UserClaims {
     role: String,
     #[serde(default)]
     properties: Vec<String>,
+    iat: u64,
     exp: u64,
 }
 
@@ -237,6 +252,8 @@ pub struct Authenticator {
     /// every call, and checking its signature each time (Ed25519, RSA) costs more than the
     /// rest of the gateway's work on a call.
     verified: Arc<Mutex<HashMap<String, (User, u64)>>>,
+    leeway: u64,
+    max_lifetime: u64,
 }
 
 /// How many verified tokens are remembered; past that the memory starts afresh.
@@ -245,17 +262,29 @@ const VERIFIED_TOKENS: usize = 10_000;
 const VERIFIED_FOR_SECS: u64 = 60;
 
 impl Authenticator {
-    pub fn new(settings: &AuthSettings) -> anyhow::Result<Self> {
-        anyhow::ensure!(!settings.keys.is_empty(), "auth.keys: no key configured");
+    /// Verifies tokens signed with `settings.keys`; in development (`dev`) with the public
+    /// development key when none is configured, and never with it otherwise.
+    pub fn new(settings: &AuthSettings, dev: bool) -> anyhow::Result<Self> {
+        let development = [VerifyKey::development()];
+        let configured = match settings.keys.as_slice() {
+            [] if dev => &development[..],
+            [] => anyhow::bail!(
+                "auth.keys is not configured: configure the keys of your identity provider \
+                 (WUYE_GATEWAY__AUTH__KEYS), or run in development with dev = true \
+                 (WUYE_GATEWAY__DEV)"
+            ),
+            keys => keys,
+        };
         let mut keys = HashMap::new();
-        for key in &settings.keys {
+        for key in configured {
             anyhow::ensure!(!key.kid.is_empty(), "auth.keys: every key needs a kid");
             let decoding = key
-                .decoding_key()
+                .decoding_key(dev)
                 .with_context(|| format!("auth.keys: key {}", key.kid))?;
             // One algorithm per key: `alg: none` and algorithm confusion fail here.
             let mut validation = Validation::new(key.algorithm.jwt());
             validation.leeway = settings.leeway_secs;
+            validation.validate_nbf = true;
             validation.set_issuer(&[&settings.issuer]);
             validation.set_audience(&[&settings.audience]);
             validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
@@ -265,13 +294,12 @@ impl Authenticator {
                 "auth.keys: kid {} is configured twice",
                 key.kid
             );
-            if key.is_development() {
-                tracing::warn!(kid = %key.kid, "accepting tokens of the public DEVELOPMENT key");
-            }
         }
         Ok(Self {
             keys: Arc::new(keys),
             verified: Arc::default(),
+            leeway: settings.leeway_secs,
+            max_lifetime: settings.max_lifetime_secs,
         })
     }
 
@@ -320,6 +348,16 @@ impl Authenticator {
         let kid = header.kid.context("token has no kid")?;
         let (key, validation) = self.keys.get(&kid).context("unknown kid")?;
         let claims = jsonwebtoken::decode::<UserClaims>(token, key, validation)?.claims;
+        // `exp` and `nbf` are checked by the validation; a token issued in the future or
+        // living longer than allowed is not one the provider should have issued.
+        anyhow::ensure!(
+            claims.iat <= unix_now() + self.leeway,
+            "iat is in the future"
+        );
+        anyhow::ensure!(
+            claims.exp.saturating_sub(claims.iat) <= self.max_lifetime,
+            "the token lives longer than auth.max_lifetime_secs"
+        );
         anyhow::ensure!(
             !claims.sub.is_empty() && !claims.role.is_empty(),
             "sub and role are required"
@@ -347,6 +385,8 @@ fn unix_now() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
     use super::*;
@@ -363,7 +403,7 @@ MCowBQYDK2VwAyEAmLCQYJQ/oalf6Q+VyN8tKwdws/3FIgnVh0c7hxX/IHk=
     const HS_SECRET: &str = "0123456789abcdef0123456789abcdef";
 
     fn dev_auth() -> Authenticator {
-        Authenticator::new(&AuthSettings::default()).unwrap()
+        Authenticator::new(&AuthSettings::default(), true).unwrap()
     }
 
     fn claims() -> Claims {
@@ -508,6 +548,96 @@ MCowBQYDK2VwAyEAmLCQYJQ/oalf6Q+VyN8tKwdws/3FIgnVh0c7hxX/IHk=
     }
 
     #[test]
+    fn refuses_tokens_not_yet_valid_issued_later_or_living_too_long() {
+        let auth = dev_auth();
+        let now = unix_now();
+        let day = 24 * 3600;
+        let mut c = claims();
+        c.nbf = Some(now + day);
+        refused(&auth, &dev_sign(&c));
+        let mut c = claims();
+        c.iat = now + day;
+        c.exp = now + day + 600;
+        refused(&auth, &dev_sign(&c));
+        let mut c = claims();
+        c.exp = now + 100 * 365 * day;
+        refused(&auth, &dev_sign(&c));
+        // Within the leeway and the lifetime: accepted.
+        let mut c = claims();
+        c.nbf = Some(now + LEEWAY_SECS / 2);
+        c.exp = c.iat + MAX_LIFETIME_SECS;
+        auth.authenticate(&dev_sign(&c)).unwrap();
+        // A token without iat has no lifetime to check.
+        #[derive(Serialize)]
+        struct NoIat<'a> {
+            iss: &'a str,
+            aud: &'a str,
+            sub: &'a str,
+            role: &'a str,
+            exp: u64,
+        }
+        let header = Header {
+            kid: Some(DEV_KID.into()),
+            ..Header::new(Algorithm::EdDSA)
+        };
+        let no_iat = jsonwebtoken::encode(
+            &header,
+            &NoIat {
+                iss: DEFAULT_ISSUER,
+                aud: DEFAULT_AUDIENCE,
+                sub: "u1",
+                role: "front_desk",
+                exp: now + 600,
+            },
+            &EncodingKey::from_ed_pem(DEV_PRIVATE_KEY_PEM.as_bytes()).unwrap(),
+        )
+        .unwrap();
+        refused(&auth, &no_iat);
+    }
+
+    #[test]
+    fn production_refuses_the_development_key_and_no_key() {
+        let err = Authenticator::new(&AuthSettings::default(), false)
+            .err()
+            .unwrap();
+        assert!(
+            format!("{err:#}").contains("WUYE_GATEWAY__AUTH__KEYS"),
+            "{err:#}"
+        );
+        let explicit = AuthSettings {
+            keys: vec![VerifyKey::development()],
+            ..AuthSettings::default()
+        };
+        let err = Authenticator::new(&explicit, false).err().unwrap();
+        assert!(
+            format!("{err:#}").contains("public development key"),
+            "{err:#}"
+        );
+        // The same key through a file is still the development key.
+        let from_file = AuthSettings {
+            keys: vec![VerifyKey {
+                kid: "k".into(),
+                public_key_file: Some(
+                    Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("../deploy/dev-keys/jwt-ed25519.pub.pem"),
+                ),
+                ..VerifyKey::default()
+            }],
+            ..AuthSettings::default()
+        };
+        assert!(Authenticator::new(&from_file, false).is_err());
+        let own = AuthSettings {
+            keys: vec![VerifyKey {
+                kid: "prod".into(),
+                public_key_pem: OTHER_PUBLIC_KEY_PEM.into(),
+                ..VerifyKey::default()
+            }],
+            ..AuthSettings::default()
+        };
+        assert!(Authenticator::new(&own, false).is_ok());
+    }
+
+    #[test]
     fn refuses_tokens_without_a_known_kid() {
         let auth = dev_auth();
         let token = sign_token(
@@ -547,7 +677,7 @@ MCowBQYDK2VwAyEAmLCQYJQ/oalf6Q+VyN8tKwdws/3FIgnVh0c7hxX/IHk=
             ],
             ..AuthSettings::default()
         };
-        let auth = Authenticator::new(&settings).unwrap();
+        let auth = Authenticator::new(&settings, true).unwrap();
         let other = sign_token(
             KeyAlgorithm::EdDSA,
             OTHER_PRIVATE_KEY_PEM.as_bytes(),
@@ -579,10 +709,13 @@ MCowBQYDK2VwAyEAmLCQYJQ/oalf6Q+VyN8tKwdws/3FIgnVh0c7hxX/IHk=
     #[test]
     fn refuses_bad_key_settings() {
         let bad = |key: VerifyKey| {
-            Authenticator::new(&AuthSettings {
-                keys: vec![key],
-                ..AuthSettings::default()
-            })
+            Authenticator::new(
+                &AuthSettings {
+                    keys: vec![key],
+                    ..AuthSettings::default()
+                },
+                true,
+            )
             .is_err()
         };
         assert!(bad(VerifyKey::default()));
@@ -603,10 +736,13 @@ MCowBQYDK2VwAyEAmLCQYJQ/oalf6Q+VyN8tKwdws/3FIgnVh0c7hxX/IHk=
             ..VerifyKey::default()
         }));
         assert!(
-            Authenticator::new(&AuthSettings {
-                keys: vec![VerifyKey::development(), VerifyKey::development()],
-                ..AuthSettings::default()
-            })
+            Authenticator::new(
+                &AuthSettings {
+                    keys: vec![VerifyKey::development(), VerifyKey::development()],
+                    ..AuthSettings::default()
+                },
+                true,
+            )
             .is_err()
         );
     }

@@ -24,7 +24,7 @@ use tokio::net::TcpListener;
 use tonic::{Status, service::Routes};
 use wuye_kit::{
     IdentitySettings,
-    identity::{Caller, PROPERTY_HEADER},
+    identity::{Caller, GATEWAY, PROPERTY_HEADER},
     server::Server,
     telemetry::TelemetrySettings,
 };
@@ -38,12 +38,17 @@ pub use proxy::Proxy;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GatewaySettings {
+    /// Development: keys left unset are the public development keys of deploy/dev-keys,
+    /// announced at start-up. Off, the gateway refuses to start without its own keys, or with
+    /// a public one.
+    pub dev: bool,
     /// Address the gateway listens on.
     pub listen: String,
     /// The authorization policy.
     pub policy_file: PathBuf,
     pub telemetry: TelemetrySettings,
-    /// The internal identity key shared with the services.
+    /// The gateway's own key, which signs the internal identities of the calls it forwards
+    /// (`identity.signing_key`; the departments hold its public key).
     pub identity: IdentitySettings,
     pub auth: AuthSettings,
     /// Protobuf package prefix (such as "wuye.customerservice.v1") → upstream address; the
@@ -78,6 +83,7 @@ impl Default for GatewaySettings {
             ("wuye.quality.v1", "http://127.0.0.1:50054"),
         ];
         Self {
+            dev: false,
             listen: "127.0.0.1:50050".into(),
             policy_file: PathBuf::from("deploy/policy.toml"),
             telemetry: TelemetrySettings::default(),
@@ -101,15 +107,16 @@ impl Default for GatewaySettings {
 /// Assembles the gateway on `listener`: loads and checks the policy and the keys, and
 /// refuses to start when a policy method has no upstream. Run the returned server.
 pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::Result<Server> {
-    let policy = Policy::load(&settings.policy_file)?;
-    let auth = Authenticator::new(&settings.auth)?;
-    if settings.identity.internal_key.expose() == wuye_kit::DEV_INTERNAL_KEY {
-        tracing::warn!("signing internal identities with the DEVELOPMENT key");
+    if settings.dev {
+        wuye_kit::dev::announce(GATEWAY);
     }
+    let policy = Policy::load(&settings.policy_file)?;
+    let auth = Authenticator::new(&settings.auth, settings.dev)?;
+    let signer = settings.identity.signer(GATEWAY, settings.dev)?;
     let proxy = Proxy::new(
         &settings.upstreams,
         Duration::from_millis(settings.upstream_timeout_ms),
-        settings.identity.key()?,
+        signer.clone(),
     )?;
     let unrouted: Vec<&str> = policy
         .methods()
@@ -130,6 +137,7 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
         auth,
     };
     let cors = cors::layer(&settings.cors)?;
+    let reachable = gate.policy.reachable_services();
     // gRPC-Web too, for browser-based internal apps: translated to gRPC before the gate, so
     // it is authorized and forwarded like any call.
     let mut server = Server::new("gateway", listener)
@@ -137,20 +145,18 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
         .accept_grpc_web()
         // Outside the gate: a preflight carries no token.
         .with_cors(cors)
+        // Reflection shows what users can reach, not the event stream or the relay's methods.
+        .reflect_only(reachable)
         .add_service(
             portfolio::PortfolioServer::new(
                 &settings.upstreams,
                 &settings.portfolio_upstreams,
                 Duration::from_millis(settings.portfolio_deadline_ms.max(1)),
-                settings.identity.key()?,
+                signer.clone(),
             )?
             .service(),
         );
-    if let Some(relay) = relay::Relay::new(
-        &settings.relay,
-        &settings.upstreams,
-        settings.identity.key()?,
-    )? {
+    if let Some(relay) = relay::Relay::new(&settings.relay, &settings.upstreams, &signer)? {
         server = server.with_task(relay.run());
     }
     Ok(server.wrap_routes(move |routes| {
@@ -240,8 +246,13 @@ mod tests {
             format!("{:?}", defaults.limits)
         );
         assert_eq!(settings.auth.leeway_secs, defaults.auth.leeway_secs);
-        assert_eq!(settings.auth.keys.len(), 1);
-        assert_eq!(settings.auth.keys[0].kid, auth::DEV_KID);
-        assert!(Authenticator::new(&settings.auth).is_ok());
+        assert!(settings.dev, "the example runs in development");
+        assert!(settings.auth.keys.is_empty());
+        assert_eq!(
+            settings.auth.max_lifetime_secs,
+            defaults.auth.max_lifetime_secs
+        );
+        assert!(Authenticator::new(&settings.auth, settings.dev).is_ok());
+        assert!(Authenticator::new(&settings.auth, false).is_err());
     }
 }

@@ -142,6 +142,19 @@ impl Policy {
         self.public.contains(method)
     }
 
+    /// The services someone may call: a method open to some role, or public. Reflection
+    /// lists only these.
+    pub fn reachable_services(&self) -> BTreeSet<String> {
+        let open = self
+            .methods
+            .iter()
+            .filter(|(_, rule)| !rule.roles.is_empty())
+            .map(|(method, _)| method);
+        open.chain(&self.public)
+            .filter_map(|method| split_method(method).map(|(service, _)| service.to_owned()))
+            .collect()
+    }
+
     /// The methods with a rule.
     pub fn methods(&self) -> impl Iterator<Item = &str> {
         self.methods.keys().map(String::as_str)

@@ -16,7 +16,7 @@ use tonic::{
     metadata::MetadataValue,
     transport::{Channel, Endpoint},
 };
-use wuye_kit::identity::{Caller, IDENTITY_HEADER, InternalKey, PROPERTY_HEADER};
+use wuye_kit::identity::{Caller, PROPERTY_HEADER, Signed, Signer};
 use wuye_proto::{
     archives::{
         FilingState, ListHouseholdFilesRequest,
@@ -58,14 +58,16 @@ pub fn serves(method: &str) -> bool {
 
 #[derive(Clone)]
 pub struct PortfolioServer {
-    customer_service: Option<Channel>,
-    engineering: Option<Channel>,
-    archives: Option<Channel>,
-    quality: Option<Channel>,
+    customer_service: Option<Department>,
+    engineering: Option<Department>,
+    archives: Option<Department>,
+    quality: Option<Department>,
     upstreams: Vec<(String, Channel)>,
     deadline: Duration,
-    identity: InternalKey,
 }
+
+/// A department's channel, its calls signed by the gateway for that department.
+type Department = Signed<Channel>;
 
 impl PortfolioServer {
     /// `departments`: the gateway's upstreams by package; `portfolio_upstreams`: other
@@ -74,7 +76,7 @@ impl PortfolioServer {
         departments: &BTreeMap<String, String>,
         portfolio_upstreams: &BTreeMap<String, String>,
         deadline: Duration,
-        identity: InternalKey,
+        identity: Signer,
     ) -> anyhow::Result<Self> {
         let channel = |address: &str| -> anyhow::Result<Channel> {
             Ok(Endpoint::from_shared(address.to_owned())
@@ -83,10 +85,10 @@ impl PortfolioServer {
                 .timeout(deadline)
                 .connect_lazy())
         };
-        let department = |package: &str| {
+        let department = |package: &str, name: &str| {
             departments
                 .get(package)
-                .map(|a| channel(a))
+                .map(|a| Ok::<_, anyhow::Error>(identity.channel(channel(a)?, name)))
                 .transpose()
                 .with_context(|| format!("upstreams.\"{package}\""))
         };
@@ -98,13 +100,12 @@ impl PortfolioServer {
             ));
         }
         Ok(Self {
-            customer_service: department("wuye.customerservice.v1")?,
-            engineering: department("wuye.engineering.v1")?,
-            archives: department("wuye.archives.v1")?,
-            quality: department("wuye.quality.v1")?,
+            customer_service: department("wuye.customerservice.v1", "customer-service")?,
+            engineering: department("wuye.engineering.v1", "engineering")?,
+            archives: department("wuye.archives.v1", "archives")?,
+            quality: department("wuye.quality.v1", "quality")?,
             upstreams,
             deadline,
-            identity,
         })
     }
 
@@ -112,24 +113,18 @@ impl PortfolioServer {
         PortfolioServiceServer::new(self)
     }
 
-    /// A request with the gateway's own identity, for one property or none.
-    fn signed<T>(&self, message: T, property: Option<&str>) -> Result<Request<T>, Status> {
-        let caller = Caller {
+    /// A request as the gateway's portfolio, for one property or none: the department's
+    /// channel signs it.
+    fn signed<T>(&self, message: T, property: Option<&str>) -> Request<T> {
+        let mut request = Request::new(message);
+        request.extensions_mut().insert(Caller {
             user_id: "gateway-portfolio".into(),
             name: "headquarters portfolio".into(),
-            role: "service".into(),
+            role: wuye_kit::identity::SERVICE_ROLE.into(),
             property: property.map(str::to_owned),
-        };
-        let token = self.identity.sign(&caller).map_err(Status::from)?;
-        let mut request = Request::new(message);
-        request.metadata_mut().insert(
-            IDENTITY_HEADER,
-            token
-                .parse()
-                .map_err(|_| Status::internal("identity is not metadata"))?,
-        );
+        });
         request.set_timeout(self.deadline);
-        Ok(request)
+        request
     }
 
     /// The figures of this deployment's own properties (those in `wanted`, or all).
@@ -141,13 +136,10 @@ impl PortfolioServer {
         let Some(cs) = &self.customer_service else {
             return (Vec::new(), Vec::new());
         };
-        let listed = match self.signed(ListPropertiesRequest {}, None) {
-            Ok(request) => PropertyServiceClient::new(cs.clone())
-                .list_properties(request)
-                .await
-                .map(Response::into_inner),
-            Err(status) => Err(status),
-        };
+        let listed = PropertyServiceClient::new(cs.clone())
+            .list_properties(self.signed(ListPropertiesRequest {}, None))
+            .await
+            .map(Response::into_inner);
         let properties = match listed {
             Ok(list) => list.properties,
             Err(status) => return (Vec::new(), vec![missing("local:customer-service", &status)]),
@@ -187,13 +179,12 @@ impl PortfolioServer {
                 },
                 p,
             );
-            Some(match request {
-                Ok(r) => CustomerServiceFiguresServiceClient::new(cs)
-                    .get_complaint_figures(r)
+            Some(
+                CustomerServiceFiguresServiceClient::new(cs)
+                    .get_complaint_figures(request)
                     .await
                     .map(|r| r.into_inner().figures.unwrap_or_default()),
-                Err(s) => Err(s),
-            })
+            )
         };
         let care = async {
             let cs = self.customer_service.clone()?;
@@ -205,13 +196,12 @@ impl PortfolioServer {
                 },
                 p,
             );
-            Some(match request {
-                Ok(r) => CustomerServiceFiguresServiceClient::new(cs)
-                    .get_customer_care_figures(r)
+            Some(
+                CustomerServiceFiguresServiceClient::new(cs)
+                    .get_customer_care_figures(request)
                     .await
                     .map(|r| r.into_inner().figures.unwrap_or_default()),
-                Err(s) => Err(s),
-            })
+            )
         };
         let keys = async {
             let cs = self.customer_service.clone()?;
@@ -223,13 +213,12 @@ impl PortfolioServer {
                 },
                 p,
             );
-            Some(match request {
-                Ok(r) => KeyServiceClient::new(cs)
-                    .get_key_figures(r)
+            Some(
+                KeyServiceClient::new(cs)
+                    .get_key_figures(request)
                     .await
                     .map(|r| r.into_inner().figures),
-                Err(s) => Err(s),
-            })
+            )
         };
         let escalations = async {
             let quality = self.quality.clone()?;
@@ -239,13 +228,12 @@ impl PortfolioServer {
                 },
                 p,
             );
-            Some(match request {
-                Ok(r) => EscalationServiceClient::new(quality)
-                    .get_escalation_figures(r)
+            Some(
+                EscalationServiceClient::new(quality)
+                    .get_escalation_figures(request)
                     .await
                     .map(|r| r.into_inner().figures.unwrap_or_default()),
-                Err(s) => Err(s),
-            })
+            )
         };
         let engineering = async {
             let engineering = self.engineering.clone()?;
@@ -350,7 +338,7 @@ impl PortfolioServer {
     /// counts add up.
     async fn engineering(
         &self,
-        channel: Channel,
+        channel: Department,
         period: &Period,
         property: &str,
     ) -> Result<Vec<EngineeringFigures>, Status> {
@@ -363,7 +351,7 @@ impl PortfolioServer {
                         month: month.clone(),
                     },
                     Some(property),
-                )?;
+                );
                 let mut client = client;
                 Ok::<_, Status>(
                     client
@@ -382,7 +370,7 @@ impl PortfolioServer {
     }
 
     /// Household files overdue or filed late (ARC-3), counted page by page.
-    async fn late_files(&self, archives: Channel, property: &str) -> Result<i64, Status> {
+    async fn late_files(&self, archives: Department, property: &str) -> Result<i64, Status> {
         let mut client = HouseholdFileServiceClient::new(archives);
         let mut total = 0;
         for state in [FilingState::Overdue, FilingState::FiledLate] {
@@ -395,7 +383,7 @@ impl PortfolioServer {
                     page_token,
                 };
                 let page = client
-                    .list_household_files(self.signed(request, Some(property))?)
+                    .list_household_files(self.signed(request, Some(property)))
                     .await?
                     .into_inner();
                 total += page.household_files.len() as i64;

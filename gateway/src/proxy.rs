@@ -25,7 +25,7 @@ use tonic::{
     transport::{Channel, Endpoint},
 };
 use tower::ServiceExt as _;
-use wuye_kit::identity::{Caller, IDENTITY_HEADER, InternalKey, PROPERTY_HEADER};
+use wuye_kit::identity::{Caller, IDENTITY_HEADER, PROPERTY_HEADER, Signer, department_of};
 
 use crate::policy::split_method;
 
@@ -33,7 +33,7 @@ use crate::policy::split_method;
 pub struct Proxy {
     /// (package prefix, channel), longest prefix first.
     upstreams: Vec<(String, Channel)>,
-    identity: InternalKey,
+    identity: Signer,
     /// The longest wait for an upstream's answer once the request is sent.
     timeout: Duration,
 }
@@ -58,7 +58,7 @@ impl Proxy {
     pub fn new(
         upstreams: &BTreeMap<String, String>,
         timeout: Duration,
-        identity: InternalKey,
+        identity: Signer,
     ) -> anyhow::Result<Self> {
         let mut channels = Vec::new();
         for (prefix, address) in upstreams {
@@ -123,9 +123,13 @@ impl Proxy {
                     Err(_) => return status(Status::internal("internal error")),
                 };
             }
+            // Addressed to the department of the method, for this method only.
+            let Some(audience) = department_of(parts.uri.path()) else {
+                return status(Status::unimplemented("no department serves this method"));
+            };
             let identity = self
                 .identity
-                .sign(&caller)
+                .sign(&caller, audience, parts.uri.path())
                 .map_err(Status::from)
                 .and_then(|token| {
                     HeaderValue::try_from(token).map_err(|_| Status::internal("internal error"))
@@ -311,8 +315,6 @@ fn status(status: Status) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use wuye_kit::config::Secret;
-
     use super::*;
 
     #[test]
@@ -376,11 +378,10 @@ mod tests {
                 "http://127.0.0.1:3".into(),
             ),
         ]);
-        let key = InternalKey::new(
-            &Secret::new(wuye_kit::DEV_INTERNAL_KEY),
-            Duration::from_secs(60),
-        );
-        let proxy = Proxy::new(&upstreams, Duration::from_secs(1), key.unwrap()).unwrap();
+        let signer = wuye_kit::IdentitySettings::default()
+            .signer("gateway", true)
+            .unwrap();
+        let proxy = Proxy::new(&upstreams, Duration::from_secs(1), signer).unwrap();
         assert_eq!(proxy.upstreams[0].0, "wuye.quality.v1.ReportService");
         assert_eq!(proxy.upstreams[1].0, "wuye.customerservice.v1");
         assert!(proxy.routes("wuye.customerservice.v1.ComplaintService/CreateComplaint"));

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio_stream::StreamExt as _;
 use tonic::{Code, Request, Status, transport::Channel};
 use wuye_kit::{
-    identity::{Caller, IDENTITY_HEADER, InternalKey},
+    identity::{Caller, SERVICE_ROLE, Signed, Signer},
     properties::{EscalationRules, Properties},
 };
 use wuye_proto::{
@@ -150,9 +150,9 @@ fn recurring_detail(r: &wuye_proto::events::ComplaintRecurring) -> String {
 #[derive(Clone)]
 pub struct Relay {
     settings: RelaySettings,
-    customer_service: Channel,
-    quality: Channel,
-    identity: InternalKey,
+    /// Both channels sign their calls as the gateway's relay.
+    customer_service: Signed<Channel>,
+    quality: Signed<Channel>,
 }
 
 impl Relay {
@@ -160,7 +160,7 @@ impl Relay {
     pub fn new(
         settings: &RelaySettings,
         upstreams: &BTreeMap<String, String>,
-        identity: InternalKey,
+        identity: &Signer,
     ) -> anyhow::Result<Option<Self>> {
         if !settings.enabled {
             return Ok(None);
@@ -178,9 +178,9 @@ impl Relay {
         );
         Ok(Some(Self {
             settings: settings.clone(),
-            customer_service: wuye_kit::follow::peer_channel(cs)?,
-            quality: wuye_kit::follow::peer_channel(quality)?,
-            identity,
+            customer_service: identity
+                .channel(wuye_kit::follow::peer_channel(cs)?, "customer-service"),
+            quality: identity.channel(wuye_kit::follow::peer_channel(quality)?, "quality"),
         }))
     }
 
@@ -227,26 +227,19 @@ impl Relay {
         )
     }
 
-    /// A request carrying the relay's internal identity, for `property` when given.
-    fn signed<T>(&self, message: T, property: Option<&str>) -> Result<Request<T>, Status> {
-        let caller = Caller {
+    /// A request as the relay, for `property` when given: the channel signs it.
+    fn signed<T>(&self, message: T, property: Option<&str>) -> Request<T> {
+        let mut request = Request::new(message);
+        request.extensions_mut().insert(Caller {
             user_id: "gateway-relay".into(),
             name: "escalation relay".into(),
-            role: "service".into(),
+            role: SERVICE_ROLE.into(),
             property: property.map(str::to_owned),
-        };
-        let token = self.identity.sign(&caller).map_err(Status::from)?;
-        let mut request = Request::new(message);
-        request.metadata_mut().insert(
-            IDENTITY_HEADER,
-            token
-                .parse()
-                .map_err(|_| Status::internal("identity is not metadata"))?,
-        );
-        Ok(request)
+        });
+        request
     }
 
-    fn quality(&self) -> EscalationRelayServiceClient<Channel> {
+    fn quality(&self) -> EscalationRelayServiceClient<Signed<Channel>> {
         EscalationRelayServiceClient::new(self.quality.clone())
     }
 
@@ -262,12 +255,12 @@ impl Relay {
                     source: source.clone(),
                 },
                 None,
-            )?)
+            ))
             .await?
             .into_inner()
             .received_seq;
         let mut events = EventServiceClient::new(self.customer_service.clone())
-            .subscribe(self.signed(SubscribeRequest { after_seq }, None)?)
+            .subscribe(self.signed(SubscribeRequest { after_seq }, None))
             .await?
             .into_inner();
         tracing::info!(after_seq, "relaying escalations");
@@ -301,10 +294,10 @@ impl Relay {
                 reason: e.reason.into(),
                 detail: e.detail.clone(),
             };
-            let result = match self.signed(request, Some(&event.property_id)) {
-                Ok(request) => self.quality().receive_escalation(request).await,
-                Err(status) => Err(status),
-            };
+            let result = self
+                .quality()
+                .receive_escalation(self.signed(request, Some(&event.property_id)))
+                .await;
             match result {
                 Ok(response) => {
                     if response.into_inner().new_reason {
@@ -350,7 +343,7 @@ impl Relay {
         let source = &self.settings.source;
         let ours: std::collections::BTreeSet<String> =
             PropertyServiceClient::new(self.customer_service.clone())
-                .list_properties(self.signed(ListPropertiesRequest {}, None)?)
+                .list_properties(self.signed(ListPropertiesRequest {}, None))
                 .await?
                 .into_inner()
                 .properties
@@ -364,12 +357,12 @@ impl Relay {
                     source: source.clone(),
                 },
                 None,
-            )?)
+            ))
             .await?
             .into_inner()
             .acknowledged_seq;
         let mut events = EventServiceClient::new(self.quality.clone())
-            .subscribe(self.signed(SubscribeRequest { after_seq }, None)?)
+            .subscribe(self.signed(SubscribeRequest { after_seq }, None))
             .await?
             .into_inner();
         while let Some(item) = events.next().await {
@@ -386,7 +379,7 @@ impl Relay {
                         seq: event.seq,
                     },
                     None,
-                )?)
+                ))
                 .await?;
         }
         Ok(())
@@ -412,14 +405,9 @@ impl Relay {
                 state: state.into(),
                 decision: u.text.clone(),
             };
-            let result = match self.signed(request, Some(&event.property_id)) {
-                Ok(request) => {
-                    ComplaintServiceClient::new(self.customer_service.clone())
-                        .record_escalation_state(request)
-                        .await
-                }
-                Err(status) => Err(status),
-            };
+            let result = ComplaintServiceClient::new(self.customer_service.clone())
+                .record_escalation_state(self.signed(request, Some(&event.property_id)))
+                .await;
             match result {
                 Ok(_) => return,
                 Err(status) if permanent(&status) => {

@@ -118,9 +118,11 @@ async fn listener() -> TcpListener {
 async fn start_service() -> SocketAddr {
     let listener = listener().await;
     let addr = listener.local_addr().unwrap();
-    let key = wuye_kit::IdentitySettings::default().key().unwrap();
+    let verifier = wuye_kit::IdentitySettings::default()
+        .verifier("customer-service", true)
+        .unwrap();
     let server = wuye_kit::server::Server::new("customer-service", listener)
-        .require_identity(key)
+        .require_identity(verifier)
         .add_service(HouseholdServiceServer::new(Echo));
     tokio::spawn(server.run_until(std::future::pending()));
     addr
@@ -128,6 +130,7 @@ async fn start_service() -> SocketAddr {
 
 fn settings(customer_service: SocketAddr) -> GatewaySettings {
     let mut settings = GatewaySettings {
+        dev: true,
         policy_file: concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/policy.toml").into(),
         upstream_timeout_ms: 2_000,
         ..GatewaySettings::default()

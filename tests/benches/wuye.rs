@@ -28,7 +28,7 @@ use wuye_kit::{
     identity::Caller,
 };
 use wuye_tests::{
-    Backend, Identity, PROPERTY, Stack, deploy_properties,
+    AsGateway, Backend, CallAs, PROPERTY, Stack, deploy_properties,
     proto::customerservice::{
         Channel as ContactChannel, Complainant, CreateComplaintRequest, GetComplaintRequest,
         Severity, complaint_service_client::ComplaintServiceClient,
@@ -313,19 +313,14 @@ async fn complaints(stack: &Stack, n: usize) -> Vec<String> {
 
 /// A channel straight to customer-service carrying the internal identity of a front desk
 /// clerk, as the gateway would forward it.
-fn direct(stack: &Stack) -> InterceptedService<Channel, Identity> {
+fn direct(stack: &Stack) -> AsGateway {
     let caller = Caller {
         user_id: "front_desk-1".into(),
         name: "测试员".into(),
         role: "front_desk".into(),
         property: Some(PROPERTY.into()),
     };
-    let key = wuye_kit::IdentitySettings::default().key().unwrap();
-    let token = key.sign(&caller).unwrap();
-    InterceptedService::new(
-        wuye_tests::channel(stack.customer_service),
-        Identity::new(&token),
-    )
+    stack.as_gateway("customer-service", caller)
 }
 
 /// The storage limit: customer-service's registration transaction on a database of its own.
@@ -1129,21 +1124,21 @@ mod portfolio {
             },
         };
 
-        let key = wuye_kit::IdentitySettings::default().key().unwrap();
         let signed = move |property: &str| {
-            let caller = Caller {
+            CallAs(Caller {
                 user_id: "gateway-portfolio".into(),
                 name: "headquarters portfolio".into(),
                 role: "service".into(),
                 property: Some(property.to_owned()),
-            };
-            Identity::new(&key.sign(&caller).unwrap())
+            })
         };
+        let gateway = stack.signer(wuye_kit::identity::GATEWAY);
+        let department = |name| gateway.channel(wuye_tests::channel(stack.address(name)), name);
         let (cs, eng, arc, qua) = (
-            wuye_tests::channel(stack.customer_service),
-            wuye_tests::channel(stack.engineering),
-            wuye_tests::channel(stack.archives),
-            wuye_tests::channel(stack.quality),
+            department("customer-service"),
+            department("engineering"),
+            department("archives"),
+            department("quality"),
         );
         let ids = Arc::new(ids.to_vec());
         let month = || MONTH.to_owned();
@@ -1231,7 +1226,7 @@ mod portfolio {
         ];
         for (name, call) in calls {
             let measured = repeat(args, || {
-                let (ids, signed, call) = (ids.clone(), signed.clone(), call.clone());
+                let (ids, signed, call) = (ids.clone(), signed, call.clone());
                 closed_loop(1, args.window(), move |_, _| {
                     let calls: Vec<_> = ids.iter().map(|id| call(id.clone(), signed(id))).collect();
                     async move { futures::future::join_all(calls).await.into_iter().collect() }
@@ -1244,7 +1239,7 @@ mod portfolio {
 
     /// One figures call for a property, with the gateway's identity for it.
     type FiguresCall = Arc<
-        dyn Fn(String, Identity) -> futures::future::BoxFuture<'static, Result<(), Status>>
+        dyn Fn(String, CallAs) -> futures::future::BoxFuture<'static, Result<(), Status>>
             + Send
             + Sync,
     >;

@@ -18,8 +18,12 @@ use tonic::{
     transport::Channel,
 };
 use wuye_kit::{
-    Deps, ServiceSettings, clock::ManualClock, config::Secret, identity::PROPERTY_HEADER,
-    properties::Properties, server::Server,
+    Deps, ServiceSettings,
+    clock::ManualClock,
+    config::Secret,
+    identity::{Caller, PROPERTY_HEADER, Signed, Signer},
+    properties::Properties,
+    server::Server,
 };
 
 pub use wuye_proto as proto;
@@ -208,19 +212,42 @@ impl Stack {
         )
     }
 
-    /// A client of a department's own event stream, with an internal identity as a peer
-    /// service would have.
-    pub fn events(&self, service: SocketAddr) -> EventClient {
-        let identity = wuye_kit::IdentitySettings::default()
-            .key()
-            .unwrap()
-            .sign(&wuye_kit::identity::Caller::service("tests"))
-            .unwrap();
-        let auth = Identity::new(&identity);
-        proto::events::event_service_client::EventServiceClient::new(InterceptedService::new(
-            channel(service),
-            auth,
-        ))
+    /// A client of the event stream of `department` (a service name such as
+    /// "customer-service"), calling as a peer department does: signed with a peer's own
+    /// development key.
+    pub fn events(&self, department: &str) -> EventClient {
+        let source = self
+            .signer("quality")
+            .channel(channel(self.address(department)), department);
+        proto::events::event_service_client::EventServiceClient::new(source)
+    }
+
+    /// The development signer of the component `name` ("gateway", a department).
+    pub fn signer(&self, name: &str) -> Signer {
+        wuye_kit::IdentitySettings::default()
+            .signer(name, true)
+            .expect("a development key")
+    }
+
+    /// A channel straight to `department`, each call signed by the gateway's development key
+    /// as `caller`, as the gateway forwards calls.
+    pub fn as_gateway(&self, department: &str, caller: Caller) -> AsGateway {
+        InterceptedService::new(
+            self.signer(wuye_kit::identity::GATEWAY)
+                .channel(channel(self.address(department)), department),
+            CallAs(caller),
+        )
+    }
+
+    /// The address of the department `name`.
+    pub fn address(&self, name: &str) -> SocketAddr {
+        match name {
+            "customer-service" => self.customer_service,
+            "engineering" => self.engineering,
+            "archives" => self.archives,
+            "quality" => self.quality,
+            other => panic!("no department is called {other}"),
+        }
     }
 }
 
@@ -231,29 +258,26 @@ impl Drop for Stack {
     }
 }
 
-pub type Authed = InterceptedService<Channel, Auth>;
-pub type EventClient =
-    proto::events::event_service_client::EventServiceClient<InterceptedService<Channel, Identity>>;
-
-/// Adds an internal identity, as the gateway or a peer service does.
+/// Puts a caller into each request, for a [`Signed`] channel to sign.
 #[derive(Clone)]
-pub struct Identity(MetadataValue<tonic::metadata::Ascii>);
+pub struct CallAs(pub Caller);
 
-impl Identity {
-    /// The internal identity `token` (signed with the internal key).
-    pub fn new(token: &str) -> Identity {
-        Identity(token.parse().expect("an identity token is ASCII"))
-    }
-}
-
-impl Interceptor for Identity {
+impl Interceptor for CallAs {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        request
-            .metadata_mut()
-            .insert(wuye_kit::identity::IDENTITY_HEADER, self.0.clone());
+        request.extensions_mut().insert(self.0.clone());
+        if let Some(property) = &self.0.property {
+            request.metadata_mut().insert(
+                PROPERTY_HEADER,
+                MetadataValue::try_from(property.as_str()).unwrap(),
+            );
+        }
         Ok(request)
     }
 }
+
+pub type AsGateway = InterceptedService<Signed<Channel>, CallAs>;
+pub type Authed = InterceptedService<Channel, Auth>;
+pub type EventClient = proto::events::event_service_client::EventServiceClient<Signed<Channel>>;
 pub type ComplaintClient =
     proto::customerservice::complaint_service_client::ComplaintServiceClient<Authed>;
 pub type HouseholdClient =
@@ -305,7 +329,11 @@ async fn service_settings(
     service: &str,
     data_dir: &std::path::Path,
 ) -> ServiceSettings {
-    let mut settings = ServiceSettings::default();
+    let mut settings = ServiceSettings {
+        // The harness runs on the public development keys.
+        dev: true,
+        ..ServiceSettings::default()
+    };
     settings.database.data_dir = data_dir.to_owned();
     settings.database.max_connections = 8;
     settings.jobs_interval_ms = 50;
@@ -318,6 +346,7 @@ async fn service_settings(
 /// Gateway settings with the repository's policy; the tests fill in the upstreams.
 pub fn gateway_settings() -> wuye_gateway::GatewaySettings {
     let mut settings = wuye_gateway::GatewaySettings {
+        dev: true,
         policy_file: repo_root().join("deploy/policy.toml"),
         upstreams: Default::default(),
         ..Default::default()

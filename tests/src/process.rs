@@ -10,6 +10,7 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
+    sync::LazyLock,
     time::Duration,
 };
 
@@ -20,9 +21,84 @@ use tonic_health::pb::{
 
 use crate::{PROPERTY, repo_root};
 
-/// The internal key the processes share. Not the development key: the processes must be
-/// configured, not fall back.
-pub const INTERNAL_KEY: &str = "processes-test-internal-key-0123456789abcdef";
+/// The keys of the processes the tests start, made by the test run: none is a public
+/// development key, so the binaries run as in production (where those are refused).
+pub struct TestKeys {
+    dir: PathBuf,
+    token_key: String,
+}
+
+/// The `kid` of the tests' user token key.
+pub const TOKEN_KID: &str = "tests-1";
+/// The components with an identity key of their own.
+const COMPONENTS: [&str; 5] = [
+    "gateway",
+    "customer-service",
+    "engineering",
+    "archives",
+    "quality",
+];
+
+impl TestKeys {
+    fn generate() -> Self {
+        let dir = std::env::temp_dir().join(format!("wuye-test-keys-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pair = |name: &str| {
+            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+            std::fs::write(dir.join(format!("{name}.pem")), key.serialize_pem()).unwrap();
+            std::fs::write(dir.join(format!("{name}.pub.pem")), key.public_key_pem()).unwrap();
+            key.serialize_pem()
+        };
+        let token_key = pair("token");
+        for component in COMPONENTS {
+            pair(component);
+        }
+        Self { dir, token_key }
+    }
+
+    /// The private key file of `name` (a component, or "token").
+    pub fn private(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.pem"))
+    }
+
+    /// The public key file of `name`.
+    pub fn public(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.pub.pem"))
+    }
+
+    /// A user token of the tests' identity provider.
+    pub fn token(&self, claims: &wuye_gateway::Claims) -> String {
+        wuye_gateway::sign_token(
+            wuye_gateway::KeyAlgorithm::EdDSA,
+            self.token_key.as_bytes(),
+            TOKEN_KID,
+            claims,
+        )
+        .unwrap()
+    }
+}
+
+/// The keys of this test run's processes.
+pub fn keys() -> &'static TestKeys {
+    static KEYS: LazyLock<TestKeys> = LazyLock::new(TestKeys::generate);
+    &KEYS
+}
+
+/// Each department's keyring of personal data at rest, for processes started by tests.
+fn keyring(prefix: &str) -> String {
+    let byte = match prefix {
+        "CUSTOMER_SERVICE" => "2b",
+        "ENGINEERING" => "3c",
+        "ARCHIVES" => "8f",
+        _ => "4d",
+    };
+    format!("k1={}", byte.repeat(32))
+}
+
+/// The component a prefix (`CUSTOMER_SERVICE`) configures (`customer-service`).
+fn component(prefix: &str) -> String {
+    prefix.to_lowercase().replace('_', "-")
+}
 
 /// Where the binaries are: `WUYE_BIN_DIR`, else the test's own profile directory.
 pub fn bin_dir() -> PathBuf {
@@ -88,9 +164,14 @@ pub fn department_env(
         ),
         (format!("{p}DATABASE__MAX_CONNECTIONS"), "4".to_owned()),
         (
-            format!("{p}IDENTITY__INTERNAL_KEY"),
-            INTERNAL_KEY.to_owned(),
+            format!("{p}IDENTITY__SIGNING_KEY"),
+            keys().private(&component(prefix)).display().to_string(),
         ),
+        (
+            format!("{p}IDENTITY__TRUSTED__GATEWAY"),
+            keys().public("gateway").display().to_string(),
+        ),
+        (format!("{p}ENCRYPTION_KEYS"), keyring(prefix)),
         (format!("{p}TELEMETRY__LOG_FORMAT"), "json".to_owned()),
     ]);
     if !database_url.is_empty() {
@@ -100,7 +181,7 @@ pub fn department_env(
 }
 
 /// The environment of a gateway on `listen` routing each package of `upstreams` to its
-/// address, with the repository's policy and development public key.
+/// address, with the repository's policy and the tests' keys.
 pub fn gateway_env(listen: SocketAddr, upstreams: &[(&str, SocketAddr)]) -> Vec<(String, String)> {
     let deploy = repo_root().join("deploy");
     let upstreams: Vec<String> = upstreams
@@ -125,13 +206,13 @@ pub fn gateway_env(listen: SocketAddr, upstreams: &[(&str, SocketAddr)]) -> Vec<
         (
             "WUYE_GATEWAY__AUTH__KEYS".to_owned(),
             format!(
-                "[{{kid=\"dev-1\", algorithm=\"EdDSA\", public_key_file=\"{}\"}}]",
-                deploy.join("dev-keys/jwt-ed25519.pub.pem").display()
+                "[{{kid=\"{TOKEN_KID}\", algorithm=\"EdDSA\", public_key_file=\"{}\"}}]",
+                keys().public("token").display()
             ),
         ),
         (
-            "WUYE_GATEWAY__IDENTITY__INTERNAL_KEY".to_owned(),
-            INTERNAL_KEY.to_owned(),
+            "WUYE_GATEWAY__IDENTITY__SIGNING_KEY".to_owned(),
+            keys().private("gateway").display().to_string(),
         ),
         (
             "WUYE_GATEWAY__TELEMETRY__LOG_FORMAT".to_owned(),
@@ -267,12 +348,6 @@ impl Drop for Processes {
     }
 }
 
-/// customer-service's keyring of phone numbers at rest, for processes started by tests.
-const CUSTOMER_SERVICE_KEYS: &str =
-    "cs1=2b7e151628aed2a6abf7158809cf4f3c2b7e151628aed2a6abf7158809cf4f3c";
-/// archives' keyring of identifiers at rest, for processes started by tests.
-const ARCHIVES_KEYS: &str = "k1=8f3a1c2e4b5d6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
-
 /// (binary, environment prefix, package the gateway routes to it)
 pub const DEPARTMENTS: [(&str, &str, &str); 4] = [
     (
@@ -318,11 +393,18 @@ impl Deployment {
                         format!("{p}PEERS__ENGINEERING"),
                         format!("http://{}", addrs[1]),
                     ),
+                    // Archives follows customer-service's move-ins as itself.
                     (
-                        format!("{p}ENCRYPTION_KEYS"),
-                        CUSTOMER_SERVICE_KEYS.to_owned(),
+                        format!("{p}IDENTITY__TRUSTED__ARCHIVES"),
+                        keys().public("archives").display().to_string(),
                     ),
                 ]);
+            }
+            if name == "engineering" {
+                env.push((
+                    format!("{p}IDENTITY__TRUSTED__CUSTOMER_SERVICE"),
+                    keys().public("customer-service").display().to_string(),
+                ));
             }
             if name == "archives" {
                 env.extend([
@@ -330,7 +412,6 @@ impl Deployment {
                         format!("{p}PEERS__CUSTOMER_SERVICE"),
                         format!("http://{}", addrs[0]),
                     ),
-                    (format!("{p}ENCRYPTION_KEYS"), ARCHIVES_KEYS.to_owned()),
                     (
                         format!("{p}DOCUMENT_STORE"),
                         format!("file://{}", work.join("documents").display()),
@@ -378,7 +459,7 @@ pub async fn serving(name: &str, addr: SocketAddr) {
 }
 
 /// A request as a user of `role` at the test property, for a gateway process (signed with
-/// the development key its configuration trusts).
+/// the tests' token key its configuration trusts).
 pub fn authed<T>(message: T, role: &str) -> Request<T> {
     authed_as(message, role, &format!("{role}-1"))
 }
@@ -386,14 +467,13 @@ pub fn authed<T>(message: T, role: &str) -> Request<T> {
 /// A request as the user `user_id` with `role` at the test property, through a gateway
 /// process: for several people calling at once.
 pub fn authed_as<T>(message: T, role: &str, user_id: &str) -> Request<T> {
-    let token = wuye_gateway::sign_dev_token(
-        role,
-        &[PROPERTY.to_owned()],
+    let token = keys().token(&wuye_gateway::Claims::new(
         user_id,
         "测试员",
+        role,
+        &[PROPERTY.to_owned()],
         Duration::from_secs(600),
-    )
-    .unwrap();
+    ));
     let mut request = Request::new(message);
     let metadata = request.metadata_mut();
     metadata.insert(

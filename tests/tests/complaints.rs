@@ -568,7 +568,7 @@ async fn overdue_replies_are_listed_and_announced_once(backend: Backend) {
         (end_of(9), end_of(10), end_of(11))
     );
 
-    let mut events = stack.events(stack.customer_service);
+    let mut events = stack.events("customer-service");
     let mut stream = events
         .subscribe(SubscribeRequest { after_seq: 3 })
         .await
@@ -707,7 +707,7 @@ async fn major_complaints_and_the_quality_department_s_handling(backend: Backend
     .unwrap();
     assert!(marked.major);
     assert_eq!(marked.state(), ComplaintState::Registered);
-    let mut events = stack.events(stack.customer_service);
+    let mut events = stack.events("customer-service");
     let mut stream = events
         .subscribe(SubscribeRequest { after_seq: 1 })
         .await

@@ -10,7 +10,6 @@ use chrono_tz::Asia::Shanghai;
 use tokio_stream::StreamExt;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
-use wuye_kit::identity::{Caller, IDENTITY_HEADER};
 use wuye_tests::{
     Authed, Backend, PROPERTY, Stack, both_backends, inspection_answers,
     proto::{
@@ -23,9 +22,7 @@ use wuye_tests::{
             inspection_service_client::InspectionServiceClient,
             work_order_service_client::WorkOrderServiceClient,
         },
-        events::{
-            Event, SubscribeRequest, event::Payload, event_service_client::EventServiceClient,
-        },
+        events::{Event, SubscribeRequest, event::Payload},
     },
 };
 
@@ -182,17 +179,8 @@ fn set(codes: &[&str]) -> BTreeSet<String> {
 }
 
 async fn events(stack: &Stack, after: i64) -> Vec<Event> {
-    let key = wuye_kit::IdentitySettings::default().key().unwrap();
-    let identity = key.sign(&Caller::service("tests")).unwrap();
-    let mut client = EventServiceClient::with_interceptor(
-        wuye_tests::channel(stack.engineering),
-        move |mut r: tonic::Request<()>| {
-            r.metadata_mut()
-                .insert(IDENTITY_HEADER, identity.parse().unwrap());
-            Ok(r)
-        },
-    );
-    let mut stream = client
+    let mut stream = stack
+        .events("engineering")
         .subscribe(SubscribeRequest { after_seq: after })
         .await
         .unwrap()

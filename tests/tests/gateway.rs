@@ -6,12 +6,15 @@ use std::time::Duration;
 use tonic::{Code, Request};
 use tonic_types::StatusExt;
 use wuye_gateway::{Claims, KeyAlgorithm, sign_token};
-use wuye_kit::identity::{Caller, IDENTITY_HEADER, InternalKey, PROPERTY_HEADER};
+use wuye_kit::identity::{Caller, GATEWAY, IDENTITY_HEADER, PROPERTY_HEADER, Signer};
 use wuye_tests::{
     Auth, Backend, OTHER_PROPERTY, PROPERTY, Stack, both_backends, channel,
-    proto::customerservice::{
-        Channel, Complainant, CreateComplaintRequest, ListComplaintsRequest, Severity,
-        complaint_service_client::ComplaintServiceClient,
+    proto::{
+        customerservice::{
+            Channel, Complainant, CreateComplaintRequest, ListComplaintsRequest, Severity,
+            complaint_service_client::ComplaintServiceClient,
+        },
+        events::{SubscribeRequest, event_service_client::EventServiceClient},
     },
 };
 
@@ -101,6 +104,19 @@ async fn calls_without_a_valid_token_are_unauthenticated(backend: Backend) {
     let mut other_audience = claims.clone();
     other_audience.aud = "someone-else".into();
     let other_audience = sign_dev(&other_audience);
+    // Times that no provider should issue: valid only from tomorrow, issued tomorrow, or for
+    // a hundred years.
+    let day = 24 * 3600;
+    let mut not_yet = claims.clone();
+    not_yet.nbf = Some(claims.iat + day);
+    let not_yet = sign_dev(&not_yet);
+    let mut issued_later = claims.clone();
+    issued_later.iat += day;
+    issued_later.exp += day;
+    let issued_later = sign_dev(&issued_later);
+    let mut century = claims.clone();
+    century.exp = claims.iat + 100 * 365 * day;
+    let century = sign_dev(&century);
 
     for (what, token) in [
         ("no token", None),
@@ -110,6 +126,9 @@ async fn calls_without_a_valid_token_are_unauthenticated(backend: Backend) {
         ("alg none", Some(unsigned)),
         ("expired", Some(expired)),
         ("other audience", Some(other_audience)),
+        ("not valid before tomorrow", Some(not_yet)),
+        ("issued tomorrow", Some(issued_later)),
+        ("a hundred years", Some(century)),
     ] {
         let status = client(&stack, token, PROPERTY)
             .list_complaints(list(PROPERTY))
@@ -213,9 +232,11 @@ async fn roles_and_properties_outside_the_policy_are_denied(backend: Backend) {
 
 async fn services_refuse_calls_around_the_gateway(backend: Backend) {
     let stack = Stack::start(backend).await;
-    let direct = |identity: Option<String>| {
+    let create_path = "/wuye.customerservice.v1.ComplaintService/CreateComplaint";
+    let list_path = "/wuye.customerservice.v1.ComplaintService/ListComplaints";
+    let direct = |department: &str, identity: Option<String>| {
         ComplaintServiceClient::with_interceptor(
-            channel(stack.customer_service),
+            channel(stack.address(department)),
             move |mut r: Request<()>| {
                 r.metadata_mut()
                     .insert(PROPERTY_HEADER, PROPERTY.parse().unwrap());
@@ -233,22 +254,90 @@ async fn services_refuse_calls_around_the_gateway(backend: Backend) {
         role: "front_desk".into(),
         property: Some(PROPERTY.into()),
     };
-    let foreign = InternalKey::new(
-        &wuye_kit::config::Secret::new("an-attacker-guessing-the-key-0123456789"),
-        Duration::from_secs(60),
-    )
-    .unwrap()
-    .sign(&caller)
-    .unwrap();
+    let gateway = stack.signer(GATEWAY);
+    // The gateway's key would open this one call: the identity is real.
+    let good = gateway
+        .sign(&caller, "customer-service", create_path)
+        .unwrap();
+    direct("customer-service", Some(good.clone()))
+        .create_complaint(create(PROPERTY))
+        .await
+        .expect("the identity the gateway signs for this call");
+
+    // Someone else's Ed25519 key under the gateway's name.
+    let stranger = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let forged = Signer::new(GATEWAY, &stranger.serialize_pem(), Duration::from_secs(5))
+        .unwrap()
+        .sign(&caller, "customer-service", create_path)
+        .unwrap();
+    // An identity seen on the wire for another method, replayed.
+    let for_listing = gateway
+        .sign(&caller, "customer-service", list_path)
+        .unwrap();
+    // A department's own key speaking for a user.
+    let from_archives = stack
+        .signer("archives")
+        .sign(&caller, "customer-service", create_path)
+        .unwrap();
+    let as_archives = stack
+        .signer("archives")
+        .sign(
+            &Caller::service("archives"),
+            "customer-service",
+            create_path,
+        )
+        .unwrap();
     // A user token is no internal identity either.
     let user_token = stack.token("front_desk", &[PROPERTY]);
-    for identity in [None, Some(foreign), Some(user_token)] {
-        let status = direct(identity)
+    for identity in [
+        None,
+        Some(forged),
+        Some(for_listing),
+        Some(from_archives),
+        Some(as_archives),
+        Some(user_token),
+    ] {
+        let status = direct("customer-service", identity)
             .create_complaint(create(PROPERTY))
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
     }
+    // The identity for customer-service, taken to another department.
+    let status = direct("engineering", Some(good))
+        .create_complaint(create(PROPERTY))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+
+    // The event stream serves departments following it as themselves, not users.
+    let subscribe = "/wuye.events.v1.EventService/Subscribe";
+    let user_on_stream = gateway
+        .sign(&caller, "customer-service", subscribe)
+        .unwrap();
+    let mut events = EventServiceClient::with_interceptor(
+        channel(stack.customer_service),
+        move |mut r: Request<()>| {
+            r.metadata_mut()
+                .insert(IDENTITY_HEADER, user_on_stream.parse().unwrap());
+            Ok(r)
+        },
+    );
+    let status = events
+        .subscribe(SubscribeRequest { after_seq: 0 })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (status.code(), reason(&status).as_str()),
+        (Code::PermissionDenied, "SERVICE_ONLY"),
+        "{status:?}"
+    );
+    stack
+        .events("customer-service")
+        .subscribe(SubscribeRequest { after_seq: 0 })
+        .await
+        .expect("a department follows as itself");
+
     // Health stays open for probes.
     let mut health =
         tonic_health::pb::health_client::HealthClient::new(channel(stack.customer_service));

@@ -194,7 +194,7 @@ async fn move_in_occupies_the_unit_and_move_out_frees_it(backend: Backend) {
     assert_eq!(ids, [next.id.as_str(), household.id.as_str()]);
 
     // The stream carries move-in, move-out, move-in, in order.
-    let mut events = stack.events(stack.customer_service);
+    let mut events = stack.events("customer-service");
     let mut stream = events
         .subscribe(SubscribeRequest { after_seq: 0 })
         .await
@@ -283,7 +283,7 @@ async fn move_in_refusals_write_nothing(backend: Backend) {
     assert!(listed.households.is_empty());
     // The event stream has nothing either: the first event is this move-in.
     clerk.record_move_in(move_in("ok", &unit_id)).await.unwrap();
-    let mut events = stack.events(stack.customer_service);
+    let mut events = stack.events("customer-service");
     let first = events
         .subscribe(SubscribeRequest { after_seq: 0 })
         .await

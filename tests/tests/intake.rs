@@ -330,7 +330,7 @@ async fn registration_is_on_the_event_stream(backend: Backend) {
         .unwrap();
 
     // Events are served service to service, with an internal identity.
-    let mut events = stack.events(stack.customer_service);
+    let mut events = stack.events("customer-service");
     let mut stream = events
         .subscribe(SubscribeRequest { after_seq: 0 })
         .await

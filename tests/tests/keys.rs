@@ -159,7 +159,7 @@ async fn whereabouts(keys: &mut KeyClient, set: &str) -> (KeySetState, i32, i32)
 
 /// Reads the customer service event stream until `pick` finds what it wants.
 async fn await_event<T>(stack: &Stack, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
-    let mut events = stack.events(stack.customer_service);
+    let mut events = stack.events("customer-service");
     let mut stream = events
         .subscribe(SubscribeRequest { after_seq: 0 })
         .await
@@ -179,7 +179,7 @@ async fn await_event<T>(stack: &Stack, mut pick: impl FnMut(&Event) -> Option<T>
 
 /// Every event written so far (the stream is read until it has nothing more for a moment).
 async fn all_events(stack: &Stack) -> Vec<Event> {
-    let mut events = stack.events(stack.customer_service);
+    let mut events = stack.events("customer-service");
     let mut stream = events
         .subscribe(SubscribeRequest { after_seq: 0 })
         .await

@@ -1211,7 +1211,7 @@ async fn a_recurring_problem_reaches_the_inbox_once(backend: Backend) {
 
     // The fact is customer service's, written once in its event stream.
     let mut stream = stack
-        .events(stack.customer_service)
+        .events("customer-service")
         .subscribe(wuye_tests::proto::events::SubscribeRequest { after_seq: 0 })
         .await
         .unwrap()

@@ -1,10 +1,20 @@
-//! The gateway refuses to start on a policy that misses a method, and its reflection lists
-//! the services for grpcurl.
+//! Start-up: the gateway refuses a policy that misses a method; every binary refuses to start
+//! without its own keys or with a public development key, naming the setting, and runs on the
+//! development keys only when told to, saying so; the gateway's reflection lists what users
+//! can reach, for grpcurl.
 
-use std::process::Command;
+use std::{
+    path::Path,
+    process::{Command, Stdio},
+    time::Duration,
+};
 
 use tokio::net::TcpListener;
-use wuye_tests::{Backend, Stack, gateway_settings, repo_root};
+use wuye_tests::{
+    Backend, Stack, gateway_settings,
+    process::{binary, department_env, free_port, gateway_env},
+    repo_root,
+};
 
 #[tokio::test]
 async fn gateway_refuses_a_policy_that_misses_a_method() {
@@ -53,6 +63,7 @@ async fn grpcurl_lists_the_services_through_the_gateway() {
     for service in [
         "wuye.customerservice.v1.ComplaintService",
         "wuye.customerservice.v1.HouseholdService",
+        "wuye.hq.v1.PortfolioService",
         "grpc.health.v1.Health",
     ] {
         assert!(
@@ -60,4 +71,192 @@ async fn grpcurl_lists_the_services_through_the_gateway() {
             "{service} missing from:\n{listed}"
         );
     }
+    // What no user may call is not shown: the departments' event stream, the relay's methods.
+    for hidden in [
+        "wuye.events.v1.EventService",
+        "wuye.quality.v1.EscalationRelayService",
+    ] {
+        assert!(
+            !listed.lines().any(|l| l == hidden),
+            "{hidden} listed:\n{listed}"
+        );
+    }
+}
+
+/// Runs `wuye-<name>` with exactly `env` in `dir` until it exits (within a minute) and returns
+/// whether it succeeded and what it wrote on stderr.
+fn run_to_exit(name: &str, env: &[(String, String)], dir: &Path) -> (bool, String) {
+    let mut child = Command::new(binary(name))
+        .env_clear()
+        .envs(env.iter().cloned())
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "wuye-{name} kept running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Each binary configured as production, with one setting changed.
+fn production_env(name: &str, prefix: &str, dir: &Path) -> Vec<(String, String)> {
+    let mut env = if name == "gateway" {
+        gateway_env(free_port(), &[])
+    } else {
+        department_env(prefix, free_port(), "", dir)
+    };
+    // Peers, so that the departments that follow others get as far as their keys.
+    for peer in ["ENGINEERING", "CUSTOMER_SERVICE"] {
+        env.push((
+            format!("WUYE_{prefix}__PEERS__{peer}"),
+            format!("http://{}", free_port()),
+        ));
+    }
+    env
+}
+
+fn set(env: &mut Vec<(String, String)>, key: &str, value: impl Into<String>) {
+    env.retain(|(k, _)| k != key);
+    env.push((key.to_owned(), value.into()));
+}
+
+#[test]
+fn production_refuses_missing_and_public_development_keys_naming_the_setting() {
+    let dir = std::env::temp_dir().join(format!("wuye-startup-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dev_keys = repo_root().join("deploy/dev-keys");
+    let dev_identity = |name: &str| {
+        dev_keys
+            .join(format!("identity/{name}"))
+            .display()
+            .to_string()
+    };
+    let dev_keyring = wuye_kit::seal::DEV_KEYS.to_owned();
+    // (binary, its prefix, setting, the public development value)
+    let cases: Vec<(&str, &str, &str, String)> = vec![
+        (
+            "gateway",
+            "GATEWAY",
+            "IDENTITY__SIGNING_KEY",
+            dev_identity("gateway.pem"),
+        ),
+        (
+            "gateway",
+            "GATEWAY",
+            "AUTH__KEYS",
+            format!(
+                "[{{kid=\"dev-1\", algorithm=\"EdDSA\", public_key_file=\"{}\"}}]",
+                dev_keys.join("jwt-ed25519.pub.pem").display()
+            ),
+        ),
+        (
+            "customer-service",
+            "CUSTOMER_SERVICE",
+            "IDENTITY__TRUSTED__GATEWAY",
+            dev_identity("gateway.pub.pem"),
+        ),
+        (
+            "customer-service",
+            "CUSTOMER_SERVICE",
+            "IDENTITY__SIGNING_KEY",
+            dev_identity("customer-service.pem"),
+        ),
+        (
+            "customer-service",
+            "CUSTOMER_SERVICE",
+            "ENCRYPTION_KEYS",
+            dev_keyring.clone(),
+        ),
+        (
+            "engineering",
+            "ENGINEERING",
+            "IDENTITY__TRUSTED__GATEWAY",
+            dev_identity("gateway.pub.pem"),
+        ),
+        (
+            "archives",
+            "ARCHIVES",
+            "IDENTITY__TRUSTED__GATEWAY",
+            dev_identity("gateway.pub.pem"),
+        ),
+        (
+            "archives",
+            "ARCHIVES",
+            "IDENTITY__SIGNING_KEY",
+            dev_identity("archives.pem"),
+        ),
+        ("archives", "ARCHIVES", "ENCRYPTION_KEYS", dev_keyring),
+        (
+            "quality",
+            "QUALITY",
+            "IDENTITY__TRUSTED__GATEWAY",
+            dev_identity("gateway.pub.pem"),
+        ),
+    ];
+    for (name, prefix, setting, public) in cases {
+        let var = format!("WUYE_{prefix}__{setting}");
+        // The public development key, configured as if it were the deployment's.
+        let mut env = production_env(name, prefix, &dir);
+        set(&mut env, &var, public);
+        let (ok, stderr) = run_to_exit(name, &env, &dir);
+        assert!(!ok, "wuye-{name} started with the public {var}");
+        assert!(
+            stderr.contains("public development key") && stderr.contains(&var),
+            "wuye-{name} with the public {var} says:\n{stderr}"
+        );
+        // Not configured at all.
+        let mut env = production_env(name, prefix, &dir);
+        env.retain(|(k, _)| k != &var);
+        let (ok, stderr) = run_to_exit(name, &env, &dir);
+        assert!(!ok, "wuye-{name} started without {var}");
+        assert!(
+            stderr.contains("is not configured") && stderr.contains(&var),
+            "wuye-{name} without {var} says:\n{stderr}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn development_is_explicit_and_announced() {
+    let dir = std::env::temp_dir().join(format!("wuye-startup-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let address = free_port();
+    let mut env = wuye_tests::process::base_env();
+    env.extend([
+        ("WUYE_QUALITY__DEV".to_owned(), "true".to_owned()),
+        ("WUYE_QUALITY__LISTEN".to_owned(), address.to_string()),
+        (
+            "WUYE_QUALITY__PROPERTIES_FILE".to_owned(),
+            repo_root()
+                .join("deploy/properties.toml")
+                .display()
+                .to_string(),
+        ),
+    ]);
+    let mut child = Command::new(binary("quality"))
+        .env_clear()
+        .envs(env)
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wuye_tests::process::serving("quality", address).await;
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DEVELOPMENT MODE"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -14,7 +14,7 @@ use wuye_kit::{
     Deps, ServiceSettings,
     clock::SharedClock,
     db::Db,
-    follow::{Follower, peer_channel},
+    follow::Follower,
     metrics::{self, GaugeQuery},
     properties::Properties,
     server::{Server, department},
@@ -81,8 +81,7 @@ pub async fn build_with(
     let follower = Follower {
         consumer: MOVE_IN_CONSUMER,
         db: db.clone(),
-        source: peer_channel(settings.peer("customer-service")?)?,
-        identity: settings.identity.key()?,
+        source: wuye_kit::follow::source(&settings, NAME, "customer-service")?,
         handler: move_ins::MoveIns {
             properties: deps.properties.clone(),
             clock: deps.clock.clone(),

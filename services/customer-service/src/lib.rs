@@ -95,8 +95,7 @@ pub async fn build(
     let repairs = wuye_kit::follow::Follower {
         consumer: follow_ups::CONSUMER,
         db: db.clone(),
-        source: wuye_kit::follow::peer_channel(settings.peer("engineering")?)?,
-        identity: settings.identity.key()?,
+        source: wuye_kit::follow::source(&settings, NAME, "engineering")?,
         handler: follow_ups::RepairFollowUps {
             properties: deps.properties.clone(),
             clock: deps.clock.clone(),

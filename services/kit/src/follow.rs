@@ -22,7 +22,7 @@ use wuye_proto::events::{Event, SubscribeRequest, event_service_client::EventSer
 use crate::{
     Error, Result,
     db::{Db, Tx},
-    identity::{Caller, IDENTITY_HEADER, InternalKey},
+    identity::Signed,
     metrics,
 };
 
@@ -31,12 +31,12 @@ pub trait EventHandler: Send + Sync + 'static {
     fn handle(&self, tx: &mut Tx, event: &Event) -> impl Future<Output = Result<()>> + Send;
 }
 
-/// A consumer named `consumer` of the events served at `source`.
+/// A consumer named `consumer` of the events served at `source` (a channel to the peer whose
+/// calls carry this service's own identity: [`source`]).
 pub struct Follower<H> {
     pub consumer: &'static str,
     pub db: Db,
-    pub source: Channel,
-    pub identity: InternalKey,
+    pub source: Signed<Channel>,
     pub handler: H,
 }
 
@@ -66,14 +66,7 @@ impl<H: EventHandler> Follower<H> {
 
     async fn follow_once(&self, backoff: &mut Duration, progress: &Progress) -> Result<()> {
         let after_seq = self.cursor().await?;
-        let identity = self.identity.sign(&Caller::service(self.consumer))?;
-        let mut request = Request::new(SubscribeRequest { after_seq });
-        request.metadata_mut().insert(
-            IDENTITY_HEADER,
-            identity
-                .parse()
-                .map_err(|_| Error::Internal(anyhow::anyhow!("identity is not metadata")))?,
-        );
+        let request = Request::new(SubscribeRequest { after_seq });
         let mut client = EventServiceClient::new(self.source.clone());
         let mut stream = client
             .subscribe(request)
@@ -253,4 +246,15 @@ impl Progress {
 /// A lazy channel to a peer service's address.
 pub fn peer_channel(address: &str) -> anyhow::Result<Channel> {
     Ok(Channel::from_shared(address.to_owned())?.connect_lazy())
+}
+
+/// The channel over which `service` follows the events of its peer `peer` (an address of
+/// `peers`), its calls signed as `service` itself.
+pub fn source(
+    settings: &crate::ServiceSettings,
+    service: &str,
+    peer: &str,
+) -> anyhow::Result<Signed<Channel>> {
+    let channel = peer_channel(settings.peer(peer)?)?;
+    Ok(settings.signer(service)?.channel(channel, peer))
 }

@@ -1,9 +1,15 @@
-//! The verified caller. The gateway authenticates users and passes each call on with a
-//! short-lived internal identity signed with a key only the gateway and the services hold;
-//! services refuse calls without a valid one, so nobody reaches a department around the
-//! gateway. Health and reflection stay open for probes and tools.
+//! The verified caller. The gateway authenticates users and passes each call on with an
+//! internal identity signed with its own Ed25519 key; departments hold only its public key,
+//! so no department can speak for a user. An identity names the service it is for and the
+//! method, and lives a few seconds: seen on the wire, it opens nothing else. A department's
+//! own calls to another (following its events) carry the department's identity, signed with
+//! the department's own key, and the other accepts those for the event stream only. Health
+//! and reflection stay open for probes and tools.
 
 use std::{
+    collections::{BTreeMap, HashMap},
+    pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
@@ -13,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use tonic::Status;
 use tower::{Layer, Service};
 
-use crate::{Error, Result, config::Secret};
+use crate::{Error, Result, config::Secret, dev};
 
 /// Metadata key carrying the internal identity from the gateway to a service.
 pub const IDENTITY_HEADER: &str = "x-wuye-identity";
@@ -21,28 +27,50 @@ pub const IDENTITY_HEADER: &str = "x-wuye-identity";
 /// token's scope and services check it against the message's `property_id`.
 pub const PROPERTY_HEADER: &str = "x-wuye-property";
 
-const ISSUER: &str = "wuye-gateway";
-const AUDIENCE: &str = "wuye-internal";
+/// The name the gateway signs as: identities of users come only from it.
+pub const GATEWAY: &str = "gateway";
+/// The role of a wuye component calling as itself.
+pub const SERVICE_ROLE: &str = "service";
+/// What a department may call on another as itself: the event stream.
+const PEER_METHODS: &[&str] = &["/wuye.events.v1.EventService/Subscribe"];
+
+/// The department serving each package of the contracts, by the name identities for its
+/// methods are addressed to.
+pub const DEPARTMENTS: [(&str, &str); 4] = [
+    ("wuye.customerservice.v1", "customer-service"),
+    ("wuye.engineering.v1", "engineering"),
+    ("wuye.archives.v1", "archives"),
+    ("wuye.quality.v1", "quality"),
+];
+
+/// The department that serves `method` (`/package.Service/Method` or without the slash).
+pub fn department_of(method: &str) -> Option<&'static str> {
+    let service = method.trim_start_matches('/').split('/').next()?;
+    let package = service.rsplit_once('.')?.0;
+    DEPARTMENTS
+        .iter()
+        .find(|(p, _)| *p == package)
+        .map(|(_, name)| *name)
+}
 
 /// Who is calling, as verified by the gateway.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Caller {
     pub user_id: String,
     pub name: String,
-    /// A role code of DOMAIN.md "Who is who", or "service" for another wuye service.
+    /// A role code of DOMAIN.md "Who is who", or [`SERVICE_ROLE`] for a wuye component.
     pub role: String,
     /// The property of this call, checked against the caller's scope by the gateway.
     pub property: Option<String>,
 }
 
 impl Caller {
-    /// The identity a wuye service uses for its own calls to another service (event
-    /// subscriptions).
+    /// The identity a wuye component uses for its own calls to another.
     pub fn service(name: &str) -> Self {
         Self {
             user_id: name.to_owned(),
             name: name.to_owned(),
-            role: "service".to_owned(),
+            role: SERVICE_ROLE.to_owned(),
             property: None,
         }
     }
@@ -55,6 +83,18 @@ impl Caller {
                 "PROPERTY_MISMATCH",
                 "property_id is not the property this call was authorized for",
             )),
+        }
+    }
+
+    /// Refuses anyone but a wuye component calling as itself.
+    pub fn require_service(&self) -> Result<()> {
+        if self.role == SERVICE_ROLE {
+            Ok(())
+        } else {
+            Err(Error::permission_denied(
+                "SERVICE_ONLY",
+                "only wuye services may call this method",
+            ))
         }
     }
 
@@ -97,56 +137,229 @@ pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller> {
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
+    /// Who signed: the gateway or a department.
     iss: String,
+    /// The component the identity is for.
     aud: String,
-    exp: u64,
+    /// The one method it opens, as its path (`/package.Service/Method`).
+    method: String,
     iat: u64,
+    exp: u64,
     #[serde(flatten)]
     caller: Caller,
 }
 
-/// Signs and verifies internal identities (HS256 with the shared internal key).
+/// The settings of internal identities, the same shape in the gateway and every department.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IdentitySettings {
+    /// This component's own Ed25519 private key (PKCS#8 PEM text, or the path of a PEM file):
+    /// it signs the identities this component sends. Needed by the gateway and by departments
+    /// that follow another's events.
+    pub signing_key: Secret,
+    /// The Ed25519 public keys (PEM text or file path) of those whose identities this
+    /// department accepts, by their name: `gateway` for every call through the gateway, and
+    /// each department that follows this one's events (`archives`, …).
+    pub trusted: BTreeMap<String, String>,
+    /// How long an identity is valid, in seconds.
+    pub ttl_secs: u64,
+    /// Clock skew tolerated between components, in seconds.
+    pub leeway_secs: u64,
+}
+
+impl Default for IdentitySettings {
+    fn default() -> Self {
+        Self {
+            signing_key: Secret::default(),
+            trusted: BTreeMap::new(),
+            ttl_secs: 5,
+            leeway_secs: 2,
+        }
+    }
+}
+
+impl IdentitySettings {
+    /// The signer of `component`: its configured key, or its development key in development.
+    pub fn signer(&self, component: &str, dev: bool) -> anyhow::Result<Signer> {
+        let setting = "identity.signing_key";
+        let pem = if self.signing_key.is_empty() {
+            match dev::identity_private_key(component) {
+                Some(pem) if dev => pem.to_owned(),
+                _ => return Err(dev::refuse(component, setting, "is not configured")),
+            }
+        } else {
+            let pem = dev::read_pem(self.signing_key.expose(), setting)?;
+            if !dev && dev::is_identity_key(&pem) {
+                return Err(dev::refuse(
+                    component,
+                    setting,
+                    "is a public development key (deploy/dev-keys)",
+                ));
+            }
+            pem
+        };
+        Signer::new(component, &pem, Duration::from_secs(self.ttl_secs.max(1)))
+            .map_err(|e| anyhow::anyhow!("{setting} of {component}: {e}"))
+    }
+
+    /// The verifier of the identities `component` accepts: the configured public keys, or
+    /// every component's development key in development.
+    pub fn verifier(&self, component: &str, dev: bool) -> anyhow::Result<Verifier> {
+        let mut trusted = Vec::new();
+        for (name, value) in &self.trusted {
+            // Environment variable names cannot hold a dash: `trusted.customer_service`.
+            let name = name.replace('_', "-");
+            let setting = format!("identity.trusted.{name}");
+            let pem = dev::read_pem(value, &setting)?;
+            if !dev && dev::is_identity_key(&pem) {
+                return Err(dev::refuse(
+                    component,
+                    &setting,
+                    "is a public development key (deploy/dev-keys)",
+                ));
+            }
+            trusted.push((name, pem));
+        }
+        if trusted.is_empty() && dev {
+            trusted = dev::IDENTITY_KEYS
+                .iter()
+                .map(|(name, _, public)| (name.to_string(), public.to_string()))
+                .collect();
+        }
+        if !trusted.iter().any(|(name, _)| name == GATEWAY) {
+            return Err(dev::refuse(
+                component,
+                "identity.trusted.gateway",
+                "is not configured (the gateway's public key)",
+            ));
+        }
+        Verifier::new(component, &trusted, self.leeway_secs)
+    }
+}
+
+/// Signs the identities a component sends, with its own private key.
 #[derive(Clone)]
-pub struct InternalKey {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+pub struct Signer {
+    name: Arc<str>,
+    key: Arc<EncodingKey>,
     ttl: Duration,
 }
 
-impl InternalKey {
-    pub fn new(key: &Secret, ttl: Duration) -> anyhow::Result<Self> {
-        anyhow::ensure!(
-            key.expose().len() >= 32,
-            "the internal identity key must be at least 32 bytes"
-        );
+impl Signer {
+    /// The signer called `name` with the Ed25519 private key `pem`.
+    pub fn new(name: &str, pem: &str, ttl: Duration) -> anyhow::Result<Self> {
+        let key = EncodingKey::from_ed_pem(pem.as_bytes())
+            .map_err(|_| anyhow::anyhow!("not an Ed25519 private key in PEM (PKCS#8)"))?;
         Ok(Self {
-            encoding: EncodingKey::from_secret(key.expose().as_bytes()),
-            decoding: DecodingKey::from_secret(key.expose().as_bytes()),
+            name: name.into(),
+            key: Arc::new(key),
             ttl,
         })
     }
 
-    pub fn sign(&self, caller: &Caller) -> Result<String> {
-        let now = unix_now();
-        let claims = Claims {
-            iss: ISSUER.into(),
-            aud: AUDIENCE.into(),
-            iat: now,
-            exp: now + self.ttl.as_secs().max(1),
-            caller: caller.clone(),
-        };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| Error::Internal(e.into()))
+    /// The name identities are signed as.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
-    pub fn verify(&self, token: &str) -> Result<Caller> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.leeway = 5;
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-            .map(|data| data.claims.caller)
-            .map_err(|_| Error::Unauthenticated("invalid internal identity".into()))
+    /// The identity of `caller` for one call of `method` (its path) at `audience`.
+    pub fn sign(&self, caller: &Caller, audience: &str, method: &str) -> Result<String> {
+        let now = unix_now();
+        let claims = Claims {
+            iss: self.name.to_string(),
+            aud: audience.to_owned(),
+            method: method.to_owned(),
+            iat: now,
+            exp: now + self.ttl.as_secs(),
+            caller: caller.clone(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.name.to_string());
+        jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| Error::Internal(e.into()))
+    }
+
+    /// `channel` with every call signed for `audience` and the call's method, as the caller
+    /// in the request's extensions, else as this component itself.
+    pub fn channel<S>(&self, channel: S, audience: &str) -> Signed<S> {
+        Signed {
+            inner: channel,
+            signer: self.clone(),
+            audience: audience.into(),
+        }
+    }
+}
+
+/// Verifies the identities a department receives.
+#[derive(Clone)]
+pub struct Verifier {
+    audience: Arc<str>,
+    keys: Arc<HashMap<String, DecodingKey>>,
+    validation: Arc<Validation>,
+    leeway: u64,
+}
+
+impl Verifier {
+    /// A verifier of identities addressed to `audience`, signed by one of `trusted` (name,
+    /// Ed25519 public key PEM).
+    pub fn new(
+        audience: &str,
+        trusted: &[(String, String)],
+        leeway_secs: u64,
+    ) -> anyhow::Result<Self> {
+        let mut keys = HashMap::new();
+        for (name, pem) in trusted {
+            let key = DecodingKey::from_ed_pem(pem.as_bytes()).map_err(|_| {
+                anyhow::anyhow!("identity.trusted.{name} is not an Ed25519 public key in PEM")
+            })?;
+            keys.insert(name.clone(), key);
+        }
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.leeway = leeway_secs;
+        Ok(Self {
+            audience: audience.into(),
+            keys: Arc::new(keys),
+            validation: Arc::new(validation),
+            leeway: leeway_secs,
+        })
+    }
+
+    /// The caller of a call of `method` (its path) that carries `token`. The caller learns
+    /// only that it was refused; the log says why.
+    pub fn verify(&self, token: &str, method: &str) -> Result<Caller> {
+        self.check(token, method).map_err(|reason| {
+            tracing::info!(%reason, audience = %self.audience, %method, "internal identity refused");
+            Error::Unauthenticated("invalid internal identity".into())
+        })
+    }
+
+    fn check(&self, token: &str, method: &str) -> anyhow::Result<Caller> {
+        let header = jsonwebtoken::decode_header(token)?;
+        let signer = header.kid.ok_or_else(|| anyhow::anyhow!("no kid"))?;
+        let key = self
+            .keys
+            .get(&signer)
+            .ok_or_else(|| anyhow::anyhow!("signer {signer} is not trusted"))?;
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)?.claims;
+        anyhow::ensure!(claims.iss == signer, "issuer is not the signer");
+        anyhow::ensure!(claims.method == method, "identity is for another method");
+        anyhow::ensure!(
+            claims.iat <= unix_now() + self.leeway,
+            "identity issued in the future"
+        );
+        if signer != GATEWAY {
+            // A department speaks only for itself, and only to follow events.
+            anyhow::ensure!(
+                claims.caller == Caller::service(&signer),
+                "a service identity names another caller"
+            );
+            anyhow::ensure!(
+                PEER_METHODS.contains(&method),
+                "a service may not call this method"
+            );
+        }
+        Ok(claims.caller)
     }
 }
 
@@ -164,16 +377,65 @@ pub fn is_open_path(path: &str) -> bool {
         || path.starts_with("/grpc.reflection.v1alpha.ServerReflection/")
 }
 
+/// A channel (any tower service of HTTP requests) whose calls carry identities signed by a
+/// [`Signer`] for one audience: see [`Signer::channel`].
+#[derive(Clone)]
+pub struct Signed<S> {
+    inner: S,
+    signer: Signer,
+    audience: Arc<str>,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<S, B> Service<http::Request<B>> for Signed<S>
+where
+    S: Service<http::Request<B>>,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+    S::Response: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = std::result::Result<S::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::result::Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        let caller = request
+            .extensions_mut()
+            .remove::<Caller>()
+            .unwrap_or_else(|| Caller::service(self.signer.name()));
+        let signed = self
+            .signer
+            .sign(&caller, &self.audience, request.uri().path())
+            .map_err(|e| -> BoxError { Box::new(Status::from(e)) })
+            .and_then(|token| {
+                http::HeaderValue::try_from(token).map_err(|e| -> BoxError { Box::new(e) })
+            });
+        match signed {
+            Ok(value) => {
+                request.headers_mut().insert(IDENTITY_HEADER, value);
+                let future = self.inner.call(request);
+                Box::pin(async move { future.await.map_err(Into::into) })
+            }
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
+    }
+}
+
 /// Tower layer of a service: verifies the internal identity of every call, puts the
 /// [`Caller`] into the request's extensions, and answers `UNAUTHENTICATED` otherwise.
 #[derive(Clone)]
 pub struct RequireIdentityLayer {
-    key: InternalKey,
+    verifier: Verifier,
 }
 
 impl RequireIdentityLayer {
-    pub fn new(key: InternalKey) -> Self {
-        Self { key }
+    pub fn new(verifier: Verifier) -> Self {
+        Self { verifier }
     }
 }
 
@@ -183,7 +445,7 @@ impl<S> Layer<S> for RequireIdentityLayer {
     fn layer(&self, inner: S) -> Self::Service {
         RequireIdentity {
             inner,
-            key: self.key.clone(),
+            verifier: self.verifier.clone(),
         }
     }
 }
@@ -191,7 +453,7 @@ impl<S> Layer<S> for RequireIdentityLayer {
 #[derive(Clone)]
 pub struct RequireIdentity<S> {
     inner: S,
-    key: InternalKey,
+    verifier: Verifier,
 }
 
 impl<S, B, R> Service<http::Request<B>> for RequireIdentity<S>
@@ -212,7 +474,8 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        if is_open_path(request.uri().path()) {
+        let path = request.uri().path();
+        if is_open_path(path) {
             return futures::future::Either::Left(self.inner.call(request));
         }
         let verified = request
@@ -220,7 +483,7 @@ where
             .get(IDENTITY_HEADER)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| Error::Unauthenticated("calls must come through the gateway".into()))
-            .and_then(|token| self.key.verify(token));
+            .and_then(|token| self.verifier.verify(token, path));
         match verified {
             Ok(caller) => {
                 crate::rpc::record_caller_role(&caller.role);
@@ -239,24 +502,155 @@ where
 mod tests {
     use super::*;
 
-    fn key(secret: &str) -> InternalKey {
-        InternalKey::new(&Secret::new(secret), Duration::from_secs(30)).unwrap()
+    const SUBSCRIBE: &str = "/wuye.events.v1.EventService/Subscribe";
+    const CREATE: &str = "/wuye.customerservice.v1.ComplaintService/CreateComplaint";
+
+    fn dev_signer(name: &str) -> Signer {
+        Signer::new(
+            name,
+            dev::identity_private_key(name).unwrap(),
+            Duration::from_secs(5),
+        )
+        .unwrap()
     }
 
-    #[test]
-    fn signed_identity_verifies_and_a_foreign_one_does_not() {
-        let caller = Caller {
+    fn verifier(audience: &str) -> Verifier {
+        IdentitySettings::default()
+            .verifier(audience, true)
+            .unwrap()
+    }
+
+    fn front_desk() -> Caller {
+        Caller {
             user_id: "u1".into(),
             name: "王芳".into(),
             role: "front_desk".into(),
             property: Some("p1".into()),
+        }
+    }
+
+    #[test]
+    fn an_identity_opens_one_method_of_one_service() {
+        let gateway = dev_signer(GATEWAY);
+        let token = gateway
+            .sign(&front_desk(), "customer-service", CREATE)
+            .unwrap();
+        let cs = verifier("customer-service");
+        assert_eq!(cs.verify(&token, CREATE).unwrap(), front_desk());
+        // Replayed for another method, or at another service: refused.
+        let other = "/wuye.customerservice.v1.ComplaintService/ListComplaints";
+        assert!(cs.verify(&token, other).is_err());
+        assert!(verifier("engineering").verify(&token, CREATE).is_err());
+        assert!(cs.verify("not-a-token", CREATE).is_err());
+    }
+
+    #[test]
+    fn departments_speak_only_for_themselves_and_only_to_follow_events() {
+        let cs = verifier("customer-service");
+        let archives = dev_signer("archives");
+        let own = archives
+            .sign(&Caller::service("archives"), "customer-service", SUBSCRIBE)
+            .unwrap();
+        assert_eq!(
+            cs.verify(&own, SUBSCRIBE).unwrap(),
+            Caller::service("archives")
+        );
+        // Not for a user's method, not as a user, not as another service.
+        let as_user = archives
+            .sign(&front_desk(), "customer-service", CREATE)
+            .unwrap();
+        assert!(cs.verify(&as_user, CREATE).is_err());
+        let method = archives
+            .sign(&Caller::service("archives"), "customer-service", CREATE)
+            .unwrap();
+        assert!(cs.verify(&method, CREATE).is_err());
+        let posing = archives
+            .sign(
+                &Caller::service("engineering"),
+                "customer-service",
+                SUBSCRIBE,
+            )
+            .unwrap();
+        assert!(cs.verify(&posing, SUBSCRIBE).is_err());
+        // A kid that names another signer than the key that signed.
+        let mut liar = dev_signer("archives");
+        liar.name = "gateway".into();
+        let forged = liar
+            .sign(&front_desk(), "customer-service", CREATE)
+            .unwrap();
+        assert!(cs.verify(&forged, CREATE).is_err());
+    }
+
+    #[test]
+    fn lifetimes_are_short_and_checked() {
+        let cs = verifier("customer-service");
+        let gateway = dev_signer(GATEWAY);
+        let claims = |iat: u64, exp: u64| Claims {
+            iss: GATEWAY.into(),
+            aud: "customer-service".into(),
+            method: CREATE.into(),
+            iat,
+            exp,
+            caller: front_desk(),
         };
-        let ours = key("0123456789abcdef0123456789abcdef");
-        let theirs = key("fedcba9876543210fedcba9876543210");
-        let token = ours.sign(&caller).unwrap();
-        assert_eq!(ours.verify(&token).unwrap(), caller);
-        assert!(theirs.verify(&token).is_err());
-        assert!(ours.verify("not-a-token").is_err());
+        let sign = |c: &Claims| {
+            let mut header = Header::new(Algorithm::EdDSA);
+            header.kid = Some(GATEWAY.into());
+            jsonwebtoken::encode(&header, c, &gateway.key).unwrap()
+        };
+        let now = unix_now();
+        assert!(cs.verify(&sign(&claims(now, now + 5)), CREATE).is_ok());
+        assert!(
+            cs.verify(&sign(&claims(now - 20, now - 10)), CREATE)
+                .is_err()
+        );
+        assert!(
+            cs.verify(&sign(&claims(now + 60, now + 65)), CREATE)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn production_refuses_missing_and_development_keys() {
+        let none = IdentitySettings::default();
+        let err = none.signer("gateway", false).err().unwrap().to_string();
+        assert!(err.contains("WUYE_GATEWAY__IDENTITY__SIGNING_KEY"), "{err}");
+        let err = none.verifier("archives", false).err().unwrap().to_string();
+        assert!(
+            err.contains("WUYE_ARCHIVES__IDENTITY__TRUSTED__GATEWAY"),
+            "{err}"
+        );
+        let (_, private, public) = dev::IDENTITY_KEYS[0];
+        let dev_keys = IdentitySettings {
+            signing_key: Secret::new(private),
+            trusted: BTreeMap::from([("gateway".to_owned(), public.to_owned())]),
+            ..IdentitySettings::default()
+        };
+        let err = dev_keys.signer("gateway", false).err().unwrap().to_string();
+        assert!(err.contains("public development key"), "{err}");
+        let err = dev_keys
+            .verifier("archives", false)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("identity.trusted.gateway is a public development key"),
+            "{err}"
+        );
+        // In development the same settings are fine.
+        assert!(dev_keys.signer("gateway", true).is_ok());
+        assert!(dev_keys.verifier("archives", true).is_ok());
+    }
+
+    #[test]
+    fn methods_belong_to_their_department() {
+        assert_eq!(department_of(CREATE), Some("customer-service"));
+        assert_eq!(
+            department_of("wuye.quality.v1.EscalationService/GetEscalation"),
+            Some("quality")
+        );
+        assert_eq!(department_of(SUBSCRIBE), None);
+        assert_eq!(department_of("nonsense"), None);
     }
 
     #[test]
@@ -266,10 +660,7 @@ mod tests {
         caller.property = Some("p1".into());
         assert!(caller.require_property("p1").is_ok());
         assert!(caller.require_property("p2").is_err());
-    }
-
-    #[test]
-    fn short_keys_are_refused() {
-        assert!(InternalKey::new(&Secret::new("short"), Duration::from_secs(1)).is_err());
+        assert!(caller.require_service().is_ok());
+        assert!(front_desk().require_service().is_err());
     }
 }

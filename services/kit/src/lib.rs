@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod dev;
 pub mod document;
 pub mod error;
 pub mod follow;
@@ -22,20 +23,21 @@ pub mod server;
 pub mod telemetry;
 pub mod time;
 
-use std::{path::PathBuf, time::Duration};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 pub use error::{Error, Result, Violations};
-
-/// The development key for internal identities. Never use it in production: set
-/// `identity.internal_key` (`WUYE_<COMPONENT>__IDENTITY__INTERNAL_KEY`).
-pub const DEV_INTERNAL_KEY: &str = "wuye-development-internal-key-do-not-use-in-production";
+pub use identity::IdentitySettings;
 
 /// The settings every department service shares.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ServiceSettings {
+    /// Development: keys left unset are the public development keys of deploy/dev-keys
+    /// ([`dev`]), announced at start-up. Off, the service refuses to start without its own
+    /// keys, or with a public one.
+    pub dev: bool,
     /// Address the service's own binary listens on; empty means its default port.
     pub listen: String,
     /// The properties file read by every service.
@@ -51,17 +53,28 @@ pub struct ServiceSettings {
     /// The keyring personal identifiers are sealed with at rest, for the services that store
     /// them (customer-service, archives): `id=<64 hex digits>` entries separated by commas;
     /// the first seals new values, every one opens what was sealed under its id. Rotation: put
-    /// the new key first, keep the old ones while values are stored under them. The default
-    /// is the public development keyring [`seal::DEV_KEYS`].
+    /// the new key first, keep the old ones while values are stored under them. In development
+    /// it defaults to the public development keyring [`seal::DEV_KEYS`].
     pub encryption_keys: config::Secret,
     /// The largest message the service takes or gives, in bytes (at most tonic's 4 MiB).
     pub max_message_bytes: usize,
 }
 
 impl ServiceSettings {
-    /// The keyring of `encryption_keys` (see [`seal`]), warning when it is the development one.
+    /// The keyring of `encryption_keys` (see [`seal`]); outside development it must be
+    /// configured and hold no public development key.
     pub fn keyring(&self, service: &str) -> anyhow::Result<seal::Keyring> {
-        seal::Keyring::configured(&self.encryption_keys, service)
+        seal::Keyring::configured(&self.encryption_keys, service, self.dev)
+    }
+
+    /// What verifies the identities of calls to `service` (see [`identity`]).
+    pub fn verifier(&self, service: &str) -> anyhow::Result<identity::Verifier> {
+        self.identity.verifier(service, self.dev)
+    }
+
+    /// What signs `service`'s own calls to other departments (see [`identity`]).
+    pub fn signer(&self, service: &str) -> anyhow::Result<identity::Signer> {
+        self.identity.signer(service, self.dev)
     }
 
     /// The address of the peer service `name`, which this service cannot run without. The key
@@ -79,6 +92,7 @@ impl ServiceSettings {
 impl Default for ServiceSettings {
     fn default() -> Self {
         Self {
+            dev: false,
             listen: String::new(),
             properties_file: PathBuf::from("deploy/properties.toml"),
             database: Default::default(),
@@ -86,34 +100,9 @@ impl Default for ServiceSettings {
             identity: Default::default(),
             peers: Default::default(),
             jobs_interval_ms: 5_000,
-            encryption_keys: config::Secret::new(seal::DEV_KEYS),
+            encryption_keys: config::Secret::default(),
             max_message_bytes: message_size::DEFAULT_MAX_MESSAGE_BYTES,
         }
-    }
-}
-
-/// The internal identity shared by the gateway and the services.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct IdentitySettings {
-    /// HS256 key of internal identities, at least 32 bytes.
-    pub internal_key: config::Secret,
-    /// How long an internal identity is valid, in seconds.
-    pub ttl_secs: u64,
-}
-
-impl Default for IdentitySettings {
-    fn default() -> Self {
-        Self {
-            internal_key: config::Secret::new(DEV_INTERNAL_KEY),
-            ttl_secs: 60,
-        }
-    }
-}
-
-impl IdentitySettings {
-    pub fn key(&self) -> anyhow::Result<identity::InternalKey> {
-        identity::InternalKey::new(&self.internal_key, Duration::from_secs(self.ttl_secs))
     }
 }
 
@@ -196,27 +185,48 @@ mod tests {
             .join("../../deploy/service.example.toml");
         let settings: ServiceSettings = config::load("example", Some(&file)).unwrap();
         assert_eq!(settings.database.max_connections, 16);
-        assert!(settings.identity.key().is_ok());
+        assert!(settings.dev, "the example runs in development");
+        assert!(settings.verifier("archives").is_ok());
         assert_eq!(settings.keyring("example").unwrap().current_key_id(), "dev");
     }
 
     #[test]
     #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error
-    fn encryption_keys_default_to_the_development_keyring_and_come_from_the_environment() {
-        let default = ServiceSettings::default();
-        assert_eq!(default.encryption_keys.expose(), seal::DEV_KEYS);
-        assert_eq!(default.keyring("test").unwrap().current_key_id(), "dev");
+    fn keys_come_from_the_environment_and_development_is_explicit() {
+        let production = ServiceSettings::default();
+        assert!(!production.dev, "development is never the default");
+        let err = production
+            .keyring("customer-service")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("WUYE_CUSTOMER_SERVICE__ENCRYPTION_KEYS"),
+            "{err}"
+        );
+        let development = ServiceSettings {
+            dev: true,
+            ..ServiceSettings::default()
+        };
+        assert_eq!(development.keyring("test").unwrap().current_key_id(), "dev");
         figment::Jail::expect_with(|jail| {
             let key = format!("k2={}", "ab".repeat(32));
-            jail.set_env(
-                "WUYE_CUSTOMER_SERVICE__ENCRYPTION_KEYS",
-                format!("{key},{}", seal::DEV_KEYS),
-            );
+            jail.set_env("WUYE_CUSTOMER_SERVICE__ENCRYPTION_KEYS", &key);
             let s: ServiceSettings = config::load("customer-service", None).unwrap();
             assert_eq!(
                 s.keyring("customer-service").unwrap().current_key_id(),
                 "k2"
             );
+            // The public keyring among real keys is refused outside development.
+            jail.set_env(
+                "WUYE_CUSTOMER_SERVICE__ENCRYPTION_KEYS",
+                format!("{key},old={}", &seal::DEV_KEYS[4..]),
+            );
+            let s: ServiceSettings = config::load("customer-service", None).unwrap();
+            let err = s.keyring("customer-service").unwrap_err().to_string();
+            assert!(err.contains("public development key"), "{err}");
+            jail.set_env("WUYE_CUSTOMER_SERVICE__DEV", "true");
+            let s: ServiceSettings = config::load("customer-service", None).unwrap();
+            assert!(s.keyring("customer-service").is_ok());
             jail.set_env("WUYE_CUSTOMER_SERVICE__ENCRYPTION_KEYS", "k2=00");
             let s: ServiceSettings = config::load("customer-service", None).unwrap();
             assert!(

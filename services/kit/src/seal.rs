@@ -132,16 +132,30 @@ impl Keyring {
         &self.current
     }
 
-    /// The keyring of `spec`, warning when it is the public development keyring.
-    pub fn configured(spec: &Secret, service: &str) -> anyhow::Result<Self> {
-        if spec.expose() == DEV_KEYS {
-            tracing::warn!(
-                "{service}: personal identifiers are encrypted with the public development key; \
-                 set WUYE_{}__ENCRYPTION_KEYS",
-                service.to_uppercase().replace('-', "_")
-            );
+    /// The keyring of `spec`, the `encryption_keys` setting of `service`. In development an
+    /// empty setting is the public development keyring; outside it the setting is required
+    /// and may not hold the public development key.
+    pub fn configured(spec: &Secret, service: &str, dev: bool) -> anyhow::Result<Self> {
+        if spec.is_empty() {
+            if !dev {
+                return Err(crate::dev::refuse(
+                    service,
+                    "encryption_keys",
+                    "is not configured",
+                ));
+            }
+            return Self::parse(&Secret::new(DEV_KEYS));
         }
-        Self::parse(spec)
+        let ring = Self::parse(spec)?;
+        let public = Self::parse(&Secret::new(DEV_KEYS))?.keys["dev"].digest;
+        if !dev && ring.keys.values().any(|key| key.digest == public) {
+            return Err(crate::dev::refuse(
+                service,
+                "encryption_keys",
+                "holds the public development key (deploy/dev-keys)",
+            ));
+        }
+        Ok(ring)
     }
 
     /// Seals `clear` for `context` as one column value ([`Sealed::to_bytes`]); an empty value

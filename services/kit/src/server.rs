@@ -11,15 +11,17 @@ use tonic::{
 };
 use tonic_health::ServingStatus;
 
-use crate::identity::{InternalKey, RequireIdentityLayer};
+use crate::identity::{RequireIdentityLayer, Verifier};
 
 /// A gRPC server being assembled: add services, then run it.
 pub struct Server {
     name: &'static str,
     listener: TcpListener,
     routes: RoutesBuilder,
+    /// The services reflection lists; every one of the contracts when `None`.
+    reflected: Option<Vec<String>>,
     served: Vec<&'static str>,
-    identity: Option<InternalKey>,
+    identity: Option<Verifier>,
     wrap: Option<Box<dyn FnOnce(Routes) -> Routes + Send>>,
     tasks: Vec<BackgroundTask>,
     grpc_web: bool,
@@ -33,22 +35,11 @@ impl Server {
     /// A server named `name` (for logs) on `listener`, with reflection over every wuye
     /// contract.
     pub fn new(name: &'static str, listener: TcpListener) -> Self {
-        let mut routes = RoutesBuilder::default();
-        let reflection = || {
-            tonic_reflection::server::Builder::configure()
-                .register_encoded_file_descriptor_set(wuye_proto::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        };
-        routes.add_service(reflection().build_v1().expect("wuye descriptors are valid"));
-        routes.add_service(
-            reflection()
-                .build_v1alpha()
-                .expect("wuye descriptors are valid"),
-        );
         Self {
             name,
             listener,
-            routes,
+            routes: RoutesBuilder::default(),
+            reflected: None,
             served: Vec::new(),
             identity: None,
             wrap: None,
@@ -61,8 +52,24 @@ impl Server {
 
     /// Refuse every call that does not carry a valid internal identity (health and reflection
     /// excepted).
-    pub fn require_identity(mut self, key: InternalKey) -> Self {
-        self.identity = Some(key);
+    pub fn require_identity(mut self, verifier: Verifier) -> Self {
+        self.identity = Some(verifier);
+        self
+    }
+
+    /// Lists only `services` (full names) in reflection: what the callers of this server can
+    /// reach. Health and reflection itself are listed too.
+    pub fn reflect_only(mut self, services: impl IntoIterator<Item = String>) -> Self {
+        let mut names: Vec<String> = services.into_iter().collect();
+        names.extend(
+            [
+                "grpc.health.v1.Health",
+                "grpc.reflection.v1.ServerReflection",
+                "grpc.reflection.v1alpha.ServerReflection",
+            ]
+            .map(String::from),
+        );
+        self.reflected = Some(names);
         self
     }
 
@@ -142,6 +149,17 @@ impl Server {
         }
         let mut routes = self.routes;
         routes.add_service(health_service);
+        let reflection = || {
+            let builder = tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(wuye_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+            self.reflected
+                .iter()
+                .flatten()
+                .fold(builder, |b, name| b.with_service_name(name))
+        };
+        routes.add_service(reflection().build_v1()?);
+        routes.add_service(reflection().build_v1alpha()?);
         let mut routes = routes.routes();
         if let Some(wrap) = self.wrap {
             routes = wrap(routes);
@@ -213,11 +231,15 @@ pub async fn department(
     deps: &crate::Deps,
     migrations: sqlx::migrate::Migrator,
 ) -> anyhow::Result<(crate::db::Db, crate::outbox::Outbox, Server)> {
+    if settings.dev {
+        crate::dev::announce(name);
+    }
+    let verifier = settings.verifier(name)?;
     let db = crate::db::Db::connect(&settings.database, name, migrations).await?;
     let outbox = crate::outbox::Outbox::new(db.clone(), deps.clock.clone());
     let server = Server::new(name, listener)
         .max_message_bytes(settings.max_message_bytes)?
-        .require_identity(settings.identity.key()?)
+        .require_identity(verifier)
         .add_service(outbox.service());
     Ok((db, outbox, server))
 }
