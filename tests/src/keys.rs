@@ -15,6 +15,35 @@ use crate::{
 pub const OWNER_ID: &str = "440300199001011238";
 pub const COLLECTOR_ID: &str = "11010519491231002X";
 
+/// GB 11643 (ISO 7064 MOD 11-2): the check character of the first 17 digits.
+pub fn resident_id_check(first17: &str) -> char {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
+    let sum: u32 = first17
+        .chars()
+        .zip(WEIGHTS)
+        .map(|(c, w)| c.to_digit(10).expect("17 digits") * w)
+        .sum();
+    CHECK[(sum % 11) as usize]
+}
+
+/// Another person's valid resident ID card number that ends in the same four characters as
+/// `number`: the same region and sequence, born on another day (KEY-9).
+pub fn same_last_four(number: &str) -> String {
+    let (region, rest) = number.split_at(6);
+    let sequence = &rest[8..11];
+    for year in 1950..2005 {
+        for day in ["0101", "0315", "0704", "1122"] {
+            let first17 = format!("{region}{year}{day}{sequence}");
+            let candidate = format!("{first17}{}", resident_id_check(&first17));
+            if candidate != number && candidate[14..] == number[14..] {
+                return candidate;
+            }
+        }
+    }
+    panic!("no other valid number ends like {number}");
+}
+
 /// The customer's signature on the disclaimer (KEY-2).
 pub fn signed() -> Option<DisclaimerSignature> {
     Some(DisclaimerSignature {

@@ -5,12 +5,13 @@
 use std::{collections::BTreeSet, time::Duration};
 
 use chrono::Duration as Days;
+use sqlx::Connection;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 use wuye_kit::{clock::Clock, time::to_timestamp};
 use wuye_tests::{
     Backend, KeyClient, PROPERTY, Stack, both_backends, data_dir,
-    keys::{self, COLLECTOR_ID, OWNER_ID, entrust, signed},
+    keys::{self, COLLECTOR_ID, OWNER_ID, entrust, same_last_four, signed},
     proto::{
         customerservice::{
             AuditKeyCabinetRequest, BorrowKeysRequest, ChaseMethod, CollectKeysRequest,
@@ -34,6 +35,8 @@ both_backends!(
     retention_purges_only_custodies_closed_over_two_years,
     the_cabinet_audit_reports_every_mismatch,
     the_policy_keeps_custody_with_customer_service,
+    collection_checks_the_whole_id_number,
+    a_custody_recorded_with_only_masked_ids_is_not_handed_over,
 );
 
 /// A resident ID card number with a valid check digit, not the owner's or the collector's.
@@ -1247,4 +1250,221 @@ async fn the_policy_keeps_custody_with_customer_service(backend: Backend) {
         .key_set
         .unwrap();
     assert_eq!(set.source(), KeySource::Developer);
+}
+
+/// The refusals logged for `set`, oldest first: reason, claimant, masked number shown.
+async fn refusal_log(keys: &mut KeyClient, set: &str) -> Vec<(String, String, String)> {
+    let mut log: Vec<(String, String, String)> = keys
+        .list_key_refusals(ListKeyRefusalsRequest {
+            property_id: PROPERTY.into(),
+            key_set_id: set.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .refusals
+        .into_iter()
+        .map(|r| (r.reason, r.claimant_name, r.id_number_masked))
+        .collect();
+    log.reverse();
+    log
+}
+
+/// Whether a custody closed: the set collected, or its closing event written.
+async fn custody_closed(stack: &Stack, keys: &mut KeyClient, set: &str) -> bool {
+    let s = key_set(keys, set).await;
+    let event = all_events(stack)
+        .await
+        .into_iter()
+        .any(|e| matches!(&e.payload, Some(Payload::KeyCustodyClosed(c)) if c.key_set_id == set));
+    s.state() == KeySetState::Collected || s.collection.is_some() || event
+}
+
+async fn customer_service_db(stack: &Stack) -> sqlx::AnyConnection {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(&stack.database("customer-service"))
+        .await
+        .unwrap()
+}
+
+async fn collection_checks_the_whole_id_number(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let unit_id = unit(&stack, "1201", UnitState::Vacant).await;
+    let mut clerk = stack.keys("cs_clerk");
+    let set = clerk
+        .entrust_keys(entrust("e1", &unit_id, "C-01"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+
+    // rule KEY-9: another person's valid card ending in the same four characters is not the
+    // document on the form, for the designated collector or the customer.
+    let (collector_twin, owner_twin) = (same_last_four(COLLECTOR_ID), same_last_four(OWNER_ID));
+    assert_eq!(collector_twin[14..], COLLECTOR_ID[14..]);
+    assert_ne!(collector_twin, COLLECTOR_ID);
+    for (request, name, number) in [
+        ("k1", "王小丽", collector_twin.as_str()),
+        ("k2", "王建国", owner_twin.as_str()),
+    ] {
+        refused(
+            &clerk
+                .collect_keys(collect(request, &set.id, name, Some(number)))
+                .await
+                .unwrap_err(),
+            "ID_NOT_VERIFIED",
+        );
+    }
+    // Nothing was written but the refusals, logged as before.
+    assert!(!custody_closed(&stack, &mut clerk, &set.id).await);
+    assert_eq!(
+        whereabouts(&mut clerk, &set.id).await,
+        (KeySetState::InCabinet, 3, 0)
+    );
+    let masked = |n: &str| format!("{}{}", "*".repeat(14), &n[14..]);
+    assert_eq!(
+        refusal_log(&mut clerk, &set.id).await,
+        [
+            (
+                "ID_NOT_VERIFIED".to_owned(),
+                "王小丽".to_owned(),
+                masked(COLLECTOR_ID)
+            ),
+            (
+                "ID_NOT_VERIFIED".to_owned(),
+                "王建国".to_owned(),
+                masked(OWNER_ID)
+            ),
+        ]
+    );
+
+    // The form keeps each number's keyed digest, under the configured key, never the number.
+    let mut db = customer_service_db(&stack).await;
+    let (customer,): (Vec<u8>,) =
+        sqlx::query_as("SELECT customer_id_digest FROM key_sets WHERE id = $1")
+            .bind(&set.id)
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    let (collector,): (Vec<u8>,) =
+        sqlx::query_as("SELECT id_digest FROM key_set_collectors WHERE key_set_id = $1")
+            .bind(&set.id)
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    for digest in [&customer, &collector] {
+        assert_eq!(&digest[..4], b"\x03dev", "made with the development key");
+        assert_eq!(digest.len(), 4 + 32, "HMAC-SHA-256");
+    }
+    assert_ne!(customer[4..], collector[4..]);
+    db.close().await.ok();
+
+    // The right person collects.
+    let collected = clerk
+        .collect_keys(collect("k3", &set.id, "王小丽", Some(COLLECTOR_ID)))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    assert_eq!(collected.state(), KeySetState::Collected);
+    let collection = collected.collection.unwrap();
+    assert!(collection.designated_collector);
+    assert_eq!(collection.id_number_masked, masked(COLLECTOR_ID));
+    assert_eq!(collection.signer_name, "王小丽");
+}
+
+async fn a_custody_recorded_with_only_masked_ids_is_not_handed_over(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let unit_id = unit(&stack, "1202", UnitState::Vacant).await;
+    let mut clerk = stack.keys("cs_clerk");
+    let legacy = clerk
+        .entrust_keys(entrust("e1", &unit_id, "C-02"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    // A custody recorded before digests were kept: the masked numbers only.
+    let mut db = customer_service_db(&stack).await;
+    sqlx::query("UPDATE key_sets SET customer_id_digest = NULL WHERE id = $1")
+        .bind(&legacy.id)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE key_set_collectors SET id_digest = NULL WHERE key_set_id = $1")
+        .bind(&legacy.id)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    db.close().await.ok();
+
+    // rule KEY-9: the last four characters never prove the document, so even the right
+    // number is refused, with a reason of its own telling the desk to record the ID again.
+    let (collector_twin, owner_twin) = (same_last_four(COLLECTOR_ID), same_last_four(OWNER_ID));
+    for (request, name, number) in [
+        ("k1", "王小丽", COLLECTOR_ID),
+        ("k2", "王小丽", collector_twin.as_str()),
+        ("k3", "王建国", OWNER_ID),
+        ("k4", "王建国", owner_twin.as_str()),
+    ] {
+        let status = clerk
+            .collect_keys(collect(request, &legacy.id, name, Some(number)))
+            .await
+            .unwrap_err();
+        refused(&status, "ID_ON_FILE_UNVERIFIABLE");
+        assert!(status.message().contains("recorded on the custody again"));
+        assert!(!status.message().contains(&number[14..]), "no number in it");
+    }
+    // A document whose masked number differs is plainly not the one on the form.
+    refused(
+        &clerk
+            .collect_keys(collect("k5", &legacy.id, "王小丽", Some(STRANGER_ID)))
+            .await
+            .unwrap_err(),
+        "ID_NOT_VERIFIED",
+    );
+    assert!(!custody_closed(&stack, &mut clerk, &legacy.id).await);
+    assert_eq!(
+        whereabouts(&mut clerk, &legacy.id).await,
+        (KeySetState::InCabinet, 3, 0)
+    );
+    let reasons: Vec<String> = refusal_log(&mut clerk, &legacy.id)
+        .await
+        .into_iter()
+        .map(|(reason, ..)| reason)
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "ID_ON_FILE_UNVERIFIABLE",
+            "ID_ON_FILE_UNVERIFIABLE",
+            "ID_ON_FILE_UNVERIFIABLE",
+            "ID_ON_FILE_UNVERIFIABLE",
+            "ID_NOT_VERIFIED"
+        ]
+    );
+    // The register and the form still read as before (the masked numbers for display).
+    let read = key_set(&mut clerk, &legacy.id).await;
+    assert_eq!(read.collectors[0].id_number, "**************002X");
+
+    // A custody recorded since is checked by its digests, beside the legacy one.
+    let unit_id = unit(&stack, "1203", UnitState::Vacant).await;
+    let fresh = clerk
+        .entrust_keys(entrust("e2", &unit_id, "C-03"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    let collected = clerk
+        .collect_keys(collect("k6", &fresh.id, "王建国", Some(OWNER_ID)))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    assert_eq!(collected.state(), KeySetState::Collected);
 }

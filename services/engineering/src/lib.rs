@@ -9,7 +9,6 @@ use tokio::net::TcpListener;
 use wuye_kit::{
     Deps, ServiceSettings,
     clock::SharedClock,
-    db::Db,
     metrics::{self, GaugeQuery},
     outbox::Outbox,
     properties::Properties,
@@ -39,7 +38,8 @@ const GAUGES: &[GaugeQuery] = &[GaugeQuery {
 /// The department's state, shared by its gRPC services.
 #[derive(Clone)]
 pub struct Engineering {
-    db: Db,
+    /// The database, with the keyring personal values are sealed with.
+    db: store::Store,
     outbox: Outbox,
     clock: SharedClock,
     properties: Properties,
@@ -59,6 +59,16 @@ pub async fn build(
         deps.properties.clone(),
         GAUGES,
     );
+    // rules ARC-6, ARC-11: requesters' phones and customers' signatures are sealed at rest;
+    // any stored before are sealed now.
+    let db = store::Store::new(db, settings.keyring(NAME)?);
+    let sealed = db.seal_clear_values().await?;
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            "engineering: sealed personal values stored in clear"
+        );
+    }
     let service = Engineering {
         db,
         outbox,

@@ -108,20 +108,62 @@ impl MaskedId {
     }
 }
 
-/// Checks a document number as read from the document and keeps only its masked form: the
-/// last four characters, the rest starred. A typo in a resident ID card fails its check digit.
-pub fn mask_id(field: &str, id_type: IdType, number: &str, v: &mut Violations) -> Option<MaskedId> {
-    let number: String = number
+/// A document number as the desk reads it and as its keyed digest is made (KEY-9): whitespace
+/// removed, upper case.
+pub fn normalize_id_number(number: &str) -> String {
+    number
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect::<String>()
-        .to_ascii_uppercase();
+        .to_ascii_uppercase()
+}
+
+/// An identity document as shown at the desk: its masked form, which is kept for display, and
+/// the whole normalized number, which is only ever compared through a keyed digest (KEY-9):
+/// never stored, never logged (its `Debug` shows the masked form only).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ShownId {
+    pub masked: MaskedId,
+    number: String,
+}
+
+impl std::fmt::Debug for ShownId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShownId")
+            .field("masked", &self.masked)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ShownId {
+    pub fn none() -> Self {
+        Self {
+            masked: MaskedId::none(),
+            number: String::new(),
+        }
+    }
+
+    pub fn is_none(&self) -> bool {
+        self.masked.is_none()
+    }
+
+    /// The whole normalized number; empty for no document.
+    pub fn number(&self) -> &str {
+        &self.number
+    }
+}
+
+/// Checks a document number as read from the document: a typo in a resident ID card fails its
+/// check digit. Only the masked form (the last four characters, the rest starred) is kept;
+/// the whole number goes no further than its keyed digest.
+pub fn mask_id(field: &str, id_type: IdType, number: &str, v: &mut Violations) -> Option<ShownId> {
+    let number = normalize_id_number(number);
     match id_type {
         IdType::None => {
             if !number.is_empty() {
                 v.add(field, "a document number needs its document type");
             }
-            return Some(MaskedId::none());
+            return Some(ShownId::none());
         }
         IdType::ResidentIdCard => {
             if !is_valid_resident_id(&number) {
@@ -140,9 +182,12 @@ pub fn mask_id(field: &str, id_type: IdType, number: &str, v: &mut Violations) -
             }
         }
     }
-    Some(MaskedId {
-        id_type,
-        masked: masked(&number),
+    Some(ShownId {
+        masked: MaskedId {
+            id_type,
+            masked: masked(&number),
+        },
+        number,
     })
 }
 
@@ -180,6 +225,9 @@ pub struct Collector {
     pub name: String,
     pub phone: String,
     pub id: MaskedId,
+    /// The keyed digest of the whole number of `id` (KEY-9); `None` when no document is on
+    /// file, or for a custody recorded when only the masked number was kept.
+    pub id_digest: Option<Vec<u8>>,
 }
 
 /// The customer's signed acceptance of the disclaimer (KEY-3).
@@ -213,6 +261,8 @@ pub struct KeySet {
     pub customer_name: String,
     pub customer_phone: String,
     pub customer_id: MaskedId,
+    /// The keyed digest of the whole number of `customer_id`, as for [`Collector::id_digest`].
+    pub customer_id_digest: Option<Vec<u8>>,
     pub key_count: i32,
     pub reason: String,
     pub collection_conditions: String,
@@ -480,10 +530,14 @@ pub fn check_collect_state(set: &KeySet) -> Result<()> {
 /// Why a collection was refused (KEY-9); the refusal is logged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    /// No ID shown, or one that does not match the ID on the form.
+    /// No ID shown, or one that is not the document on the form.
     IdNotVerified,
     /// Neither the customer nor a designated collector.
     NotDesignated,
+    /// The form recorded the person's document when only its masked number was kept: that
+    /// cannot tell one document from another ending the same way, so the person's ID is
+    /// recorded on the custody again before the keys go.
+    IdOnFileUnverifiable,
 }
 
 impl Refusal {
@@ -491,6 +545,7 @@ impl Refusal {
         match self {
             Refusal::IdNotVerified => "ID_NOT_VERIFIED",
             Refusal::NotDesignated => "COLLECTOR_NOT_DESIGNATED",
+            Refusal::IdOnFileUnverifiable => "ID_ON_FILE_UNVERIFIABLE",
         }
     }
 
@@ -498,6 +553,7 @@ impl Refusal {
         match reason {
             "ID_NOT_VERIFIED" => Some(Refusal::IdNotVerified),
             "COLLECTOR_NOT_DESIGNATED" => Some(Refusal::NotDesignated),
+            "ID_ON_FILE_UNVERIFIABLE" => Some(Refusal::IdOnFileUnverifiable),
             _ => None,
         }
     }
@@ -514,37 +570,74 @@ impl Refusal {
                 "the claimant is neither the customer nor a collector the customer designated \
                  (KEY-9)",
             ),
+            Refusal::IdOnFileUnverifiable => Error::rule(
+                "ID_ON_FILE_UNVERIFIABLE",
+                "this custody was recorded when only the last four characters of the person's \
+                 ID were kept, which cannot prove the document shown is theirs: the keys are not \
+                 handed over until the person's ID is recorded on the custody again with the \
+                 customer service supervisor (KEY-9)",
+            ),
         }
     }
 }
 
-/// KEY-9: who may take the keys. `Ok(designated)` tells whether a designated collector (not the
-/// customer) takes them.
+/// Whose document on the form a claimant is checked against (KEY-9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFile {
+    Customer,
+    /// The designated collector at this position of the form.
+    Collector(usize),
+}
+
+/// KEY-9: who may take the keys. `Ok(Ok(designated))` tells whether a designated collector
+/// (not the customer) takes them; `Ok(Err(refusal))` is a refusal.
+///
+/// When the form recorded the person's document, the one shown must be that document: the
+/// same type and the same whole number, which `same_number` checks against the keyed digest on
+/// file (the keyring is the caller's; an error there is a fault, not a refusal). A masked
+/// number alone never proves it: two documents may end the same way.
 pub fn identify_collector(
     set: &KeySet,
     claimant: &str,
-    shown: &MaskedId,
-) -> std::result::Result<bool, Refusal> {
+    shown: &ShownId,
+    same_number: impl FnOnce(OnFile, &[u8]) -> Result<bool>,
+) -> Result<std::result::Result<bool, Refusal>> {
     if shown.is_none() {
-        return Err(Refusal::IdNotVerified);
+        return Ok(Err(Refusal::IdNotVerified));
     }
     let claimant = claimant.trim();
     let on_file = if claimant == set.customer_name {
-        Some((&set.customer_id, false))
+        Some((
+            OnFile::Customer,
+            &set.customer_id,
+            set.customer_id_digest.as_deref(),
+        ))
     } else {
         set.collectors
             .iter()
-            .find(|c| c.name == claimant)
-            .map(|c| (&c.id, true))
+            .enumerate()
+            .find(|(_, c)| c.name == claimant)
+            .map(|(i, c)| (OnFile::Collector(i), &c.id, c.id_digest.as_deref()))
     };
-    let Some((id_on_file, designated)) = on_file else {
-        return Err(Refusal::NotDesignated);
+    let Some((whose, id_on_file, digest)) = on_file else {
+        return Ok(Err(Refusal::NotDesignated));
     };
-    // When the form recorded the person's ID, the one shown must be that document.
-    if !id_on_file.is_none() && id_on_file != shown {
-        return Err(Refusal::IdNotVerified);
+    let designated = whose != OnFile::Customer;
+    // The form recorded no document for the person: any valid ID with their name will do.
+    if id_on_file.is_none() {
+        return Ok(Ok(designated));
     }
-    Ok(designated)
+    if id_on_file.id_type != shown.masked.id_type {
+        return Ok(Err(Refusal::IdNotVerified));
+    }
+    match digest {
+        Some(digest) if same_number(whose, digest)? => Ok(Ok(designated)),
+        Some(_) => Ok(Err(Refusal::IdNotVerified)),
+        // Recorded before digests were kept. A masked number that differs is certainly
+        // another document; one that agrees proves nothing, and is never taken as proof.
+        None if id_on_file.masked != shown.masked.masked => Ok(Err(Refusal::IdNotVerified)),
+        None => Ok(Err(Refusal::IdOnFileUnverifiable)),
+    }
 }
 
 /// KEY-10: custodies closed before this instant are purged.
@@ -803,6 +896,7 @@ mod tests {
             customer_name: "王建国".into(),
             customer_phone: "13911112222".into(),
             customer_id: MaskedId::none(),
+            customer_id_digest: None,
             key_count: 3,
             reason: "出差".into(),
             collection_conditions: "本人或指定人凭证件".into(),
@@ -813,6 +907,7 @@ mod tests {
                     id_type: IdType::ResidentIdCard,
                     masked: "**************002X".into(),
                 },
+                id_digest: Some(digest(OnFile::Collector(0), "11010519491231002X")),
             }],
             disclaimer: Disclaimer {
                 signer_name: "王建国".into(),
@@ -830,26 +925,43 @@ mod tests {
         }
     }
 
-    fn shown(number: &str) -> MaskedId {
+    fn shown(number: &str) -> ShownId {
         let mut v = Violations::new();
         let id = mask_id("id_number", IdType::ResidentIdCard, number, &mut v).unwrap();
         assert!(v.is_empty());
         id
     }
 
+    /// A stand-in for the keyed digest: whose record and the number, so that a check against
+    /// the wrong person's record fails too.
+    fn digest(whose: OnFile, number: &str) -> Vec<u8> {
+        format!("{whose:?}/{number}").into_bytes()
+    }
+
+    /// KEY-9 with the stand-in digest.
+    fn check(set: &KeySet, claimant: &str, id: &ShownId) -> std::result::Result<bool, Refusal> {
+        identify_collector(set, claimant, id, |whose, on_file| {
+            Ok(on_file == digest(whose, id.number()))
+        })
+        .unwrap()
+    }
+
     #[test]
     fn resident_id_check_digit_and_mask() {
         // rule KEY-9: only the masked number is kept
         let mut v = Violations::new();
-        let id = mask_id("f", IdType::ResidentIdCard, "11010519491231002x", &mut v).unwrap();
-        assert_eq!(id.masked, "**************002X");
+        let id = mask_id("f", IdType::ResidentIdCard, " 1101051949 1231002x", &mut v).unwrap();
+        assert_eq!(id.masked.masked, "**************002X");
+        // The whole number as digested: no whitespace, upper case.
+        assert_eq!(id.number(), "11010519491231002X");
+        assert!(!format!("{id:?}").contains("110105"), "never in a log line");
         assert!(v.is_empty());
         assert!(mask_id("f", IdType::ResidentIdCard, "110105194912310021", &mut v).is_none());
         assert!(mask_id("f", IdType::Passport, "E1234", &mut v).is_some());
         assert!(mask_id("f", IdType::Passport, "E12", &mut v).is_none());
         assert_eq!(
             mask_id("f", IdType::None, "", &mut v),
-            Some(MaskedId::none())
+            Some(ShownId::none())
         );
         assert!(!v.is_empty());
     }
@@ -913,24 +1025,71 @@ mod tests {
         // rule KEY-9
         let s = set(KeySetState::InCabinet);
         let card = shown("11010519491231002X");
-        assert_eq!(identify_collector(&s, "王建国", &card), Ok(false));
-        assert_eq!(identify_collector(&s, "王小丽", &card), Ok(true));
+        assert_eq!(check(&s, "王建国", &card), Ok(false));
+        assert_eq!(check(&s, "王小丽", &card), Ok(true));
         assert_eq!(
-            identify_collector(&s, "王建国", &MaskedId::none()),
+            check(&s, "王建国", &ShownId::none()),
             Err(Refusal::IdNotVerified)
         );
-        assert_eq!(
-            identify_collector(&s, "张三", &card),
-            Err(Refusal::NotDesignated)
-        );
+        assert_eq!(check(&s, "张三", &card), Err(Refusal::NotDesignated));
         // The designated collector's ID is on the form: another document does not do.
         let other = shown("110105194912310038");
-        assert_eq!(
-            identify_collector(&s, "王小丽", &other),
-            Err(Refusal::IdNotVerified)
-        );
+        assert_eq!(check(&s, "王小丽", &other), Err(Refusal::IdNotVerified));
+        // Nor another valid card ending in the same four characters.
+        let same_end = shown("11010519510615002X");
+        assert_eq!(same_end.masked, card.masked);
+        assert_eq!(check(&s, "王小丽", &same_end), Err(Refusal::IdNotVerified));
+        // Nor the right number as another type of document.
+        let mut v = Violations::new();
+        let passport = mask_id("f", IdType::Passport, "11010519491231002X", &mut v).unwrap();
+        assert_eq!(check(&s, "王小丽", &passport), Err(Refusal::IdNotVerified));
         assert!(check_collect_state(&set(KeySetState::OnLoan)).is_err());
         assert!(check_collect_state(&set(KeySetState::Collected)).is_err());
+    }
+
+    #[test]
+    fn a_masked_number_alone_is_never_proof() {
+        // rule KEY-9: a custody recorded before digests were kept
+        let mut s = set(KeySetState::InCabinet);
+        s.collectors[0].id_digest = None;
+        let card = shown("11010519491231002X");
+        assert_eq!(
+            check(&s, "王小丽", &card),
+            Err(Refusal::IdOnFileUnverifiable)
+        );
+        assert_eq!(
+            check(&s, "王小丽", &shown("11010519510615002X")),
+            Err(Refusal::IdOnFileUnverifiable)
+        );
+        // A masked number that differs is another document.
+        assert_eq!(
+            check(&s, "王小丽", &shown("110105194912310038")),
+            Err(Refusal::IdNotVerified)
+        );
+        // The customer recorded no document: their name and any valid ID, as before.
+        assert_eq!(check(&s, "王建国", &card), Ok(false));
+        // Without a digest the keyring is not even asked; with one, its fault is a fault, not
+        // a refusal.
+        let unasked = identify_collector(&s, "王小丽", &card, |_, _| {
+            Err(Error::Internal(anyhow::anyhow!("no key")))
+        });
+        assert!(matches!(unasked, Ok(Err(Refusal::IdOnFileUnverifiable))));
+        s.collectors[0].id_digest = Some(digest(OnFile::Collector(0), card.number()));
+        let fault = identify_collector(&s, "王小丽", &card, |_, _| {
+            Err(Error::Internal(anyhow::anyhow!("no key")))
+        });
+        assert!(matches!(fault, Err(Error::Internal(_))));
+        for refusal in [
+            Refusal::IdNotVerified,
+            Refusal::NotDesignated,
+            Refusal::IdOnFileUnverifiable,
+        ] {
+            assert_eq!(Refusal::from_reason(refusal.reason()), Some(refusal));
+            let Error::Rule { reason, .. } = refusal.to_error() else {
+                panic!("a rule refusal");
+            };
+            assert_eq!(reason, refusal.reason());
+        }
     }
 
     #[test]
@@ -1112,17 +1271,16 @@ mod tests {
                 Call::Collect { claimant, id } => {
                     check_collect_state(set).map_err(drop)?;
                     let id = match id {
-                        0 => MaskedId::none(),
+                        0 => ShownId::none(),
                         1 => shown("11010519491231002X"),
                         _ => shown("110105194912310038"),
                     };
-                    let designated =
-                        identify_collector(set, CLAIMANTS[claimant], &id).map_err(drop)?;
+                    let designated = check(set, CLAIMANTS[claimant], &id).map_err(drop)?;
                     set.state = KeySetState::Collected;
                     set.collection = Some(Collection {
                         collector_name: CLAIMANTS[claimant].into(),
                         designated,
-                        id,
+                        id: id.masked,
                         signer_name: CLAIMANTS[claimant].into(),
                         collected_at: Utc::now(),
                         handed_over_by: actor(),

@@ -23,8 +23,8 @@ use crate::domain::{
     keys::{
         self as rules, Audit, Borrower, Chase, ChaseMethod, Collection, Collector, Deed,
         Disclaimer, IdType, KeyReturn, KeySet, KeySetState, KeySource, Loan, LoanPurpose,
-        LoanState, MaskedId, Occurrence, Refusal, RefusalRecord, ReturnOutcome, SlotMismatch,
-        SlotOnRecord,
+        LoanState, MaskedId, Occurrence, OnFile, Refusal, RefusalRecord, ReturnOutcome, ShownId,
+        SlotMismatch, SlotOnRecord,
     },
     units::label,
 };
@@ -67,11 +67,42 @@ fn masked_id(row: &AnyRow, type_column: &str, masked_column: &str) -> Result<Mas
     })
 }
 
+/// Where the keyed digest of a person's document number on the form lives (KEY-9): its table,
+/// row and field, to which the digest is bound.
+fn id_place(set_id: &str, whose: OnFile) -> (&'static str, String, &'static str) {
+    match whose {
+        OnFile::Customer => ("key_sets", set_id.to_owned(), "customer_id_number"),
+        OnFile::Collector(i) => ("key_set_collectors", format!("{set_id}/{i}"), "id_number"),
+    }
+}
+
+/// The keyed digest of a document on the form; `None` when no document was given.
+fn id_digest(db: &Store, set_id: &str, whose: OnFile, id: &ShownId) -> Option<Vec<u8>> {
+    if id.is_none() {
+        return None;
+    }
+    let (table, row, column) = id_place(set_id, whose);
+    Some(db.digest(table, &row, column, id.number()))
+}
+
+/// The documents on the form as read at entrustment (KEY-2): only their masked forms and the
+/// keyed digests of their whole numbers are stored (KEY-9).
+pub struct FormIds {
+    pub customer: ShownId,
+    /// One per designated collector, in the order of the form.
+    pub collectors: Vec<ShownId>,
+}
+
 // --- The custody register -------------------------------------------------------------------
 
 /// Takes a key set into custody: its register number, the form, the collectors and the slot,
 /// once per request id. The slot is refused while another set is in it.
-pub async fn entrust(db: &Store, request_id: &str, mut set: KeySet) -> Result<Created<KeySet>> {
+pub async fn entrust(
+    db: &Store,
+    request_id: &str,
+    mut set: KeySet,
+    ids: &FormIds,
+) -> Result<Created<KeySet>> {
     let mut tx = db.begin().await?;
     let now = set.entrusted_at;
     if let Claim::Retry(id) = claim(
@@ -112,14 +143,36 @@ pub async fn entrust(db: &Store, request_id: &str, mut set: KeySet) -> Result<Cr
     .await?;
     set.number = number;
     let customer_phone = db.seal("key_sets", &set.id, "customer_phone", &set.customer_phone)?;
+    // rule KEY-9: the whole numbers only as keyed digests; the masked forms for display.
+    set.customer_id_digest = id_digest(db, &set.id, OnFile::Customer, &ids.customer);
+    for (i, c) in set.collectors.iter_mut().enumerate() {
+        c.id_digest = ids
+            .collectors
+            .get(i)
+            .and_then(|id| id_digest(db, &set.id, OnFile::Collector(i), id));
+    }
+    // Signatures are personal data: sealed like the phone numbers.
+    let signer = db.seal(
+        "key_sets",
+        &set.id,
+        "disclaimer_signer",
+        &set.disclaimer.signer_name,
+    )?;
+    let image = db.seal_bytes(
+        "key_sets",
+        &set.id,
+        "disclaimer_image",
+        set.disclaimer.image.as_deref(),
+    )?;
     let inserted = sqlx::query(
         "INSERT INTO key_sets (id, property_id, number, source, unit_id, customer_name, \
          customer_phone, customer_phone_sealed, customer_id_type, customer_id_masked, \
-         key_count, reason, collection_conditions, disclaimer_signer, disclaimer_image, \
+         customer_id_digest, key_count, reason, collection_conditions, disclaimer_signer, \
+         disclaimer_signer_sealed, disclaimer_image, disclaimer_image_sealed, \
          disclaimer_sign_at, tag, slot, state, keys_out, entrust_at, entrusted_by_id, \
          entrusted_by_name, entrusted_by_role, create_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-         $17, $18, 0, $19, $20, $21, $22, $23)",
+         VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, $9, $10, $11, $12, $13, '', $14, NULL, \
+         $15, $16, $17, $18, $19, 0, $20, $21, $22, $23, $24)",
     )
     .bind(&set.id)
     .bind(&set.property_id)
@@ -130,11 +183,12 @@ pub async fn entrust(db: &Store, request_id: &str, mut set: KeySet) -> Result<Cr
     .bind(customer_phone)
     .bind(set.customer_id.id_type.code())
     .bind(&set.customer_id.masked)
+    .bind(set.customer_id_digest.clone())
     .bind(i64::from(set.key_count))
     .bind(&set.reason)
     .bind(&set.collection_conditions)
-    .bind(&set.disclaimer.signer_name)
-    .bind(set.disclaimer.image.clone())
+    .bind(signer)
+    .bind(image)
     .bind(to_micros(set.disclaimer.signed_at))
     .bind(&set.tag)
     .bind(&set.slot)
@@ -161,7 +215,7 @@ pub async fn entrust(db: &Store, request_id: &str, mut set: KeySet) -> Result<Cr
         )?;
         sqlx::query(
             "INSERT INTO key_set_collectors (key_set_id, position, name, phone, phone_sealed, \
-             id_type, id_masked) VALUES ($1, $2, $3, '', $4, $5, $6)",
+             id_type, id_masked, id_digest) VALUES ($1, $2, $3, '', $4, $5, $6, $7)",
         )
         .bind(&set.id)
         .bind(position as i64)
@@ -169,6 +223,7 @@ pub async fn entrust(db: &Store, request_id: &str, mut set: KeySet) -> Result<Cr
         .bind(phone)
         .bind(c.id.id_type.code())
         .bind(&c.id.masked)
+        .bind(c.id_digest.clone())
         .execute(&mut *tx)
         .await?;
     }
@@ -178,14 +233,15 @@ pub async fn entrust(db: &Store, request_id: &str, mut set: KeySet) -> Result<Cr
 
 const KEY_SET: &str = "SELECT s.id, s.property_id, s.number, s.source, s.unit_id, u.building, \
     u.entrance, u.room, s.customer_name, s.customer_phone_sealed, s.customer_id_type, \
-    s.customer_id_masked, s.key_count, s.reason, s.collection_conditions, s.disclaimer_signer, \
-    s.disclaimer_sign_at, s.tag, s.slot, s.state, s.keys_out, s.entrust_at, s.entrusted_by_id, \
-    s.entrusted_by_name, s.entrusted_by_role, s.collector_name, s.collector_designated, \
-    s.collector_id_type, s.collector_id_masked, s.collector_signer, s.close_at, s.closed_by_id, \
-    s.closed_by_name, s.closed_by_role \
+    s.customer_id_masked, s.customer_id_digest, s.key_count, s.reason, s.collection_conditions, \
+    s.disclaimer_signer_sealed, s.disclaimer_sign_at, s.tag, s.slot, s.state, s.keys_out, \
+    s.entrust_at, s.entrusted_by_id, s.entrusted_by_name, s.entrusted_by_role, s.collector_name, \
+    s.collector_designated, s.collector_id_type, s.collector_id_masked, s.collector_signer_sealed, \
+    s.close_at, s.closed_by_id, s.closed_by_name, s.closed_by_role \
     FROM key_sets s JOIN units u ON u.id = s.unit_id";
 
 fn key_set_from_row(db: &Store, row: &AnyRow) -> Result<KeySet> {
+    let id: String = row.try_get("id")?;
     let close_at: Option<i64> = row.try_get("close_at")?;
     let collection = match close_at {
         Some(at) => Some(Collection {
@@ -207,9 +263,7 @@ fn key_set_from_row(db: &Store, row: &AnyRow) -> Result<KeySet> {
                     .try_get::<Option<String>, _>("collector_id_masked")?
                     .unwrap_or_default(),
             },
-            signer_name: row
-                .try_get::<Option<String>, _>("collector_signer")?
-                .unwrap_or_default(),
+            signer_name: db.open("key_sets", &id, "collector_signer", row)?,
             collected_at: from_micros(at),
             handed_over_by: Actor {
                 user_id: row
@@ -225,8 +279,8 @@ fn key_set_from_row(db: &Store, row: &AnyRow) -> Result<KeySet> {
         }),
         None => None,
     };
-    let id: String = row.try_get("id")?;
     let customer_phone = db.open("key_sets", &id, "customer_phone", row)?;
+    let disclaimer_signer = db.open("key_sets", &id, "disclaimer_signer", row)?;
     Ok(KeySet {
         id,
         property_id: row.try_get("property_id")?,
@@ -241,12 +295,13 @@ fn key_set_from_row(db: &Store, row: &AnyRow) -> Result<KeySet> {
         customer_name: row.try_get("customer_name")?,
         customer_phone,
         customer_id: masked_id(row, "customer_id_type", "customer_id_masked")?,
+        customer_id_digest: row.try_get("customer_id_digest")?,
         key_count: row.try_get::<i64, _>("key_count")? as i32,
         reason: row.try_get("reason")?,
         collection_conditions: row.try_get("collection_conditions")?,
         collectors: Vec::new(),
         disclaimer: Disclaimer {
-            signer_name: row.try_get("disclaimer_signer")?,
+            signer_name: disclaimer_signer,
             image: None,
             signed_at: from_micros(row.try_get("disclaimer_sign_at")?),
         },
@@ -284,11 +339,12 @@ pub async fn get(
     let mut set = sets.remove(0);
     if with_image {
         let (image,): (Option<Vec<u8>>,) =
-            sqlx::query_as("SELECT disclaimer_image FROM key_sets WHERE id = $1")
+            sqlx::query_as("SELECT disclaimer_image_sealed FROM key_sets WHERE id = $1")
                 .bind(id)
                 .fetch_one(db.pool())
                 .await?;
-        set.disclaimer.image = image.filter(|i| !i.is_empty());
+        set.disclaimer.image =
+            db.open_bytes("key_sets", id, "disclaimer_image", image.as_deref())?;
     }
     Ok(Some(set))
 }
@@ -303,7 +359,8 @@ async fn get_in(db: &Store, tx: &mut Tx, property_id: &str, id: &str) -> Result<
     let Some(row) = row else { return Ok(None) };
     let mut set = key_set_from_row(db, &row)?;
     let rows = sqlx::query(
-        "SELECT key_set_id, position, name, phone_sealed, id_type, id_masked FROM key_set_collectors \
+        "SELECT key_set_id, position, name, phone_sealed, id_type, id_masked, id_digest \
+         FROM key_set_collectors \
          WHERE key_set_id = $1 ORDER BY position",
     )
     .bind(id)
@@ -328,6 +385,7 @@ fn collector_from_row(db: &Store, row: &AnyRow) -> Result<Collector> {
             row,
         )?,
         id: masked_id(row, "id_type", "id_masked")?,
+        id_digest: row.try_get("id_digest")?,
     })
 }
 
@@ -345,7 +403,8 @@ async fn complete(db: &Store, sets: &mut [KeySet]) -> Result<()> {
     }
     let ids: Vec<&str> = sets.iter().map(|s| s.id.as_str()).collect();
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT key_set_id, position, name, phone_sealed, id_type, id_masked FROM key_set_collectors \
+        "SELECT key_set_id, position, name, phone_sealed, id_type, id_masked, id_digest \
+         FROM key_set_collectors \
          WHERE key_set_id IN ({}) ORDER BY key_set_id, position",
         placeholders(1, ids.len())
     ));
@@ -418,7 +477,7 @@ pub async fn list(
 
 const LOAN: &str = "SELECT l.id, l.property_id, l.key_set_id, l.quantity, l.keys_out, l.purpose, \
     l.reason, l.borrower_user_id, l.borrower_name, l.borrower_department, l.borrower_phone_sealed, \
-    l.borrower_signature, l.borrow_at, l.expected_return_at, l.state, l.overdue_at, \
+    l.borrower_signature_sealed, l.borrow_at, l.expected_return_at, l.state, l.overdue_at, \
     l.lent_by_id, l.lent_by_name, l.lent_by_role, l.close_at, s.number AS key_number, s.slot, \
     s.unit_id, u.building, u.entrance, u.room \
     FROM key_loans l JOIN key_sets s ON s.id = l.key_set_id JOIN units u ON u.id = s.unit_id";
@@ -426,6 +485,7 @@ const LOAN: &str = "SELECT l.id, l.property_id, l.key_set_id, l.quantity, l.keys
 fn loan_from_row(db: &Store, row: &AnyRow) -> Result<Loan> {
     let id: String = row.try_get("id")?;
     let phone = db.open("key_loans", &id, "borrower_phone", row)?;
+    let signature = db.open("key_loans", &id, "borrower_signature", row)?;
     Ok(Loan {
         id,
         property_id: row.try_get("property_id")?,
@@ -452,7 +512,7 @@ fn loan_from_row(db: &Store, row: &AnyRow) -> Result<Loan> {
             department: row.try_get("borrower_department")?,
             phone,
         },
-        borrower_signature: row.try_get("borrower_signature")?,
+        borrower_signature: signature,
         borrowed_at: from_micros(row.try_get("borrow_at")?),
         expected_return_at: from_micros(row.try_get("expected_return_at")?),
         state: decode(row.try_get("state")?, LoanState::from_code, "loan state")?,
@@ -632,10 +692,10 @@ pub async fn borrow(db: &Store, request_id: &str, loan: Loan) -> Result<Created<
     let inserted = sqlx::query(
         "INSERT INTO key_loans (id, property_id, key_set_id, quantity, keys_out, purpose, reason, \
          borrower_user_id, borrower_name, borrower_department, borrower_phone, \
-         borrower_phone_sealed, borrower_signature, borrow_at, expected_return_at, state, \
-         overdue_at, lent_by_id, lent_by_name, lent_by_role, close_at) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, '', $10, $11, $12, $13, 'open', NULL, \
-         $14, $15, $16, NULL)",
+         borrower_phone_sealed, borrower_signature, borrower_signature_sealed, borrow_at, \
+         expected_return_at, state, overdue_at, lent_by_id, lent_by_name, lent_by_role, close_at) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, '', $10, '', $11, $12, $13, 'open', \
+         NULL, $14, $15, $16, NULL)",
     )
     .bind(&loan.id)
     .bind(&loan.property_id)
@@ -652,7 +712,12 @@ pub async fn borrow(db: &Store, request_id: &str, loan: Loan) -> Result<Created<
         "borrower_phone",
         &loan.borrower.phone,
     )?)
-    .bind(&loan.borrower_signature)
+    .bind(db.seal(
+        "key_loans",
+        &loan.id,
+        "borrower_signature",
+        &loan.borrower_signature,
+    )?)
     .bind(to_micros(loan.borrowed_at))
     .bind(to_micros(loan.expected_return_at))
     .bind(&loan.lent_by.user_id)
@@ -875,7 +940,7 @@ pub struct Claimant<'a> {
     pub property_id: &'a str,
     pub key_set_id: &'a str,
     pub name: String,
-    pub id_shown: MaskedId,
+    pub id_shown: ShownId,
     pub signer_name: String,
     pub clerk: Actor,
     pub now: DateTime<Utc>,
@@ -901,7 +966,12 @@ pub async fn collect(db: &Store, outbox: &Outbox, request_id: &str, c: Claimant<
         .await?
         .ok_or_else(|| Error::not_found("key set", c.key_set_id))?;
     rules::check_collect_state(&set)?; // rule KEY-9: keys on loan stay
-    let designated = match rules::identify_collector(&set, &c.name, &c.id_shown) {
+    // rule KEY-9: the rule decides; the keyring checks the number against the digest on file.
+    let verdict = rules::identify_collector(&set, &c.name, &c.id_shown, |whose, digest| {
+        let (table, row, column) = id_place(&set.id, whose);
+        db.digest_matches(table, &row, column, c.id_shown.number(), digest)
+    })?;
+    let designated = match verdict {
         Ok(designated) => designated,
         Err(refusal) => {
             // The claim goes with the rollback: a retry is refused (and logged) again, once.
@@ -912,16 +982,16 @@ pub async fn collect(db: &Store, outbox: &Outbox, request_id: &str, c: Claimant<
     };
     let changed = sqlx::query(
         "UPDATE key_sets SET state = 'collected', collector_name = $2, collector_designated = $3, \
-         collector_id_type = $4, collector_id_masked = $5, collector_signer = $6, close_at = $7, \
-         closed_by_id = $8, closed_by_name = $9, closed_by_role = $10 \
-         WHERE id = $1 AND state = 'in_cabinet'",
+         collector_id_type = $4, collector_id_masked = $5, collector_signer = '', \
+         collector_signer_sealed = $6, close_at = $7, closed_by_id = $8, closed_by_name = $9, \
+         closed_by_role = $10 WHERE id = $1 AND state = 'in_cabinet'",
     )
     .bind(&set.id)
     .bind(c.name.trim())
     .bind(i64::from(designated))
-    .bind(c.id_shown.id_type.code())
-    .bind(&c.id_shown.masked)
-    .bind(&c.signer_name)
+    .bind(c.id_shown.masked.id_type.code())
+    .bind(&c.id_shown.masked.masked)
+    .bind(db.seal("key_sets", &set.id, "collector_signer", &c.signer_name)?)
     .bind(to_micros(c.now))
     .bind(&c.clerk.user_id)
     .bind(&c.clerk.name)
@@ -968,8 +1038,8 @@ async fn log_refusal(
     .bind(request_id)
     .bind(refusal.reason())
     .bind(c.name.trim())
-    .bind(c.id_shown.id_type.code())
-    .bind(&c.id_shown.masked)
+    .bind(c.id_shown.masked.id_type.code())
+    .bind(&c.id_shown.masked.masked)
     .bind(to_micros(c.now))
     .bind(&c.clerk.user_id)
     .bind(&c.clerk.name)

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Error, Result,
-    db::{Db, Tx, from_micros, to_micros},
+    db::{Tx, from_micros, to_micros},
     idempotency::{self, Claim},
     identity::Actor,
     outbox::Outbox,
@@ -14,21 +14,29 @@ use wuye_proto::{
     events::{WorkOrderCompleted, WorkOrderOpened, event::Payload},
 };
 
-use super::{decode, equipment::Created, flag, get_actor, get_flag, get_opt_actor, get_time};
+use super::{
+    Store, decode, equipment::Created, flag, get_actor, get_flag, get_opt_actor, get_time,
+};
 use crate::domain::{
     equipment::Condition,
     work_orders::{Part, Requester, Source, State, Urgency, WorkOrder},
 };
 
 const COLUMNS: &str = "id, property_id, number, source, unit_id, equipment_id, inspection_id, \
-    description, urgency, team, requester_name, requester_phone, contact_number, booked_at, state, \
-    open_at, opened_by_id, opened_by_name, opened_by_role, assignee_user_id, assignee_name, \
+    description, urgency, team, requester_name, requester_phone_sealed, contact_number, booked_at, \
+    state, open_at, opened_by_id, opened_by_name, opened_by_role, assignee_user_id, assignee_name, \
     dispatch_at, arrival_due_at, arrive_at, arrived_late, work_done, complete_at, customer_rating, \
-    customer_signature, completed_by_id, completed_by_name, completed_by_role";
+    customer_signature_sealed, completed_by_id, completed_by_name, completed_by_role";
 
-fn from_row(row: &AnyRow) -> Result<WorkOrder> {
+/// The table whose personal columns are sealed, as named in the values' places.
+const TABLE: &str = "work_orders";
+
+fn from_row(db: &Store, row: &AnyRow) -> Result<WorkOrder> {
+    let id: String = row.try_get("id")?;
+    let phone = db.open(TABLE, &id, "requester_phone", row)?;
+    let signature = db.open(TABLE, &id, "customer_signature", row)?;
     Ok(WorkOrder {
-        id: row.try_get("id")?,
+        id,
         property_id: row.try_get("property_id")?,
         number: row.try_get("number")?,
         source: decode(
@@ -44,7 +52,7 @@ fn from_row(row: &AnyRow) -> Result<WorkOrder> {
         team: row.try_get("team")?,
         requester: Requester {
             name: row.try_get("requester_name")?,
-            phone: row.try_get("requester_phone")?,
+            phone,
         },
         contact_number: row.try_get("contact_number")?,
         booked_at: get_time(row, "booked_at")?,
@@ -61,7 +69,7 @@ fn from_row(row: &AnyRow) -> Result<WorkOrder> {
         parts: Vec::new(),
         completed_at: get_time(row, "complete_at")?,
         customer_rating: row.try_get::<i64, _>("customer_rating")? as i32,
-        customer_signature: row.try_get("customer_signature")?,
+        customer_signature: signature,
         completed_by: get_opt_actor(row, "completed_by")?,
     })
 }
@@ -98,16 +106,33 @@ async fn next_number(tx: &mut Tx, property_id: &str) -> Result<i64> {
 }
 
 /// Numbers and writes `w` in `tx` with its `WorkOrderOpened` event (the caller notifies the
-/// outbox after the commit). Used by the front desk's requests and by inspections (INS-5).
-pub async fn open_in(tx: &mut Tx, outbox: &Outbox, mut w: WorkOrder) -> Result<WorkOrder> {
+/// outbox after the commit). For orders without a requester's phone, as inspections open them
+/// (INS-5); the front desk's requests go through [`open`], which seals the phone.
+pub async fn open_in(tx: &mut Tx, outbox: &Outbox, w: WorkOrder) -> Result<WorkOrder> {
+    if !w.requester.phone.is_empty() {
+        // Never written in clear (ARC-6): only `open` holds the keyring.
+        return Err(Error::Internal(anyhow::anyhow!(
+            "a work order with a requester's phone is opened with the keyring"
+        )));
+    }
+    insert(tx, outbox, w, None).await
+}
+
+/// Writes `w` with its requester's phone already sealed for its place.
+async fn insert(
+    tx: &mut Tx,
+    outbox: &Outbox,
+    mut w: WorkOrder,
+    requester_phone: Option<Vec<u8>>,
+) -> Result<WorkOrder> {
     w.number = next_number(tx, &w.property_id).await?;
     sqlx::query(
         "INSERT INTO work_orders (id, property_id, number, source, unit_id, equipment_id, \
          inspection_id, description, urgency, team, requester_name, requester_phone, \
-         contact_number, booked_at, state, open_at, opened_by_id, opened_by_name, opened_by_role, \
-         assignee_user_id, assignee_name, arrived_late, work_done, customer_rating, \
-         customer_signature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-         $15, $16, $17, $18, $19, '', '', 0, '', 0, '')",
+         requester_phone_sealed, contact_number, booked_at, state, open_at, opened_by_id, \
+         opened_by_name, opened_by_role, assignee_user_id, assignee_name, arrived_late, work_done, \
+         customer_rating, customer_signature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+         $11, '', $12, $13, $14, $15, $16, $17, $18, $19, '', '', 0, '', 0, '')",
     )
     .bind(&w.id)
     .bind(&w.property_id)
@@ -120,7 +145,7 @@ pub async fn open_in(tx: &mut Tx, outbox: &Outbox, mut w: WorkOrder) -> Result<W
     .bind(w.urgency.code())
     .bind(&w.team)
     .bind(&w.requester.name)
-    .bind(&w.requester.phone)
+    .bind(requester_phone)
     .bind(w.contact_number)
     .bind(w.booked_at.map(to_micros))
     .bind(w.state.code())
@@ -159,7 +184,7 @@ pub fn urgency_to_proto(u: Urgency) -> pb::Urgency {
 
 /// WO-1: a work order from a customer's request, once per request id.
 pub async fn open(
-    db: &Db,
+    db: &Store,
     outbox: &Outbox,
     request_id: &str,
     w: WorkOrder,
@@ -179,20 +204,22 @@ pub async fn open(
             "is not equipment of this property",
         ));
     }
-    let w = open_in(&mut tx, outbox, w).await?;
+    // rule ARC-6: the requester's phone is sealed, bound to the order's row.
+    let phone = db.seal(TABLE, &w.id, "requester_phone", &w.requester.phone)?;
+    let w = insert(&mut tx, outbox, w, phone).await?;
     tx.commit().await?;
     outbox.notify();
     Ok(Created::New(w))
 }
 
-pub async fn get(db: &Db, property_id: &str, id: &str) -> Result<WorkOrder> {
+pub async fn get(db: &Store, property_id: &str, id: &str) -> Result<WorkOrder> {
     let mut tx = db.read().await?;
-    let w = load(&mut tx, property_id, id).await?;
+    let w = load(db, &mut tx, property_id, id).await?;
     tx.commit().await?;
     Ok(w)
 }
 
-async fn load(tx: &mut Tx, property_id: &str, id: &str) -> Result<WorkOrder> {
+async fn load(db: &Store, tx: &mut Tx, property_id: &str, id: &str) -> Result<WorkOrder> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM work_orders WHERE property_id = $1 AND id = $2"
     ));
@@ -202,30 +229,35 @@ async fn load(tx: &mut Tx, property_id: &str, id: &str) -> Result<WorkOrder> {
         .fetch_optional(&mut **tx)
         .await?;
     let w = row
-        .as_ref()
-        .map(from_row)
+        .map(|row| from_row(db, &row))
         .transpose()?
         .ok_or_else(|| Error::not_found("work order", id))?;
     with_parts(tx, w).await
 }
 
 /// Loads the order for a change: touching the row first holds it until the commit.
-async fn load_for_update(tx: &mut Tx, property_id: &str, id: &str) -> Result<WorkOrder> {
+async fn load_for_update(
+    db: &Store,
+    tx: &mut Tx,
+    property_id: &str,
+    id: &str,
+) -> Result<WorkOrder> {
     sqlx::query("UPDATE work_orders SET state = state WHERE property_id = $1 AND id = $2")
         .bind(property_id)
         .bind(id)
         .execute(&mut **tx)
         .await?;
-    load(tx, property_id, id).await
+    load(db, tx, property_id, id).await
 }
 
-async fn save(tx: &mut Tx, w: &WorkOrder) -> Result<()> {
+async fn save(db: &Store, tx: &mut Tx, w: &WorkOrder) -> Result<()> {
     let by = w.completed_by.as_ref();
     sqlx::query(
         "UPDATE work_orders SET state = $2, assignee_user_id = $3, assignee_name = $4, \
          dispatch_at = $5, arrival_due_at = $6, arrive_at = $7, arrived_late = $8, work_done = $9, \
-         complete_at = $10, customer_rating = $11, customer_signature = $12, completed_by_id = $13, \
-         completed_by_name = $14, completed_by_role = $15 WHERE id = $1",
+         complete_at = $10, customer_rating = $11, customer_signature = '', \
+         customer_signature_sealed = $12, completed_by_id = $13, completed_by_name = $14, \
+         completed_by_role = $15 WHERE id = $1",
     )
     .bind(&w.id)
     .bind(w.state.code())
@@ -238,7 +270,8 @@ async fn save(tx: &mut Tx, w: &WorkOrder) -> Result<()> {
     .bind(&w.work_done)
     .bind(w.completed_at.map(to_micros))
     .bind(i64::from(w.customer_rating))
-    .bind(&w.customer_signature)
+    // rule ARC-6: the customer's signature (WO-3) is sealed, bound to the order's row.
+    .bind(db.seal(TABLE, &w.id, "customer_signature", &w.customer_signature)?)
     .bind(by.map(|a| a.user_id.clone()))
     .bind(by.map(|a| a.name.clone()))
     .bind(by.map(|a| a.role.clone()))
@@ -265,7 +298,7 @@ async fn save(tx: &mut Tx, w: &WorkOrder) -> Result<()> {
 }
 
 pub async fn dispatch(
-    db: &Db,
+    db: &Store,
     property_id: &str,
     id: &str,
     assignee: (String, String),
@@ -273,18 +306,23 @@ pub async fn dispatch(
     now: DateTime<Utc>,
 ) -> Result<WorkOrder> {
     let mut tx = db.begin().await?;
-    let mut w = load_for_update(&mut tx, property_id, id).await?;
+    let mut w = load_for_update(db, &mut tx, property_id, id).await?;
     w.dispatch(assignee.0, assignee.1, now, rules)?;
-    save(&mut tx, &w).await?;
+    save(db, &mut tx, &w).await?;
     tx.commit().await?;
     Ok(w)
 }
 
-pub async fn arrive(db: &Db, property_id: &str, id: &str, now: DateTime<Utc>) -> Result<WorkOrder> {
+pub async fn arrive(
+    db: &Store,
+    property_id: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<WorkOrder> {
     let mut tx = db.begin().await?;
-    let mut w = load_for_update(&mut tx, property_id, id).await?;
+    let mut w = load_for_update(db, &mut tx, property_id, id).await?;
     w.arrive(now)?;
-    save(&mut tx, &w).await?;
+    save(db, &mut tx, &w).await?;
     tx.commit().await?;
     Ok(w)
 }
@@ -307,7 +345,7 @@ pub enum Completed {
 /// WO-3: completes the order; repaired equipment is intact again unless a fault is still
 /// open on it; the `WorkOrderCompleted` event feeds the follow-up visit (VIS-4).
 pub async fn complete(
-    db: &Db,
+    db: &Store,
     outbox: &Outbox,
     property_id: &str,
     id: &str,
@@ -316,7 +354,7 @@ pub async fn complete(
     now: DateTime<Utc>,
 ) -> Result<Completed> {
     let mut tx = db.begin().await?;
-    let mut w = load_for_update(&mut tx, property_id, id).await?;
+    let mut w = load_for_update(db, &mut tx, property_id, id).await?;
     if w.needs_customer_signature() {
         let mut missing = Vec::new();
         if !(1..=5).contains(&c.rating) {
@@ -336,7 +374,7 @@ pub async fn complete(
         }
     }
     w.complete(c.work_done, c.parts, c.rating, c.signature, by, now)?;
-    save(&mut tx, &w).await?;
+    save(db, &mut tx, &w).await?;
     if let Some(equipment_id) = &w.equipment_id {
         let (open,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM faults WHERE equipment_id = $1 AND is_open = 1")
@@ -374,7 +412,7 @@ pub struct Filter {
     pub before_number: Option<i64>,
 }
 
-pub async fn list(db: &Db, property_id: &str, f: &Filter, limit: i64) -> Result<Vec<WorkOrder>> {
+pub async fn list(db: &Store, property_id: &str, f: &Filter, limit: i64) -> Result<Vec<WorkOrder>> {
     let mut tx = db.read().await?;
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM work_orders WHERE property_id = $1 AND ($2 = '' OR state = $2) \
@@ -392,7 +430,7 @@ pub async fn list(db: &Db, property_id: &str, f: &Filter, limit: i64) -> Result<
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
-        out.push(with_parts(&mut tx, from_row(row)?).await?);
+        out.push(with_parts(&mut tx, from_row(db, row)?).await?);
     }
     tx.commit().await?;
     Ok(out)

@@ -24,9 +24,9 @@ use crate::{
     CustomerService,
     domain::keys::{
         self as rules, Audit, Borrower, Chase, Collector, Disclaimer, IdType, KeySet, KeySetState,
-        KeySource, Loan, LoanState, MaskedId,
+        KeySource, Loan, LoanState, ShownId,
     },
-    store::keys::{self as store, Claimant, CountedReturn, Created},
+    store::keys::{self as store, Claimant, CountedReturn, Created, FormIds},
 };
 
 /// How often the desk's stream looks for alerts raised by another instance of the service.
@@ -154,7 +154,7 @@ impl KeyService for KeyDesk {
                 format!("at most {} designated collectors", rules::MAX_COLLECTORS),
             );
         }
-        let collectors: Vec<Collector> = req
+        let (collectors, collector_ids): (Vec<Collector>, Vec<ShownId>) = req
             .collectors
             .iter()
             .enumerate()
@@ -173,14 +173,17 @@ impl KeyService for KeyDesk {
                         None
                     }
                 }
-                .unwrap_or_else(MaskedId::none);
-                Collector {
+                .unwrap_or_else(ShownId::none);
+                let collector = Collector {
                     name: c.name.trim().to_owned(),
                     phone: c.phone.trim().to_owned(),
-                    id,
-                }
+                    id: id.masked.clone(),
+                    // Made by the store, which holds the keyring (KEY-9).
+                    id_digest: None,
+                };
+                (collector, id)
             })
-            .collect();
+            .unzip();
         let customer_id = match id_type_from_proto(req.customer_id_document_type) {
             Some(t) => rules::mask_id("customer_id_number", t, &req.customer_id_number, &mut v),
             None => {
@@ -191,7 +194,7 @@ impl KeyService for KeyDesk {
                 None
             }
         }
-        .unwrap_or_else(MaskedId::none);
+        .unwrap_or_else(ShownId::none);
         let entrusted_at =
             optional_time(req.entrust_time.as_ref(), "entrust_time", &mut v).unwrap_or(now);
         not_future("entrust_time", entrusted_at, now, &mut v);
@@ -222,7 +225,8 @@ impl KeyService for KeyDesk {
             unit_label: String::new(),
             customer_name: req.customer_name.trim().to_owned(),
             customer_phone: req.customer_phone.trim().to_owned(),
-            customer_id,
+            customer_id: customer_id.masked.clone(),
+            customer_id_digest: None,
             key_count: req.key_count,
             reason: req.reason.trim().to_owned(),
             collection_conditions: req.collection_conditions.trim().to_owned(),
@@ -242,7 +246,11 @@ impl KeyService for KeyDesk {
             collection: None,
             current_loan: None,
         };
-        let id = match store::entrust(&self.cs.db, &req.request_id, set).await? {
+        let ids = FormIds {
+            customer: customer_id,
+            collectors: collector_ids,
+        };
+        let id = match store::entrust(&self.cs.db, &req.request_id, set, &ids).await? {
             Created::New(set) => set.id,
             Created::Retry(id) => id,
         };
@@ -561,7 +569,7 @@ impl KeyService for KeyDesk {
         let id_type = id_type.unwrap_or(IdType::None);
         // Both empty: no ID was shown, which is refused (and logged), not bad input.
         let id_shown = if id_type == IdType::None && req.id_number.trim().is_empty() {
-            Some(MaskedId::none())
+            Some(ShownId::none())
         } else {
             rules::mask_id("id_number", id_type, &req.id_number, &mut v)
         };
@@ -574,7 +582,7 @@ impl KeyService for KeyDesk {
                 property_id: &property.id,
                 key_set_id: &req.key_set_id,
                 name: req.collector_name.trim().to_owned(),
-                id_shown: id_shown.unwrap_or_else(MaskedId::none),
+                id_shown: id_shown.unwrap_or_else(ShownId::none),
                 signer_name: req.signer_name.trim().to_owned(),
                 clerk: caller.actor(),
                 now,
