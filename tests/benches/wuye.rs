@@ -1333,9 +1333,9 @@ mod portfolio {
              opened_by_role, assignee_user_id, assignee_name, arrive_at, arrived_late, work_done, \
              complete_at, customer_rating, customer_signature) \
              SELECT 'bench-' || i, {property}, i / $3 + 1, 'customer_request', '厨房水龙头漏水', \
-             'ordinary', '水电班', '李明', '138 0013 8000', 'completed', {at}, 'bench', '测试员', \
+             'ordinary', '水电班', '李明', '', 'completed', {at}, 'bench', '测试员', \
              'front_desk', 'tech-1', '张师傅', {at} + 1800000000, \
-             CASE WHEN i % 9 = 0 THEN 1 ELSE 0 END, '更换阀芯', {at} + 7200000000, 5, '李明' \
+             CASE WHEN i % 9 = 0 THEN 1 ELSE 0 END, '更换阀芯', {at} + 7200000000, 5, '' \
              FROM n"
         )]
     }
