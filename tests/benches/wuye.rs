@@ -333,7 +333,9 @@ mod storage {
         },
         store::{Store, complaints::register},
     };
-    use wuye_kit::{db::Db, identity::Actor, outbox::Outbox, properties::Properties};
+    use wuye_kit::{
+        db::Db, idempotency::RequestId, identity::Actor, outbox::Outbox, properties::Properties,
+    };
 
     #[derive(Clone)]
     pub struct Limit(Arc<(Store, Outbox, Properties)>);
@@ -392,7 +394,15 @@ mod storage {
                 property.time_zone,
                 property.rules.complaints.recurring_threshold,
             )?;
-            register(db, outbox, request_id, None, complaint, &recurrence).await?;
+            register(
+                db,
+                outbox,
+                &RequestId::internal(request_id),
+                None,
+                complaint,
+                &recurrence,
+            )
+            .await?;
             Ok(())
         }
     }

@@ -103,6 +103,7 @@ async fn a_killed_service_loses_no_acknowledged_complaint_and_no_number(backend:
                 while !stop.load(Ordering::Relaxed) {
                     i += 1;
                     let request_id = format!("crash-{caller}-{i}");
+                    debug_assert_eq!(sender(&request_id), format!("front-desk-{caller}"));
                     // A bound so that a call the kill strands cannot hold the load up; such a
                     // call counts as unacknowledged, as for a client that gave up.
                     let answer = tokio::time::timeout(
@@ -240,10 +241,15 @@ async fn a_killed_service_loses_no_acknowledged_complaint_and_no_number(backend:
         })
         .await;
 
-    // Retrying each unacknowledged request finds the complaint it committed or registers it.
+    // Retrying each unacknowledged request, as the caller who sent it (a request id is its
+    // caller's own), finds the complaint it committed or registers it.
     for request_id in &unacknowledged {
         let complaint = complaints
-            .create_complaint(authed(complaint_request(request_id), "front_desk"))
+            .create_complaint(authed_as(
+                complaint_request(request_id),
+                "front_desk",
+                &sender(request_id),
+            ))
             .await
             .unwrap_or_else(|e| panic!("retry of {request_id}: {e:?}"))
             .into_inner()
@@ -255,7 +261,11 @@ async fn a_killed_service_loses_no_acknowledged_complaint_and_no_number(backend:
     // A retry of an acknowledged request answers its complaint again, not a new one.
     let (request_id, first) = acknowledged.iter().next().unwrap();
     let again = complaints
-        .create_complaint(authed(complaint_request(request_id), "front_desk"))
+        .create_complaint(authed_as(
+            complaint_request(request_id),
+            "front_desk",
+            &sender(request_id),
+        ))
         .await
         .unwrap()
         .into_inner()
@@ -308,3 +318,13 @@ async fn a_killed_service_loses_no_acknowledged_complaint_and_no_number(backend:
 }
 
 both_backends!(a_killed_service_loses_no_acknowledged_complaint_and_no_number);
+
+/// The user who sent the request `crash-<caller>-<i>`.
+fn sender(request_id: &str) -> String {
+    let caller = request_id
+        .strip_prefix("crash-")
+        .and_then(|rest| rest.rsplit_once('-'))
+        .map(|(caller, _)| caller)
+        .expect("a request id of the load");
+    format!("front-desk-{caller}")
+}

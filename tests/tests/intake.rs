@@ -13,7 +13,9 @@ use wuye_tests::{
         customerservice::{
             Channel, Complainant, ComplaintState, CreateComplaintRequest, CreateUnitRequest,
             GetComplaintRequest, ListComplaintsRequest, Severity,
+            complaint_service_client::ComplaintServiceClient,
         },
+        engineering::{CreateZoneRequest, equipment_service_client::EquipmentServiceClient},
         events::{SubscribeRequest, event::Payload},
     },
 };
@@ -22,6 +24,7 @@ both_backends!(
     complaint_gets_the_next_number_and_reads_back,
     concurrent_intake_numbers_without_gaps,
     retry_with_the_same_request_id_returns_the_first_complaint,
+    a_request_id_reused_for_another_request_is_refused,
     bad_input_is_refused_with_field_violations_and_nothing_written,
     reply_deadline_follows_the_property_rules,
     registration_is_on_the_event_stream,
@@ -218,6 +221,77 @@ async fn retry_with_the_same_request_id_returns_the_first_complaint(backend: Bac
         .unwrap()
         .into_inner();
     assert_eq!(listed.complaints.len(), 2);
+}
+
+async fn a_request_id_reused_for_another_request_is_refused(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let desk = |user: &str| {
+        ComplaintServiceClient::new(stack.as_user("front_desk", user, "前台", PROPERTY))
+    };
+    let first = desk("desk-1")
+        .create_complaint(complaint("r-1", ""))
+        .await
+        .unwrap()
+        .into_inner()
+        .complaint
+        .unwrap();
+    // The same id with a different request: refused, not answered with the first record.
+    let mut other = complaint("r-1", "");
+    other.description = "电梯异响".into();
+    let status = desk("desk-1").create_complaint(other).await.unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert_eq!(
+        status.get_details_error_info().unwrap().reason,
+        "REQUEST_ID_REUSED"
+    );
+    // The same request is still the first one's retry.
+    let retry = desk("desk-1")
+        .create_complaint(complaint("r-1", ""))
+        .await
+        .unwrap()
+        .into_inner()
+        .complaint
+        .unwrap();
+    assert_eq!(retry, first);
+    // A request id is its caller's own: another person's same id is another complaint.
+    let theirs = desk("desk-2")
+        .create_complaint(complaint("r-1", ""))
+        .await
+        .unwrap()
+        .into_inner()
+        .complaint
+        .unwrap();
+    assert_ne!(theirs.id, first.id);
+    let listed = desk("desk-1")
+        .list_complaints(ListComplaintsRequest {
+            property_id: PROPERTY.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        listed.complaints.len(),
+        2,
+        "nothing written for the refused one"
+    );
+
+    // The same in every department: engineering's zones, for one.
+    let mut zones = EquipmentServiceClient::new(stack.as_role("engineering_manager", PROPERTY));
+    let zone = |name: &str| CreateZoneRequest {
+        property_id: PROPERTY.into(),
+        request_id: "z-1".into(),
+        name: name.into(),
+        technician_user_id: "tech-1".into(),
+        technician_name: "张师傅".into(),
+    };
+    zones.create_zone(zone("泵房")).await.unwrap();
+    let status = zones.create_zone(zone("配电房")).await.unwrap_err();
+    assert_eq!(
+        status.get_details_error_info().unwrap().reason,
+        "REQUEST_ID_REUSED"
+    );
+    zones.create_zone(zone("泵房")).await.unwrap();
 }
 
 async fn bad_input_is_refused_with_field_violations_and_nothing_written(backend: Backend) {

@@ -4,6 +4,7 @@ use tonic::{Request, Response, Status};
 use wuye_kit::{
     Error, Result, Violations,
     db::to_micros,
+    idempotency::RequestId,
     idempotency::{self, Claim},
     identity::{self, Caller},
     page,
@@ -31,6 +32,7 @@ impl AccessService for Archives {
     ) -> Result<Response<pb::CreateAccessRequestResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let now = self.clock.now();
         let mut v = Violations::new();
@@ -132,8 +134,15 @@ impl AccessService for Archives {
         access.document_ids.sort();
         let mut tx = self.db.begin().await?;
         let scope = format!("CreateAccessRequest/{}", property.id);
-        if let Claim::Retry(first) =
-            idempotency::claim(&mut tx, &scope, &req.request_id, &access.id, to_micros(now)).await?
+        if let Claim::Retry(first) = idempotency::claim(
+            &mut tx,
+            &self.keyring,
+            &scope,
+            &request_id,
+            &access.id,
+            to_micros(now),
+        )
+        .await?
         {
             tx.rollback().await?;
             return Ok(Response::new(pb::CreateAccessRequestResponse {

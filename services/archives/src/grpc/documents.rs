@@ -1,3 +1,4 @@
+use prost::Message as _;
 use std::pin::Pin;
 
 use bytes::Bytes;
@@ -9,6 +10,7 @@ use tonic::{Request, Response, Status, Streaming};
 use wuye_kit::{
     Error, Result, Violations,
     db::to_micros,
+    idempotency::RequestId,
     idempotency::{self, Claim},
     identity::{self, Caller},
     page,
@@ -105,13 +107,6 @@ impl DocumentService for Archives {
         v.check()?;
 
         let scope = format!("UploadDocument/{}", property.id);
-        if let Some(id) =
-            store::documents::created_by_request(&self.db, &scope, &header.request_id).await?
-        {
-            return Ok(Response::new(pb::UploadDocumentResponse {
-                document: Some(to_proto(self.document(&property.id, &id).await?)),
-            }));
-        }
         // Checked before the content travels; checked again where the record is written.
         self.household_file(&property.id, &header.household_file_id)
             .await?;
@@ -164,10 +159,21 @@ impl DocumentService for Archives {
         }
 
         let now = self.clock.now();
+        // The same request is the same header and the same content.
+        let mut asked = header.encode_to_vec();
+        asked.extend_from_slice(written.sha256.as_bytes());
+        let request_id = RequestId::of_bytes(&caller, &header.request_id, &asked);
         let filed = async {
             let mut tx = self.db.begin().await?;
-            if let Claim::Retry(first) =
-                idempotency::claim(&mut tx, &scope, &header.request_id, &id, to_micros(now)).await?
+            if let Claim::Retry(first) = idempotency::claim(
+                &mut tx,
+                &self.keyring,
+                &scope,
+                &request_id,
+                &id,
+                to_micros(now),
+            )
+            .await?
             {
                 return Ok::<_, Error>(Err(first));
             }
@@ -369,6 +375,7 @@ impl DocumentService for Archives {
     ) -> Result<Response<pb::RecordCopyResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
         v.required_text("request_id", &req.request_id, MAX_REQUEST_ID);
@@ -408,28 +415,34 @@ impl DocumentService for Archives {
         };
         let mut tx = self.db.begin().await?;
         let scope = format!("RecordCopy/{}", property.id);
-        let copy =
-            match idempotency::claim(&mut tx, &scope, &req.request_id, &copy.id, to_micros(now))
-                .await?
-            {
-                Claim::Retry(first) => {
-                    tx.rollback().await?;
-                    store::access::get_copy(&self.db, &property.id, &first)
-                        .await?
-                        .ok_or_else(|| Error::not_found("copy record", first))?
-                }
-                Claim::New => {
-                    store::access::insert_copy(&mut tx, &copy).await?;
-                    let detail = format!("{} copies", copy.copies);
-                    store::audit::append(
-                        &mut tx,
-                        self.happening(&caller, &subject, Outcome::Done, "", detail),
-                    )
-                    .await?;
-                    tx.commit().await?;
-                    copy
-                }
-            };
+        let copy = match idempotency::claim(
+            &mut tx,
+            &self.keyring,
+            &scope,
+            &request_id,
+            &copy.id,
+            to_micros(now),
+        )
+        .await?
+        {
+            Claim::Retry(first) => {
+                tx.rollback().await?;
+                store::access::get_copy(&self.db, &property.id, &first)
+                    .await?
+                    .ok_or_else(|| Error::not_found("copy record", first))?
+            }
+            Claim::New => {
+                store::access::insert_copy(&mut tx, &copy).await?;
+                let detail = format!("{} copies", copy.copies);
+                store::audit::append(
+                    &mut tx,
+                    self.happening(&caller, &subject, Outcome::Done, "", detail),
+                )
+                .await?;
+                tx.commit().await?;
+                copy
+            }
+        };
         Ok(Response::new(pb::RecordCopyResponse {
             copy: Some(pb::CopyRecord {
                 id: copy.id,

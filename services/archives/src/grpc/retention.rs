@@ -2,6 +2,7 @@ use tonic::{Request, Response, Status};
 use wuye_kit::{
     Error, Result, Violations,
     db::to_micros,
+    idempotency::RequestId,
     idempotency::{self, Claim},
     identity, page,
     time::{from_timestamp, to_timestamp},
@@ -28,6 +29,7 @@ impl RetentionService for Archives {
     ) -> Result<Response<pb::HandOverRecordResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let now = self.clock.now();
         let mut v = Violations::new();
@@ -81,8 +83,15 @@ impl RetentionService for Archives {
         };
         let mut tx = self.db.begin().await?;
         let scope = format!("HandOverRecord/{}", property.id);
-        if let Claim::Retry(first) =
-            idempotency::claim(&mut tx, &scope, &req.request_id, &record.id, to_micros(now)).await?
+        if let Claim::Retry(first) = idempotency::claim(
+            &mut tx,
+            &self.keyring,
+            &scope,
+            &request_id,
+            &record.id,
+            to_micros(now),
+        )
+        .await?
         {
             tx.rollback().await?;
             return Ok(Response::new(pb::HandOverRecordResponse {
@@ -142,6 +151,7 @@ impl RetentionService for Archives {
     ) -> Result<Response<pb::ProposeDestructionResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
         v.required_text("request_id", &req.request_id, MAX_REQUEST_ID);
@@ -160,8 +170,9 @@ impl RetentionService for Archives {
         let scope = format!("ProposeDestruction/{}", property.id);
         if let Claim::Retry(first) = idempotency::claim(
             &mut tx,
+            &self.keyring,
             &scope,
-            &req.request_id,
+            &request_id,
             &proposal.id,
             to_micros(now),
         )

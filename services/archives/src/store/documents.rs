@@ -97,18 +97,6 @@ pub async fn count_in_file(tx: &mut Tx, household_file_id: &str, ids: &[String])
     Ok(query.fetch_one(&mut **tx).await?.0)
 }
 
-/// The document a request id created, when it was used before.
-pub async fn created_by_request(db: &Db, scope: &str, request_id: &str) -> Result<Option<String>> {
-    let row: Option<(String,)> = sqlx::query_as(
-        "SELECT resource_id FROM idempotency_keys WHERE scope = $1 AND request_id = $2",
-    )
-    .bind(scope)
-    .bind(request_id)
-    .fetch_optional(db.pool())
-    .await?;
-    Ok(row.map(|r| r.0))
-}
-
 fn from_row(row: &AnyRow) -> Result<Document> {
     Ok(Document {
         id: row.try_get("id")?,

@@ -2,6 +2,7 @@ use chrono::{DateTime, Utc};
 use tonic::{Request, Response, Status};
 use wuye_kit::{
     Error, Result, Violations,
+    idempotency::RequestId,
     identity::{self, Actor},
     page,
     properties::Property,
@@ -45,6 +46,7 @@ impl ComplaintService for CustomerService {
     ) -> Result<Response<pb::CreateComplaintResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let actor = caller.actor();
         check_role(&actor, Action::Register)?;
@@ -104,7 +106,7 @@ impl ComplaintService for CustomerService {
         let complaint = match store::register(
             &self.db,
             &self.outbox,
-            &req.request_id,
+            &request_id,
             contact_number,
             complaint,
             &recurrence,
@@ -493,6 +495,7 @@ impl ComplaintService for CustomerService {
     ) -> Result<Response<pb::LogContactResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
         v.required_text("request_id", &req.request_id, MAX_REQUEST_ID);
@@ -525,7 +528,7 @@ impl ComplaintService for CustomerService {
             registered_by: caller.actor(),
             complaint_id: None,
         };
-        let entry = match contact_store::log(&self.db, &req.request_id, entry).await? {
+        let entry = match contact_store::log(&self.db, &request_id, entry).await? {
             Logged::New(entry) => *entry,
             Logged::Retry(number) => contact_store::get(&self.db, &property.id, number)
                 .await?
@@ -564,6 +567,7 @@ impl ComplaintService for CustomerService {
     ) -> Result<Response<pb::OpenCorrectiveActionResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
         v.required_text("request_id", &req.request_id, MAX_REQUEST_ID);
@@ -584,7 +588,7 @@ impl ComplaintService for CustomerService {
             verification: String::new(),
             verified: None,
         };
-        let action = match corrective_store::open(&self.db, &req.request_id, action).await? {
+        let action = match corrective_store::open(&self.db, &request_id, action).await? {
             Opened::New(a) => *a,
             Opened::Retry(id) => corrective_store::get(&self.db, &property.id, &id)
                 .await?

@@ -1,6 +1,8 @@
 use tonic::{Request, Response, Status};
 use wuye_kit::{
-    Error, Result, Violations, identity, page,
+    Error, Result, Violations,
+    idempotency::RequestId,
+    identity, page,
     time::{from_timestamp, to_timestamp},
 };
 use wuye_proto::customerservice::{self as pb, household_service_server::HouseholdService};
@@ -30,6 +32,7 @@ impl HouseholdService for CustomerService {
     ) -> Result<Response<pb::CreateUnitResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
         v.required_text("request_id", &req.request_id, 100);
@@ -70,7 +73,7 @@ impl HouseholdService for CustomerService {
             state: state.unwrap_or(UnitState::Vacant),
             created_at: self.clock.now(),
         };
-        let unit = match store::create(&self.db, &req.request_id, unit).await? {
+        let unit = match store::create(&self.db, &request_id, unit).await? {
             Created::New(unit) => unit,
             Created::Retry(id) => self.unit(&property.id, &id).await?,
         };
@@ -119,6 +122,7 @@ impl HouseholdService for CustomerService {
     ) -> Result<Response<pb::RecordMoveInResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let now = self.clock.now();
         let mut v = Violations::new();
@@ -160,7 +164,7 @@ impl HouseholdService for CustomerService {
             moved_out_at: None,
         };
         let household =
-            match household_store::move_in(&self.db, &self.outbox, &req.request_id, household, now)
+            match household_store::move_in(&self.db, &self.outbox, &request_id, household, now)
                 .await?
             {
                 MovedIn::New(h) => *h,

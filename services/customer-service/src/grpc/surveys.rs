@@ -4,6 +4,7 @@ use wuye_kit::{
     Error, Result, Violations,
     db::to_micros,
     document::html_document,
+    idempotency::RequestId,
     identity::{self, Actor},
     page,
     time::{from_timestamp, to_timestamp},
@@ -30,6 +31,7 @@ impl SurveyService for CustomerService {
     ) -> Result<Response<pb::CreateSurveyCampaignResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let actor = caller.actor();
         require_role(&actor, rules::PLANNERS, "plans survey campaigns")?; // rule CS-1
@@ -73,7 +75,7 @@ impl SurveyService for CustomerService {
             report: None,
             publication: None,
         };
-        let id = match store::create(&self.db, &req.request_id, &campaign).await? {
+        let id = match store::create(&self.db, &request_id, &campaign).await? {
             Created::New(()) => campaign.id,
             Created::Retry(id) => id,
         };
@@ -134,6 +136,7 @@ impl SurveyService for CustomerService {
     ) -> Result<Response<pb::DistributeSurveyFormsResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let actor = caller.actor();
         require_role(&actor, rules::COLLECTORS, "hands out survey forms")?; // rule CS-2
@@ -170,15 +173,8 @@ impl SurveyService for CustomerService {
             ids.dedup();
             Recipients::Households(ids)
         };
-        let (newly, total) = store::distribute(
-            &self.db,
-            &req.request_id,
-            &campaign,
-            &recipients,
-            &actor,
-            now,
-        )
-        .await?;
+        let (newly, total) =
+            store::distribute(&self.db, &request_id, &campaign, &recipients, &actor, now).await?;
         tracing::info!(property = %property.id, campaign = %campaign.id, newly, total, "survey forms handed out");
         Ok(Response::new(pb::DistributeSurveyFormsResponse {
             newly_distributed: newly,
@@ -192,6 +188,7 @@ impl SurveyService for CustomerService {
     ) -> Result<Response<pb::ReturnSurveyFormResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let actor = caller.actor();
         require_role(&actor, rules::COLLECTORS, "collects survey forms")?; // rule CS-2
@@ -273,7 +270,7 @@ impl SurveyService for CustomerService {
         campaign.check_open(now)?; // rule CS-2
         let household = match store::return_form(
             &self.db,
-            &req.request_id,
+            &request_id,
             &campaign,
             &req.household_id,
             &ratings,

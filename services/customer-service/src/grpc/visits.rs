@@ -3,6 +3,7 @@ use tonic::{Request, Response, Status};
 use wuye_kit::{
     Error, Result, Violations,
     db::to_micros,
+    idempotency::RequestId,
     identity::{self, Actor},
     page,
     time::{from_timestamp, to_timestamp},
@@ -42,6 +43,7 @@ impl VisitService for CustomerService {
     ) -> Result<Response<pb::RecordVisitResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let actor = caller.actor();
         require_role(&actor, rules::VISITORS, "visit customers")?; // rule VIS-1
@@ -213,7 +215,7 @@ impl VisitService for CustomerService {
             complaint: None,
             created_at: now,
         };
-        let id = match store::record(&self.db, &req.request_id, visit).await? {
+        let id = match store::record(&self.db, &request_id, visit).await? {
             Recorded::New(v) => {
                 tracing::info!(property = %property.id, kind = v.kind.code(), satisfaction = v.satisfaction.code(), "visit recorded");
                 v.id
@@ -460,7 +462,7 @@ impl VisitService for CustomerService {
         );
         // The visit is the request id: raising it twice registers one complaint, and a
         // raise cut off before the visit kept its number completes on the next call.
-        let request_id = format!("visit:{}", visit.id);
+        let request_id = RequestId::internal(&format!("visit:{}", visit.id));
         let recurrence = crate::domain::analysis::Recurrence::at(
             now,
             property.time_zone,

@@ -3,7 +3,7 @@ use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Error, Result,
     db::{Db, Tx, from_micros, to_micros},
-    idempotency::{self, Claim},
+    idempotency::{self, Claim, RequestId},
     identity::Actor,
     outbox::Outbox,
     time::to_timestamp,
@@ -302,7 +302,7 @@ pub enum Registered {
 pub async fn register(
     db: &Store,
     outbox: &Outbox,
-    request_id: &str,
+    request_id: &RequestId,
     contact_number: Option<i64>,
     mut c: Complaint,
     recurrence: &Recurrence,
@@ -310,7 +310,9 @@ pub async fn register(
     let mut tx = db.begin().await?;
     let scope = format!("CreateComplaint/{}", c.property_id);
     let now = to_micros(c.registered_at);
-    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &c.id, now).await? {
+    if let Claim::Retry(id) =
+        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &c.id, now).await?
+    {
         return Ok(Registered::Retry(id));
     }
     if let Some(unit_id) = &c.unit_id

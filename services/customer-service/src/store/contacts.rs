@@ -5,7 +5,7 @@ use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Error, Result,
     db::{Tx, from_micros, to_micros},
-    idempotency::{self, Claim},
+    idempotency::{self, Claim, RequestId},
     identity::Actor,
 };
 
@@ -107,7 +107,7 @@ pub enum Logged {
 }
 
 /// Logs a contact under the property's next number, once per request id.
-pub async fn log(db: &Store, request_id: &str, mut entry: ContactEntry) -> Result<Logged> {
+pub async fn log(db: &Store, request_id: &RequestId, mut entry: ContactEntry) -> Result<Logged> {
     let mut tx = db.begin().await?;
     if let Some(unit_id) = &entry.unit_id
         && !super::units::exists(&mut tx, &entry.property_id, unit_id).await?
@@ -120,7 +120,7 @@ pub async fn log(db: &Store, request_id: &str, mut entry: ContactEntry) -> Resul
     let number = entry.number.to_string();
     let now = to_micros(entry.registered_at);
     if let Claim::Retry(first) =
-        idempotency::claim(&mut tx, &scope, request_id, &number, now).await?
+        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &number, now).await?
     {
         let first = first.parse().map_err(|_| {
             Error::Internal(anyhow::anyhow!("logged number {first} is not a number"))

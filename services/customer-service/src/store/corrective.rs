@@ -1,10 +1,11 @@
 //! Corrective and preventive actions (CMP-8).
 
+use super::Store;
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Error, Result,
     db::{Db, from_micros, to_micros},
-    idempotency::{self, Claim},
+    idempotency::{self, Claim, RequestId},
     identity::Actor,
 };
 
@@ -21,11 +22,18 @@ pub enum Opened {
 }
 
 /// Opens a corrective action on a complaint of the property, once per request id.
-pub async fn open(db: &Db, request_id: &str, a: CorrectiveAction) -> Result<Opened> {
+pub async fn open(db: &Store, request_id: &RequestId, a: CorrectiveAction) -> Result<Opened> {
     let mut tx = db.begin().await?;
     let scope = format!("OpenCorrectiveAction/{}", a.property_id);
-    if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &scope, request_id, &a.id, to_micros(a.opened_at)).await?
+    if let Claim::Retry(id) = idempotency::claim(
+        &mut tx,
+        &db.keyring,
+        &scope,
+        request_id,
+        &a.id,
+        to_micros(a.opened_at),
+    )
+    .await?
     {
         return Ok(Opened::Retry(id));
     }

@@ -5,7 +5,7 @@ use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Error, Result,
     db::{Db, Tx, from_micros, to_micros},
-    idempotency::{self, Claim},
+    idempotency::{self, Claim, RequestId},
     outbox::Outbox,
     time::to_timestamp,
 };
@@ -29,14 +29,21 @@ pub enum MovedIn {
 pub async fn move_in(
     db: &Store,
     outbox: &Outbox,
-    request_id: &str,
+    request_id: &RequestId,
     mut household: Household,
     now: DateTime<Utc>,
 ) -> Result<MovedIn> {
     let mut tx = db.begin().await?;
     let scope = format!("RecordMoveIn/{}", household.property_id);
-    if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &scope, request_id, &household.id, to_micros(now)).await?
+    if let Claim::Retry(id) = idempotency::claim(
+        &mut tx,
+        &db.keyring,
+        &scope,
+        request_id,
+        &household.id,
+        to_micros(now),
+    )
+    .await?
     {
         return Ok(MovedIn::Retry(id));
     }

@@ -9,7 +9,7 @@ use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Error, Result,
     db::{Tx, from_micros, to_micros},
-    idempotency::{self, Claim},
+    idempotency::{self, Claim, RequestId},
     identity::Actor,
     outbox::Outbox,
     time::to_timestamp,
@@ -41,15 +41,16 @@ fn is_unique_violation(e: &Error) -> bool {
 }
 
 async fn claim(
+    db: &Store,
     tx: &mut Tx,
     method: &str,
     property_id: &str,
-    request_id: &str,
+    request_id: &RequestId,
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<Claim> {
     let scope = format!("{method}/{property_id}");
-    idempotency::claim(tx, &scope, request_id, id, to_micros(now)).await
+    idempotency::claim(tx, &db.keyring, &scope, request_id, id, to_micros(now)).await
 }
 
 fn actor(row: &AnyRow, prefix: &str) -> Result<Actor> {
@@ -99,13 +100,14 @@ pub struct FormIds {
 /// once per request id. The slot is refused while another set is in it.
 pub async fn entrust(
     db: &Store,
-    request_id: &str,
+    request_id: &RequestId,
     mut set: KeySet,
     ids: &FormIds,
 ) -> Result<Created<KeySet>> {
     let mut tx = db.begin().await?;
     let now = set.entrusted_at;
     if let Claim::Retry(id) = claim(
+        db,
         &mut tx,
         "EntrustKeys",
         &set.property_id,
@@ -659,10 +661,11 @@ pub async fn list_loans(
 
 /// Lends keys of a set (KEY-6), once per request id. Of concurrent loans of one set exactly
 /// one takes it: the set moves from in_cabinet to on_loan in a conditional UPDATE.
-pub async fn borrow(db: &Store, request_id: &str, loan: Loan) -> Result<Created<String>> {
+pub async fn borrow(db: &Store, request_id: &RequestId, loan: Loan) -> Result<Created<String>> {
     let mut tx = db.begin().await?;
     let now = loan.borrowed_at;
     if let Claim::Retry(id) = claim(
+        db,
         &mut tx,
         "BorrowKeys",
         &loan.property_id,
@@ -771,11 +774,12 @@ pub struct CountedReturn<'a> {
 pub async fn return_keys(
     db: &Store,
     outbox: &Outbox,
-    request_id: &str,
+    request_id: &RequestId,
     r: CountedReturn<'_>,
 ) -> Result<String> {
     let mut tx = db.begin().await?;
     if let Claim::Retry(id) = claim(
+        db,
         &mut tx,
         "ReturnKeys",
         r.property_id,
@@ -876,13 +880,14 @@ pub async fn loan_of_return(db: &Store, return_id: &str) -> Result<Option<(Strin
 /// Records a chase of an overdue loan (KEY-8), once per request id; returns the chase's id.
 pub async fn chase(
     db: &Store,
-    request_id: &str,
+    request_id: &RequestId,
     property_id: &str,
     chase: Chase,
     overdue_after_days: u32,
 ) -> Result<String> {
     let mut tx = db.begin().await?;
     if let Claim::Retry(id) = claim(
+        db,
         &mut tx,
         "RecordKeyChase",
         property_id,
@@ -948,9 +953,15 @@ pub struct Claimant<'a> {
 
 /// Hands the keys over once per request id, or refuses: a refused claimant is logged (once per
 /// request id) and the custody is left as it was.
-pub async fn collect(db: &Store, outbox: &Outbox, request_id: &str, c: Claimant<'_>) -> Result<()> {
+pub async fn collect(
+    db: &Store,
+    outbox: &Outbox,
+    request_id: &RequestId,
+    c: Claimant<'_>,
+) -> Result<()> {
     let mut tx = db.begin().await?;
     if let Claim::Retry(_) = claim(
+        db,
         &mut tx,
         "CollectKeys",
         c.property_id,
@@ -1021,7 +1032,7 @@ pub async fn collect(db: &Store, outbox: &Outbox, request_id: &str, c: Claimant<
 
 async fn log_refusal(
     db: &Store,
-    request_id: &str,
+    request_id: &RequestId,
     c: &Claimant<'_>,
     set: &KeySet,
     refusal: Refusal,
@@ -1035,7 +1046,7 @@ async fn log_refusal(
     .bind(uuid::Uuid::now_v7().to_string())
     .bind(c.property_id)
     .bind(&set.id)
-    .bind(request_id)
+    .bind(request_id.as_str())
     .bind(refusal.reason())
     .bind(c.name.trim())
     .bind(c.id_shown.masked.id_type.code())
@@ -1312,12 +1323,13 @@ pub async fn purge(
 /// the audit, once per request id; returns the audit's id.
 pub async fn audit(
     db: &Store,
-    request_id: &str,
+    request_id: &RequestId,
     mut audit: Audit,
     counted: &BTreeMap<String, i32>,
 ) -> Result<String> {
     let mut tx = db.begin().await?;
     if let Claim::Retry(id) = claim(
+        db,
         &mut tx,
         "AuditKeyCabinet",
         &audit.property_id,

@@ -1,9 +1,10 @@
+use super::Store;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Error, Result,
     db::{Db, from_micros, to_micros},
-    idempotency::{self, Claim},
+    idempotency::{self, Claim, RequestId},
     identity::Actor,
 };
 
@@ -94,11 +95,18 @@ fn from_row(row: &AnyRow) -> Result<Campaign> {
 }
 
 /// Plans a campaign (CS-1), once per request id.
-pub async fn create(db: &Db, request_id: &str, c: &Campaign) -> Result<Created<()>> {
+pub async fn create(db: &Store, request_id: &RequestId, c: &Campaign) -> Result<Created<()>> {
     let mut tx = db.begin().await?;
     let scope = format!("CreateSurveyCampaign/{}", c.property_id);
-    if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &scope, request_id, &c.id, to_micros(c.created_at)).await?
+    if let Claim::Retry(id) = idempotency::claim(
+        &mut tx,
+        &db.keyring,
+        &scope,
+        request_id,
+        &c.id,
+        to_micros(c.created_at),
+    )
+    .await?
     {
         return Ok(Created::Retry(id));
     }
@@ -226,8 +234,8 @@ pub enum Recipients {
 /// Hands out forms (CS-2) in one transaction: a form per household without one. Returns
 /// (newly distributed, distributed in all).
 pub async fn distribute(
-    db: &Db,
-    request_id: &str,
+    db: &Store,
+    request_id: &RequestId,
     campaign: &Campaign,
     recipients: &Recipients,
     by: &Actor,
@@ -236,8 +244,15 @@ pub async fn distribute(
     let mut tx = db.begin().await?;
     let scope = format!("DistributeSurveyForms/{}", campaign.id);
     let batch = uuid::Uuid::now_v7().to_string();
-    let newly = match idempotency::claim(&mut tx, &scope, request_id, &batch, to_micros(now))
-        .await?
+    let newly = match idempotency::claim(
+        &mut tx,
+        &db.keyring,
+        &scope,
+        request_id,
+        &batch,
+        to_micros(now),
+    )
+    .await?
     {
         Claim::Retry(first) => {
             let (n,): (i64,) =
@@ -328,8 +343,8 @@ pub async fn distribute(
 /// (once: a second answer is refused), its ratings and remarks.
 #[allow(clippy::too_many_arguments)]
 pub async fn return_form(
-    db: &Db,
-    request_id: &str,
+    db: &Store,
+    request_id: &RequestId,
     campaign: &Campaign,
     household_id: &str,
     ratings: &[(usize, usize)],
@@ -339,8 +354,15 @@ pub async fn return_form(
 ) -> Result<Created<()>> {
     let mut tx = db.begin().await?;
     let scope = format!("ReturnSurveyForm/{}", campaign.id);
-    if let Claim::Retry(first) =
-        idempotency::claim(&mut tx, &scope, request_id, household_id, to_micros(now)).await?
+    if let Claim::Retry(first) = idempotency::claim(
+        &mut tx,
+        &db.keyring,
+        &scope,
+        request_id,
+        household_id,
+        to_micros(now),
+    )
+    .await?
     {
         return Ok(Created::Retry(first));
     }

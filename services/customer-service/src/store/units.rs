@@ -1,8 +1,9 @@
+use super::Store;
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Result,
     db::{Db, Tx, from_micros, to_micros},
-    idempotency::{self, Claim},
+    idempotency::{self, Claim, RequestId},
 };
 
 use super::decode;
@@ -117,11 +118,12 @@ pub enum Created {
 
 /// Adds `unit` to the register, once per request id. A second unit at the same building,
 /// entrance and room is refused as `ALREADY_EXISTS`.
-pub async fn create(db: &Db, request_id: &str, unit: Unit) -> Result<Created> {
+pub async fn create(db: &Store, request_id: &RequestId, unit: Unit) -> Result<Created> {
     let mut tx = db.begin().await?;
     let scope = format!("CreateUnit/{}", unit.property_id);
     let now = to_micros(unit.created_at);
-    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &unit.id, now).await?
+    if let Claim::Retry(id) =
+        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &unit.id, now).await?
     {
         return Ok(Created::Retry(id));
     }

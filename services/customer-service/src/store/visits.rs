@@ -3,7 +3,7 @@ use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Error, Result,
     db::{Db, Tx, from_micros, to_micros},
-    idempotency::{self, Claim},
+    idempotency::{self, Claim, RequestId},
     identity::Actor,
 };
 
@@ -127,11 +127,18 @@ pub enum Recorded {
 
 /// Records a visit in one transaction: the request id, the visit, and for a repair
 /// follow-up the work order's first visit (VIS-4).
-pub async fn record(db: &Store, request_id: &str, mut v: Visit) -> Result<Recorded> {
+pub async fn record(db: &Store, request_id: &RequestId, mut v: Visit) -> Result<Recorded> {
     let mut tx = db.begin().await?;
     let scope = format!("RecordVisit/{}", v.property_id);
-    if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &scope, request_id, &v.id, to_micros(v.created_at)).await?
+    if let Claim::Retry(id) = idempotency::claim(
+        &mut tx,
+        &db.keyring,
+        &scope,
+        request_id,
+        &v.id,
+        to_micros(v.created_at),
+    )
+    .await?
     {
         return Ok(Recorded::Retry(id));
     }

@@ -1,10 +1,12 @@
 use tonic::{Request, Response, Status};
+use wuye_kit::idempotency::RequestId;
 use wuye_kit::{Error, Result, Violations, identity, page};
 use wuye_proto::engineering::{self as pb, duty_service_server::DutyService};
 
 use super::{
-    entry_kind_from_proto, entry_kind_to_proto, id_field, next_token, optional_time, pair_token,
-    request_id, required_time, shift_state_to_proto, swap_state_to_proto, token_id, token_pair, ts,
+    check_request_id, entry_kind_from_proto, entry_kind_to_proto, id_field, next_token,
+    optional_time, pair_token, required_time, shift_state_to_proto, swap_state_to_proto, token_id,
+    token_pair, ts,
 };
 use crate::{
     Engineering,
@@ -30,9 +32,10 @@ impl DutyService for Engineering {
     ) -> Result<Response<pb::CreateShiftResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
-        request_id(&mut v, &req.request_id);
+        check_request_id(&mut v, &req.request_id);
         id_field(&mut v, "user_id", &req.user_id);
         v.required_text("user_name", &req.user_name, MAX_NAME);
         let start = required_time(&mut v, "start_time", &req.start_time);
@@ -57,7 +60,7 @@ impl DutyService for Engineering {
             handed_over_at: None,
             left_at: None,
         };
-        let shift = match duty_store::create_shift(&self.db, &req.request_id, shift, now).await? {
+        let shift = match duty_store::create_shift(&self.db, &request_id, shift, now).await? {
             Created::New(s) => s,
             Created::Retry(id) => self.shift(&property.id, &id).await?,
         };
@@ -99,9 +102,10 @@ impl DutyService for Engineering {
     ) -> Result<Response<pb::RequestShiftSwapResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
-        request_id(&mut v, &req.request_id);
+        check_request_id(&mut v, &req.request_id);
         id_field(&mut v, "shift_id", &req.shift_id);
         id_field(&mut v, "to_user_id", &req.to_user_id);
         v.required_text("to_user_name", &req.to_user_name, MAX_NAME);
@@ -122,7 +126,7 @@ impl DutyService for Engineering {
             decided_at: None,
         };
         let foreman = caller.role == "maintenance_foreman";
-        let swap = match duty_store::request_swap(&self.db, &req.request_id, swap, foreman).await? {
+        let swap = match duty_store::request_swap(&self.db, &request_id, swap, foreman).await? {
             Created::New(s) => s,
             Created::Retry(id) => duty_store::get_swap(&self.db, &property.id, &id)
                 .await?
@@ -229,9 +233,10 @@ impl DutyService for Engineering {
     ) -> Result<Response<pb::AddDutyRecordEntryResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
-        request_id(&mut v, &req.request_id);
+        check_request_id(&mut v, &req.request_id);
         let kind = entry_kind_from_proto(req.kind);
         if !kind.is_some_and(|k| k.written_by_hand()) {
             v.add(
@@ -252,7 +257,7 @@ impl DutyService for Engineering {
             recorded_at: self.clock.now(),
             recorded_by: caller.actor(),
         };
-        let entry = match duty_store::add_entry(&self.db, &req.request_id, entry).await? {
+        let entry = match duty_store::add_entry(&self.db, &request_id, entry).await? {
             Created::New(e) => e,
             Created::Retry(id) => duty_store::get_entry(&self.db, &property.id, &id)
                 .await?
@@ -290,9 +295,10 @@ impl DutyService for Engineering {
     ) -> Result<Response<pb::ReportIncidentResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
-        request_id(&mut v, &req.request_id);
+        check_request_id(&mut v, &req.request_id);
         v.required_text("description", &req.description, MAX_TEXT);
         v.check()?;
         let incident = Incident {
@@ -306,11 +312,10 @@ impl DutyService for Engineering {
             closed_at: None,
             resolution: String::new(),
         };
-        let incident =
-            match duty_store::report_incident(&self.db, &req.request_id, incident).await? {
-                Created::New(i) => i,
-                Created::Retry(id) => duty_store::get_incident(&self.db, &property.id, &id).await?,
-            };
+        let incident = match duty_store::report_incident(&self.db, &request_id, incident).await? {
+            Created::New(i) => i,
+            Created::Retry(id) => duty_store::get_incident(&self.db, &property.id, &id).await?,
+        };
         Ok(Response::new(pb::ReportIncidentResponse {
             incident: Some(incident_to_proto(incident)),
         }))
@@ -366,9 +371,10 @@ impl DutyService for Engineering {
     ) -> Result<Response<pb::ReportFaultResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
-        request_id(&mut v, &req.request_id);
+        check_request_id(&mut v, &req.request_id);
         id_field(&mut v, "equipment_id", &req.equipment_id);
         v.required_text("description", &req.description, MAX_TEXT);
         v.check()?;
@@ -387,7 +393,7 @@ impl DutyService for Engineering {
             stopped_handover_id: None,
         };
         let fault =
-            match duty_store::report_fault(&self.db, &self.outbox, &req.request_id, fault).await? {
+            match duty_store::report_fault(&self.db, &self.outbox, &request_id, fault).await? {
                 Created::New(f) => f,
                 Created::Retry(id) => duty_store::get_fault(&self.db, &property.id, &id).await?,
             };

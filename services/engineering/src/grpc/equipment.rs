@@ -1,10 +1,11 @@
 use tonic::{Request, Response, Status};
+use wuye_kit::idempotency::RequestId;
 use wuye_kit::{Error, Result, Violations, identity, page};
 use wuye_proto::engineering::{self as pb, equipment_service_server::EquipmentService};
 
 use super::{
-    category_from_proto, category_to_proto, condition_to_proto, id_field, next_token, request_id,
-    token_id, ts,
+    category_from_proto, category_to_proto, check_request_id, condition_to_proto, id_field,
+    next_token, token_id, ts,
 };
 use crate::{
     Engineering,
@@ -25,9 +26,10 @@ impl EquipmentService for Engineering {
     ) -> Result<Response<pb::CreateZoneResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
-        request_id(&mut v, &req.request_id);
+        check_request_id(&mut v, &req.request_id);
         v.required_text("name", &req.name, MAX_NAME);
         id_field(&mut v, "technician_user_id", &req.technician_user_id);
         v.required_text("technician_name", &req.technician_name, MAX_NAME);
@@ -40,7 +42,7 @@ impl EquipmentService for Engineering {
             technician_name: req.technician_name.trim().to_owned(),
             created_at: self.clock.now(),
         };
-        let zone = match store::create_zone(&self.db, &req.request_id, zone).await? {
+        let zone = match store::create_zone(&self.db, &request_id, zone).await? {
             Created::New(z) => z,
             Created::Retry(id) => self.zone(&property.id, &id).await?,
         };
@@ -98,9 +100,10 @@ impl EquipmentService for Engineering {
     ) -> Result<Response<pb::CreateEquipmentResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
-        request_id(&mut v, &req.request_id);
+        check_request_id(&mut v, &req.request_id);
         v.required_text("number", &req.number, MAX_NUMBER);
         v.required_text("name", &req.name, MAX_NAME);
         v.required_text("type", &req.r#type, MAX_NAME);
@@ -140,7 +143,7 @@ impl EquipmentService for Engineering {
             condition: Condition::Intact,
             created_at: self.clock.now(),
         };
-        let e = match store::create_equipment(&self.db, &req.request_id, e).await? {
+        let e = match store::create_equipment(&self.db, &request_id, e).await? {
             EquipmentCreated::Created(created) => match *created {
                 Created::New(e) => e,
                 Created::Retry(id) => self.equipment(&property.id, &id).await?,
@@ -191,9 +194,10 @@ impl EquipmentService for Engineering {
     ) -> Result<Response<pb::CreateInventoryItemResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
-        request_id(&mut v, &req.request_id);
+        check_request_id(&mut v, &req.request_id);
         let category = category_from_proto(req.category);
         if category.is_none() {
             v.add(
@@ -212,7 +216,7 @@ impl EquipmentService for Engineering {
             count: req.count,
             created_at: self.clock.now(),
         };
-        let item = match store::create_item(&self.db, &req.request_id, item).await? {
+        let item = match store::create_item(&self.db, &request_id, item).await? {
             Created::New(i) => i,
             Created::Retry(id) => store::get_item(&self.db, &property.id, &id)
                 .await?

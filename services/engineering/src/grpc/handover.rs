@@ -1,11 +1,13 @@
 use tonic::{Request, Response, Status};
 use tonic_types::PreconditionViolation;
+use wuye_kit::idempotency::RequestId;
 use wuye_kit::{Error, Result, Violations, identity, page};
 use wuye_proto::engineering::{self as pb, handover_service_server::HandoverService};
 
 use super::{
-    fitness_from_proto, fitness_to_proto, handover_state_from_proto, handover_state_to_proto,
-    id_field, next_token, request_id, running_from_proto, running_to_proto, token_id, ts,
+    check_request_id, fitness_from_proto, fitness_to_proto, handover_state_from_proto,
+    handover_state_to_proto, id_field, next_token, running_from_proto, running_to_proto, token_id,
+    ts,
 };
 use crate::{
     Engineering,
@@ -55,9 +57,10 @@ impl HandoverService for Engineering {
     ) -> Result<Response<pb::StartHandoverResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
-        request_id(&mut v, &req.request_id);
+        check_request_id(&mut v, &req.request_id);
         id_field(&mut v, "incoming_shift_id", &req.incoming_shift_id);
         v.max_text("note", &req.note, MAX_TEXT);
         v.check()?;
@@ -70,7 +73,7 @@ impl HandoverService for Engineering {
         };
         let view = match store::start(
             &self.db,
-            &req.request_id,
+            &request_id,
             &property.id,
             start,
             &caller.actor(),

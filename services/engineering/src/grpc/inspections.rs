@@ -1,12 +1,13 @@
 use chrono::NaiveDate;
 use tonic::{Request, Response, Status};
+use wuye_kit::idempotency::RequestId;
 use wuye_kit::{Error, Violations, identity, page};
 use wuye_proto::engineering::{self as pb, inspection_service_server::InspectionService};
 
 use super::{
-    id_field, inspection_state_from_proto, inspection_state_to_proto, kind_from_proto,
-    kind_to_proto, next_token, observed_from_proto, observed_to_proto, optional_time, pair_token,
-    request_id, token_pair, ts,
+    check_request_id, id_field, inspection_state_from_proto, inspection_state_to_proto,
+    kind_from_proto, kind_to_proto, next_token, observed_from_proto, observed_to_proto,
+    optional_time, pair_token, token_pair, ts,
 };
 use crate::{
     Engineering,
@@ -188,9 +189,10 @@ impl InspectionService for Engineering {
     ) -> Result<Response<pb::ReportMajorFindingResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
-        request_id(&mut v, &req.request_id);
+        check_request_id(&mut v, &req.request_id);
         v.max_text("inspection_id", &req.inspection_id, MAX_ID);
         v.max_text("equipment_id", &req.equipment_id, MAX_ID);
         v.required_text("description", &req.description, MAX_TEXT);
@@ -198,7 +200,7 @@ impl InspectionService for Engineering {
         let alert_id = match store::report_major_finding(
             &self.db,
             &self.outbox,
-            &req.request_id,
+            &request_id,
             &property.id,
             &req.inspection_id,
             &req.equipment_id,

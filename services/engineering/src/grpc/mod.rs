@@ -67,7 +67,7 @@ fn optional_time(
     }
 }
 
-fn request_id(v: &mut Violations, value: &str) {
+fn check_request_id(v: &mut Violations, value: &str) {
     v.required_text("request_id", value, MAX_REQUEST_ID);
 }
 

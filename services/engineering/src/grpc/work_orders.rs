@@ -1,10 +1,11 @@
 use tonic::{Request, Response, Status};
+use wuye_kit::idempotency::RequestId;
 use wuye_kit::{Violations, identity, page};
 use wuye_proto::engineering::{self as pb, work_order_service_server::WorkOrderService};
 
 use super::{
-    id_field, next_token, optional_time, request_id, source_from_proto, ts, urgency_from_proto,
-    work_order_state_from_proto, work_order_state_to_proto,
+    check_request_id, id_field, next_token, optional_time, source_from_proto, ts,
+    urgency_from_proto, work_order_state_from_proto, work_order_state_to_proto,
 };
 use crate::{
     Engineering,
@@ -30,9 +31,10 @@ impl WorkOrderService for Engineering {
     ) -> Result<Response<pb::CreateWorkOrderResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.properties.for_call(&caller, &req.property_id)?;
         let mut v = Violations::new();
-        request_id(&mut v, &req.request_id);
+        check_request_id(&mut v, &req.request_id);
         v.max_text("unit_id", &req.unit_id, MAX_ID);
         v.max_text("equipment_id", &req.equipment_id, MAX_ID);
         if req.unit_id.is_empty() && req.equipment_id.is_empty() {
@@ -88,7 +90,7 @@ impl WorkOrderService for Engineering {
             customer_signature: String::new(),
             completed_by: None,
         };
-        let w = match store::open(&self.db, &self.outbox, &req.request_id, w).await? {
+        let w = match store::open(&self.db, &self.outbox, &request_id, w).await? {
             Created::New(w) => {
                 tracing::info!(property = %w.property_id, number = w.number, "work order opened");
                 w

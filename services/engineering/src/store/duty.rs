@@ -1,9 +1,10 @@
+use super::Store;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Error, Result,
     db::{Db, Tx, from_micros, to_micros},
-    idempotency::{self, Claim},
+    idempotency::{self, Claim, RequestId},
     identity::Actor,
     outbox::Outbox,
 };
@@ -81,15 +82,17 @@ fn overlap_refusal() -> Error {
 }
 
 pub async fn create_shift(
-    db: &Db,
-    request_id: &str,
+    db: &Store,
+    request_id: &RequestId,
     s: Shift,
     now: DateTime<Utc>,
 ) -> Result<Created<Shift>> {
     let mut tx = db.begin().await?;
     let scope = format!("CreateShift/{}", s.property_id);
     let now = to_micros(now);
-    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &s.id, now).await? {
+    if let Claim::Retry(id) =
+        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &s.id, now).await?
+    {
         return Ok(Created::Retry(id));
     }
     if has_overlap(&mut tx, &s.property_id, &s.user_id, (s.start, s.end), &s.id).await? {
@@ -231,15 +234,16 @@ pub async fn get_swap(db: &Db, property_id: &str, id: &str) -> Result<Option<Shi
 
 /// Records a swap request of a scheduled shift, by its person or the foreman.
 pub async fn request_swap(
-    db: &Db,
-    request_id: &str,
+    db: &Store,
+    request_id: &RequestId,
     swap: ShiftSwap,
     requester_is_foreman: bool,
 ) -> Result<Created<ShiftSwap>> {
     let mut tx = db.begin().await?;
     let scope = format!("RequestShiftSwap/{}", swap.property_id);
     let now = to_micros(swap.requested_at);
-    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &swap.id, now).await?
+    if let Claim::Retry(id) =
+        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &swap.id, now).await?
     {
         return Ok(Created::Retry(id));
     }
@@ -460,15 +464,15 @@ fn nobody_on_duty() -> Error {
 
 /// DUTY-4: an entry in the record of the shift on duty. `entry.shift_id` is filled in here.
 pub async fn add_entry(
-    db: &Db,
-    request_id: &str,
+    db: &Store,
+    request_id: &RequestId,
     mut entry: DutyEntry,
 ) -> Result<Created<DutyEntry>> {
     let mut tx = db.begin().await?;
     let scope = format!("AddDutyRecordEntry/{}", entry.property_id);
     let now = to_micros(entry.recorded_at);
     if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &scope, request_id, &entry.id, now).await?
+        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &entry.id, now).await?
     {
         return Ok(Created::Retry(id));
     }
@@ -564,14 +568,16 @@ fn entry(
 
 /// An incident being handled: it blocks handovers while open (HO-7) and goes in the record.
 pub async fn report_incident(
-    db: &Db,
-    request_id: &str,
+    db: &Store,
+    request_id: &RequestId,
     mut i: Incident,
 ) -> Result<Created<Incident>> {
     let mut tx = db.begin().await?;
     let scope = format!("ReportIncident/{}", i.property_id);
     let now = to_micros(i.reported_at);
-    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &i.id, now).await? {
+    if let Claim::Retry(id) =
+        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &i.id, now).await?
+    {
         return Ok(Created::Retry(id));
     }
     let holder = lock_duty(&mut tx, &i.property_id).await?;
@@ -722,15 +728,17 @@ fn fault_from_row(row: &AnyRow) -> Result<Fault> {
 /// A fault: the equipment is faulty, it goes in the record, and a handover in progress
 /// stops (HO-8).
 pub async fn report_fault(
-    db: &Db,
+    db: &Store,
     outbox: &Outbox,
-    request_id: &str,
+    request_id: &RequestId,
     mut f: Fault,
 ) -> Result<Created<Fault>> {
     let mut tx = db.begin().await?;
     let scope = format!("ReportFault/{}", f.property_id);
     let now = to_micros(f.reported_at);
-    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &f.id, now).await? {
+    if let Claim::Retry(id) =
+        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &f.id, now).await?
+    {
         return Ok(Created::Retry(id));
     }
     let holder = lock_duty(&mut tx, &f.property_id).await?;

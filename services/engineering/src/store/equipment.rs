@@ -1,8 +1,9 @@
+use super::Store;
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use wuye_kit::{
     Result,
     db::{Db, Tx, from_micros, to_micros},
-    idempotency::{self, Claim},
+    idempotency::{self, Claim, RequestId},
 };
 
 use super::{decode, flag, get_flag};
@@ -30,11 +31,12 @@ fn zone_from_row(row: &AnyRow) -> Result<Zone> {
     })
 }
 
-pub async fn create_zone(db: &Db, request_id: &str, zone: Zone) -> Result<Created<Zone>> {
+pub async fn create_zone(db: &Store, request_id: &RequestId, zone: Zone) -> Result<Created<Zone>> {
     let mut tx = db.begin().await?;
     let scope = format!("CreateZone/{}", zone.property_id);
     let now = to_micros(zone.created_at);
-    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &zone.id, now).await?
+    if let Claim::Retry(id) =
+        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &zone.id, now).await?
     {
         return Ok(Created::Retry(id));
     }
@@ -175,11 +177,17 @@ pub enum EquipmentCreated {
     UnknownZone,
 }
 
-pub async fn create_equipment(db: &Db, request_id: &str, e: Equipment) -> Result<EquipmentCreated> {
+pub async fn create_equipment(
+    db: &Store,
+    request_id: &RequestId,
+    e: Equipment,
+) -> Result<EquipmentCreated> {
     let mut tx = db.begin().await?;
     let scope = format!("CreateEquipment/{}", e.property_id);
     let now = to_micros(e.created_at);
-    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &e.id, now).await? {
+    if let Claim::Retry(id) =
+        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &e.id, now).await?
+    {
         return Ok(EquipmentCreated::Created(Box::new(Created::Retry(id))));
     }
     let zone = sqlx::query("SELECT 1 FROM zones WHERE property_id = $1 AND id = $2")
@@ -325,14 +333,15 @@ fn item_from_row(row: &AnyRow) -> Result<InventoryItem> {
 }
 
 pub async fn create_item(
-    db: &Db,
-    request_id: &str,
+    db: &Store,
+    request_id: &RequestId,
     item: InventoryItem,
 ) -> Result<Created<InventoryItem>> {
     let mut tx = db.begin().await?;
     let scope = format!("CreateInventoryItem/{}", item.property_id);
     let now = to_micros(item.created_at);
-    if let Claim::Retry(id) = idempotency::claim(&mut tx, &scope, request_id, &item.id, now).await?
+    if let Claim::Retry(id) =
+        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &item.id, now).await?
     {
         return Ok(Created::Retry(id));
     }

@@ -1,10 +1,11 @@
+use super::Store;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, any::AnyRow};
 use tonic_types::FieldViolation;
 use wuye_kit::{
     Error, Result,
     db::{Db, Tx, from_micros, to_micros},
-    idempotency::{self, Claim},
+    idempotency::{self, Claim, RequestId},
     identity::Actor,
     outbox::Outbox,
     properties::EngineeringRules,
@@ -422,8 +423,8 @@ pub struct Start {
 
 /// HO-1: the person on duty starts the handover to `incoming_shift_id`.
 pub async fn start(
-    db: &Db,
-    request_id: &str,
+    db: &Store,
+    request_id: &RequestId,
     property_id: &str,
     s: Start,
     caller: &Actor,
@@ -432,8 +433,15 @@ pub async fn start(
 ) -> Result<Created<View>> {
     let mut tx = db.begin().await?;
     let scope = format!("StartHandover/{property_id}");
-    if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &scope, request_id, &s.handover_id, to_micros(now)).await?
+    if let Claim::Retry(id) = idempotency::claim(
+        &mut tx,
+        &db.keyring,
+        &scope,
+        request_id,
+        &s.handover_id,
+        to_micros(now),
+    )
+    .await?
     {
         return Ok(Created::Retry(id));
     }

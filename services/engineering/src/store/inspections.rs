@@ -1,10 +1,11 @@
+use super::Store;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Error, Result,
     db::{Db, Tx, from_micros, to_micros},
-    idempotency::{self, Claim},
+    idempotency::{self, Claim, RequestId},
     identity::Actor,
     outbox::Outbox,
     properties::EngineeringRules,
@@ -474,9 +475,9 @@ async fn raise_major_finding(
 /// INS-2: a major finding reported at once, during a round or outside one.
 #[allow(clippy::too_many_arguments)]
 pub async fn report_major_finding(
-    db: &Db,
+    db: &Store,
     outbox: &Outbox,
-    request_id: &str,
+    request_id: &RequestId,
     property_id: &str,
     inspection_id: &str,
     equipment_id: &str,
@@ -486,8 +487,15 @@ pub async fn report_major_finding(
     let mut tx = db.begin().await?;
     let alert_id = uuid::Uuid::now_v7().to_string();
     let scope = format!("ReportMajorFinding/{property_id}");
-    if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &scope, request_id, &alert_id, to_micros(now)).await?
+    if let Claim::Retry(id) = idempotency::claim(
+        &mut tx,
+        &db.keyring,
+        &scope,
+        request_id,
+        &alert_id,
+        to_micros(now),
+    )
+    .await?
     {
         return Ok(Created::Retry(id));
     }

@@ -3,7 +3,7 @@ use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Error, Result,
     db::{Tx, from_micros, to_micros},
-    idempotency::{self, Claim},
+    idempotency::{self, Claim, RequestId},
     identity::Actor,
     outbox::Outbox,
     properties::EngineeringRules,
@@ -186,13 +186,20 @@ pub fn urgency_to_proto(u: Urgency) -> pb::Urgency {
 pub async fn open(
     db: &Store,
     outbox: &Outbox,
-    request_id: &str,
+    request_id: &RequestId,
     w: WorkOrder,
 ) -> Result<Created<WorkOrder>> {
     let mut tx = db.begin().await?;
     let scope = format!("CreateWorkOrder/{}", w.property_id);
-    if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &scope, request_id, &w.id, to_micros(w.opened_at)).await?
+    if let Claim::Retry(id) = idempotency::claim(
+        &mut tx,
+        &db.keyring,
+        &scope,
+        request_id,
+        &w.id,
+        to_micros(w.opened_at),
+    )
+    .await?
     {
         return Ok(Created::Retry(id));
     }

@@ -11,8 +11,8 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Request, Response, Status};
 use wuye_kit::{
-    Error, Result, Violations, identity, page, properties::Property, server::Server,
-    time::from_timestamp,
+    Error, Result, Violations, idempotency::RequestId, identity, page, properties::Property,
+    server::Server, time::from_timestamp,
 };
 use wuye_proto::customerservice::{
     self as pb,
@@ -74,7 +74,7 @@ fn not_future(field: &str, at: DateTime<Utc>, now: DateTime<Utc>, v: &mut Violat
     }
 }
 
-fn request_id(v: &mut Violations, value: &str) {
+fn check_request_id(v: &mut Violations, value: &str) {
     v.required_text("request_id", value, 100);
 }
 
@@ -108,10 +108,11 @@ impl KeyService for KeyDesk {
     ) -> Result<Response<pb::EntrustKeysResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.cs.properties.for_call(&caller, &req.property_id)?;
         let now = self.cs.clock.now();
         let mut v = Violations::new();
-        request_id(&mut v, &req.request_id);
+        check_request_id(&mut v, &req.request_id);
         id_field(&mut v, "unit_id", &req.unit_id);
         let source = source_from_proto(req.source);
         if source.is_none() {
@@ -250,7 +251,7 @@ impl KeyService for KeyDesk {
             customer: customer_id,
             collectors: collector_ids,
         };
-        let id = match store::entrust(&self.cs.db, &req.request_id, set, &ids).await? {
+        let id = match store::entrust(&self.cs.db, &request_id, set, &ids).await? {
             Created::New(set) => set.id,
             Created::Retry(id) => id,
         };
@@ -334,10 +335,11 @@ impl KeyService for KeyDesk {
     ) -> Result<Response<pb::BorrowKeysResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.cs.properties.for_call(&caller, &req.property_id)?;
         let now = self.cs.clock.now();
         let mut v = Violations::new();
-        request_id(&mut v, &req.request_id);
+        check_request_id(&mut v, &req.request_id);
         id_field(&mut v, "key_set_id", &req.key_set_id);
         if !(1..=rules::MAX_KEYS).contains(&req.quantity) {
             v.add(
@@ -405,7 +407,7 @@ impl KeyService for KeyDesk {
             chases: Vec::new(),
             closed_at: None,
         };
-        let id = match store::borrow(&self.cs.db, &req.request_id, loan).await? {
+        let id = match store::borrow(&self.cs.db, &request_id, loan).await? {
             Created::New(id) | Created::Retry(id) => id,
         };
         let loan = self.loan(&property.id, &id).await?;
@@ -420,10 +422,11 @@ impl KeyService for KeyDesk {
     ) -> Result<Response<pb::ReturnKeysResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.cs.properties.for_call(&caller, &req.property_id)?;
         let now = self.cs.clock.now();
         let mut v = Violations::new();
-        request_id(&mut v, &req.request_id);
+        check_request_id(&mut v, &req.request_id);
         id_field(&mut v, "loan_id", &req.loan_id);
         if !(1..=rules::MAX_KEYS).contains(&req.quantity) {
             v.add(
@@ -436,7 +439,7 @@ impl KeyService for KeyDesk {
         let return_id = store::return_keys(
             &self.cs.db,
             &self.cs.outbox,
-            &req.request_id,
+            &request_id,
             CountedReturn {
                 property_id: &property.id,
                 loan_id: &req.loan_id,
@@ -503,10 +506,11 @@ impl KeyService for KeyDesk {
     ) -> Result<Response<pb::RecordKeyChaseResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.cs.properties.for_call(&caller, &req.property_id)?;
         let now = self.cs.clock.now();
         let mut v = Violations::new();
-        request_id(&mut v, &req.request_id);
+        check_request_id(&mut v, &req.request_id);
         id_field(&mut v, "loan_id", &req.loan_id);
         let method = chase_method_from_proto(req.method);
         if method.is_none() {
@@ -532,7 +536,7 @@ impl KeyService for KeyDesk {
         };
         let id = store::chase(
             &self.cs.db,
-            &req.request_id,
+            &request_id,
             &property.id,
             chase,
             days(property),
@@ -554,10 +558,11 @@ impl KeyService for KeyDesk {
     ) -> Result<Response<pb::CollectKeysResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.cs.properties.for_call(&caller, &req.property_id)?;
         let now = self.cs.clock.now();
         let mut v = Violations::new();
-        request_id(&mut v, &req.request_id);
+        check_request_id(&mut v, &req.request_id);
         id_field(&mut v, "key_set_id", &req.key_set_id);
         v.required_text("collector_name", &req.collector_name, rules::MAX_NAME);
         // KEY-9: the collector signs the register.
@@ -577,7 +582,7 @@ impl KeyService for KeyDesk {
         store::collect(
             &self.cs.db,
             &self.cs.outbox,
-            &req.request_id,
+            &request_id,
             Claimant {
                 property_id: &property.id,
                 key_set_id: &req.key_set_id,
@@ -676,10 +681,11 @@ impl KeyService for KeyDesk {
     ) -> Result<Response<pb::AuditKeyCabinetResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
         let property = self.cs.properties.for_call(&caller, &req.property_id)?;
         let now = self.cs.clock.now();
         let mut v = Violations::new();
-        request_id(&mut v, &req.request_id);
+        check_request_id(&mut v, &req.request_id);
         v.max_text("note", &req.note, rules::MAX_TEXT);
         if req.counts.len() > 2000 {
             v.add("counts", "at most 2000 slots");
@@ -710,7 +716,7 @@ impl KeyService for KeyDesk {
             mismatches: Vec::new(),
             note: req.note.trim().to_owned(),
         };
-        let id = store::audit(&self.cs.db, &req.request_id, audit, &counted).await?;
+        let id = store::audit(&self.cs.db, &request_id, audit, &counted).await?;
         let audit = store::get_audit(&self.cs.db, &property.id, &id)
             .await?
             .ok_or_else(|| Error::not_found("key audit", &id))?;
