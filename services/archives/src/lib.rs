@@ -1,11 +1,13 @@
 //! The 客户档案, the customer archives: household files (一户一档) opened from customer
-//! service's move-ins, documents that never change, access only by the supervisor's approval,
-//! a register of every reading chained by hashes, and the retention of closed records.
+//! service's move-ins, documents that never change and are sealed at rest, access only by the
+//! supervisor's approval, a register of every reading chained by hashes, and the retention of
+//! closed records.
 
 pub mod blobs;
 pub mod domain;
 pub(crate) mod grpc;
 pub mod move_ins;
+mod sealing;
 pub mod settings;
 mod store;
 
@@ -49,6 +51,7 @@ pub struct Archives {
     db: Db,
     clock: SharedClock,
     properties: Properties,
+    /// Seals personal identifiers and documents (ARC-6).
     keyring: wuye_kit::seal::Keyring,
     documents: blobs::DocumentStore,
     max_document_bytes: u64,
@@ -75,7 +78,10 @@ pub async fn build_with(
         domain::files::required_categories(property)?;
     }
     let keyring = settings.keyring(NAME)?;
-    let documents = blobs::DocumentStore::open(&archive.store_url(&settings))?;
+    let documents = blobs::DocumentStore::new(
+        blobs::open_object_store(&archive.store_url(&settings))?,
+        keyring.clone(),
+    );
     let migrations = sqlx::migrate!("./migrations");
     let (db, _outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
     let follower = Follower {
@@ -94,6 +100,7 @@ pub async fn build_with(
         deps.properties.clone(),
         GAUGES,
     );
+    let sealing = sealing::seal_clear_documents(db.clone(), documents.clone());
     let archives = Archives {
         db,
         clock: deps.clock,
@@ -109,5 +116,6 @@ pub async fn build_with(
         .add_service(AuditServiceServer::new(archives.clone()))
         .add_service(RetentionServiceServer::new(archives))
         .with_task(follower.run())
-        .with_task(gauges))
+        .with_task(gauges)
+        .with_task(sealing))
 }

@@ -24,7 +24,7 @@ use super::{
 };
 use crate::{
     Archives,
-    blobs::WriteError,
+    blobs::{ReadError, WriteError},
     domain::{
         access::{MAX_PURPOSE, Use, check_use},
         audit::{Action, Outcome},
@@ -201,6 +201,7 @@ impl DocumentService for Archives {
                 size_bytes: written.size_bytes,
                 sha256: written.sha256.clone(),
                 blob_key: key.clone(),
+                content_key_id: Some(written.key_id.clone()),
                 uploaded_at: now,
                 uploaded_by: caller.actor(),
             };
@@ -284,9 +285,25 @@ impl DocumentService for Archives {
             Use::ReadDocument(&document.id),
         )
         .await?;
-        let content = self.documents.read(&document.blob_key).await.map_err(|e| {
-            Error::Internal(e.context("document content is missing from the store"))
-        })?;
+        if let Some(key_id) = &document.content_key_id
+            && !self.keyring.holds_key(key_id)
+        {
+            return Err(Error::Internal(anyhow::anyhow!(
+                "document {} is sealed under key {key_id}, which is not in the keyring",
+                document.id
+            ))
+            .into());
+        }
+        let sealed = document.content_key_id.is_some();
+        let content = self
+            .documents
+            .read(&document.blob_key, sealed)
+            .await
+            .map_err(|e| {
+                Error::Internal(anyhow::anyhow!(
+                    "document content is missing from the store: {e}"
+                ))
+            })?;
         // rule ARC-12: the reading is in the register before the content leaves.
         let happening = self.happening(&caller, &subject, Outcome::Done, "", String::new());
         store::audit::record(&self.db, happening).await?;
@@ -312,7 +329,15 @@ impl DocumentService for Archives {
                             part: Some(download_document_response::Part::Chunk(bytes.to_vec())),
                         })
                     }
-                    Err(e) => {
+                    // rule ARC-6: what does not open is never given out; the reader learns it
+                    // is damaged, the log says how.
+                    Err(e @ ReadError::Damaged(_)) => {
+                        tracing::error!(error = %e, "stored document content does not open");
+                        Err(Status::data_loss(
+                            "document content is damaged in the store",
+                        ))
+                    }
+                    Err(e @ ReadError::Store(_)) => {
                         tracing::error!(error = %e, "reading document content failed");
                         Err(Status::internal("internal error"))
                     }
