@@ -1,21 +1,26 @@
-//! The archives against someone who can read or write their document store (ARC-6; security
-//! issue, hole 13), through the gateway on SQLite and PostgreSQL: documents are read, changed,
-//! cut and swapped in the raw document store. Nothing is found in clear, each attack is
-//! refused, and documents stored in clear before are read and then sealed at start-up.
+//! The archives against someone who can write to their database or their document store
+//! (ARC-6, ARC-12; security issue, holes 9 and 13), through the gateway on SQLite and
+//! PostgreSQL: the register is rewritten, cut back, or made plain again in the raw database;
+//! documents are read, changed, cut and swapped in the raw document store. Each attack is
+//! reported or refused, an honest register verifies across a rotation of the keyring, and what
+//! was stored before (plain register entries, documents in clear) is re-linked and sealed at
+//! start-up.
 
 use std::time::Duration;
 
-use sqlx::Connection;
+use sqlx::{Connection, Row};
 use tokio_stream::StreamExt;
 use tonic::{Code, Status};
-use wuye_kit::{clock::Clock, time::to_timestamp};
+use wuye_kit::{clock::Clock, config::Secret, seal::DEV_KEYS, time::to_timestamp};
 use wuye_tests::{
     Authed, Backend, PROPERTY, Stack, both_backends, data_dir, database_url,
     proto::{
         archives::{
             ApproveAccessRequestRequest, CreateAccessRequestRequest, Document, DocumentCategory,
-            DocumentHeader, DownloadDocumentRequest, HouseholdFile, ListHouseholdFilesRequest,
-            ReaderKind, UploadDocumentRequest, access_service_client::AccessServiceClient,
+            DocumentHeader, DownloadDocumentRequest, HouseholdFile, ListAuditEntriesRequest,
+            ListHouseholdFilesRequest, ReaderKind, UploadDocumentRequest, VerifyAuditChainRequest,
+            VerifyAuditChainResponse, access_service_client::AccessServiceClient,
+            audit_service_client::AuditServiceClient,
             document_service_client::DocumentServiceClient, download_document_response,
             household_file_service_client::HouseholdFileServiceClient, upload_document_request,
         },
@@ -24,6 +29,10 @@ use wuye_tests::{
 };
 
 both_backends!(
+    a_register_rewritten_with_plain_hashes_is_detected,
+    a_register_cut_back_past_a_checkpoint_is_detected,
+    an_honest_register_verifies_across_a_rotation_of_the_keyring,
+    plain_entries_from_before_are_relinked_once_and_never_again,
     documents_are_sealed_at_rest_and_read_back_exactly,
     documents_stored_in_clear_before_are_read_then_sealed_at_start,
 );
@@ -179,6 +188,16 @@ async fn download(
     (content, None)
 }
 
+async fn verify(stack: &Stack) -> VerifyAuditChainResponse {
+    AuditServiceClient::new(stack.as_role(SUPERVISOR, PROPERTY))
+        .verify_audit_chain(VerifyAuditChainRequest {
+            property_id: PROPERTY.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 async fn archives_db_url(stack: &Stack, file: &str) -> String {
     sqlx::any::install_default_drivers();
     database_url(
@@ -188,6 +207,11 @@ async fn archives_db_url(stack: &Stack, file: &str) -> String {
         file,
     )
     .await
+}
+
+async fn archives_db(stack: &Stack, file: &str) -> sqlx::AnyConnection {
+    let url = archives_db_url(stack, file).await;
+    sqlx::AnyConnection::connect(&url).await.unwrap()
 }
 
 /// SHA-256 (FIPS 180-4), written out here so that the tests check the service against an
@@ -280,6 +304,391 @@ fn the_tests_own_sha256_gives_the_standard_answers() {
         )),
         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
     );
+}
+
+/// An entry as read from the raw database.
+#[derive(Debug, Clone)]
+struct RawEntry {
+    seq: i64,
+    fields: Vec<String>,
+    hash: String,
+}
+
+/// The register of the test property as stored, oldest first.
+async fn raw_entries(db: &mut sqlx::AnyConnection) -> Vec<RawEntry> {
+    let rows = sqlx::query(
+        "SELECT seq, occur_at, actor_id, actor_name, actor_role, action, outcome, reason, \
+         subject_kind, subject_id, access_request_id, detail, hash FROM audit_entries \
+         WHERE property_id = $1 ORDER BY seq",
+    )
+    .bind(PROPERTY)
+    .fetch_all(&mut *db)
+    .await
+    .unwrap();
+    rows.iter()
+        .map(|r| {
+            let mut fields = vec![r.get::<i64, _>("occur_at").to_string()];
+            for column in [
+                "actor_id",
+                "actor_name",
+                "actor_role",
+                "action",
+                "outcome",
+                "reason",
+                "subject_kind",
+                "subject_id",
+                "access_request_id",
+                "detail",
+            ] {
+                fields.push(r.get(column));
+            }
+            RawEntry {
+                seq: r.get("seq"),
+                fields,
+                hash: r.get("hash"),
+            }
+        })
+        .collect()
+}
+
+/// The hash the register's code gave an entry before it was keyed: SHA-256 over the
+/// length-prefixed fields, which anyone can recompute.
+fn plain_hash(entry: &RawEntry, seq: i64, previous_hash: &str) -> String {
+    let seq = seq.to_string();
+    let mut encoded = Vec::new();
+    let mut parts: Vec<&str> = vec!["wuye-archives-audit-v1", PROPERTY, &seq];
+    parts.extend(entry.fields.iter().map(String::as_str));
+    parts.push(previous_hash);
+    for part in parts {
+        encoded.extend_from_slice(&(part.len() as u64).to_be_bytes());
+        encoded.extend_from_slice(part.as_bytes());
+    }
+    hex(&sha256(&encoded))
+}
+
+/// Documents uploaded one after the other, each an entry of the register.
+async fn uploads(stack: &Stack, file: &str, names: std::ops::Range<usize>) {
+    for i in names {
+        let content = format!("扫描件 {i}");
+        upload(stack, &format!("doc-{i}"), file, content.as_bytes()).await;
+    }
+}
+
+async fn register_of_six(stack: &Stack) -> HouseholdFile {
+    let file = move_in(stack, "301").await;
+    uploads(stack, &file.id, 0..6).await;
+    file
+}
+
+/// Waits for a checkpoint of the register at entry `seq` (the clock moved past the
+/// checkpoint interval first) and gives the verdict that saw it.
+async fn checkpointed_at(stack: &Stack, seq: i64) -> VerifyAuditChainResponse {
+    stack.clock.advance(chrono::Duration::hours(1));
+    wuye_tests::eventually(
+        &format!("a register checkpoint at entry {seq}"),
+        Duration::from_secs(20),
+        || async {
+            let verdict = verify(stack).await;
+            (verdict.checkpoint_seq == seq).then_some(verdict)
+        },
+    )
+    .await
+}
+
+/// The checkpoint files of the test property in the document store, by entry number.
+fn checkpoint_files(stack: &Stack) -> Vec<(i64, String)> {
+    let dir = data_dir(stack)
+        .join("archives-documents/audit-checkpoints")
+        .join(PROPERTY);
+    let mut found: Vec<(i64, String)> = files_under(&dir)
+        .into_iter()
+        .filter_map(|p| {
+            let seq = p.file_name()?.to_str()?.parse().ok()?;
+            Some((seq, std::fs::read_to_string(&p).ok()?))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+async fn a_register_rewritten_with_plain_hashes_is_detected(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let file = register_of_six(&stack).await;
+    assert!(verify(&stack).await.intact);
+
+    // rule ARC-12: someone with write access to the database removes entry 3, renumbers the
+    // ones after it and rehashes them the way the register's code did before links were
+    // keyed, head included.
+    let mut db = archives_db(&stack, &file.id).await;
+    let entries = raw_entries(&mut db).await;
+    assert_eq!(entries.len(), 6);
+    sqlx::query("DELETE FROM audit_entries WHERE property_id = $1 AND seq = 3")
+        .bind(PROPERTY)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let mut previous = entries[1].hash.clone();
+    for entry in &entries[3..] {
+        let seq = entry.seq - 1;
+        let hash = plain_hash(entry, seq, &previous);
+        sqlx::query(
+            "UPDATE audit_entries SET seq = $3, previous_hash = $4, hash = $5 \
+             WHERE property_id = $1 AND seq = $2",
+        )
+        .bind(PROPERTY)
+        .bind(entry.seq)
+        .bind(seq)
+        .bind(&previous)
+        .bind(&hash)
+        .execute(&mut db)
+        .await
+        .unwrap();
+        previous = hash;
+    }
+    sqlx::query("UPDATE audit_heads SET last_seq = 5, last_hash = $2 WHERE property_id = $1")
+        .bind(PROPERTY)
+        .bind(&previous)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let verdict = verify(&stack).await;
+    assert!(
+        !verdict.intact,
+        "a rewritten register verifies: {verdict:?}"
+    );
+    assert_eq!(verdict.first_broken_seq, 3, "{verdict:?}");
+
+    // Marking the rewritten entries as written before links were keyed does not help.
+    sqlx::query("UPDATE audit_entries SET key_id = '' WHERE property_id = $1 AND seq >= 3")
+        .bind(PROPERTY)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    db.close().await.ok();
+    let verdict = verify(&stack).await;
+    assert_eq!(
+        (verdict.intact, verdict.first_broken_seq),
+        (false, 3),
+        "{verdict:?}"
+    );
+    assert!(verdict.problem.contains("plain hash"), "{verdict:?}");
+}
+
+async fn a_register_cut_back_past_a_checkpoint_is_detected(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let file = register_of_six(&stack).await;
+    let verdict = checkpointed_at(&stack, 6).await;
+    assert!(verdict.intact, "{verdict:?}");
+    // The checkpoint is outside the database, in the document store.
+    let files = checkpoint_files(&stack);
+    let (seq, text) = files.last().expect("a checkpoint file");
+    assert_eq!(*seq, 6);
+    assert!(
+        text.contains("seq: 6\n") && text.contains("key_id: dev\n"),
+        "{text}"
+    );
+
+    // rule ARC-12: the newest entries are removed and the head set back to the last one kept:
+    // the chain itself is whole, but shorter than its checkpoint.
+    let mut db = archives_db(&stack, &file.id).await;
+    let entries = raw_entries(&mut db).await;
+    sqlx::query("DELETE FROM audit_entries WHERE property_id = $1 AND seq > 4")
+        .bind(PROPERTY)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_heads SET last_seq = 4, last_hash = $2 WHERE property_id = $1")
+        .bind(PROPERTY)
+        .bind(&entries[3].hash)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    db.close().await.ok();
+    let verdict = verify(&stack).await;
+    assert!(!verdict.intact, "a cut register verifies: {verdict:?}");
+    assert_eq!(verdict.first_broken_seq, 5, "{verdict:?}");
+    assert!(verdict.problem.contains("checkpoint"), "{verdict:?}");
+    assert_eq!(verdict.checkpoint_seq, 6);
+
+    // Grown again past the checkpoint by honest entries, the register still does not hold
+    // the entry the checkpoint recorded; and the checkpoint job does not cover it up with a
+    // newer checkpoint, however long it runs.
+    uploads(&stack, &file.id, 6..9).await;
+    stack.clock.advance(chrono::Duration::hours(1));
+    for _ in 0..10 {
+        let verdict = verify(&stack).await;
+        assert_eq!(
+            (
+                verdict.intact,
+                verdict.first_broken_seq,
+                verdict.checkpoint_seq
+            ),
+            (false, 6, 6),
+            "{verdict:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(checkpoint_files(&stack).last().unwrap().0, 6);
+}
+
+/// A second keyring key, listed before the development key after the rotation.
+const K2: &str = "k2=8f3a1c2e4b5d6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
+
+async fn key_ids(stack: &Stack) -> Vec<String> {
+    AuditServiceClient::new(stack.as_role(SUPERVISOR, PROPERTY))
+        .list_audit_entries(ListAuditEntriesRequest {
+            property_id: PROPERTY.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries
+        .into_iter()
+        .map(|e| e.key_id)
+        .collect()
+}
+
+async fn an_honest_register_verifies_across_a_rotation_of_the_keyring(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let file = move_in(&stack, "303").await;
+    let early = upload(&stack, "early-card", &file.id, MARKER).await;
+    uploads(&stack, &file.id, 1..3).await;
+    assert!(checkpointed_at(&stack, 3).await.intact);
+
+    // The new key first, the old one kept: the register goes on under the new key (a
+    // request, its approval, a reading), and what the old key sealed still opens.
+    let rotated = format!("{K2},{DEV_KEYS}");
+    stack
+        .restart_department_with("archives", |s| {
+            s.encryption_keys = Secret::new(rotated.clone())
+        })
+        .await;
+    let reading = approved_reading(&stack, &file.id, &early.id).await;
+    let (back, failed) = download(&stack, &early.id, &reading).await;
+    assert!(failed.is_none() && back == MARKER, "{failed:?}");
+    let verdict = checkpointed_at(&stack, 6).await;
+    assert!(verdict.intact, "{verdict:?}");
+    assert_eq!(verdict.entries_checked, 6);
+    assert_eq!(
+        key_ids(&stack).await,
+        ["dev", "dev", "dev", "k2", "k2", "k2"]
+    );
+    let files = checkpoint_files(&stack);
+    assert!(
+        files
+            .iter()
+            .any(|(seq, t)| *seq == 3 && t.contains("key_id: dev\n"))
+    );
+    assert!(
+        files
+            .iter()
+            .any(|(seq, t)| *seq == 6 && t.contains("key_id: k2\n"))
+    );
+
+    // Without the old key the old links cannot be vouched for, and the verdict says so; a
+    // document sealed under it is an internal fault, not damage.
+    stack
+        .restart_department_with("archives", |s| s.encryption_keys = Secret::new(K2))
+        .await;
+    let verdict = verify(&stack).await;
+    assert_eq!(
+        (verdict.intact, verdict.first_broken_seq),
+        (false, 1),
+        "{verdict:?}"
+    );
+    assert!(verdict.problem.contains("key dev"), "{verdict:?}");
+    let (_, failed) = download(&stack, &early.id, &reading).await;
+    assert_eq!(failed.map(|s| s.code()), Some(Code::Internal));
+    stack
+        .restart_department_with("archives", |s| {
+            s.encryption_keys = Secret::new(rotated.clone())
+        })
+        .await;
+    assert!(verify(&stack).await.intact);
+}
+
+/// Rewrites the register as the code before keyed links wrote it: no key ids, plain hashes.
+async fn make_plain(db: &mut sqlx::AnyConnection, change_detail_of: Option<i64>) {
+    let entries = raw_entries(db).await;
+    let mut previous = "0".repeat(64);
+    for entry in &entries {
+        let hash = plain_hash(entry, entry.seq, &previous);
+        sqlx::query(
+            "UPDATE audit_entries SET key_id = '', previous_hash = $3, hash = $4 \
+             WHERE property_id = $1 AND seq = $2",
+        )
+        .bind(PROPERTY)
+        .bind(entry.seq)
+        .bind(&previous)
+        .bind(&hash)
+        .execute(&mut *db)
+        .await
+        .unwrap();
+        previous = hash;
+    }
+    sqlx::query("UPDATE audit_heads SET last_hash = $2 WHERE property_id = $1")
+        .bind(PROPERTY)
+        .bind(&previous)
+        .execute(&mut *db)
+        .await
+        .unwrap();
+    if let Some(seq) = change_detail_of {
+        sqlx::query(
+            "UPDATE audit_entries SET detail = 'changed' WHERE property_id = $1 AND seq = $2",
+        )
+        .bind(PROPERTY)
+        .bind(seq)
+        .execute(&mut *db)
+        .await
+        .unwrap();
+    }
+}
+
+fn remove_checkpoints(stack: &Stack) {
+    let dir = data_dir(stack).join("archives-documents/audit-checkpoints");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+async fn plain_entries_from_before_are_relinked_once_and_never_again(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let file = move_in(&stack, "304").await;
+    uploads(&stack, &file.id, 0..4).await;
+    checkpointed_at(&stack, 4).await;
+
+    // The register as an archives department before keyed links left it: plain hashes, no
+    // checkpoints. At start-up it is checked as it was and re-linked under the keyring.
+    stack.stop_department("archives").await;
+    let mut db = archives_db(&stack, &file.id).await;
+    make_plain(&mut db, None).await;
+    remove_checkpoints(&stack);
+    stack.start_department("archives").await;
+    assert_eq!(key_ids(&stack).await, ["dev"; 4]);
+    let verdict = checkpointed_at(&stack, 4).await;
+    assert!(verdict.intact, "{verdict:?}");
+
+    // Made plain again by someone with the database alone: the checkpoints show the register
+    // was keyed, so the plain entries are not re-linked, and stay reported.
+    stack.stop_department("archives").await;
+    make_plain(&mut db, None).await;
+    stack.start_department("archives").await;
+    assert_eq!(key_ids(&stack).await, ["", "", "", ""]);
+    let verdict = verify(&stack).await;
+    assert_eq!(
+        (verdict.intact, verdict.first_broken_seq),
+        (false, 1),
+        "{verdict:?}"
+    );
+    assert!(verdict.problem.contains("plain hash"), "{verdict:?}");
+
+    // A plain register that does not hold as it was is not re-linked either.
+    stack.stop_department("archives").await;
+    make_plain(&mut db, Some(2)).await;
+    remove_checkpoints(&stack);
+    stack.start_department("archives").await;
+    assert_eq!(key_ids(&stack).await, ["", "", "", ""]);
+    assert!(!verify(&stack).await.intact);
+    db.close().await.ok();
 }
 
 const MARKER: &[u8] = b"ID-CARD-110101199003077777-MARKER";

@@ -171,6 +171,7 @@ impl AccessService for Archives {
         };
         store::audit::append(
             &mut tx,
+            &self.keyring,
             self.happening(&caller, &subject, Outcome::Done, "", detail),
         )
         .await?;
@@ -313,6 +314,7 @@ impl Archives {
         }
         store::audit::append(
             &mut tx,
+            &self.keyring,
             self.happening(caller, &subject, Outcome::Done, "", String::new()),
         )
         .await?;

@@ -233,6 +233,7 @@ impl DocumentService for Archives {
             );
             store::audit::append(
                 &mut tx,
+                &self.keyring,
                 self.happening(&caller, &subject, Outcome::Done, "", detail),
             )
             .await?;
@@ -306,7 +307,7 @@ impl DocumentService for Archives {
             })?;
         // rule ARC-12: the reading is in the register before the content leaves.
         let happening = self.happening(&caller, &subject, Outcome::Done, "", String::new());
-        store::audit::record(&self.db, happening).await?;
+        store::audit::record(&self.db, &self.keyring, happening).await?;
 
         let (tx, rx) = mpsc::channel(4);
         let expected = document.sha256.clone();
@@ -448,6 +449,7 @@ impl DocumentService for Archives {
                     let detail = format!("{} copies", copy.copies);
                     store::audit::append(
                         &mut tx,
+                        &self.keyring,
                         self.happening(&caller, &subject, Outcome::Done, "", detail),
                     )
                     .await?;

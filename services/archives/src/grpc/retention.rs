@@ -103,6 +103,7 @@ impl RetentionService for Archives {
         );
         store::audit::append(
             &mut tx,
+            &self.keyring,
             self.happening(&caller, &subject, Outcome::Done, "", detail),
         )
         .await?;
@@ -190,6 +191,7 @@ impl RetentionService for Archives {
         let detail = format!("{proposed} records past their retention");
         store::audit::append(
             &mut tx,
+            &self.keyring,
             self.happening(&caller, &subject, Outcome::Done, "", detail),
         )
         .await?;
@@ -236,6 +238,7 @@ impl RetentionService for Archives {
         let detail = format!("{destroyed} records destroyed");
         store::audit::append(
             &mut tx,
+            &self.keyring,
             self.happening(&caller, &subject, Outcome::Done, "", detail),
         )
         .await?;
