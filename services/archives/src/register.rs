@@ -186,14 +186,26 @@ async fn checkpoint(
     let Some(head) = store::audit::head(job.db.pool(), property_id).await? else {
         return Ok(());
     };
-    let now = job.clock.now();
-    if let Some(cp) = &progress.checkpoint
-        && (head.0 <= cp.seq || !due(cp.made_at, now, job.interval))
-    {
-        return Ok(());
-    }
     if progress.broken_at.as_ref() == Some(&head) {
         return Ok(());
+    }
+    let now = job.clock.now();
+    if let Some(cp) = &progress.checkpoint {
+        // rule ARC-12: a head behind its checkpoint, or beside it, is a register cut back.
+        if head.0 < cp.seq || (head.0 == cp.seq && head.1 != cp.head) {
+            tracing::error!(
+                property = property_id,
+                head = head.0,
+                checkpoint = cp.seq,
+                "the archive register no longer reaches the entry of its last checkpoint: \
+                 entries were removed"
+            );
+            progress.broken_at = Some(head);
+            return Ok(());
+        }
+        if head.0 == cp.seq || !due(cp.made_at, now, job.interval) {
+            return Ok(());
+        }
     }
     // rule ARC-12: a checkpoint vouches only for a chain that holds up to it.
     let since = progress.checkpoint.clone();
