@@ -389,6 +389,13 @@ async fn a_50_mb_document_streams_in_and_out_unchanged_and_a_correction_keeps_th
     assert_eq!(first.size_bytes, big.len() as i64);
     assert_eq!(first.version, 1);
     assert_eq!(first.sha256.len(), 64);
+    // rule ARC-6: stored sealed chunk by chunk (a header, then a tag per 64 KiB), streamed.
+    let stored = data_dir(&stack)
+        .join("archives-documents")
+        .join(PROPERTY)
+        .join(&first.id);
+    let stored = std::fs::metadata(stored).unwrap().len() as usize;
+    assert_eq!(stored, 40 + big.len() + 16 * big.len().div_ceil(64 * 1024));
 
     let granted = access(&stack, CLERK)
         .create_access_request(request_for(

@@ -1,11 +1,14 @@
 //! The 客户档案, the customer archives: household files (一户一档) opened from customer
-//! service's move-ins, documents that never change, access only by the supervisor's approval,
-//! a register of every reading chained by hashes, and the retention of closed records.
+//! service's move-ins, documents that never change and are sealed at rest, access only by the
+//! supervisor's approval, a register of every reading chained by keyed links and checkpointed
+//! outside the database, and the retention of closed records.
 
 pub mod blobs;
 pub mod domain;
 pub(crate) mod grpc;
 pub mod move_ins;
+pub mod register;
+mod sealing;
 pub mod settings;
 mod store;
 
@@ -49,8 +52,11 @@ pub struct Archives {
     db: Db,
     clock: SharedClock,
     properties: Properties,
+    /// Seals personal identifiers and documents, and keys the register's links (ARC-6,
+    /// ARC-12).
     keyring: wuye_kit::seal::Keyring,
     documents: blobs::DocumentStore,
+    checkpoints: register::CheckpointStore,
     max_document_bytes: u64,
 }
 
@@ -75,9 +81,24 @@ pub async fn build_with(
         domain::files::required_categories(property)?;
     }
     let keyring = settings.keyring(NAME)?;
-    let documents = blobs::DocumentStore::open(&archive.store_url(&settings))?;
+    let document_store = blobs::open_object_store(&archive.store_url(&settings))?;
+    // rule ARC-12: checkpoints go where the database's writers cannot reach, best a store
+    // of their own.
+    let checkpoints = register::CheckpointStore::new(match archive.checkpoint_store_url() {
+        Some(url) => blobs::open_object_store(url)?,
+        None => document_store.clone(),
+    });
+    let checkpoint_interval = archive.checkpoint_interval()?;
+    let documents = blobs::DocumentStore::new(document_store, keyring.clone());
     let migrations = sqlx::migrate!("./migrations");
     let (db, _outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
+    register::relink_plain_entries(
+        &db,
+        &keyring,
+        &checkpoints,
+        archive.audit_relink_plain_entries,
+    )
+    .await?;
     let follower = Follower {
         consumer: MOVE_IN_CONSUMER,
         db: db.clone(),
@@ -93,12 +114,23 @@ pub async fn build_with(
         deps.properties.clone(),
         GAUGES,
     );
+    let checkpointing = register::Checkpointing {
+        db: db.clone(),
+        keyring: keyring.clone(),
+        clock: deps.clock.clone(),
+        properties: deps.properties.clone(),
+        checkpoints: checkpoints.clone(),
+        interval: checkpoint_interval,
+    };
+    let every = std::time::Duration::from_millis(settings.jobs_interval_ms.max(10));
+    let sealing = sealing::seal_clear_documents(db.clone(), documents.clone());
     let archives = Archives {
         db,
         clock: deps.clock,
         properties: deps.properties,
         keyring,
         documents,
+        checkpoints,
         max_document_bytes: archive.max_document_bytes,
     };
     Ok(server
@@ -108,5 +140,7 @@ pub async fn build_with(
         .add_service(AuditServiceServer::new(archives.clone()))
         .add_service(RetentionServiceServer::new(archives))
         .with_task(follower.run())
-        .with_task(gauges))
+        .with_task(gauges)
+        .with_task(register::run(checkpointing, every))
+        .with_task(sealing))
 }

@@ -25,6 +25,9 @@ pub struct Document {
     pub sha256: String,
     /// Where the content is in the document store.
     pub blob_key: String,
+    /// The keyring key the content is sealed under at rest (ARC-6); `None` for content
+    /// stored in clear before documents were sealed, until it is sealed in place.
+    pub content_key_id: Option<String>,
     pub uploaded_at: DateTime<Utc>,
     pub uploaded_by: Actor,
 }
@@ -112,6 +115,7 @@ mod tests {
             size_bytes: 10,
             sha256: "0".repeat(64),
             blob_key: "p/d1".into(),
+            content_key_id: Some("dev".into()),
             uploaded_at: chrono::DateTime::UNIX_EPOCH,
             uploaded_by: Actor {
                 user_id: "u".into(),

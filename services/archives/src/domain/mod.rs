@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod checkpoints;
 pub mod documents;
 pub mod files;
 pub mod retention;

@@ -180,6 +180,7 @@ impl AccessService for Archives {
         };
         store::audit::append(
             &mut tx,
+            &self.keyring,
             self.happening(&caller, &subject, Outcome::Done, "", detail),
         )
         .await?;
@@ -322,6 +323,7 @@ impl Archives {
         }
         store::audit::append(
             &mut tx,
+            &self.keyring,
             self.happening(caller, &subject, Outcome::Done, "", String::new()),
         )
         .await?;

@@ -1,5 +1,5 @@
 use tonic::{Request, Response, Status};
-use wuye_kit::{identity, page, time::to_timestamp};
+use wuye_kit::{Error, identity, page, time::to_timestamp};
 use wuye_proto::archives::{self as pb, audit_service_server::AuditService};
 
 use super::next_token;
@@ -38,8 +38,21 @@ impl AuditService for Archives {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
         let property = self.properties.for_call(&caller, &req.property_id)?;
-        // rule ARC-12
-        let v = store::audit::verify(&self.db, &property.id).await?;
+        // rule ARC-12: the checkpoint first, then the head, so that a checkpoint written
+        // meanwhile never lies beyond the head read.
+        let newest = self
+            .checkpoints
+            .newest(&property.id, &self.keyring)
+            .await
+            .map_err(|e| Error::Internal(e.context("reading the register's checkpoints")))?;
+        let v = store::audit::verify(
+            &self.db,
+            &self.keyring,
+            &property.id,
+            newest.checkpoint,
+            newest.invalid,
+        )
+        .await?;
         if !v.intact {
             tracing::error!(property = %property.id, seq = v.first_broken_seq, problem = %v.problem, "archive register chain is broken");
         }
@@ -48,6 +61,9 @@ impl AuditService for Archives {
             entries_checked: v.checked,
             first_broken_seq: v.first_broken_seq,
             problem: v.problem,
+            checkpoint_seq: v.checkpoint.map_or(0, |(seq, _)| seq),
+            checkpoint_time: v.checkpoint.map(|(_, at)| to_timestamp(at)),
+            invalid_checkpoints: v.invalid_checkpoints,
         }))
     }
 }
@@ -89,5 +105,6 @@ fn to_proto(e: Entry) -> pb::AuditEntry {
         detail: e.detail,
         hash: e.hash,
         previous_hash: e.previous_hash,
+        key_id: e.key_id,
     }
 }

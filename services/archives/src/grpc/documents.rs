@@ -26,7 +26,7 @@ use super::{
 };
 use crate::{
     Archives,
-    blobs::WriteError,
+    blobs::{ReadError, WriteError},
     domain::{
         access::{MAX_PURPOSE, Use, check_use},
         audit::{Action, Outcome},
@@ -207,6 +207,7 @@ impl DocumentService for Archives {
                 size_bytes: written.size_bytes,
                 sha256: written.sha256.clone(),
                 blob_key: key.clone(),
+                content_key_id: Some(written.key_id.clone()),
                 uploaded_at: now,
                 uploaded_by: caller.actor(),
             };
@@ -238,6 +239,7 @@ impl DocumentService for Archives {
             );
             store::audit::append(
                 &mut tx,
+                &self.keyring,
                 self.happening(&caller, &subject, Outcome::Done, "", detail),
             )
             .await?;
@@ -290,12 +292,28 @@ impl DocumentService for Archives {
             Use::ReadDocument(&document.id),
         )
         .await?;
-        let content = self.documents.read(&document.blob_key).await.map_err(|e| {
-            Error::Internal(e.context("document content is missing from the store"))
-        })?;
+        if let Some(key_id) = &document.content_key_id
+            && !self.keyring.holds_key(key_id)
+        {
+            return Err(Error::Internal(anyhow::anyhow!(
+                "document {} is sealed under key {key_id}, which is not in the keyring",
+                document.id
+            ))
+            .into());
+        }
+        let sealed = document.content_key_id.is_some();
+        let content = self
+            .documents
+            .read(&document.blob_key, sealed)
+            .await
+            .map_err(|e| {
+                Error::Internal(anyhow::anyhow!(
+                    "document content is missing from the store: {e}"
+                ))
+            })?;
         // rule ARC-12: the reading is in the register before the content leaves.
         let happening = self.happening(&caller, &subject, Outcome::Done, "", String::new());
-        store::audit::record(&self.db, happening).await?;
+        store::audit::record(&self.db, &self.keyring, happening).await?;
 
         let (tx, rx) = mpsc::channel(4);
         let expected = document.sha256.clone();
@@ -318,7 +336,15 @@ impl DocumentService for Archives {
                             part: Some(download_document_response::Part::Chunk(bytes.to_vec())),
                         })
                     }
-                    Err(e) => {
+                    // rule ARC-6: what does not open is never given out; the reader learns it
+                    // is damaged, the log says how.
+                    Err(e @ ReadError::Damaged(_)) => {
+                        tracing::error!(error = %e, "stored document content does not open");
+                        Err(Status::data_loss(
+                            "document content is damaged in the store",
+                        ))
+                    }
+                    Err(e @ ReadError::Store(_)) => {
                         tracing::error!(error = %e, "reading document content failed");
                         Err(Status::internal("internal error"))
                     }
@@ -436,6 +462,7 @@ impl DocumentService for Archives {
                 let detail = format!("{} copies", copy.copies);
                 store::audit::append(
                     &mut tx,
+                    &self.keyring,
                     self.happening(&caller, &subject, Outcome::Done, "", detail),
                 )
                 .await?;

@@ -123,7 +123,7 @@ impl HouseholdFileService for Archives {
             access_request_id: "",
         };
         let happening = self.happening(&caller, &subject, Outcome::Done, "", String::new());
-        store::audit::append(&mut tx, happening).await?;
+        store::audit::append(&mut tx, &self.keyring, happening).await?;
         tx.commit().await?;
         let file = self.household_file(&property.id, &file.file.id).await?;
         Ok(Response::new(pb::RecordPersonalDataResponse {
@@ -169,7 +169,7 @@ impl HouseholdFileService for Archives {
         let (id_number, phone) = self.open_identifiers(&file)?;
         // rule ARC-12: the reading is in the register before anything is shown.
         let happening = self.happening(&caller, &subject, Outcome::Done, "", String::new());
-        store::audit::record(&self.db, happening).await?;
+        store::audit::record(&self.db, &self.keyring, happening).await?;
         Ok(Response::new(pb::ReadPersonalDataResponse {
             holder_name: file.file.holder_name,
             id_number,

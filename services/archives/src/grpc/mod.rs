@@ -120,7 +120,7 @@ impl Archives {
             refusal.reason(),
             String::new(),
         );
-        if let Err(e) = store::audit::record(&self.db, happening).await {
+        if let Err(e) = store::audit::record(&self.db, &self.keyring, happening).await {
             return Status::from(e);
         }
         tracing::info!(property = %subject.property_id, action = subject.action.code(), reason = refusal.reason(), "archive access refused");

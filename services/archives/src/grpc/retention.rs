@@ -112,6 +112,7 @@ impl RetentionService for Archives {
         );
         store::audit::append(
             &mut tx,
+            &self.keyring,
             self.happening(&caller, &subject, Outcome::Done, "", detail),
         )
         .await?;
@@ -201,6 +202,7 @@ impl RetentionService for Archives {
         let detail = format!("{proposed} records past their retention");
         store::audit::append(
             &mut tx,
+            &self.keyring,
             self.happening(&caller, &subject, Outcome::Done, "", detail),
         )
         .await?;
@@ -247,6 +249,7 @@ impl RetentionService for Archives {
         let detail = format!("{destroyed} records destroyed");
         store::audit::append(
             &mut tx,
+            &self.keyring,
             self.happening(&caller, &subject, Outcome::Done, "", detail),
         )
         .await?;

@@ -3,17 +3,25 @@ use wuye_kit::{
     Result,
     db::{Db, Tx, from_micros, to_micros},
     identity::Actor,
+    seal::Keyring,
 };
 
-use crate::domain::audit::{Entry, GENESIS, Happening, Verification, Verifier};
+use crate::domain::{
+    audit::{Entry, GENESIS, Happening, Verification, Verifier},
+    checkpoints::Checkpoint,
+};
 
 const COLUMNS: &str = "property_id, seq, occur_at, actor_id, actor_name, actor_role, action, \
-    outcome, reason, subject_kind, subject_id, access_request_id, detail, previous_hash, hash";
+    outcome, reason, subject_kind, subject_id, access_request_id, detail, key_id, \
+    previous_hash, hash";
 
-/// Appends `happening` to its property's chain inside `tx` (ARC-12). Taking the next number
-/// locks the head until the transaction ends, so entries chain in commit order; write it
-/// last in a transaction.
-pub async fn append(tx: &mut Tx, happening: Happening) -> Result<Entry> {
+/// Entries read per query while a chain is walked.
+const PAGE: i64 = 1000;
+
+/// Appends `happening` to its property's chain inside `tx` (ARC-12), linked under the
+/// keyring's current key. Taking the next number locks the head until the transaction ends,
+/// so entries chain in commit order; write it last in a transaction.
+pub async fn append(tx: &mut Tx, keyring: &Keyring, happening: Happening) -> Result<Entry> {
     sqlx::query(
         "INSERT INTO audit_heads (property_id, last_seq, last_hash) VALUES ($1, 0, $2) \
          ON CONFLICT (property_id) DO NOTHING",
@@ -29,12 +37,12 @@ pub async fn append(tx: &mut Tx, happening: Happening) -> Result<Entry> {
     .bind(&happening.property_id)
     .fetch_one(&mut **tx)
     .await?;
-    let entry = happening.chain(seq, previous_hash);
+    let entry = happening.chain(seq, previous_hash, keyring)?;
     sqlx::query(
         "INSERT INTO audit_entries (property_id, seq, occur_at, actor_id, actor_name, actor_role, \
-         action, outcome, reason, subject_kind, subject_id, access_request_id, detail, \
+         action, outcome, reason, subject_kind, subject_id, access_request_id, detail, key_id, \
          previous_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(&entry.property_id)
     .bind(entry.seq)
@@ -49,6 +57,7 @@ pub async fn append(tx: &mut Tx, happening: Happening) -> Result<Entry> {
     .bind(&entry.subject_id)
     .bind(&entry.access_request_id)
     .bind(&entry.detail)
+    .bind(&entry.key_id)
     .bind(&entry.previous_hash)
     .bind(&entry.hash)
     .execute(&mut **tx)
@@ -62,9 +71,9 @@ pub async fn append(tx: &mut Tx, happening: Happening) -> Result<Entry> {
 }
 
 /// Records `happening` in a transaction of its own: a refusal, whose call writes nothing else.
-pub async fn record(db: &Db, happening: Happening) -> Result<()> {
+pub async fn record(db: &Db, keyring: &Keyring, happening: Happening) -> Result<()> {
     let mut tx = db.begin().await?;
-    append(&mut tx, happening).await?;
+    append(&mut tx, keyring, happening).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -84,40 +93,182 @@ pub async fn list(db: &Db, property_id: &str, after_seq: i64, limit: i64) -> Res
     rows.iter().map(from_row).collect()
 }
 
-/// Recomputes the chain of a property up to its head, page by page.
-pub async fn verify(db: &Db, property_id: &str) -> Result<Verification> {
-    // The head first: entries appended meanwhile lie beyond it and are left for next time.
-    let head: Option<(i64, String)> =
+/// The head of a property's chain: its last number and link.
+pub async fn head<'c, E: sqlx::AnyExecutor<'c>>(
+    executor: E,
+    property_id: &str,
+) -> Result<Option<(i64, String)>> {
+    Ok(
         sqlx::query_as("SELECT last_seq, last_hash FROM audit_heads WHERE property_id = $1")
             .bind(property_id)
-            .fetch_optional(db.pool())
-            .await?;
-    let up_to = head.as_ref().map_or(i64::MAX, |(seq, _)| *seq);
-    let sql = format!(
+            .fetch_optional(executor)
+            .await?,
+    )
+}
+
+/// Entries `after + 1 ..= up_to` of a property, at most a page, oldest first.
+async fn page<'c, E: sqlx::AnyExecutor<'c>>(
+    executor: E,
+    property_id: &str,
+    after: i64,
+    up_to: i64,
+) -> Result<Vec<Entry>> {
+    let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM audit_entries WHERE property_id = $1 AND seq > $2 AND seq <= $3 \
-         ORDER BY seq LIMIT 1000"
-    );
-    let mut verifier = Verifier::default();
-    let mut after = 0;
+         ORDER BY seq LIMIT {PAGE}"
+    ));
+    let rows = sqlx::query(sql)
+        .bind(property_id)
+        .bind(after)
+        .bind(up_to)
+        .fetch_all(executor)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Feeds `verifier` the entries after `after` up to `head`, page by page, and gives its
+/// verdict.
+async fn walk(
+    db: &Db,
+    property_id: &str,
+    mut after: i64,
+    head: Option<(i64, String)>,
+    mut verifier: Verifier<'_>,
+) -> Result<Verification> {
+    let up_to = head.as_ref().map_or(i64::MAX, |(seq, _)| *seq);
     'pages: loop {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(property_id)
-            .bind(after)
-            .bind(up_to)
-            .fetch_all(db.pool())
-            .await?;
-        if rows.is_empty() {
+        let entries = page(db.pool(), property_id, after, up_to).await?;
+        if entries.is_empty() {
             break;
         }
-        for row in &rows {
-            let entry = from_row(row)?;
+        for entry in &entries {
             after = entry.seq;
-            if !verifier.push(&entry) {
+            if !verifier.push(entry) {
                 break 'pages;
             }
         }
     }
     Ok(verifier.finish(head))
+}
+
+/// Recomputes the keyed chain of a property up to its head, and holds it against the newest
+/// checkpoint that verified (ARC-12). Read the checkpoint first: one written after the head
+/// was read would lie beyond it.
+pub async fn verify(
+    db: &Db,
+    keyring: &Keyring,
+    property_id: &str,
+    checkpoint: Option<Checkpoint>,
+    invalid_checkpoints: i64,
+) -> Result<Verification> {
+    // The head first: entries appended meanwhile lie beyond it and are left for next time.
+    let head = head(db.pool(), property_id).await?;
+    let verifier = Verifier::new(keyring).against(checkpoint, invalid_checkpoints);
+    walk(db, property_id, 0, head, verifier).await
+}
+
+/// Checks the chain from the entry `since` recorded (the whole chain without one) up to
+/// `head`: what a new checkpoint at `head` vouches for.
+pub async fn verify_since(
+    db: &Db,
+    keyring: &Keyring,
+    property_id: &str,
+    since: Option<Checkpoint>,
+    head: (i64, String),
+) -> Result<Verification> {
+    match since {
+        None => walk(db, property_id, 0, Some(head), Verifier::new(keyring)).await,
+        Some(checkpoint) => {
+            let after = checkpoint.seq - 1;
+            let verifier = Verifier::from_checkpoint(keyring, checkpoint);
+            walk(db, property_id, after, Some(head), verifier).await
+        }
+    }
+}
+
+/// The properties whose chain holds entries hashed before links were keyed.
+pub async fn unkeyed_properties(db: &Db) -> Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT DISTINCT property_id FROM audit_entries WHERE key_id = '' ORDER BY property_id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(|(p,)| p).collect())
+}
+
+/// What re-linking a chain did.
+#[derive(Debug)]
+pub enum Relinked {
+    /// Every entry is now linked under the current key.
+    Done(i64),
+    /// The chain did not hold as it was written: it was left untouched.
+    Broken(Verification),
+}
+
+/// Re-links a property's whole chain under the keyring's current key, once it verified as it
+/// was written (plain hashes included), in one transaction holding the head: either every
+/// entry is re-linked or none is.
+pub async fn relink(db: &Db, keyring: &Keyring, property_id: &str) -> Result<Relinked> {
+    let mut tx = db.begin().await?;
+    // Takes the head's row lock, so no entry is appended meanwhile.
+    let head: Option<(i64, String)> = sqlx::query_as(
+        "UPDATE audit_heads SET last_seq = last_seq WHERE property_id = $1 \
+         RETURNING last_seq, last_hash",
+    )
+    .bind(property_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let up_to = head.as_ref().map_or(i64::MAX, |(seq, _)| *seq);
+    let mut verifier = Verifier::as_it_was(keyring);
+    let mut after = 0;
+    'pages: loop {
+        let entries = page(&mut *tx, property_id, after, up_to).await?;
+        if entries.is_empty() {
+            break;
+        }
+        for entry in &entries {
+            after = entry.seq;
+            if !verifier.push(entry) {
+                break 'pages;
+            }
+        }
+    }
+    let verification = verifier.finish(head);
+    if !verification.intact {
+        tx.rollback().await?;
+        return Ok(Relinked::Broken(verification));
+    }
+    let mut previous = GENESIS.to_owned();
+    let mut after = 0;
+    loop {
+        let entries = page(&mut *tx, property_id, after, up_to).await?;
+        if entries.is_empty() {
+            break;
+        }
+        for mut entry in entries {
+            after = entry.seq;
+            entry.relink(previous, keyring)?;
+            sqlx::query(
+                "UPDATE audit_entries SET key_id = $3, previous_hash = $4, hash = $5 \
+                 WHERE property_id = $1 AND seq = $2",
+            )
+            .bind(property_id)
+            .bind(entry.seq)
+            .bind(&entry.key_id)
+            .bind(&entry.previous_hash)
+            .bind(&entry.hash)
+            .execute(&mut *tx)
+            .await?;
+            previous = entry.hash;
+        }
+    }
+    sqlx::query("UPDATE audit_heads SET last_hash = $2 WHERE property_id = $1")
+        .bind(property_id)
+        .bind(&previous)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Relinked::Done(verification.checked))
 }
 
 fn from_row(row: &AnyRow) -> Result<Entry> {
@@ -137,6 +288,7 @@ fn from_row(row: &AnyRow) -> Result<Entry> {
         subject_id: row.try_get("subject_id")?,
         access_request_id: row.try_get("access_request_id")?,
         detail: row.try_get("detail")?,
+        key_id: row.try_get("key_id")?,
         previous_hash: row.try_get("previous_hash")?,
         hash: row.try_get("hash")?,
     })

@@ -10,7 +10,7 @@ use crate::domain::{documents::Document, files::Category};
 /// `superseded` is whether a later version points back at the row.
 const COLUMNS: &str = "d.id, d.property_id, d.household_file_id, d.category, d.title, \
     d.content_type, d.lineage_id, d.version, d.supersedes_id, d.correction_reason, d.size_bytes, \
-    d.sha256, d.blob_key, d.upload_at, d.uploaded_by_id, d.uploaded_by_name, d.uploaded_by_role, \
+    d.sha256, d.blob_key, d.content_key_id, d.upload_at, d.uploaded_by_id, d.uploaded_by_name, d.uploaded_by_role, \
     (SELECT COUNT(*) FROM documents n WHERE n.supersedes_id = d.id) AS superseded";
 
 /// Writes a document's record. Documents are only ever inserted (ARC-9).
@@ -18,8 +18,8 @@ pub async fn insert(tx: &mut Tx, d: &Document) -> Result<()> {
     sqlx::query(
         "INSERT INTO documents (id, property_id, household_file_id, category, title, content_type, \
          lineage_id, version, supersedes_id, correction_reason, size_bytes, sha256, blob_key, \
-         upload_at, uploaded_by_id, uploaded_by_name, uploaded_by_role) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+         content_key_id, upload_at, uploaded_by_id, uploaded_by_name, uploaded_by_role) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(&d.id)
     .bind(&d.property_id)
@@ -34,6 +34,7 @@ pub async fn insert(tx: &mut Tx, d: &Document) -> Result<()> {
     .bind(d.size_bytes)
     .bind(&d.sha256)
     .bind(&d.blob_key)
+    .bind(d.content_key_id.as_deref())
     .bind(to_micros(d.uploaded_at))
     .bind(&d.uploaded_by.user_id)
     .bind(&d.uploaded_by.name)
@@ -97,6 +98,49 @@ pub async fn count_in_file(tx: &mut Tx, household_file_id: &str, ids: &[String])
     Ok(query.fetch_one(&mut **tx).await?.0)
 }
 
+/// A document whose content was stored in clear, before documents were sealed.
+#[derive(Debug, Clone)]
+pub struct InClear {
+    pub id: String,
+    pub blob_key: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+}
+
+/// Documents stored in clear with an id after `after`, by id.
+pub async fn in_clear(db: &Db, after: &str, limit: i64) -> Result<Vec<InClear>> {
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, blob_key, sha256, size_bytes FROM documents \
+         WHERE content_key_id IS NULL AND id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, blob_key, sha256, size_bytes)| InClear {
+            id,
+            blob_key,
+            sha256,
+            size_bytes,
+        })
+        .collect())
+}
+
+/// Records that a document's content is sealed under `key_id` now; the only change a
+/// document's row ever takes (its content is the same, ARC-9).
+pub async fn mark_sealed(db: &Db, id: &str, key_id: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE documents SET content_key_id = $2 WHERE id = $1 AND content_key_id IS NULL",
+    )
+    .bind(id)
+    .bind(key_id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
 fn from_row(row: &AnyRow) -> Result<Document> {
     Ok(Document {
         id: row.try_get("id")?,
@@ -113,6 +157,7 @@ fn from_row(row: &AnyRow) -> Result<Document> {
         size_bytes: row.try_get("size_bytes")?,
         sha256: row.try_get("sha256")?,
         blob_key: row.try_get("blob_key")?,
+        content_key_id: row.try_get("content_key_id")?,
         uploaded_at: from_micros(row.try_get("upload_at")?),
         uploaded_by: actor(row, "uploaded_by")?,
     })
