@@ -63,6 +63,9 @@ struct PolicyFile {
     public: BTreeSet<String>,
     #[serde(default)]
     methods: BTreeMap<String, MethodRule>,
+    /// Kind of personal data → method → the roles whose answers show it in full.
+    #[serde(default)]
+    personal: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
 }
 
 /// A checked policy. Methods are named `package.Service/Method`.
@@ -71,6 +74,8 @@ pub struct Policy {
     headquarters_roles: BTreeSet<String>,
     public: BTreeSet<String>,
     methods: BTreeMap<String, MethodRule>,
+    /// (method, role) → the kinds of personal data its answers show in full.
+    in_full: BTreeMap<(String, String), Vec<String>>,
 }
 
 impl Policy {
@@ -124,6 +129,29 @@ impl Policy {
                 unknown_role(role, method);
             }
         }
+        let mut in_full: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for (kind, methods) in &file.personal {
+            if !wuye_proto::personal::KINDS.iter().any(|(k, _)| k == kind) {
+                problems.push(format!("personal.{kind} is no kind of personal data"));
+            }
+            for (method, roles) in methods {
+                let Some(rule) = file.methods.get(method) else {
+                    problems.push(format!("personal.{kind}: {method} has no policy entry"));
+                    continue;
+                };
+                for role in roles {
+                    if !rule.roles.contains(role) {
+                        problems.push(format!(
+                            "personal.{kind}: role {role} may not call {method}"
+                        ));
+                    }
+                    in_full
+                        .entry((method.clone(), role.clone()))
+                        .or_default()
+                        .push(kind.clone());
+                }
+            }
+        }
         anyhow::ensure!(
             problems.is_empty(),
             "{} problem(s):\n  - {}",
@@ -134,6 +162,7 @@ impl Policy {
             headquarters_roles: file.headquarters_roles,
             public: file.public,
             methods: file.methods,
+            in_full,
         })
     }
 
@@ -153,6 +182,15 @@ impl Policy {
         open.chain(&self.public)
             .filter_map(|method| split_method(method).map(|(service, _)| service.to_owned()))
             .collect()
+    }
+
+    /// The kinds of personal data the answers of `method` show in full to `role` (ARC-11);
+    /// everything else personal is masked.
+    pub fn in_full(&self, method: &str, role: &str) -> Vec<String> {
+        self.in_full
+            .get(&(method.to_owned(), role.to_owned()))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The methods with a rule.
@@ -261,6 +299,37 @@ mod tests {
         let policy = deployed();
         assert!(policy.is_public("grpc.health.v1.Health/Check"));
         assert!(!policy.is_public(CREATE));
+    }
+
+    #[test]
+    fn personal_data_is_shown_in_full_only_where_listed() {
+        let policy = deployed();
+        let get = "wuye.customerservice.v1.ComplaintService/GetComplaint";
+        let list = "wuye.customerservice.v1.ComplaintService/ListComplaints";
+        assert_eq!(policy.in_full(get, "front_desk"), vec!["phone".to_owned()]);
+        // Lists, other roles and headquarters see it masked.
+        assert!(policy.in_full(list, "front_desk").is_empty());
+        assert!(policy.in_full(get, "maintenance_foreman").is_empty());
+        assert!(policy.in_full(get, "hq_viewer").is_empty());
+        let contract = BTreeSet::from([CREATE.to_owned()]);
+        let entry = format!("[methods]\n\"{CREATE}\" = {{ roles = [\"front_desk\"] }}\n");
+        for (personal, problem) in [
+            (
+                format!("[personal.phone]\n\"{CREATE}\" = [\"cs_clerk\"]\n"),
+                "role cs_clerk may not call",
+            ),
+            (
+                format!("[personal.email]\n\"{CREATE}\" = [\"front_desk\"]\n"),
+                "personal.email is no kind of personal data",
+            ),
+            (
+                "[personal.phone]\n\"wuye.x.v1.S/M\" = [\"front_desk\"]\n".to_owned(),
+                "wuye.x.v1.S/M has no policy entry",
+            ),
+        ] {
+            let err = Policy::parse(&format!("{entry}{personal}"), &contract).unwrap_err();
+            assert!(err.to_string().contains(problem), "{err}");
+        }
     }
 
     #[test]

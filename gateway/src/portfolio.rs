@@ -122,6 +122,7 @@ impl PortfolioServer {
             name: "headquarters portfolio".into(),
             role: wuye_kit::identity::SERVICE_ROLE.into(),
             property: property.map(str::to_owned),
+            ..Default::default()
         });
         request.set_timeout(self.deadline);
         request
@@ -728,6 +729,7 @@ mod tests {
             name: "u".into(),
             role: role.into(),
             property: property.map(str::to_owned),
+            ..Default::default()
         }
     }
 

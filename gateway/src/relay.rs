@@ -235,6 +235,7 @@ impl Relay {
             name: "escalation relay".into(),
             role: SERVICE_ROLE.into(),
             property: property.map(str::to_owned),
+            ..Default::default()
         });
         request
     }

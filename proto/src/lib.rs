@@ -1,6 +1,7 @@
 //! wuye's protobuf contracts: one module per `wuye.<area>.v1` package.
 
 pub mod codec;
+pub mod personal;
 
 // Generated code: message sizes are the contracts' to decide.
 #[allow(clippy::large_enum_variant)]

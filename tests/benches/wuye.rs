@@ -319,6 +319,7 @@ fn direct(stack: &Stack) -> AsGateway {
         name: "测试员".into(),
         role: "front_desk".into(),
         property: Some(PROPERTY.into()),
+        ..Default::default()
     };
     stack.as_gateway("customer-service", caller)
 }
@@ -1140,6 +1141,7 @@ mod portfolio {
                 name: "headquarters portfolio".into(),
                 role: "service".into(),
                 property: Some(property.to_owned()),
+                ..Default::default()
             })
         };
         let gateway = stack.signer(wuye_kit::identity::GATEWAY);

@@ -253,6 +253,7 @@ async fn services_refuse_calls_around_the_gateway(backend: Backend) {
         name: "王芳".into(),
         role: "front_desk".into(),
         property: Some(PROPERTY.into()),
+        ..Default::default()
     };
     let gateway = stack.signer(GATEWAY);
     // The gateway's key would open this one call: the identity is real.

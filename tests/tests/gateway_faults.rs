@@ -407,6 +407,7 @@ fn direct(stack: &Stack) -> ComplaintServiceClient<wuye_tests::AsGateway> {
             name: "王芳".into(),
             role: "front_desk".into(),
             property: Some(PROPERTY.into()),
+            ..Default::default()
         },
     ))
 }

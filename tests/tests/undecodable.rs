@@ -114,6 +114,7 @@ async fn undecodable_messages_are_invalid_arguments_at_the_gateway_and_every_dep
                 name: "测试员".into(),
                 role: role.into(),
                 property: Some(PROPERTY.into()),
+                ..Default::default()
             };
             let direct = send(stack.as_gateway(department, caller), path, body).await;
             assert_eq!(direct.code(), Code::InvalidArgument, "{path}: {direct:?}");

@@ -54,7 +54,7 @@ pub fn department_of(method: &str) -> Option<&'static str> {
 }
 
 /// Who is calling, as verified by the gateway.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Caller {
     pub user_id: String,
     pub name: String,
@@ -62,6 +62,10 @@ pub struct Caller {
     pub role: String,
     /// The property of this call, checked against the caller's scope by the gateway.
     pub property: Option<String>,
+    /// The kinds of personal data (`phone`, `id_number`) this call may see in full, as the
+    /// gateway's policy decides for the role and the method; the rest is answered masked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_full: Vec<String>,
 }
 
 impl Caller {
@@ -72,7 +76,13 @@ impl Caller {
             name: name.to_owned(),
             role: SERVICE_ROLE.to_owned(),
             property: None,
+            in_full: Vec::new(),
         }
+    }
+
+    /// What this call's answers show in full.
+    pub fn shown(&self) -> wuye_proto::personal::Shown {
+        wuye_proto::personal::Shown::of(self.in_full.iter().map(String::as_str))
     }
 
     /// Refuses a message whose `property_id` is not the property the gateway authorized.
@@ -465,7 +475,7 @@ where
     type Response = S::Response;
     type Error = S::Error;
     type Future = futures::future::Either<
-        S::Future,
+        wuye_proto::personal::Answer<S::Future>,
         futures::future::Ready<std::result::Result<S::Response, S::Error>>,
     >;
 
@@ -476,7 +486,8 @@ where
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let path = request.uri().path();
         if is_open_path(path) {
-            return futures::future::Either::Left(self.inner.call(request));
+            let answer = wuye_proto::personal::answer(Default::default(), self.inner.call(request));
+            return futures::future::Either::Left(answer);
         }
         let verified = request
             .headers()
@@ -487,8 +498,11 @@ where
         match verified {
             Ok(caller) => {
                 crate::rpc::record_caller_role(&caller.role);
+                // The answers show what the policy lets this caller see in full, no more.
+                let shown = caller.shown();
                 request.extensions_mut().insert(caller);
-                futures::future::Either::Left(self.inner.call(request))
+                let answer = wuye_proto::personal::answer(shown, self.inner.call(request));
+                futures::future::Either::Left(answer)
             }
             Err(e) => {
                 let status = Status::from(e);
@@ -526,6 +540,7 @@ mod tests {
             name: "王芳".into(),
             role: "front_desk".into(),
             property: Some("p1".into()),
+            ..Default::default()
         }
     }
 

@@ -16,6 +16,8 @@ pub mod message_size;
 pub mod metrics;
 pub mod outbox;
 pub mod page;
+/// Personal data in answers: what a call may see in full, and the masks (see the contracts).
+pub use wuye_proto::personal;
 pub mod properties;
 pub mod rpc;
 pub mod seal;

@@ -5,6 +5,7 @@ use wuye_kit::{
     idempotency::RequestId,
     identity::{self, Actor},
     page,
+    personal::PersonalData,
     properties::Property,
     time::to_timestamp,
 };
@@ -450,7 +451,10 @@ impl ComplaintService for CustomerService {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
         let property = self.properties.for_call(&caller, &req.property_id)?;
-        let complaint = self.complaint(&property.id, &req.complaint_id).await?;
+        let mut complaint = self.complaint(&property.id, &req.complaint_id).await?;
+        // A printed form shows what the answer would (ARC-11).
+        let phone = &mut complaint.complainant.phone;
+        *phone = caller.shown().show(PersonalData::Phone, phone);
         let unit_label = match &complaint.unit_id {
             Some(id) => unit_store::get(&self.db, &property.id, id)
                 .await?

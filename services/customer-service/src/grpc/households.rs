@@ -3,6 +3,7 @@ use wuye_kit::{
     Error, Result, Violations,
     idempotency::RequestId,
     identity, page,
+    personal::PersonalData,
     time::{from_timestamp, to_timestamp},
 };
 use wuye_proto::customerservice::{self as pb, household_service_server::HouseholdService};
@@ -327,7 +328,12 @@ impl HouseholdService for CustomerService {
                     .await?;
                     let full = page.len() as i64 == page::MAX_PAGE_SIZE;
                     after = page.last().map(|(key, _)| key.clone());
-                    lines.extend(page.into_iter().map(|(_, line)| line));
+                    // A printed register shows what the answer would (ARC-11).
+                    let shown = caller.shown();
+                    lines.extend(page.into_iter().map(|(_, mut line)| {
+                        line.phone = shown.show(PersonalData::Phone, &line.phone);
+                        line
+                    }));
                     if !full {
                         break;
                     }

@@ -11,8 +11,8 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Request, Response, Status};
 use wuye_kit::{
-    Error, Result, Violations, idempotency::RequestId, identity, page, properties::Property,
-    server::Server, time::from_timestamp,
+    Error, Result, Violations, idempotency::RequestId, identity, page, personal::PersonalData,
+    properties::Property, server::Server, time::from_timestamp,
 };
 use wuye_proto::customerservice::{
     self as pb,
@@ -316,7 +316,13 @@ impl KeyService for KeyDesk {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
         let property = self.cs.properties.for_call(&caller, &req.property_id)?;
-        let set = self.key_set(&property.id, &req.key_set_id, false).await?;
+        let mut set = self.key_set(&property.id, &req.key_set_id, false).await?;
+        // A printed form shows what the answer would (ARC-11).
+        let shown = caller.shown();
+        for collector in &mut set.collectors {
+            collector.phone = shown.show(PersonalData::Phone, &collector.phone);
+        }
+        set.customer_phone = shown.show(PersonalData::Phone, &set.customer_phone);
         let now = self.cs.clock.now();
         let html = rules::render_form_part_two(&set, &property.name, property.time_zone, now);
         let date = now.with_timezone(&property.time_zone).format("%Y-%m-%d");
