@@ -72,6 +72,14 @@ pub struct GatewaySettings {
     pub portfolio_deadline_ms: u64,
     /// Browser origins allowed to call over gRPC-Web; none by default.
     pub cors: cors::CorsSettings,
+    /// TLS: the gateway's certificate and key, and the CA of the deployment (see
+    /// `wuye_kit::tls`). When set, the listener serves TLS (ALPN `h2` and `http/1.1`, no client
+    /// certificate asked) and every upstream is called over mutual TLS at an `https://`
+    /// address. Off by default; all three files or none.
+    pub tls: wuye_kit::tls::TlsSettings,
+    /// Address of a plaintext listener serving only the gRPC health service, for probes that
+    /// cannot speak TLS (the kubelet's gRPC probes); empty: none.
+    pub health_listen: String,
 }
 
 impl Default for GatewaySettings {
@@ -100,6 +108,8 @@ impl Default for GatewaySettings {
             portfolio_upstreams: Default::default(),
             portfolio_deadline_ms: 5_000,
             cors: Default::default(),
+            tls: Default::default(),
+            health_listen: String::new(),
         }
     }
 }
@@ -113,10 +123,12 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
     let policy = Policy::load(&settings.policy_file)?;
     let auth = Authenticator::new(&settings.auth, settings.dev)?;
     let signer = settings.identity.signer(GATEWAY, settings.dev)?;
+    let tls = settings.tls.load(GATEWAY)?;
     let proxy = Proxy::new(
         &settings.upstreams,
         Duration::from_millis(settings.upstream_timeout_ms),
         signer.clone(),
+        tls.as_ref(),
     )?;
     let unrouted: Vec<&str> = policy
         .methods()
@@ -142,6 +154,10 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
     // it is authorized and forwarded like any call.
     let mut server = Server::new("gateway", listener)
         .max_message_bytes(settings.max_message_bytes)?
+        // Callers prove who they are with their token: no client certificate is asked.
+        .tls(tls.clone(), wuye_kit::tls::ClientCerts::NotAsked)
+        .health_on(&settings.health_listen)
+        .await?
         .accept_grpc_web()
         // Outside the gate: a preflight carries no token.
         .with_cors(cors)
@@ -153,10 +169,13 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
                 &settings.portfolio_upstreams,
                 Duration::from_millis(settings.portfolio_deadline_ms.max(1)),
                 signer.clone(),
+                tls.as_ref(),
             )?
             .service(),
         );
-    if let Some(relay) = relay::Relay::new(&settings.relay, &settings.upstreams, &signer)? {
+    if let Some(relay) =
+        relay::Relay::new(&settings.relay, &settings.upstreams, &signer, tls.as_ref())?
+    {
         server = server.with_task(relay.run());
     }
     Ok(server.wrap_routes(move |routes| {

@@ -11,11 +11,7 @@ use std::{
 };
 
 use anyhow::Context as _;
-use tonic::{
-    Code, Request, Response, Status,
-    metadata::MetadataValue,
-    transport::{Channel, Endpoint},
-};
+use tonic::{Code, Request, Response, Status, metadata::MetadataValue, transport::Channel};
 use wuye_kit::identity::{Caller, PROPERTY_HEADER, Signed, Signer};
 use wuye_proto::{
     archives::{
@@ -71,16 +67,16 @@ type Department = Signed<Channel>;
 
 impl PortfolioServer {
     /// `departments`: the gateway's upstreams by package; `portfolio_upstreams`: other
-    /// deployments' gateways by name.
+    /// deployments' gateways by name; all over (mutual) TLS with `tls`.
     pub fn new(
         departments: &BTreeMap<String, String>,
         portfolio_upstreams: &BTreeMap<String, String>,
         deadline: Duration,
         identity: Signer,
+        tls: Option<&wuye_kit::tls::Tls>,
     ) -> anyhow::Result<Self> {
         let channel = |address: &str| -> anyhow::Result<Channel> {
-            Ok(Endpoint::from_shared(address.to_owned())
-                .with_context(|| format!("bad address {address}"))?
+            Ok(wuye_kit::tls::endpoint(address, tls)?
                 .connect_timeout(deadline)
                 .timeout(deadline)
                 .connect_lazy())

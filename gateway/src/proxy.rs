@@ -20,10 +20,7 @@ use axum::{body::Body, extract::Request, response::Response};
 use bytes::Bytes;
 use http::HeaderValue;
 use tokio::{sync::oneshot, time::Instant};
-use tonic::{
-    Status,
-    transport::{Channel, Endpoint},
-};
+use tonic::{Status, transport::Channel};
 use tower::ServiceExt as _;
 use wuye_kit::identity::{Caller, IDENTITY_HEADER, PROPERTY_HEADER, Signer, department_of};
 
@@ -53,17 +50,18 @@ const GRPC_TIMEOUT: &str = "grpc-timeout";
 const DEADLINE_LEAD: Duration = Duration::from_millis(2);
 
 impl Proxy {
-    /// Channels to `upstreams` (package prefix → address); nothing connects until a call needs
-    /// it, so the gateway starts before its upstreams.
+    /// Channels to `upstreams` (package prefix → address), over mutual TLS with `tls`; nothing
+    /// connects until a call needs it, so the gateway starts before its upstreams.
     pub fn new(
         upstreams: &BTreeMap<String, String>,
         timeout: Duration,
         identity: Signer,
+        tls: Option<&wuye_kit::tls::Tls>,
     ) -> anyhow::Result<Self> {
         let mut channels = Vec::new();
         for (prefix, address) in upstreams {
-            let channel = Endpoint::from_shared(address.clone())
-                .with_context(|| format!("upstreams.\"{prefix}\": bad address {address}"))?
+            let channel = wuye_kit::tls::endpoint(address, tls)
+                .with_context(|| format!("upstreams.\"{prefix}\""))?
                 .connect_timeout(timeout)
                 .connect_lazy();
             channels.push((prefix.clone(), channel));
@@ -381,7 +379,7 @@ mod tests {
         let signer = wuye_kit::IdentitySettings::default()
             .signer("gateway", true)
             .unwrap();
-        let proxy = Proxy::new(&upstreams, Duration::from_secs(1), signer).unwrap();
+        let proxy = Proxy::new(&upstreams, Duration::from_secs(1), signer, None).unwrap();
         assert_eq!(proxy.upstreams[0].0, "wuye.quality.v1.ReportService");
         assert_eq!(proxy.upstreams[1].0, "wuye.customerservice.v1");
         assert!(proxy.routes("wuye.customerservice.v1.ComplaintService/CreateComplaint"));

@@ -156,11 +156,13 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// The relay of `upstreams`, or None when it is disabled or an end is not configured.
+    /// The relay of `upstreams` (over mutual TLS with `tls`), or None when it is disabled or an
+    /// end is not configured.
     pub fn new(
         settings: &RelaySettings,
         upstreams: &BTreeMap<String, String>,
         identity: &Signer,
+        tls: Option<&wuye_kit::tls::Tls>,
     ) -> anyhow::Result<Option<Self>> {
         if !settings.enabled {
             return Ok(None);
@@ -179,8 +181,8 @@ impl Relay {
         Ok(Some(Self {
             settings: settings.clone(),
             customer_service: identity
-                .channel(wuye_kit::follow::peer_channel(cs)?, "customer-service"),
-            quality: identity.channel(wuye_kit::follow::peer_channel(quality)?, "quality"),
+                .channel(wuye_kit::follow::peer_channel(cs, tls)?, "customer-service"),
+            quality: identity.channel(wuye_kit::follow::peer_channel(quality, tls)?, "quality"),
         }))
     }
 

@@ -890,3 +890,351 @@ pub fn inspection_answers(
         })
         .collect()
 }
+
+/// Certificates for tests of TLS: a certificate authority of the test's own, and certificates
+/// it issues for components (valid for server and client authentication), written to files as
+/// a deployment mounts them.
+pub mod pki {
+    use std::{
+        net::SocketAddr,
+        path::{Path, PathBuf},
+    };
+
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+    use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+    use wuye_kit::tls::TlsSettings;
+
+    /// The names every test certificate is valid for.
+    pub const LOCAL_NAMES: [&str; 2] = ["127.0.0.1", "localhost"];
+
+    /// A certificate authority, its certificate in `<dir>/ca.crt`.
+    pub struct Ca {
+        issuer: CertifiedIssuer<'static, KeyPair>,
+        dir: PathBuf,
+    }
+
+    /// A certificate the CA issued and its key, in PEM and in files.
+    pub struct Leaf {
+        pub cert_pem: String,
+        pub key_pem: String,
+        pub cert_file: PathBuf,
+        pub key_file: PathBuf,
+    }
+
+    impl Ca {
+        /// A new CA named `name`, its files in a fresh temporary folder.
+        pub fn new(name: &str) -> Ca {
+            let dir =
+                std::env::temp_dir().join(format!("wuye-pki-{name}-{}", uuid::Uuid::now_v7()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+            params
+                .distinguished_name
+                .push(DnType::CommonName, format!("{name} test CA"));
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.key_usages = vec![
+                KeyUsagePurpose::KeyCertSign,
+                KeyUsagePurpose::CrlSign,
+                KeyUsagePurpose::DigitalSignature,
+            ];
+            let issuer =
+                CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+            std::fs::write(dir.join("ca.crt"), issuer.pem()).unwrap();
+            Ca { issuer, dir }
+        }
+
+        /// The CA's certificate (PEM).
+        pub fn pem(&self) -> String {
+            self.issuer.pem()
+        }
+
+        /// The file of the CA's certificate.
+        pub fn ca_file(&self) -> PathBuf {
+            self.dir.join("ca.crt")
+        }
+
+        /// The folder of the CA's files.
+        pub fn dir(&self) -> &Path {
+            &self.dir
+        }
+
+        /// A certificate for `name` valid for `names` (DNS names or IP addresses), for server
+        /// and client authentication; files `<name>.crt` and `<name>.key` beside the CA's.
+        pub fn issue_for(&self, name: &str, names: &[&str]) -> Leaf {
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            let mut params = CertificateParams::new(names).unwrap();
+            params.distinguished_name.push(DnType::CommonName, name);
+            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            params.extended_key_usages = vec![
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ];
+            let key = KeyPair::generate().unwrap();
+            let cert = params.signed_by(&key, &self.issuer).unwrap();
+            let leaf = Leaf {
+                cert_pem: cert.pem(),
+                key_pem: key.serialize_pem(),
+                cert_file: self.dir.join(format!("{name}.crt")),
+                key_file: self.dir.join(format!("{name}.key")),
+            };
+            std::fs::write(&leaf.cert_file, &leaf.cert_pem).unwrap();
+            std::fs::write(&leaf.key_file, &leaf.key_pem).unwrap();
+            leaf
+        }
+
+        /// A certificate for `name` valid for 127.0.0.1 and localhost.
+        pub fn issue(&self, name: &str) -> Leaf {
+            self.issue_for(name, &LOCAL_NAMES)
+        }
+
+        /// The TLS settings of the component `name`: a certificate of its own for 127.0.0.1
+        /// and localhost, and this CA.
+        pub fn settings(&self, name: &str) -> TlsSettings {
+            let leaf = self.issue(name);
+            TlsSettings {
+                cert_file: leaf.cert_file,
+                key_file: leaf.key_file,
+                ca_file: self.ca_file(),
+            }
+        }
+
+        /// A client configuration trusting this CA and presenting `leaf` (none: no
+        /// certificate).
+        pub fn client(&self, leaf: Option<&Leaf>) -> ClientTlsConfig {
+            let config = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(self.pem()));
+            match leaf {
+                Some(leaf) => config.identity(Identity::from_pem(&leaf.cert_pem, &leaf.key_pem)),
+                None => config,
+            }
+        }
+    }
+
+    impl Drop for Ca {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// A lazy channel to `https://<addr>` with `tls`.
+    pub fn channel(addr: SocketAddr, tls: ClientTlsConfig) -> Channel {
+        Channel::from_shared(format!("https://{addr}"))
+            .unwrap()
+            .tls_config(tls)
+            .unwrap()
+            .connect_lazy()
+    }
+}
+
+/// A PostgreSQL server of the test's own with TLS on (`ssl=on`, and only TLS connections
+/// accepted from the network), its certificate issued by a test CA for 127.0.0.1 and
+/// localhost; stopped and removed when dropped. The binaries are those of
+/// `/usr/lib/postgresql/<version>/bin` (`.ci/run` installs them); as root, the server runs as
+/// the `postgres` user (initdb refuses root).
+pub struct TlsPostgres {
+    dir: PathBuf,
+    bin: PathBuf,
+    as_postgres: bool,
+    user: String,
+    pub port: u16,
+}
+
+impl TlsPostgres {
+    pub fn start(ca: &pki::Ca) -> TlsPostgres {
+        use std::process::Command;
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|bin| bin.join("initdb").exists())
+            .max_by_key(|bin| {
+                bin.parent()
+                    .and_then(|v| v.file_name())
+                    .and_then(|v| v.to_str())
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .unwrap_or(0)
+            })
+            .expect(
+                "PostgreSQL is not installed (/usr/lib/postgresql/<version>/bin/initdb): \
+                 `apt-get install -y postgresql`, or run the suite with `bash .ci/run`",
+            );
+        let whoami = |args: &[&str]| {
+            let out = Command::new("id").args(args).output().expect("id");
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        let as_postgres = whoami(&["-u"]) == "0";
+        let user = if as_postgres {
+            "postgres".to_owned()
+        } else {
+            whoami(&["-un"])
+        };
+        let dir = std::env::temp_dir().join(format!("wuye-pg-tls-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let server = ca.issue("postgres-server");
+        std::fs::copy(&server.cert_file, dir.join("server.crt")).unwrap();
+        std::fs::copy(&server.key_file, dir.join("server.key")).unwrap();
+        // The server refuses a key others may read.
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(
+            dir.join("server.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let postgres = TlsPostgres {
+            dir,
+            bin,
+            as_postgres,
+            user,
+            port,
+        };
+        if as_postgres {
+            let chowned = Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(&postgres.dir)
+                .status()
+                .unwrap();
+            assert!(chowned.success(), "chown postgres");
+        }
+        let data = postgres.dir.join("data");
+        postgres.run(
+            "initdb",
+            &[
+                "-D",
+                &data.display().to_string(),
+                "--auth=trust",
+                "-U",
+                &postgres.user,
+            ],
+        );
+        // From the network, TLS only.
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+        )
+        .unwrap();
+        let d = postgres.dir.display();
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {port} -k {d} -c fsync=off -c ssl=on \
+             -c ssl_cert_file={d}/server.crt -c ssl_key_file={d}/server.key"
+        );
+        postgres.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.display().to_string(),
+                "-l",
+                &postgres.dir.join("log").display().to_string(),
+                "-w",
+                "start",
+                "-o",
+                &options,
+            ],
+        );
+        postgres
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        use std::process::{Command, Stdio};
+        let path = self.bin.join(program);
+        let mut command = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        let output = command
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("{program}: {e}"));
+        assert!(
+            output.status.success(),
+            "{program} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// The server's URL without database or TLS parameters.
+    pub fn url(&self) -> String {
+        format!("postgres://{}@127.0.0.1:{}", self.user, self.port)
+    }
+
+    /// The URL of `database` with the server's certificate and name verified against the CA
+    /// in `ca_file`.
+    pub fn verified_url(&self, database: &str, ca_file: &std::path::Path) -> String {
+        format!(
+            "{}/{database}?sslmode=verify-full&sslrootcert={}",
+            self.url(),
+            ca_file.display()
+        )
+    }
+
+    /// Creates an empty database for `service` and returns its name.
+    pub async fn fresh_database(&self, service: &str) -> String {
+        let name = format!(
+            "wuye_{}_{}",
+            service.replace('-', "_"),
+            uuid::Uuid::now_v7().simple()
+        );
+        let mut admin = self.admin().await;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+        name
+    }
+
+    /// A connection to the `postgres` database (over TLS, not verified: the tests' own).
+    pub async fn admin(&self) -> sqlx::PgConnection {
+        sqlx::PgConnection::connect(&format!("{}/postgres?sslmode=require", self.url()))
+            .await
+            .expect("connect to the test's TLS PostgreSQL server")
+    }
+
+    /// How many connections to `database` there are, and how many of them are encrypted
+    /// (`pg_stat_ssl`).
+    pub async fn connections(&self, database: &str) -> (i64, i64) {
+        let mut admin = self.admin().await;
+        let counts: (i64, i64) = sqlx::query_as(
+            "SELECT count(*), count(*) FILTER (WHERE s.ssl) FROM pg_stat_activity a \
+             JOIN pg_stat_ssl s USING (pid) WHERE a.datname = $1",
+        )
+        .bind(database)
+        .fetch_one(&mut admin)
+        .await
+        .expect("pg_stat_ssl");
+        admin.close().await.ok();
+        counts
+    }
+}
+
+impl Drop for TlsPostgres {
+    fn drop(&mut self) {
+        let data = self.dir.join("data").display().to_string();
+        let path = self.bin.join("pg_ctl");
+        let mut command = if self.as_postgres {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&path);
+            c
+        } else {
+            std::process::Command::new(&path)
+        };
+        let _ = command
+            .args(["-D", &data, "-m", "immediate", "stop"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

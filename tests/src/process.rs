@@ -22,10 +22,15 @@ use tonic_health::pb::{
 use crate::{PROPERTY, repo_root};
 
 /// The keys of the processes the tests start, made by the test run: none is a public
-/// development key, so the binaries run as in production (where those are refused).
+/// development key, so the binaries run as in production (where those are refused). With
+/// them, the test run's CA and a certificate per component (for 127.0.0.1 and localhost), for
+/// deployments with TLS on every hop.
 pub struct TestKeys {
     dir: PathBuf,
     token_key: String,
+    ca: crate::pki::Ca,
+    /// The certificate the tests present as a client of a deployment with TLS.
+    client: crate::pki::Leaf,
 }
 
 /// The `kid` of the tests' user token key.
@@ -50,10 +55,43 @@ impl TestKeys {
             key.serialize_pem()
         };
         let token_key = pair("token");
+        let ca = crate::pki::Ca::new("processes");
         for component in COMPONENTS {
             pair(component);
+            ca.issue(component);
         }
-        Self { dir, token_key }
+        let client = ca.issue("tests-client");
+        Self {
+            dir,
+            token_key,
+            ca,
+            client,
+        }
+    }
+
+    /// The test run's CA.
+    pub fn ca(&self) -> &crate::pki::Ca {
+        &self.ca
+    }
+
+    /// The TLS environment of the component `component` whose variables start with `prefix`
+    /// (`WUYE_ARCHIVES__`): its certificate, its key and the CA, as files.
+    pub fn tls_env(&self, prefix: &str, component: &str) -> Vec<(String, String)> {
+        let dir = self.ca.dir();
+        [
+            ("TLS__CERT_FILE", dir.join(format!("{component}.crt"))),
+            ("TLS__KEY_FILE", dir.join(format!("{component}.key"))),
+            ("TLS__CA_FILE", self.ca.ca_file()),
+        ]
+        .into_iter()
+        .map(|(key, path)| (format!("{prefix}{key}"), path.display().to_string()))
+        .collect()
+    }
+
+    /// A client of a deployment with TLS: the CA trusted, the tests' certificate presented
+    /// (departments ask for one; the gateway does not).
+    pub fn tls_client(&self) -> tonic::transport::ClientTlsConfig {
+        self.ca.client(Some(&self.client))
     }
 
     /// The private key file of `name` (a component, or "token").
@@ -183,10 +221,38 @@ pub fn department_env(
 /// The environment of a gateway on `listen` routing each package of `upstreams` to its
 /// address, with the repository's policy and the tests' keys.
 pub fn gateway_env(listen: SocketAddr, upstreams: &[(&str, SocketAddr)]) -> Vec<(String, String)> {
+    gateway_env_over(listen, upstreams, Hops::Plaintext)
+}
+
+/// Whether a deployment's connections are plaintext or TLS: TLS at the gateway's door and
+/// mutual TLS between the components, as in production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hops {
+    Plaintext,
+    Tls,
+}
+
+impl Hops {
+    /// The scheme of the components' addresses.
+    pub fn scheme(self) -> &'static str {
+        match self {
+            Hops::Plaintext => "http",
+            Hops::Tls => "https",
+        }
+    }
+}
+
+/// [`gateway_env`] with its listener and its upstreams over `hops`.
+pub fn gateway_env_over(
+    listen: SocketAddr,
+    upstreams: &[(&str, SocketAddr)],
+    hops: Hops,
+) -> Vec<(String, String)> {
     let deploy = repo_root().join("deploy");
+    let scheme = hops.scheme();
     let upstreams: Vec<String> = upstreams
         .iter()
-        .map(|(package, addr)| format!("\"{package}\"=\"http://{addr}\""))
+        .map(|(package, addr)| format!("\"{package}\"=\"{scheme}://{addr}\""))
         .collect();
     let mut env = base_env();
     env.extend([
@@ -219,6 +285,9 @@ pub fn gateway_env(listen: SocketAddr, upstreams: &[(&str, SocketAddr)]) -> Vec<
             "json".to_owned(),
         ),
     ]);
+    if hops == Hops::Tls {
+        env.extend(keys().tls_env("WUYE_GATEWAY__", "gateway"));
+    }
     env
 }
 
@@ -377,6 +446,20 @@ impl Deployment {
         databases: &[String; DEPARTMENTS.len()],
         extra: impl Fn(&str) -> Vec<(String, String)>,
     ) -> Self {
+        Self::start_over(work, databases, Hops::Plaintext, extra).await
+    }
+
+    /// [`Deployment::start`] with every connection between the processes over `hops`: with
+    /// [`Hops::Tls`], each binary has the certificate of the test run's CA for its component
+    /// (`WUYE_<COMPONENT>__TLS__*`), the addresses are `https://`, and the gateway serves TLS
+    /// (call it through [`gateway_channel`]).
+    pub async fn start_over(
+        work: &Path,
+        databases: &[String; DEPARTMENTS.len()],
+        hops: Hops,
+        extra: impl Fn(&str) -> Vec<(String, String)>,
+    ) -> Self {
+        let scheme = hops.scheme();
         let mut processes = Processes::new();
         let mut upstreams = Vec::new();
         // Addresses first: departments follow each other's event streams.
@@ -391,7 +474,7 @@ impl Deployment {
                     // Completed work orders become repair follow-ups (VIS-4).
                     (
                         format!("{p}PEERS__ENGINEERING"),
-                        format!("http://{}", addrs[1]),
+                        format!("{scheme}://{}", addrs[1]),
                     ),
                     // Archives follows customer-service's move-ins as itself.
                     (
@@ -410,7 +493,7 @@ impl Deployment {
                 env.extend([
                     (
                         format!("{p}PEERS__CUSTOMER_SERVICE"),
-                        format!("http://{}", addrs[0]),
+                        format!("{scheme}://{}", addrs[0]),
                     ),
                     (
                         format!("{p}DOCUMENT_STORE"),
@@ -418,27 +501,44 @@ impl Deployment {
                     ),
                 ]);
             }
+            if hops == Hops::Tls {
+                env.extend(keys().tls_env(&p, name));
+            }
             env.extend(extra(prefix));
             processes.spawn(name, work, env);
             upstreams.push((package, addr));
         }
         let gateway = free_port();
-        let mut env = gateway_env(gateway, &upstreams);
+        let mut env = gateway_env_over(gateway, &upstreams, hops);
         env.extend(extra("GATEWAY"));
         processes.spawn("gateway", work, env);
         for ((name, _, _), addr) in DEPARTMENTS.iter().zip(&addrs) {
-            serving(name, *addr).await;
+            serving_over(name, *addr, hops).await;
         }
-        serving("gateway", gateway).await;
+        serving_over("gateway", gateway, hops).await;
         Self { processes, gateway }
+    }
+}
+
+/// A channel to a process at `addr` whose connections are `hops`: over TLS trusting the test
+/// run's CA and presenting the tests' certificate, or plaintext.
+pub fn gateway_channel(addr: SocketAddr, hops: Hops) -> Channel {
+    match hops {
+        Hops::Plaintext => Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect_lazy(),
+        Hops::Tls => crate::pki::channel(addr, keys().tls_client()),
     }
 }
 
 /// Waits until `addr` answers its health check as serving.
 pub async fn serving(name: &str, addr: SocketAddr) {
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_lazy();
+    serving_over(name, addr, Hops::Plaintext).await
+}
+
+/// [`serving`] for a process whose connections are `hops`.
+pub async fn serving_over(name: &str, addr: SocketAddr, hops: Hops) {
+    let channel = gateway_channel(addr, hops);
     let mut health = HealthClient::new(channel);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {

@@ -1,9 +1,11 @@
 //! The deployment's shape for real: the gateway and each department as a process of its own
 //! binary, configured only through environment variables (as deploy/k8s and
 //! deploy/compose.yaml configure them), each department on its own PostgreSQL database, and
-//! exporting to an OTLP endpoint. A complaint goes through them, a move-in reaches archives
-//! over customer-service's event stream, one trace spans the processes, and every process
-//! stops cleanly on SIGTERM.
+//! exporting to an OTLP endpoint. TLS on every hop, as in production: at the gateway's door,
+//! mutual between the gateway and the departments and between departments, and to PostgreSQL
+//! (`sslmode=verify-full`). A complaint goes through them, a move-in reaches archives over
+//! customer-service's event stream, one trace spans the processes, and every process stops
+//! cleanly on SIGTERM.
 //!
 //! The binaries are the release binaries in CI (`WUYE_BIN_DIR`, set by `.ci/run`), else those
 //! of the test's own profile; see `wuye_tests::process`.
@@ -12,10 +14,9 @@ mod otlp;
 
 use std::time::Duration;
 
-use tonic::transport::Channel;
 use wuye_tests::{
-    PROPERTY, fresh_postgres_database,
-    process::{DEPARTMENTS, Deployment, authed},
+    PROPERTY, TlsPostgres,
+    process::{DEPARTMENTS, Deployment, Hops, authed, gateway_channel, keys},
     proto::{
         archives::{
             ListHouseholdFilesRequest, household_file_service_client::HouseholdFileServiceClient,
@@ -34,22 +35,26 @@ async fn the_binaries_run_the_complaint_flow_configured_by_the_environment() {
     let receiver = otlp::Receiver::start().await;
     let work = std::env::temp_dir().join(format!("wuye-processes-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&work).unwrap();
+    // PostgreSQL with TLS, its certificate from the test run's CA, verified by the departments.
+    let postgres = TlsPostgres::start(keys().ca());
+    let mut names: Vec<String> = Vec::new();
     let mut databases: [String; DEPARTMENTS.len()] = Default::default();
     for ((name, _, _), url) in DEPARTMENTS.into_iter().zip(&mut databases) {
-        *url = fresh_postgres_database(name).await;
+        let database = postgres.fresh_database(name).await;
+        *url = postgres.verified_url(&database, &keys().ca().ca_file());
+        names.push(database);
     }
-    let Deployment { processes, gateway } = Deployment::start(&work, &databases, |prefix| {
-        vec![(
-            format!("WUYE_{prefix}__TELEMETRY__OTLP_ENDPOINT"),
-            receiver.endpoint(),
-        )]
-    })
-    .await;
+    let Deployment { processes, gateway } =
+        Deployment::start_over(&work, &databases, Hops::Tls, |prefix| {
+            vec![(
+                format!("WUYE_{prefix}__TELEMETRY__OTLP_ENDPOINT"),
+                receiver.endpoint(),
+            )]
+        })
+        .await;
 
-    // The complaint flow, through the gateway.
-    let channel = Channel::from_shared(format!("http://{gateway}"))
-        .unwrap()
-        .connect_lazy();
+    // The complaint flow, through the gateway (over TLS).
+    let channel = gateway_channel(gateway, Hops::Tls);
     let mut households = HouseholdServiceClient::new(channel.clone());
     let unit = households
         .create_unit(authed(
@@ -160,6 +165,13 @@ async fn the_binaries_run_the_complaint_flow_configured_by_the_environment() {
             "archives opened no household file for the move-in"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Every department's connections to its database are encrypted (pg_stat_ssl).
+    for ((name, _, _), database) in DEPARTMENTS.iter().zip(&names) {
+        let (connections, encrypted) = postgres.connections(database).await;
+        assert!(connections > 0, "{name} holds connections to its database");
+        assert_eq!(encrypted, connections, "{name}'s connections are TLS");
     }
 
     // Stopping flushes the exporters: the complaint is one trace across two processes.

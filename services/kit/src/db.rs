@@ -116,6 +116,9 @@ impl Db {
         } else {
             anyhow::bail!("database url must start with sqlite: or postgres:");
         };
+        if backend == Backend::Postgres {
+            announce_tls(&url, service);
+        }
         let options = AnyConnectOptions::from_str(&url)?;
         let mut pool = AnyPoolOptions::new()
             .max_connections(settings.max_connections)
@@ -196,6 +199,35 @@ impl Db {
     }
 }
 
+/// The `sslmode` of a PostgreSQL URL (`prefer` when absent, as libpq and sqlx default).
+pub fn ssl_mode(url: &str) -> String {
+    url.split_once('?')
+        .map(|(_, query)| query)
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(key, _)| key.eq_ignore_ascii_case("sslmode"))
+        .map(|(_, value)| value.to_ascii_lowercase())
+        .next_back()
+        .unwrap_or_else(|| "prefer".to_owned())
+}
+
+/// Says at start-up how the connection to PostgreSQL is protected: TLS with the server's
+/// certificate and name verified (`sslmode=verify-full` with `sslrootcert=<CA file>`), or
+/// something less, which is worth a warning (the database holds personal data).
+fn announce_tls(url: &str, service: &str) {
+    match ssl_mode(url).as_str() {
+        "verify-full" => tracing::info!(service, "database over TLS (verify-full)"),
+        mode => tracing::warn!(
+            service,
+            sslmode = mode,
+            "the database connection is not verified TLS: add \
+             sslmode=verify-full&sslrootcert=<CA file> to database.url unless the network \
+             protects it"
+        ),
+    }
+}
+
 /// An instant as stored: microseconds since the epoch, UTC.
 pub fn to_micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
@@ -203,4 +235,19 @@ pub fn to_micros(at: DateTime<Utc>) -> i64 {
 
 pub fn from_micros(micros: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ssl_mode_of_a_url() {
+        assert_eq!(ssl_mode("postgres://u@db:5432/cs"), "prefer");
+        assert_eq!(
+            ssl_mode("postgres://u@db/cs?sslrootcert=/ca.crt&sslmode=verify-full"),
+            "verify-full"
+        );
+        assert_eq!(ssl_mode("postgres://u@db/cs?SSLMODE=Require"), "require");
+    }
 }

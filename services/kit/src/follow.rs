@@ -243,18 +243,21 @@ impl Progress {
     }
 }
 
-/// A lazy channel to a peer service's address.
-pub fn peer_channel(address: &str) -> anyhow::Result<Channel> {
-    Ok(Channel::from_shared(address.to_owned())?.connect_lazy())
+/// A lazy channel to a peer service's address: mutual TLS with `tls` (the address is then
+/// `https://` and the peer's certificate must name its host), plaintext without.
+pub fn peer_channel(address: &str, tls: Option<&crate::tls::Tls>) -> anyhow::Result<Channel> {
+    Ok(crate::tls::endpoint(address, tls)?.connect_lazy())
 }
 
 /// The channel over which `service` follows the events of its peer `peer` (an address of
-/// `peers`), its calls signed as `service` itself.
+/// `peers`), its calls signed as `service` itself, over mutual TLS when `service` has TLS.
 pub fn source(
     settings: &crate::ServiceSettings,
     service: &str,
     peer: &str,
 ) -> anyhow::Result<Signed<Channel>> {
-    let channel = peer_channel(settings.peer(peer)?)?;
+    let tls = settings.tls.load(service)?;
+    let channel = peer_channel(settings.peer(peer)?, tls.as_ref())
+        .map_err(|e| anyhow::anyhow!("peers.{peer}: {e:#}"))?;
     Ok(settings.signer(service)?.channel(channel, peer))
 }

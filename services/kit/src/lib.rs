@@ -24,6 +24,7 @@ pub mod seal;
 pub mod server;
 pub mod telemetry;
 pub mod time;
+pub mod tls;
 
 use std::path::PathBuf;
 
@@ -60,6 +61,13 @@ pub struct ServiceSettings {
     pub encryption_keys: config::Secret,
     /// The largest message the service takes or gives, in bytes (at most tonic's 4 MiB).
     pub max_message_bytes: usize,
+    /// TLS: this service's certificate and key, and the CA of the deployment ([`tls`]). When
+    /// set, the service serves mutual TLS (clients need a certificate the CA signed) and its
+    /// peers' addresses are `https://`. Off by default; all three files or none.
+    pub tls: tls::TlsSettings,
+    /// Address of a plaintext listener serving only the gRPC health service, for probes that
+    /// cannot speak TLS (the kubelet's gRPC probes); empty: none.
+    pub health_listen: String,
 }
 
 impl ServiceSettings {
@@ -104,6 +112,8 @@ impl Default for ServiceSettings {
             jobs_interval_ms: 5_000,
             encryption_keys: config::Secret::default(),
             max_message_bytes: message_size::DEFAULT_MAX_MESSAGE_BYTES,
+            tls: Default::default(),
+            health_listen: String::new(),
         }
     }
 }

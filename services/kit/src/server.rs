@@ -1,6 +1,7 @@
 //! Server bootstrap on a listener passed in (port 0 in tests): gRPC health, reflection (v1 and
 //! v1alpha, for grpcurl), a span and RED metrics per call ([`crate::rpc`]), the internal
-//! identity check, gRPC-Web when asked, and graceful shutdown.
+//! identity check, gRPC-Web when asked, TLS when configured ([`crate::tls`]), a plaintext
+//! health-only listener for probes that cannot speak TLS, and graceful shutdown.
 
 use std::{future::Future, net::SocketAddr};
 
@@ -11,7 +12,10 @@ use tonic::{
 };
 use tonic_health::ServingStatus;
 
-use crate::identity::{RequireIdentityLayer, Verifier};
+use crate::{
+    identity::{RequireIdentityLayer, Verifier},
+    tls::{ClientCerts, Tls},
+};
 
 /// A gRPC server being assembled: add services, then run it.
 pub struct Server {
@@ -27,6 +31,8 @@ pub struct Server {
     grpc_web: bool,
     cors: Option<tower_http::cors::CorsLayer>,
     max_message_bytes: usize,
+    tls: Option<(Tls, ClientCerts)>,
+    health_listener: Option<TcpListener>,
 }
 
 type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -47,7 +53,37 @@ impl Server {
             grpc_web: false,
             cors: None,
             max_message_bytes: crate::message_size::DEFAULT_MAX_MESSAGE_BYTES,
+            tls: None,
+            health_listener: None,
         }
+    }
+
+    /// Serves TLS with `tls` when given (see [`crate::tls`]), asking clients for a certificate
+    /// the CA signed or not; plaintext when `None`. ALPN offers `h2`, and `http/1.1` too when
+    /// the server accepts gRPC-Web.
+    pub fn tls(mut self, tls: Option<Tls>, clients: ClientCerts) -> Self {
+        self.tls = tls.map(|tls| (tls, clients));
+        self
+    }
+
+    /// Also serves the gRPC health service alone, in plaintext, on `address` (empty: not at
+    /// all): for probes that cannot speak TLS, such as the kubelet's gRPC probes. It tells
+    /// whether the server serves and nothing else.
+    pub async fn health_on(mut self, address: &str) -> anyhow::Result<Self> {
+        if !address.is_empty() {
+            let listener = TcpListener::bind(address)
+                .await
+                .map_err(|e| anyhow::anyhow!("health_listen: binding {address}: {e}"))?;
+            self.health_listener = Some(listener);
+        }
+        Ok(self)
+    }
+
+    /// Where the health-only listener listens, when there is one.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.health_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// Refuse every call that does not carry a valid internal identity (health and reflection
@@ -148,6 +184,9 @@ impl Server {
                 .await;
         }
         let mut routes = self.routes;
+        let probes = self
+            .health_listener
+            .map(|listener| (listener, health_service.clone()));
         routes.add_service(health_service);
         let reflection = || {
             let builder = tonic_reflection::server::Builder::configure()
@@ -170,8 +209,41 @@ impl Server {
         for task in self.tasks {
             tasks.spawn(task);
         }
-        tracing::info!(server = name, %addr, "serving");
-        tonic::transport::Server::builder()
+        if let Some((listener, health)) = probes {
+            let probe_addr = listener.local_addr()?;
+            tracing::info!(server = name, addr = %probe_addr, "serving health checks in plaintext");
+            // Stopped with the tasks, once the server has stopped.
+            tasks.spawn(async move {
+                let served = tonic::transport::Server::builder()
+                    .add_service(health)
+                    .serve_with_incoming(
+                        tonic::transport::server::TcpIncoming::from(listener)
+                            .with_nodelay(Some(true)),
+                    )
+                    .await;
+                if let Err(e) = served {
+                    tracing::warn!(server = name, error = %e, "health listener stopped");
+                }
+            });
+        }
+        let tls = match &self.tls {
+            Some((tls, clients)) => {
+                let alpn: &[&[u8]] = if self.grpc_web {
+                    &[crate::tls::ALPN_H2, crate::tls::ALPN_HTTP1]
+                } else {
+                    &[crate::tls::ALPN_H2]
+                };
+                Some((tls, tls.server_config(alpn, *clients)?))
+            }
+            None => None,
+        };
+        let mode = match &self.tls {
+            None => "plaintext",
+            Some((_, ClientCerts::Required)) => "mutual TLS",
+            Some((_, ClientCerts::NotAsked)) => "TLS",
+        };
+        tracing::info!(server = name, %addr, transport = mode, "serving");
+        let router = tonic::transport::Server::builder()
             .accept_http1(self.grpc_web)
             // CORS, then gRPC-Web outermost: the span, the metrics and the identity check see
             // the call as plain gRPC.
@@ -186,14 +258,25 @@ impl Server {
             .layer(tower::util::option_layer(
                 self.identity.map(RequireIdentityLayer::new),
             ))
-            .add_routes(routes)
+            .add_routes(routes);
+        match tls {
+            Some((tls, config)) => {
+                router
+                    .serve_with_incoming_shutdown(tls.incoming(self.listener, config), shutdown)
+                    .await?
+            }
             // No Nagle delay: a call's headers, message and trailers are separate writes, and
             // waiting to coalesce them costs every call on a quiet connection.
-            .serve_with_incoming_shutdown(
-                tonic::transport::server::TcpIncoming::from(self.listener).with_nodelay(Some(true)),
-                shutdown,
-            )
-            .await?;
+            None => {
+                router
+                    .serve_with_incoming_shutdown(
+                        tonic::transport::server::TcpIncoming::from(self.listener)
+                            .with_nodelay(Some(true)),
+                        shutdown,
+                    )
+                    .await?
+            }
+        }
         tasks.shutdown().await;
         tracing::info!(server = name, "stopped");
         Ok(())
@@ -223,7 +306,8 @@ pub async fn shutdown_signal() {
 }
 
 /// What every department starts from: its database with the kit's and its own migrations, its
-/// outbox, and a server that requires the internal identity and serves the outbox's events.
+/// outbox, and a server that requires the internal identity (and, with TLS configured, a
+/// client certificate of the CA) and serves the outbox's events.
 pub async fn department(
     name: &'static str,
     settings: &crate::ServiceSettings,
@@ -235,10 +319,15 @@ pub async fn department(
         crate::dev::announce(name);
     }
     let verifier = settings.verifier(name)?;
+    let tls = settings.tls.load(name)?;
     let db = crate::db::Db::connect(&settings.database, name, migrations).await?;
     let outbox = crate::outbox::Outbox::new(db.clone(), deps.clock.clone());
     let server = Server::new(name, listener)
         .max_message_bytes(settings.max_message_bytes)?
+        // Mutual TLS when configured: only the deployment's components reach a department.
+        .tls(tls, ClientCerts::Required)
+        .health_on(&settings.health_listen)
+        .await?
         .require_identity(verifier)
         .add_service(outbox.service());
     Ok((db, outbox, server))
