@@ -176,6 +176,7 @@ async fn a_department_with_mutual_tls_serves_only_clients_the_ca_signed() {
             name: "品质专员".into(),
             role: "quality_officer".into(),
             property: Some(PROPERTY.into()),
+            ..Default::default()
         }),
     ));
     let listed = escalations
@@ -210,10 +211,11 @@ async fn a_department_with_mutual_tls_serves_only_clients_the_ca_signed() {
         ("plaintext", wuye_tests::channel(addr)),
     ] {
         let refused = health(channel).await.expect_err(what);
+        // A plaintext client reads the server's TLS bytes as a broken HTTP/2 frame: INTERNAL.
         assert!(
             matches!(
                 refused.code(),
-                Code::Unavailable | Code::Unknown | Code::Cancelled
+                Code::Unavailable | Code::Unknown | Code::Cancelled | Code::Internal
             ),
             "{what}: {refused:?}"
         );
@@ -520,10 +522,11 @@ async fn the_gateway_serves_tls_and_forwards_over_mutual_tls_end_to_end() {
     let plaintext = health(wuye_tests::channel(stack.gateway))
         .await
         .expect_err("plaintext to a TLS gateway");
+    // A plaintext client reads the server's TLS bytes as a broken HTTP/2 frame: INTERNAL.
     assert!(
         matches!(
             plaintext.code(),
-            Code::Unavailable | Code::Unknown | Code::Cancelled
+            Code::Unavailable | Code::Unknown | Code::Cancelled | Code::Internal
         ),
         "{plaintext:?}"
     );
