@@ -1,12 +1,14 @@
 //! Calling the gateway as a user: the address, the bearer token and the property of the call.
 
+use std::path::PathBuf;
+
 use anyhow::Context;
 use clap::Args;
 use tonic::{
     Request, Status,
     metadata::MetadataValue,
     service::{Interceptor, interceptor::InterceptedService},
-    transport::Channel,
+    transport::{Certificate, Channel, ClientTlsConfig},
 };
 use wuye_kit::identity::PROPERTY_HEADER;
 
@@ -32,6 +34,10 @@ pub struct Target {
         global = true
     )]
     pub property: String,
+    /// The CA certificate (PEM) the gateway's TLS certificate is checked against, for an
+    /// `https://` gateway.
+    #[arg(long, env = "WUYE_GATEWAY_CA", global = true)]
+    pub ca: Option<PathBuf>,
 }
 
 #[derive(Clone)]
@@ -58,7 +64,16 @@ pub type Authed = InterceptedService<Channel, Bearer>;
 
 impl Target {
     pub async fn channel(&self) -> anyhow::Result<Authed> {
-        let channel = Channel::from_shared(self.gateway.clone())?
+        let mut endpoint = Channel::from_shared(self.gateway.clone())?;
+        if self.gateway.starts_with("https://") {
+            let ca = self.ca.as_ref().context(
+                "an https:// gateway needs its CA certificate: --ca FILE or WUYE_GATEWAY_CA",
+            )?;
+            let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+            endpoint = endpoint
+                .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))?;
+        }
+        let channel = endpoint
             .connect()
             .await
             .with_context(|| format!("cannot reach the gateway at {}", self.gateway))?;

@@ -616,6 +616,7 @@ async fn channel_as(
         gateway: gateway.to_owned(),
         token: Some(token),
         property: property.to_owned(),
+        ca: None,
     }
     .channel()
     .await

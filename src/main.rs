@@ -35,7 +35,7 @@ struct Cli {
 enum Command {
     /// Run every service and the gateway in one process, with SQLite files under --data.
     Up(up::UpArgs),
-    /// Print a development token, signed with the development key of deploy/dev-keys.
+    /// Print a token: signed with the development key of deploy/dev-keys, or with `--key`.
     Token(client::TokenArgs),
     /// File, show and list complaints through the gateway.
     Complaint(client::ComplaintArgs),

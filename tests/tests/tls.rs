@@ -493,6 +493,27 @@ async fn the_gateway_serves_tls_and_forwards_over_mutual_tls_end_to_end() {
     )
     .await;
 
+    // The command-line client reaches the TLS gateway with the CA it is given.
+    let cli = |ca: Option<std::path::PathBuf>| wuye::connect::Target {
+        gateway: format!("https://127.0.0.1:{}", stack.gateway.port()),
+        token: Some(stack.token("cs_clerk")),
+        property: PROPERTY.into(),
+        ca,
+    };
+    let channel = cli(Some(stack.ca.ca_file()))
+        .channel()
+        .await
+        .expect("the CLI's channel to the TLS gateway");
+    HouseholdServiceClient::new(channel)
+        .list_units(wuye_tests::proto::customerservice::ListUnitsRequest {
+            property_id: PROPERTY.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("the CLI calls over TLS");
+    let err = cli(None).channel().await.err().expect("no CA, no call");
+    assert!(err.to_string().contains("WUYE_GATEWAY_CA"), "{err}");
+
     // ALPN: h2 when the client offers it, HTTP/1.1 for a client that speaks only that.
     let ca = stack.ca.pem();
     let offered_both = tls_exchange(
