@@ -169,7 +169,8 @@ pub struct IdentitySettings {
     pub signing_key: Secret,
     /// The Ed25519 public keys (PEM text or file path) of those whose identities this
     /// department accepts, by their name: `gateway` for every call through the gateway, and
-    /// each department that follows this one's events (`archives`, …).
+    /// each department that follows this one's events (`archives`, …). One entry may hold
+    /// several keys (PEM blocks one after another): the old and the new while a key rotates.
     pub trusted: BTreeMap<String, String>,
     /// How long an identity is valid, in seconds.
     pub ttl_secs: u64,
@@ -303,7 +304,8 @@ impl Signer {
 #[derive(Clone)]
 pub struct Verifier {
     audience: Arc<str>,
-    keys: Arc<HashMap<String, DecodingKey>>,
+    /// Each signer's keys: more than one while its key rotates.
+    keys: Arc<HashMap<String, Vec<DecodingKey>>>,
     validation: Arc<Validation>,
     leeway: u64,
 }
@@ -318,10 +320,17 @@ impl Verifier {
     ) -> anyhow::Result<Self> {
         let mut keys = HashMap::new();
         for (name, pem) in trusted {
-            let key = DecodingKey::from_ed_pem(pem.as_bytes()).map_err(|_| {
-                anyhow::anyhow!("identity.trusted.{name} is not an Ed25519 public key in PEM")
-            })?;
-            keys.insert(name.clone(), key);
+            let not_a_key =
+                || anyhow::anyhow!("identity.trusted.{name} is not an Ed25519 public key in PEM");
+            let blocks = pem_blocks(pem);
+            if blocks.is_empty() {
+                return Err(not_a_key());
+            }
+            let decoded = blocks
+                .iter()
+                .map(|block| DecodingKey::from_ed_pem(block.as_bytes()).map_err(|_| not_a_key()))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            keys.insert(name.clone(), decoded);
         }
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_audience(&[audience]);
@@ -347,11 +356,19 @@ impl Verifier {
     fn check(&self, token: &str, method: &str) -> anyhow::Result<Caller> {
         let header = jsonwebtoken::decode_header(token)?;
         let signer = header.kid.ok_or_else(|| anyhow::anyhow!("no kid"))?;
-        let key = self
+        let keys = self
             .keys
             .get(&signer)
             .ok_or_else(|| anyhow::anyhow!("signer {signer} is not trusted"))?;
-        let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)?.claims;
+        let mut decoded = Err(anyhow::anyhow!("no key of {signer}"));
+        for key in keys {
+            decoded = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+                .map_err(anyhow::Error::from);
+            if decoded.is_ok() {
+                break;
+            }
+        }
+        let claims = decoded?.claims;
         anyhow::ensure!(claims.iss == signer, "issuer is not the signer");
         anyhow::ensure!(claims.method == method, "identity is for another method");
         anyhow::ensure!(
@@ -371,6 +388,25 @@ impl Verifier {
         }
         Ok(claims.caller)
     }
+}
+
+/// The PEM blocks of `text`, each from its BEGIN line to its END line.
+fn pem_blocks(text: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("-----BEGIN") {
+            current = Some(String::new());
+        }
+        if let Some(block) = &mut current {
+            block.push_str(line);
+            block.push('\n');
+            if line.starts_with("-----END") {
+                blocks.extend(current.take());
+            }
+        }
+    }
+    blocks
 }
 
 fn unix_now() -> u64 {
@@ -594,6 +630,25 @@ mod tests {
             .sign(&front_desk(), "customer-service", CREATE)
             .unwrap();
         assert!(cs.verify(&forged, CREATE).is_err());
+    }
+
+    #[test]
+    fn a_rotating_signer_is_trusted_under_either_key() {
+        let (_, _, old) = dev::IDENTITY_KEYS[0];
+        let (_, new_private, new) = dev::IDENTITY_KEYS[1];
+        let both = format!("{old}\n{new}");
+        let trusted = [("gateway".to_owned(), both)];
+        let cs = Verifier::new("customer-service", &trusted, 2).unwrap();
+        let new_gateway = Signer::new("gateway", new_private, Duration::from_secs(5)).unwrap();
+        for signer in [dev_signer(GATEWAY), new_gateway] {
+            let token = signer.sign(&front_desk(), "customer-service", CREATE).unwrap();
+            assert!(cs.verify(&token, CREATE).is_ok());
+        }
+        let only_old = Verifier::new("customer-service", &[("gateway".into(), old.into())], 2);
+        let new_gateway = Signer::new("gateway", new_private, Duration::from_secs(5)).unwrap();
+        let token = new_gateway.sign(&front_desk(), "customer-service", CREATE).unwrap();
+        assert!(only_old.unwrap().verify(&token, CREATE).is_err());
+        assert!(Verifier::new("x", &[("gateway".into(), "nothing".into())], 2).is_err());
     }
 
     #[test]
