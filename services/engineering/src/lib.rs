@@ -4,11 +4,13 @@
 pub mod domain;
 pub(crate) mod grpc;
 mod store;
+mod units;
 
 use tokio::net::TcpListener;
 use wuye_kit::{
     Deps, ServiceSettings,
     clock::SharedClock,
+    follow::Follower,
     metrics::{self, GaugeQuery},
     outbox::Outbox,
     properties::Properties,
@@ -53,6 +55,13 @@ pub async fn build(
 ) -> anyhow::Result<Server> {
     let migrations = sqlx::migrate!("./migrations");
     let (db, outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
+    // rule WO-1: the units a repair may name, from customer-service's events.
+    let units = Follower {
+        consumer: units::CONSUMER,
+        db: db.clone(),
+        source: wuye_kit::follow::source(&settings, NAME, "customer-service")?,
+        handler: units::Units,
+    };
     let gauges = metrics::count_gauges(
         db.clone(),
         deps.clock.clone(),
@@ -75,8 +84,20 @@ pub async fn build(
         clock: deps.clock,
         properties: deps.properties,
     };
+    // Customer-service follows engineering's stream (VIS-4) and engineering follows
+    // customer-service's: a server stopping waits for the streams it serves to end, and each
+    // stream ends only when its follower stops, which the kit does after that wait. So that a
+    // stop of both (SIGTERM, Ctrl-C) does not wait forever on that circle, this follower hangs
+    // up as soon as the process is asked to stop; it resumes from its cursor on the next start.
+    let units = async move {
+        tokio::select! {
+            () = units.run() => {}
+            () = wuye_kit::server::shutdown_signal() => {}
+        }
+    };
     Ok(server
         .with_task(gauges)
+        .with_task(units)
         .add_service(EquipmentServiceServer::new(service.clone()))
         .add_service(DutyServiceServer::new(service.clone()))
         .add_service(HandoverServiceServer::new(service.clone()))

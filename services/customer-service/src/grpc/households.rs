@@ -70,7 +70,7 @@ impl HouseholdService for CustomerService {
             state: state.unwrap_or(UnitState::Vacant),
             created_at: self.clock.now(),
         };
-        let unit = match store::create(&self.db, &req.request_id, unit).await? {
+        let unit = match store::create(&self.db, &self.outbox, &req.request_id, unit).await? {
             Created::New(unit) => unit,
             Created::Retry(id) => self.unit(&property.id, &id).await?,
         };
