@@ -636,6 +636,37 @@ fn taken_before(e: &anyhow::Error) -> bool {
     .any(|reason| message.contains(&format!("[{reason}]")))
 }
 
+/// How long opening a work order waits for engineering to learn its unit.
+const UNIT_WAIT: Duration = Duration::from_secs(60);
+
+/// Opens a work order for a unit this loader registered moments ago. Engineering learns the
+/// units from customer-service's events (WO-1), so it may refuse the unit until it has caught
+/// up; the refusal stores nothing, and the same request is sent again, for at most
+/// [`UNIT_WAIT`]. Any other refusal, or the unit still unknown by then, is the error.
+async fn open_work_order(
+    client: &mut WorkOrderServiceClient<Authed>,
+    request: eng::CreateWorkOrderRequest,
+) -> anyhow::Result<eng::CreateWorkOrderResponse> {
+    use tonic_types::StatusExt;
+    let unknown_unit = |status: &tonic::Status| {
+        status.code() == tonic::Code::InvalidArgument
+            && status
+                .get_details_bad_request()
+                .is_some_and(|b| b.field_violations.iter().any(|v| v.field == "unit_id"))
+    };
+    let deadline = Instant::now() + UNIT_WAIT;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        match client.create_work_order(request.clone()).await {
+            Err(status) if unknown_unit(&status) && Instant::now() < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+            answer => return call(async { answer }).await,
+        }
+    }
+}
+
 /// Loads `plan` through the gateway at `gateway`, idempotently: request ids come from the
 /// seed and the plan, so loading the same plan twice creates nothing new, and a complaint's
 /// steps taken before are refused by its state machine and skipped. With a `machine`, the
@@ -1149,7 +1180,7 @@ impl History<'_> {
                     ..Default::default()
                 };
                 let mut client = WorkOrderServiceClient::new(self.clerk.clone());
-                let id = call(client.create_work_order(request))
+                let id = open_work_order(&mut client, request)
                     .await?
                     .work_order
                     .unwrap_or_default()

@@ -357,7 +357,11 @@ mod storage {
                 wuye_customer_service::migrations(),
             )
             .await?;
-            let outbox = Outbox::new(db.clone(), Arc::new(SystemClock));
+            let outbox = Outbox::new(
+                db.clone(),
+                Arc::new(SystemClock),
+                tokio::sync::watch::channel(false).1,
+            );
             let keyring = ServiceSettings::default().keyring(wuye_customer_service::NAME)?;
             let store = Store::new(db, keyring);
             Ok(Limit(Arc::new((store, outbox, deploy_properties()))))
@@ -658,6 +662,8 @@ mod day {
         work_orders: WorkOrderServiceClient<wuye_tests::Authed>,
         inspections: InspectionServiceClient<wuye_tests::Authed>,
         complaint_ids: Arc<Vec<String>>,
+        /// The unit the day's repairs are for, known to engineering.
+        unit_id: Arc<str>,
         work_order_ids: Arc<Vec<String>>,
         /// Key sets not on loan; a loan takes one and gives it back.
         free_sets: Arc<Mutex<Vec<String>>>,
@@ -809,7 +815,7 @@ mod day {
                 Op::WorkOrder => {
                     let answer = c
                         .work_orders
-                        .create_work_order(repair(&format!("day-{i}")))
+                        .create_work_order(repair(&format!("day-{i}"), &self.unit_id))
                         .await;
                     self.record("CreateWorkOrder", due, answer.map(|_| ()));
                 }
@@ -896,19 +902,10 @@ mod day {
     /// of today are to be recorded.
     async fn setup(stack: &Stack, zones: usize) -> Clients {
         let complaint_ids = complaints(stack, 200).await;
-        let mut work_orders =
-            WorkOrderServiceClient::new(stack.as_role("engineering_manager", PROPERTY));
-        let mut work_order_ids = Vec::new();
-        for n in 0..50 {
-            let order = work_orders
-                .create_work_order(repair(&format!("seed-{n}")))
-                .await
-                .expect("a work order for the reads");
-            work_order_ids.push(order.into_inner().work_order.unwrap().id);
-        }
         let mut households = HouseholdServiceClient::new(stack.as_role("cs_clerk", PROPERTY));
         let mut keys = KeyServiceClient::new(stack.as_role("cs_clerk", PROPERTY));
         let mut sets = Vec::new();
+        let mut unit_ids = Vec::new();
         for n in 0..32 {
             let unit = households
                 .create_unit(CreateUnitRequest {
@@ -938,6 +935,32 @@ mod day {
                 .key_set
                 .unwrap();
             sets.push(set.id);
+            unit_ids.push(unit.id);
+        }
+        // Repairs of a unit engineering has learnt from customer-service's events (WO-1): the
+        // first waits for it, a refusal of the unit storing nothing.
+        let unit_id: Arc<str> = unit_ids[0].as_str().into();
+        let work_orders =
+            WorkOrderServiceClient::new(stack.as_role("engineering_manager", PROPERTY));
+        let mut work_order_ids = Vec::new();
+        for n in 0..50 {
+            let request = repair(&format!("seed-{n}"), &unit_id);
+            let order = wuye_tests::eventually(
+                "engineering knows the unit",
+                Duration::from_secs(30),
+                || {
+                    let (mut client, request) = (work_orders.clone(), request.clone());
+                    async move {
+                        match client.create_work_order(request).await {
+                            Ok(order) => Some(order.into_inner().work_order.unwrap()),
+                            Err(s) if s.code() == tonic::Code::InvalidArgument => None,
+                            Err(s) => panic!("a work order for the reads: {s:?}"),
+                        }
+                    }
+                },
+            )
+            .await;
+            work_order_ids.push(order.id);
         }
         // A zone per daily, each with its own technician, who records it (INS-1).
         let mut equipment =
@@ -984,6 +1007,7 @@ mod day {
             work_orders,
             inspections,
             complaint_ids: Arc::new(complaint_ids),
+            unit_id,
             work_order_ids: Arc::new(work_order_ids),
             free_sets: Arc::new(Mutex::new(sets)),
             dailies: Arc::new(Mutex::new(dailies)),
@@ -993,11 +1017,11 @@ mod day {
         }
     }
 
-    fn repair(request_id: &str) -> CreateWorkOrderRequest {
+    fn repair(request_id: &str, unit_id: &str) -> CreateWorkOrderRequest {
         CreateWorkOrderRequest {
             property_id: PROPERTY.into(),
             request_id: request_id.into(),
-            unit_id: "9-1-0101".into(),
+            unit_id: unit_id.into(),
             equipment_id: String::new(),
             description: "厨房水龙头漏水".into(),
             urgency: Urgency::Ordinary.into(),

@@ -481,13 +481,25 @@ impl Deployment {
                         format!("{p}IDENTITY__TRUSTED__ARCHIVES"),
                         keys().public("archives").display().to_string(),
                     ),
+                    // Engineering follows customer-service's units as itself (WO-1).
+                    (
+                        format!("{p}IDENTITY__TRUSTED__ENGINEERING"),
+                        keys().public("engineering").display().to_string(),
+                    ),
                 ]);
             }
             if name == "engineering" {
-                env.push((
-                    format!("{p}IDENTITY__TRUSTED__CUSTOMER_SERVICE"),
-                    keys().public("customer-service").display().to_string(),
-                ));
+                env.extend([
+                    (
+                        format!("{p}IDENTITY__TRUSTED__CUSTOMER_SERVICE"),
+                        keys().public("customer-service").display().to_string(),
+                    ),
+                    // The units a repair may name are customer-service's (WO-1).
+                    (
+                        format!("{p}PEERS__CUSTOMER_SERVICE"),
+                        format!("{scheme}://{}", addrs[0]),
+                    ),
+                ]);
             }
             if name == "archives" {
                 env.extend([

@@ -1,7 +1,9 @@
 //! The engineering department through the gateway (DUTY, HO, INS, WO), on SQLite and
 //! PostgreSQL: a clean handover, every HO-7 refusal alone and together, a fault stopping a
 //! handover (HO-8), a day of inspections (INS-1 to INS-5), a work order from request to
-//! completion (WO-1 to WO-3), and the month's figures against an independent count.
+//! completion (WO-1 to WO-3), a repair only for a unit of its property as customer-service
+//! announced it (also units registered before units were announced), and the month's figures
+//! against an independent count.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,8 +13,10 @@ use tokio_stream::StreamExt;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 use wuye_tests::{
-    Authed, Backend, PROPERTY, Stack, both_backends, inspection_answers,
+    Authed, Backend, OTHER_PROPERTY, PROPERTY, Stack, both_backends, eventually,
+    inspection_answers,
     proto::{
+        customerservice::{CreateUnitRequest, household_service_client::HouseholdServiceClient},
         engineering::{
             self as pb, alert_service_client::AlertServiceClient,
             duty_service_client::DutyServiceClient,
@@ -34,6 +38,8 @@ both_backends!(
     a_fault_during_the_handover_stops_it,
     a_day_of_inspections,
     a_work_order_from_request_to_completion,
+    a_work_order_names_a_unit_of_its_property,
+    units_registered_before_units_were_announced_become_known,
     figures_over_a_generated_month_match_an_independent_count,
     bad_input_and_retries,
     roster_swaps_need_approval,
@@ -1234,11 +1240,11 @@ async fn a_day_of_inspections(backend: Backend) {
 
 // --- work orders -------------------------------------------------------------------------
 
-fn repair(request_id: &str, urgency: pb::Urgency) -> pb::CreateWorkOrderRequest {
+fn repair(request_id: &str, unit_id: &str, urgency: pb::Urgency) -> pb::CreateWorkOrderRequest {
     pb::CreateWorkOrderRequest {
         property_id: PROPERTY.into(),
         request_id: request_id.into(),
-        unit_id: "unit-3-2-1502".into(),
+        unit_id: unit_id.into(),
         equipment_id: String::new(),
         description: "厨房水龙头漏水".into(),
         urgency: urgency.into(),
@@ -1252,18 +1258,66 @@ fn repair(request_id: &str, urgency: pb::Urgency) -> pb::CreateWorkOrderRequest 
     }
 }
 
+/// Registers the unit `building-entrance-room` of `property` at customer-service; its id.
+async fn register_unit(stack: &Stack, property: &str, building: &str, room: &str) -> String {
+    HouseholdServiceClient::new(stack.as_role("cs_clerk", property))
+        .create_unit(CreateUnitRequest {
+            property_id: property.into(),
+            request_id: format!("unit-{building}-{room}"),
+            building: building.into(),
+            entrance: "2".into(),
+            floor: room[..room.len() - 2].parse().unwrap(),
+            room: room.into(),
+            area_m2: 90.0,
+            state: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .unit
+        .unwrap()
+        .id
+}
+
+/// Whether engineering refuses a repair of `unit_id` at `property` for its unit: probed with
+/// equipment that does not exist, so the probe is refused either way and stores nothing.
+async fn unit_refused(stack: &Stack, property: &str, unit_id: &str) -> bool {
+    let status =
+        WorkOrderServiceClient::new(stack.as_user(DESK.role, DESK.id, DESK.name, property))
+            .create_work_order(pb::CreateWorkOrderRequest {
+                property_id: property.into(),
+                equipment_id: "probe-no-such-equipment".into(),
+                ..repair("probe", unit_id, pb::Urgency::Ordinary)
+            })
+            .await
+            .unwrap_err();
+    fields(&status).contains(&"unit_id".to_owned())
+}
+
+/// Waits until engineering knows `unit_id` of `property` from customer-service's events.
+async fn known_to_engineering(stack: &Stack, property: &str, unit_id: &str) {
+    eventually(
+        "engineering learns the unit",
+        std::time::Duration::from_secs(30),
+        || async { (!unit_refused(stack, property, unit_id).await).then_some(()) },
+    )
+    .await;
+}
+
 async fn a_work_order_from_request_to_completion(backend: Backend) {
     let stack = Stack::start(backend).await;
+    let unit = register_unit(&stack, PROPERTY, "3", "1502").await;
+    known_to_engineering(&stack, PROPERTY, &unit).await;
     let mut desk = work_orders(&stack, DESK);
     let first = desk
-        .create_work_order(repair("r1", pb::Urgency::Ordinary))
+        .create_work_order(repair("r1", &unit, pb::Urgency::Ordinary))
         .await
         .unwrap()
         .into_inner()
         .work_order
         .unwrap();
     let retry = desk
-        .create_work_order(repair("r1", pb::Urgency::Ordinary))
+        .create_work_order(repair("r1", &unit, pb::Urgency::Ordinary))
         .await
         .unwrap()
         .into_inner()
@@ -1271,7 +1325,7 @@ async fn a_work_order_from_request_to_completion(backend: Backend) {
         .unwrap();
     assert_eq!(retry, first, "a retry returns the first order");
     let second = desk
-        .create_work_order(repair("r2", pb::Urgency::Emergency))
+        .create_work_order(repair("r2", &unit, pb::Urgency::Emergency))
         .await
         .unwrap()
         .into_inner()
@@ -1380,7 +1434,7 @@ async fn a_work_order_from_request_to_completion(backend: Backend) {
             c.unit_id.as_str(),
             c.customer_rating
         ),
-        (first.id.as_str(), 1, "unit-3-2-1502", 5)
+        (first.id.as_str(), 1, unit.as_str(), 5)
     );
     assert_eq!(from_ts(&c.complete_time), t0 + Duration::minutes(50));
     assert_eq!(c.contact_number, 17);
@@ -1402,6 +1456,215 @@ async fn a_work_order_from_request_to_completion(backend: Backend) {
         (2, 1, 1, 1)
     );
     assert_eq!(f.on_time_percent, 50.0);
+}
+
+/// The work orders of `property`, newest first.
+async fn list_orders(stack: &Stack, property: &str) -> Vec<pb::WorkOrder> {
+    WorkOrderServiceClient::new(stack.as_role("maintenance_foreman", property))
+        .list_work_orders(pb::ListWorkOrdersRequest {
+            property_id: property.into(),
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .work_orders
+}
+
+/// The description of the one field violation on `field`.
+fn violation(status: &Status, field: &str) -> String {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let found: Vec<String> = status
+        .get_details_bad_request()
+        .expect("field violations")
+        .field_violations
+        .into_iter()
+        .filter(|v| v.field == field)
+        .map(|v| v.description)
+        .collect();
+    assert_eq!(found.len(), 1, "{status:?}");
+    found[0].clone()
+}
+
+async fn a_work_order_names_a_unit_of_its_property(backend: Backend) {
+    // rule WO-1: a repair's unit is a unit of the call's property, as customer-service
+    // registered it; anything else is refused and leaves nothing behind.
+    let stack = Stack::start(backend).await;
+    let ours = register_unit(&stack, PROPERTY, "3", "1502").await;
+    let theirs = register_unit(&stack, OTHER_PROPERTY, "9", "0101").await;
+    // Engineering knows both, each at its own property.
+    known_to_engineering(&stack, PROPERTY, &ours).await;
+    known_to_engineering(&stack, OTHER_PROPERTY, &theirs).await;
+    let mut desk = work_orders(&stack, DESK);
+    let first = desk
+        .create_work_order(repair("ok-1", &ours, pb::Urgency::Ordinary))
+        .await
+        .unwrap()
+        .into_inner()
+        .work_order
+        .unwrap();
+    assert_eq!((first.number, first.unit_id.as_str()), (1, ours.as_str()));
+
+    let made_up = desk
+        .create_work_order(repair("made-up", "unit-3-2-1502", pb::Urgency::Ordinary))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&made_up), ["unit_id"]);
+    let why = violation(&made_up, "unit_id");
+    assert!(
+        why.starts_with("no such unit at this property")
+            && why.contains("may not have reached engineering yet"),
+        "{why}"
+    );
+    let elsewhere = desk
+        .create_work_order(repair("elsewhere", &theirs, pb::Urgency::Emergency))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&elsewhere), ["unit_id"]);
+    assert_eq!(violation(&elsewhere, "unit_id"), why);
+    // Every mistake at once: an unknown unit and equipment not of this property.
+    let both = desk
+        .create_work_order(pb::CreateWorkOrderRequest {
+            equipment_id: "no-such-equipment".into(),
+            ..repair("both", "no-such-unit", pb::Urgency::Ordinary)
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&both), ["unit_id", "equipment_id"]);
+
+    // Nothing was stored: no order, no event, no number taken, no request id claimed.
+    let listed = list_orders(&stack, PROPERTY).await;
+    assert_eq!(
+        listed.iter().map(|w| w.id.as_str()).collect::<Vec<_>>(),
+        [first.id.as_str()]
+    );
+    assert!(list_orders(&stack, OTHER_PROPERTY).await.is_empty());
+    let opened: Vec<String> = events(&stack, 0)
+        .await
+        .into_iter()
+        .filter_map(|e| match e.payload {
+            Some(Payload::WorkOrderOpened(w)) => Some(w.unit_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(opened, std::slice::from_ref(&ours));
+    let next = desk
+        .create_work_order(repair("made-up", &ours, pb::Urgency::Ordinary))
+        .await
+        .unwrap()
+        .into_inner()
+        .work_order
+        .unwrap();
+    assert_eq!(next.number, 2, "the refusals took no number");
+
+    // The other property's desk reaches its own unit, and not ours.
+    let mut their_desk =
+        WorkOrderServiceClient::new(stack.as_user(DESK.role, DESK.id, DESK.name, OTHER_PROPERTY));
+    let theirs_order = their_desk
+        .create_work_order(pb::CreateWorkOrderRequest {
+            property_id: OTHER_PROPERTY.into(),
+            ..repair("t-1", &theirs, pb::Urgency::Ordinary)
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .work_order
+        .unwrap();
+    assert_eq!(theirs_order.number, 1);
+    let status = their_desk
+        .create_work_order(pb::CreateWorkOrderRequest {
+            property_id: OTHER_PROPERTY.into(),
+            ..repair("t-2", &ours, pb::Urgency::Ordinary)
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&status), ["unit_id"]);
+}
+
+/// Stores a unit in customer-service's database as units were stored before they were
+/// announced: no `UnitRegistered`, not marked announced.
+async fn plant_unannounced_unit(stack: &Stack, id: &str, building: &str, room: &str) {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(&stack.database("customer-service"))
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO units (id, property_id, building, entrance, floor, room, area_m2, state, \
+         create_at) VALUES ($1, $2, $3, '1', 6, $4, 88.5, 'vacant', $5)",
+    )
+    .bind(id)
+    .bind(PROPERTY)
+    .bind(building)
+    .bind(room)
+    .bind(stack.clock_now().timestamp_micros())
+    .execute(&mut db)
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+}
+
+async fn units_registered_before_units_were_announced_become_known(backend: Backend) {
+    // rule WO-1: units stored before customer-service announced units are announced once
+    // when it starts, and engineering then takes repairs for them.
+    let stack = Stack::start(backend).await;
+    let fresh = register_unit(&stack, PROPERTY, "3", "1502").await;
+    known_to_engineering(&stack, PROPERTY, &fresh).await;
+
+    // Customer-service is down: engineering still takes repairs of the units it knows.
+    stack.stop_department("customer-service").await;
+    let mut desk = work_orders(&stack, DESK);
+    desk.create_work_order(repair("while-down", &fresh, pb::Urgency::Ordinary))
+        .await
+        .expect("no call to customer-service is needed");
+    let old = uuid::Uuid::now_v7().to_string();
+    plant_unannounced_unit(&stack, &old, "7", "0601").await;
+    assert!(
+        unit_refused(&stack, PROPERTY, &old).await,
+        "never announced, not known"
+    );
+    stack.start_department("customer-service").await;
+    known_to_engineering(&stack, PROPERTY, &old).await;
+    let order = desk
+        .create_work_order(repair("old-unit", &old, pb::Urgency::Ordinary))
+        .await
+        .unwrap()
+        .into_inner()
+        .work_order
+        .unwrap();
+    assert_eq!(order.unit_id, old);
+
+    // One stored unannounced while customer-service runs (by a replica of the version before,
+    // during a rolling upgrade) is announced by the sweep, without a restart.
+    let late = uuid::Uuid::now_v7().to_string();
+    plant_unannounced_unit(&stack, &late, "7", "0602").await;
+    known_to_engineering(&stack, PROPERTY, &late).await;
+
+    // Each announced once: another start announces nothing again.
+    stack.restart_department("customer-service").await;
+    let mut stream = stack
+        .events("customer-service")
+        .subscribe(SubscribeRequest { after_seq: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut announced = Vec::new();
+    while let Ok(Some(item)) =
+        tokio::time::timeout(std::time::Duration::from_millis(500), stream.next()).await
+    {
+        if let Some(Payload::UnitRegistered(u)) = item.unwrap().event.unwrap().payload {
+            announced.push((u.unit_id, u.unit_label));
+        }
+    }
+    announced.sort();
+    let mut expected = vec![
+        (fresh, "3-2-1502".to_owned()),
+        (old, "7-1-0601".to_owned()),
+        (late, "7-1-0602".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(announced, expected);
 }
 
 trait ClockNow {
@@ -1645,6 +1908,8 @@ async fn bad_input_and_retries(backend: Backend) {
         .unwrap_err();
     assert_eq!(fields(&status), ["end_time"]);
 
+    let unit = register_unit(&stack, PROPERTY, "3", "1502").await;
+    known_to_engineering(&stack, PROPERTY, &unit).await;
     let mut desk = work_orders(&stack, DESK);
     let status = desk
         .create_work_order(pb::CreateWorkOrderRequest {
@@ -1655,7 +1920,7 @@ async fn bad_input_and_retries(backend: Backend) {
                 name: "李明".into(),
                 phone: "call me".into(),
             }),
-            ..repair("w1", pb::Urgency::Ordinary)
+            ..repair("w1", &unit, pb::Urgency::Ordinary)
         })
         .await
         .unwrap_err();
@@ -1666,8 +1931,9 @@ async fn bad_input_and_retries(backend: Backend) {
     // A refused order used no number; concurrent retries make one order.
     let calls = (0..8).map(|_| {
         let mut desk = work_orders(&stack, DESK);
+        let unit = unit.clone();
         async move {
-            desk.create_work_order(repair("same", pb::Urgency::Ordinary))
+            desk.create_work_order(repair("same", &unit, pb::Urgency::Ordinary))
                 .await
                 .map(|r| r.into_inner().work_order.unwrap())
         }

@@ -25,6 +25,7 @@ use wuye_tests::{
 };
 
 both_backends!(
+    a_unit_is_announced_once_with_its_registration,
     move_in_occupies_the_unit_and_move_out_frees_it,
     move_in_refusals_write_nothing,
     registers_list_every_resident_and_unit,
@@ -96,6 +97,56 @@ fn reason(status: &tonic::Status) -> String {
         .get_details_error_info()
         .map(|i| i.reason)
         .unwrap_or_default()
+}
+
+async fn a_unit_is_announced_once_with_its_registration(backend: Backend) {
+    // rule WO-1: the departments that take unit ids learn each unit from one `UnitRegistered`,
+    // written with the unit; a retry or a refused duplicate announces nothing more.
+    let stack = Stack::start(backend).await;
+    let unit_id = unit(&stack, "6", "1203", UnitState::Vacant).await;
+    assert_eq!(unit(&stack, "6", "1203", UnitState::Vacant).await, unit_id);
+    let status = stack
+        .households("cs_clerk")
+        .create_unit(CreateUnitRequest {
+            property_id: PROPERTY.into(),
+            request_id: "another-request".into(),
+            building: "6".into(),
+            entrance: "1".into(),
+            floor: 12,
+            room: "1203".into(),
+            area_m2: 100.0,
+            state: UnitState::Vacant.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");
+    let other = unit(&stack, "6", "1204", UnitState::Unsold).await;
+
+    let mut stream = stack
+        .events("customer-service")
+        .subscribe(SubscribeRequest { after_seq: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let event = stream.next().await.unwrap().unwrap().event.unwrap();
+        let Some(Payload::UnitRegistered(e)) = event.payload else {
+            panic!("not a unit's registration: {event:?}");
+        };
+        assert!(e.register_time.is_some());
+        seen.push((event.seq, event.property_id, e.unit_id, e.unit_label));
+    }
+    assert_eq!(
+        seen,
+        [
+            (1, PROPERTY.to_owned(), unit_id, "6-1-1203".to_owned()),
+            (2, PROPERTY.to_owned(), other, "6-1-1204".to_owned()),
+        ]
+    );
+    // Nothing more is on the stream.
+    let more = tokio::time::timeout(std::time::Duration::from_millis(500), stream.next()).await;
+    assert!(more.is_err(), "{more:?}");
 }
 
 async fn move_in_occupies_the_unit_and_move_out_frees_it(backend: Backend) {
@@ -193,7 +244,8 @@ async fn move_in_occupies_the_unit_and_move_out_frees_it(backend: Backend) {
     let ids: Vec<&str> = history.iter().map(|h| h.id.as_str()).collect();
     assert_eq!(ids, [next.id.as_str(), household.id.as_str()]);
 
-    // The stream carries move-in, move-out, move-in, in order.
+    // The stream carries the unit's registration (for the departments that take unit ids,
+    // WO-1), then move-in, move-out, move-in, in order.
     let mut events = stack.events("customer-service");
     let mut stream = events
         .subscribe(SubscribeRequest { after_seq: 0 })
@@ -201,10 +253,17 @@ async fn move_in_occupies_the_unit_and_move_out_frees_it(backend: Backend) {
         .unwrap()
         .into_inner();
     let mut seen = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..4 {
         let event = stream.next().await.unwrap().unwrap().event.unwrap();
         assert_eq!(event.property_id, PROPERTY);
         seen.push(match event.payload.unwrap() {
+            Payload::UnitRegistered(e) => {
+                assert_eq!(
+                    (e.building.as_str(), e.entrance.as_str(), e.room.as_str()),
+                    ("5", "1", "0801")
+                );
+                ("unit", e.unit_id, e.unit_label)
+            }
             Payload::HouseholdMovedIn(e) => ("in", e.household_id, e.unit_label),
             Payload::HouseholdMovedOut(e) => ("out", e.household_id, e.unit_label),
             other => panic!("unexpected {other:?}"),
@@ -214,6 +273,7 @@ async fn move_in_occupies_the_unit_and_move_out_frees_it(backend: Backend) {
     assert_eq!(
         seen,
         [
+            ("unit", unit_id.clone(), label.clone()),
             ("in", household.id.clone(), label.clone()),
             ("out", household.id, label.clone()),
             ("in", next.id, label)
@@ -281,19 +341,23 @@ async fn move_in_refusals_write_nothing(backend: Backend) {
         .unwrap()
         .into_inner();
     assert!(listed.households.is_empty());
-    // The event stream has nothing either: the first event is this move-in.
+    // The event stream has nothing either: after the unit's registration (1), the next event
+    // is this move-in.
     clerk.record_move_in(move_in("ok", &unit_id)).await.unwrap();
     let mut events = stack.events("customer-service");
-    let first = events
-        .subscribe(SubscribeRequest { after_seq: 0 })
+    let next = events
+        .subscribe(SubscribeRequest { after_seq: 1 })
         .await
         .unwrap()
         .into_inner()
         .next()
         .await
         .unwrap()
+        .unwrap()
+        .event
         .unwrap();
-    assert_eq!(first.event.unwrap().seq, 1);
+    assert_eq!(next.seq, 2);
+    assert!(matches!(next.payload, Some(Payload::HouseholdMovedIn(_))));
     // Another property's clerk sees none of it.
     let other = stack.as_role("cs_clerk", OTHER_PROPERTY);
     let status =

@@ -885,25 +885,33 @@ async fn complete_repair(stack: &Stack, request_id: &str, unit: &str) -> String 
     let orders = |role: &str, id: &str, name: &str| {
         WorkOrderServiceClient::new(stack.as_user(role, id, name, PROPERTY))
     };
-    let order = orders("front_desk", "desk-1", "前台")
-        .create_work_order(eng::CreateWorkOrderRequest {
-            property_id: PROPERTY.into(),
-            request_id: request_id.into(),
-            unit_id: unit.into(),
-            description: "门锁损坏".into(),
-            urgency: eng::Urgency::Ordinary.into(),
-            team: "水电班".into(),
-            requester: Some(eng::Requester {
-                name: "王芳".into(),
-                phone: "139 0000 0001".into(),
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .work_order
-        .unwrap();
+    let desk = orders("front_desk", "desk-1", "前台");
+    let request = eng::CreateWorkOrderRequest {
+        property_id: PROPERTY.into(),
+        request_id: request_id.into(),
+        unit_id: unit.into(),
+        description: "门锁损坏".into(),
+        urgency: eng::Urgency::Ordinary.into(),
+        team: "水电班".into(),
+        requester: Some(eng::Requester {
+            name: "王芳".into(),
+            phone: "139 0000 0001".into(),
+        }),
+        ..Default::default()
+    };
+    // Engineering learns a unit registered a moment ago from customer-service's events (WO-1);
+    // until then it refuses the unit and stores nothing.
+    let order = eventually("engineering knows the unit", WAIT, || {
+        let (mut desk, request) = (desk.clone(), request.clone());
+        async move {
+            match desk.create_work_order(request).await {
+                Ok(r) => Some(r.into_inner().work_order.unwrap()),
+                Err(s) if s.code() == tonic::Code::InvalidArgument => None,
+                Err(s) => panic!("{s:?}"),
+            }
+        }
+    })
+    .await;
     orders("maintenance_foreman", "fm-1", "李领班")
         .dispatch_work_order(eng::DispatchWorkOrderRequest {
             property_id: PROPERTY.into(),

@@ -396,27 +396,39 @@ fn work_orders(stack: &Stack, role: &str) -> WorkOrderServiceClient<wuye_tests::
 /// A repair requested by phone, dispatched, reached and completed with the customer's
 /// signature (WO-1 to WO-3).
 async fn repair(stack: &Stack, request_id: &str, phone: &str, signature: &str) -> WorkOrder {
-    let order = work_orders(stack, "front_desk")
-        .create_work_order(CreateWorkOrderRequest {
-            property_id: PROPERTY.into(),
-            request_id: request_id.into(),
-            unit_id: "unit-5-1-801".into(),
-            equipment_id: String::new(),
-            description: "卫生间地漏堵塞".into(),
-            urgency: Urgency::Ordinary.into(),
-            team: "水电班".into(),
-            requester: Some(Requester {
-                name: "李明".into(),
-                phone: phone.into(),
-            }),
-            contact_number: 0,
-            booked_time: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .work_order
-        .unwrap();
+    let request = CreateWorkOrderRequest {
+        property_id: PROPERTY.into(),
+        request_id: request_id.into(),
+        unit_id: unit(stack, "801").await,
+        equipment_id: String::new(),
+        description: "卫生间地漏堵塞".into(),
+        urgency: Urgency::Ordinary.into(),
+        team: "水电班".into(),
+        requester: Some(Requester {
+            name: "李明".into(),
+            phone: phone.into(),
+        }),
+        contact_number: 0,
+        booked_time: None,
+    };
+    // Engineering learns the unit from customer-service's events (WO-1); until then it refuses
+    // the unit and stores nothing.
+    let desk = work_orders(stack, "front_desk");
+    let order = eventually(
+        "engineering knows the unit",
+        Duration::from_secs(30),
+        || {
+            let (mut desk, request) = (desk.clone(), request.clone());
+            async move {
+                match desk.create_work_order(request).await {
+                    Ok(r) => Some(r.into_inner().work_order.unwrap()),
+                    Err(s) if s.code() == Code::InvalidArgument => None,
+                    Err(s) => panic!("{s:?}"),
+                }
+            }
+        },
+    )
+    .await;
     let mut foreman = work_orders(stack, "maintenance_foreman");
     foreman
         .dispatch_work_order(DispatchWorkOrderRequest {

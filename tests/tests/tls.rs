@@ -511,7 +511,9 @@ async fn the_gateway_serves_tls_and_forwards_over_mutual_tls_end_to_end() {
         })
         .await
         .expect("the CLI calls over TLS");
-    let err = cli(None).channel().await.err().expect("no CA, no call");
+    let Err(err) = cli(None).channel().await else {
+        panic!("no CA, no call")
+    };
     assert!(err.to_string().contains("WUYE_GATEWAY_CA"), "{err}");
 
     // ALPN: h2 when the client offers it, HTTP/1.1 for a client that speaks only that.

@@ -148,28 +148,39 @@ fn work_orders(
 
 /// Takes a repair of `unit_id` from request to completion in engineering; its id.
 async fn complete_repair(stack: &Stack, request_id: &str, unit_id: &str) -> String {
-    let mut desk = work_orders(stack, "front_desk", "desk-1", "前台");
-    let order = desk
-        .create_work_order(eng::CreateWorkOrderRequest {
-            property_id: PROPERTY.into(),
-            request_id: request_id.into(),
-            unit_id: unit_id.into(),
-            equipment_id: String::new(),
-            description: "厨房水龙头漏水".into(),
-            urgency: eng::Urgency::Ordinary.into(),
-            team: "水电班".into(),
-            requester: Some(eng::Requester {
-                name: "李明".into(),
-                phone: "138 0013 8000".into(),
-            }),
-            contact_number: 0,
-            booked_time: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .work_order
-        .unwrap();
+    let desk = work_orders(stack, "front_desk", "desk-1", "前台");
+    let request = eng::CreateWorkOrderRequest {
+        property_id: PROPERTY.into(),
+        request_id: request_id.into(),
+        unit_id: unit_id.into(),
+        equipment_id: String::new(),
+        description: "厨房水龙头漏水".into(),
+        urgency: eng::Urgency::Ordinary.into(),
+        team: "水电班".into(),
+        requester: Some(eng::Requester {
+            name: "李明".into(),
+            phone: "138 0013 8000".into(),
+        }),
+        contact_number: 0,
+        booked_time: None,
+    };
+    // Engineering learns a unit registered a moment ago from customer-service's events (WO-1);
+    // until then it refuses the unit and stores nothing.
+    let order = wuye_tests::eventually(
+        "engineering knows the unit",
+        StdDuration::from_secs(30),
+        || {
+            let (mut desk, request) = (desk.clone(), request.clone());
+            async move {
+                match desk.create_work_order(request).await {
+                    Ok(r) => Some(r.into_inner().work_order.unwrap()),
+                    Err(s) if s.code() == Code::InvalidArgument => None,
+                    Err(s) => panic!("{s:?}"),
+                }
+            }
+        },
+    )
+    .await;
     work_orders(stack, "maintenance_foreman", "fm-1", "李领班")
         .dispatch_work_order(eng::DispatchWorkOrderRequest {
             property_id: PROPERTY.into(),

@@ -110,16 +110,27 @@ pub async fn build(
             "customer-service: sealed phone numbers stored in clear"
         );
     }
+    // rule WO-1: the other departments learn the units from their events; units registered
+    // before units were announced are announced now, once, before the service serves.
+    let announced = store::units::announce_unannounced(&db, &outbox).await?;
+    if announced > 0 {
+        tracing::info!(
+            announced,
+            "customer-service: announced units registered before units were announced"
+        );
+    }
+    let every = std::time::Duration::from_millis(settings.jobs_interval_ms.max(10));
+    let late_units = announce_late_units(wuye_kit::db::Db::clone(&db), outbox.clone(), every);
     let service = CustomerService {
         db,
         outbox,
         clock: deps.clock,
         properties: deps.properties,
     };
-    let every = std::time::Duration::from_millis(settings.jobs_interval_ms.max(10));
     let server = grpc::keys::register(server, &service, every);
     Ok(server
         .with_task(gauges)
+        .with_task(late_units)
         .with_task(jobs::run(service.clone(), every))
         .with_task(repairs.run())
         .add_service(SurveyServiceServer::new(service.clone()))
@@ -128,4 +139,20 @@ pub async fn build(
         .add_service(CustomerServiceFiguresServiceServer::new(service.clone()))
         .add_service(HouseholdServiceServer::new(service.clone()))
         .add_service(PropertyServiceServer::new(service)))
+}
+
+/// Every `every`, announces the units a replica of the previous version registered without an
+/// announcement while this one was starting (a rolling upgrade): the start-up step saw the
+/// units of before, this catches those registered since. Nothing to do is one index lookup.
+async fn announce_late_units(db: wuye_kit::db::Db, outbox: Outbox, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match store::units::announce_unannounced(&db, &outbox).await {
+            Ok(0) => {}
+            Ok(announced) => tracing::info!(announced, "units registered unannounced, announced"),
+            Err(e) => tracing::warn!(error = %e, "announcing units failed"),
+        }
+    }
 }

@@ -4,11 +4,13 @@
 pub mod domain;
 pub(crate) mod grpc;
 mod store;
+mod units;
 
 use tokio::net::TcpListener;
 use wuye_kit::{
     Deps, ServiceSettings,
     clock::SharedClock,
+    follow::Follower,
     metrics::{self, GaugeQuery},
     outbox::Outbox,
     properties::Properties,
@@ -53,6 +55,13 @@ pub async fn build(
 ) -> anyhow::Result<Server> {
     let migrations = sqlx::migrate!("./migrations");
     let (db, outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
+    // rule WO-1: the units a repair may name, from customer-service's events.
+    let units = Follower {
+        consumer: units::CONSUMER,
+        db: db.clone(),
+        source: wuye_kit::follow::source(&settings, NAME, "customer-service")?,
+        handler: units::Units,
+    };
     let gauges = metrics::count_gauges(
         db.clone(),
         deps.clock.clone(),
@@ -77,6 +86,7 @@ pub async fn build(
     };
     Ok(server
         .with_task(gauges)
+        .with_task(units.run())
         .add_service(EquipmentServiceServer::new(service.clone()))
         .add_service(DutyServiceServer::new(service.clone()))
         .add_service(HandoverServiceServer::new(service.clone()))

@@ -641,12 +641,16 @@ mod tests {
         let cs = Verifier::new("customer-service", &trusted, 2).unwrap();
         let new_gateway = Signer::new("gateway", new_private, Duration::from_secs(5)).unwrap();
         for signer in [dev_signer(GATEWAY), new_gateway] {
-            let token = signer.sign(&front_desk(), "customer-service", CREATE).unwrap();
+            let token = signer
+                .sign(&front_desk(), "customer-service", CREATE)
+                .unwrap();
             assert!(cs.verify(&token, CREATE).is_ok());
         }
         let only_old = Verifier::new("customer-service", &[("gateway".into(), old.into())], 2);
         let new_gateway = Signer::new("gateway", new_private, Duration::from_secs(5)).unwrap();
-        let token = new_gateway.sign(&front_desk(), "customer-service", CREATE).unwrap();
+        let token = new_gateway
+            .sign(&front_desk(), "customer-service", CREATE)
+            .unwrap();
         assert!(only_old.unwrap().verify(&token, CREATE).is_err());
         assert!(Verifier::new("x", &[("gateway".into(), "nothing".into())], 2).is_err());
     }

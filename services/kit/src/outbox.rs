@@ -30,14 +30,18 @@ pub struct Outbox {
     db: Db,
     clock: SharedClock,
     committed: watch::Sender<()>,
+    /// Turns true when the server stops: the streams served end, so that it can.
+    stopping: watch::Receiver<bool>,
 }
 
 impl Outbox {
-    pub fn new(db: Db, clock: SharedClock) -> Self {
+    /// The outbox of `db`, whose event streams end when `stopping` turns true.
+    pub fn new(db: Db, clock: SharedClock, stopping: watch::Receiver<bool>) -> Self {
         Self {
             db,
             clock,
             committed: watch::Sender::new(()),
+            stopping,
         }
     }
 
@@ -115,6 +119,7 @@ impl EventService for Outbox {
         let (tx, rx) = mpsc::channel(BATCH as usize);
         let outbox = self.clone();
         let mut committed = self.committed.subscribe();
+        let mut stopping = self.stopping.clone();
         tokio::spawn(async move {
             loop {
                 committed.borrow_and_update();
@@ -138,6 +143,8 @@ impl EventService for Outbox {
                         _ = committed.changed() => {}
                         _ = tokio::time::sleep(POLL) => {}
                         _ = tx.closed() => return,
+                        // The subscriber resumes from its cursor elsewhere or after the restart.
+                        _ = stopping.wait_for(|s| *s) => return,
                     }
                 }
             }

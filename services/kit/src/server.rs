@@ -33,6 +33,8 @@ pub struct Server {
     max_message_bytes: usize,
     tls: Option<(Tls, ClientCerts)>,
     health_listener: Option<TcpListener>,
+    /// Turns true when the server begins to stop.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -55,7 +57,14 @@ impl Server {
             max_message_bytes: crate::message_size::DEFAULT_MAX_MESSAGE_BYTES,
             tls: None,
             health_listener: None,
+            stopping: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Turns true when the server begins to stop: what it serves without end (event streams)
+    /// ends then, so that calls in flight can finish.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopping.subscribe()
     }
 
     /// Serves TLS with `tls` when given (see [`crate::tls`]), asking clients for a certificate
@@ -205,10 +214,24 @@ impl Server {
         }
         let name = self.name;
         let addr = self.listener.local_addr()?;
+        // Background work (followers, jobs) ends as soon as the server begins to stop: a
+        // follower's stream held open would keep its peer's graceful stop waiting, and two
+        // departments following each other would wait for each other forever.
         let mut tasks = tokio::task::JoinSet::new();
         for task in self.tasks {
-            tasks.spawn(task);
+            let mut stopping = self.stopping.subscribe();
+            tasks.spawn(async move {
+                tokio::select! {
+                    () = task => {}
+                    _ = stopping.wait_for(|s| *s) => {}
+                }
+            });
         }
+        let stopping = self.stopping.clone();
+        let shutdown = async move {
+            shutdown.await;
+            stopping.send_replace(true);
+        };
         if let Some((listener, health)) = probes {
             let probe_addr = listener.local_addr()?;
             tracing::info!(server = name, addr = %probe_addr, "serving health checks in plaintext");
@@ -321,14 +344,14 @@ pub async fn department(
     let verifier = settings.verifier(name)?;
     let tls = settings.tls.load(name)?;
     let db = crate::db::Db::connect(&settings.database, name, migrations).await?;
-    let outbox = crate::outbox::Outbox::new(db.clone(), deps.clock.clone());
     let server = Server::new(name, listener)
         .max_message_bytes(settings.max_message_bytes)?
         // Mutual TLS when configured: only the deployment's components reach a department.
         .tls(tls, ClientCerts::Required)
         .health_on(&settings.health_listen)
         .await?
-        .require_identity(verifier)
-        .add_service(outbox.service());
+        .require_identity(verifier);
+    let outbox = crate::outbox::Outbox::new(db.clone(), deps.clock.clone(), server.stopping());
+    let server = server.add_service(outbox.service());
     Ok((db, outbox, server))
 }

@@ -74,7 +74,7 @@ impl HouseholdService for CustomerService {
             state: state.unwrap_or(UnitState::Vacant),
             created_at: self.clock.now(),
         };
-        let unit = match store::create(&self.db, &request_id, unit).await? {
+        let unit = match store::create(&self.db, &self.outbox, &request_id, unit).await? {
             Created::New(unit) => unit,
             Created::Retry(id) => self.unit(&property.id, &id).await?,
         };

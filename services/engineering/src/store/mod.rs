@@ -6,6 +6,7 @@ pub mod equipment;
 pub mod figures;
 pub mod handover;
 pub mod inspections;
+pub mod units;
 pub mod work_orders;
 
 use sqlx::{Row, any::AnyRow};

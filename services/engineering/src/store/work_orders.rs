@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
-    Error, Result,
+    Error, Result, Violations,
     db::{Tx, from_micros, to_micros},
     idempotency::{self, Claim, RequestId},
     identity::Actor,
@@ -27,6 +27,11 @@ const COLUMNS: &str = "id, property_id, number, source, unit_id, equipment_id, i
     state, open_at, opened_by_id, opened_by_name, opened_by_role, assignee_user_id, assignee_name, \
     dispatch_at, arrival_due_at, arrive_at, arrived_late, work_done, complete_at, customer_rating, \
     customer_signature_sealed, completed_by_id, completed_by_name, completed_by_role";
+
+/// Why a unit id is refused: engineering knows the units customer-service announced, which
+/// may lag a unit registered a moment ago.
+pub const UNKNOWN_UNIT: &str = "no such unit at this property (a unit registered moments ago may \
+     not have reached engineering yet)";
 
 /// The table whose personal columns are sealed, as named in the values' places.
 const TABLE: &str = "work_orders";
@@ -109,6 +114,12 @@ async fn next_number(tx: &mut Tx, property_id: &str) -> Result<i64> {
 /// outbox after the commit). For orders without a requester's phone, as inspections open them
 /// (INS-5); the front desk's requests go through [`open`], which seals the phone.
 pub async fn open_in(tx: &mut Tx, outbox: &Outbox, w: WorkOrder) -> Result<WorkOrder> {
+    if w.unit_id.is_some() {
+        // Equipment only: a unit is checked against the units engineering knows in `open`.
+        return Err(Error::Internal(anyhow::anyhow!(
+            "a work order for a unit is opened from a request"
+        )));
+    }
     if !w.requester.phone.is_empty() {
         // Never written in clear (ARC-6): only `open` holds the keyring.
         return Err(Error::Internal(anyhow::anyhow!(
@@ -203,14 +214,20 @@ pub async fn open(
     {
         return Ok(Created::Retry(id));
     }
+    // rule WO-1: the unit and the equipment are the property's; a refusal writes nothing (the
+    // request id's claim and the number go with the rollback).
+    let mut v = Violations::new();
+    if let Some(u) = &w.unit_id
+        && !super::units::is_known(&mut tx, &w.property_id, u).await?
+    {
+        v.add("unit_id", UNKNOWN_UNIT);
+    }
     if let Some(e) = &w.equipment_id
         && !super::equipment::equipment_exists(&mut tx, &w.property_id, e).await?
     {
-        return Err(Error::invalid(
-            "equipment_id",
-            "is not equipment of this property",
-        ));
+        v.add("equipment_id", "is not equipment of this property");
     }
+    v.check()?;
     // rule ARC-6: the requester's phone is sealed, bound to the order's row.
     let phone = db.seal(TABLE, &w.id, "requester_phone", &w.requester.phone)?;
     let w = insert(&mut tx, outbox, w, phone).await?;
