@@ -282,3 +282,133 @@ async fn a_grpc_web_call_through_the_gateway_succeeds() {
     let unit = unit.expect("a message").unit.unwrap();
     assert_eq!((unit.building.as_str(), unit.room.as_str()), ("9", "0201"));
 }
+
+/// `deploy/make-keys.sh` makes keys and certificates that production binaries take: a quality
+/// department with mutual TLS trusting the gateway's identity key, and a gateway with TLS,
+/// its identity key and the user-token key, answer a call signed with that token key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keys_make_keys_makes_start_production_binaries() {
+    use std::time::Duration;
+    use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+    use wuye_tests::{
+        process::{Processes, base_env, free_port, serving},
+        proto::quality::{
+            ListEscalationsRequest, escalation_service_client::EscalationServiceClient,
+        },
+    };
+
+    let dir = std::env::temp_dir().join(format!("wuye-make-keys-{}", uuid::Uuid::now_v7()));
+    let made = std::process::Command::new("bash")
+        .arg(repo_root().join("deploy/make-keys.sh"))
+        .arg(&dir)
+        .output()
+        .expect("bash runs deploy/make-keys.sh (it needs openssl)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let file = |path: &str| dir.join(path).display().to_string();
+    let (quality, quality_health) = (free_port(), free_port());
+    let (gateway, gateway_health) = (free_port(), free_port());
+    let mut env = base_env();
+    env.extend(
+        [
+            ("LISTEN", quality.to_string()),
+            ("HEALTH_LISTEN", quality_health.to_string()),
+            (
+                "PROPERTIES_FILE",
+                repo_root()
+                    .join("deploy/properties.toml")
+                    .display()
+                    .to_string(),
+            ),
+            ("DATABASE__DATA_DIR", dir.join("data").display().to_string()),
+            (
+                "IDENTITY__TRUSTED__GATEWAY",
+                file("identity/gateway.pub.pem"),
+            ),
+            ("TLS__CERT_FILE", file("tls/quality.crt")),
+            ("TLS__KEY_FILE", file("tls/quality.key")),
+            ("TLS__CA_FILE", file("tls/ca.crt")),
+        ]
+        .map(|(k, v)| (format!("WUYE_QUALITY__{k}"), v)),
+    );
+    let mut processes = Processes::new();
+    processes.spawn("quality", &dir, env);
+    let mut env = base_env();
+    env.extend(
+        [
+            ("LISTEN", gateway.to_string()),
+            ("HEALTH_LISTEN", gateway_health.to_string()),
+            (
+                "POLICY_FILE",
+                repo_root().join("deploy/policy.toml").display().to_string(),
+            ),
+            ("RELAY__ENABLED", "false".to_owned()),
+            // Every package needs an upstream; only quality runs.
+            (
+                "UPSTREAMS",
+                format!(
+                    "{{\"wuye.quality.v1\"=\"https://localhost:{}\", \
+                     \"wuye.customerservice.v1\"=\"https://localhost:{idle}\", \
+                     \"wuye.engineering.v1\"=\"https://localhost:{idle}\", \
+                     \"wuye.archives.v1\"=\"https://localhost:{idle}\"}}",
+                    quality.port(),
+                    idle = free_port().port()
+                ),
+            ),
+            ("IDENTITY__SIGNING_KEY", file("identity/gateway.pem")),
+            (
+                "AUTH__KEYS",
+                format!(
+                    "[{{kid=\"tokens-1\", algorithm=\"EdDSA\", public_key_file=\"{}\"}}]",
+                    file("token/tokens-1.pub.pem")
+                ),
+            ),
+            ("TLS__CERT_FILE", file("tls/gateway.crt")),
+            ("TLS__KEY_FILE", file("tls/gateway.key")),
+            ("TLS__CA_FILE", file("tls/ca.crt")),
+        ]
+        .map(|(k, v)| (format!("WUYE_GATEWAY__{k}"), v)),
+    );
+    processes.spawn("gateway", &dir, env);
+    serving("quality", quality_health).await;
+    serving("gateway", gateway_health).await;
+
+    let token = wuye_gateway::sign_token(
+        wuye_gateway::KeyAlgorithm::EdDSA,
+        &std::fs::read(dir.join("token/tokens-1.pem")).unwrap(),
+        "tokens-1",
+        &wuye_gateway::Claims::new(
+            "q-1",
+            "品质专员",
+            "quality_officer",
+            &[PROPERTY.to_owned()],
+            Duration::from_secs(600),
+        ),
+    )
+    .unwrap();
+    let ca = std::fs::read(dir.join("tls/ca.crt")).unwrap();
+    let channel = Channel::from_shared(format!("https://localhost:{}", gateway.port()))
+        .unwrap()
+        .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca)))
+        .unwrap()
+        .connect_lazy();
+    let mut request = tonic::Request::new(ListEscalationsRequest {
+        property_id: PROPERTY.into(),
+        ..Default::default()
+    });
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+        .metadata_mut()
+        .insert("x-wuye-property", PROPERTY.parse().unwrap());
+    EscalationServiceClient::new(channel)
+        .list_escalations(request)
+        .await
+        .expect("a call through the TLS gateway to quality over mutual TLS, with the made keys");
+    processes.stop().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
