@@ -71,6 +71,10 @@ async fn grpcurl_lists_the_services_through_the_gateway() {
             "{service} missing from:\n{listed}"
         );
     }
+    let mut lines: Vec<&str> = listed.lines().collect();
+    let count = lines.len();
+    lines.dedup();
+    assert_eq!(lines.len(), count, "each service once:\n{listed}");
     // What no user may call is not shown: the departments' event stream, the relay's methods.
     for hidden in [
         "wuye.events.v1.EventService",

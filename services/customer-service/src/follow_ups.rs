@@ -40,6 +40,12 @@ impl RepairFollowUps {
             // An equipment repair without a unit has no customer to visit.
             return Ok(());
         }
+        if !store::units::exists(tx, &event.property_id, &done.unit_id).await? {
+            // Engineering takes only units of the property; an order stored before it checked
+            // may name another's, whose customer is not this property's to visit.
+            tracing::warn!(property = %event.property_id, work_order = done.number, "completed repair names no unit of its property; no follow-up kept");
+            return Ok(());
+        }
         let now = self.clock.now();
         let completed_at = done
             .complete_time

@@ -105,7 +105,7 @@ impl Server {
     /// Lists only `services` (full names) in reflection: what the callers of this server can
     /// reach. Health and reflection itself are listed too.
     pub fn reflect_only(mut self, services: impl IntoIterator<Item = String>) -> Self {
-        let mut names: Vec<String> = services.into_iter().collect();
+        let mut names: std::collections::BTreeSet<String> = services.into_iter().collect();
         names.extend(
             [
                 "grpc.health.v1.Health",
@@ -114,7 +114,7 @@ impl Server {
             ]
             .map(String::from),
         );
-        self.reflected = Some(names);
+        self.reflected = Some(names.into_iter().collect());
         self
     }
 
