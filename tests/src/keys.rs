@@ -7,7 +7,7 @@ use crate::{
     PROPERTY,
     proto::customerservice::{
         BorrowKeysRequest, Borrower, DesignatedCollector, DisclaimerSignature, EntrustKeysRequest,
-        IdDocumentType, KeySource, LoanPurpose,
+        IdDocumentType, IdHolder, KeySource, LoanPurpose, RecordCustodyIdRequest,
     },
 };
 
@@ -108,5 +108,28 @@ pub fn borrow(
         borrower: borrower(),
         borrower_signature: "张师傅".into(),
         expected_return_time: Some(to_timestamp(expected_return)),
+    }
+}
+
+/// The CS supervisor records again, on custody `set`, the resident ID card `number` of the
+/// customer (`collector` `None`) or of the designated collector at that position (KEY-9).
+pub fn record_id(
+    request_id: &str,
+    set: &str,
+    collector: Option<i32>,
+    number: &str,
+) -> RecordCustodyIdRequest {
+    let (holder, collector_position) = match collector {
+        None => (IdHolder::Customer, 0),
+        Some(position) => (IdHolder::DesignatedCollector, position),
+    };
+    RecordCustodyIdRequest {
+        property_id: PROPERTY.into(),
+        request_id: request_id.into(),
+        key_set_id: set.into(),
+        holder: holder.into(),
+        collector_position,
+        id_document_type: IdDocumentType::ResidentIdCard.into(),
+        id_number: number.into(),
     }
 }

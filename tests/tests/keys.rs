@@ -11,15 +11,16 @@ use tonic_types::StatusExt;
 use wuye_kit::{clock::Clock, time::to_timestamp};
 use wuye_tests::{
     Backend, KeyClient, PROPERTY, Stack, both_backends, data_dir,
-    keys::{self, COLLECTOR_ID, OWNER_ID, entrust, same_last_four, signed},
+    keys::{self, COLLECTOR_ID, OWNER_ID, entrust, record_id, same_last_four, signed},
     proto::{
         customerservice::{
             AuditKeyCabinetRequest, BorrowKeysRequest, ChaseMethod, CollectKeysRequest,
             CreateUnitRequest, DesignatedCollector, DisclaimerSignature, EntrustKeysRequest,
-            GetKeyFiguresRequest, GetKeySetRequest, IdDocumentType, KeyLoan, KeyLoanState, KeySet,
-            KeySetState, KeySource, ListKeyLoansRequest, ListKeyRefusalsRequest,
-            ListKeySetsRequest, RecordKeyChaseRequest, RenderEntrustmentFormRequest,
-            ReturnKeysRequest, SlotCount, UnitState, WatchKeyAlertsRequest,
+            GetKeyFiguresRequest, GetKeySetRequest, IdDocumentType, IdHolder, KeyLoan,
+            KeyLoanState, KeySet, KeySetState, KeySource, ListKeyLoansRequest,
+            ListKeyRefusalsRequest, ListKeySetsRequest, RecordCustodyIdRequest,
+            RecordKeyChaseRequest, RenderEntrustmentFormRequest, ReturnKeysRequest, SlotCount,
+            UnitState, WatchKeyAlertsRequest,
         },
         events::{Event, SubscribeRequest, event::Payload},
     },
@@ -37,6 +38,7 @@ both_backends!(
     the_policy_keeps_custody_with_customer_service,
     collection_checks_the_whole_id_number,
     a_custody_recorded_with_only_masked_ids_is_not_handed_over,
+    the_supervisor_records_a_legacy_custody_id_again,
 );
 
 /// A resident ID card number with a valid check digit, not the owner's or the collector's.
@@ -1020,13 +1022,20 @@ async fn retention_purges_only_custodies_closed_over_two_years(backend: Backend)
     let mut clerk = stack.keys("cs_clerk");
     let start = stack.clock.now();
 
-    // A: lent, returned, a refusal logged, collected today.
+    // A: recorded with masked IDs only and the customer's ID recorded again, lent, returned, a
+    // refusal logged, collected today.
     let a = clerk
         .entrust_keys(entrust("e1", &unit_id, "G-01"))
         .await
         .unwrap()
         .into_inner()
         .key_set
+        .unwrap();
+    plant_legacy(&stack, &a.id).await;
+    stack
+        .keys("cs_supervisor")
+        .record_custody_id(record_id("i1", &a.id, None, OWNER_ID))
+        .await
         .unwrap();
     let loan = clerk
         .borrow_keys(borrow(&stack, "b1", &a.id, 1, 2))
@@ -1097,6 +1106,11 @@ async fn retention_purges_only_custodies_closed_over_two_years(backend: Backend)
         .into_inner()
         .refusals;
     assert!(refusals.is_empty());
+    assert_eq!(
+        id_records_of(&stack, &a.id).await,
+        0,
+        "its ID record went too"
+    );
     let left: Vec<String> = key_sets(&mut clerk)
         .await
         .into_iter()
@@ -1467,4 +1481,264 @@ async fn a_custody_recorded_with_only_masked_ids_is_not_handed_over(backend: Bac
         .key_set
         .unwrap();
     assert_eq!(collected.state(), KeySetState::Collected);
+}
+
+/// Turns a custody into one recorded before digests were kept: the masked numbers only.
+async fn plant_legacy(stack: &Stack, set: &str) {
+    let mut db = customer_service_db(stack).await;
+    sqlx::query("UPDATE key_sets SET customer_id_digest = NULL WHERE id = $1")
+        .bind(set)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE key_set_collectors SET id_digest = NULL WHERE key_set_id = $1")
+        .bind(set)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    db.close().await.ok();
+}
+
+/// How many IDs were recorded again on `set`.
+async fn id_records_of(stack: &Stack, set: &str) -> i64 {
+    let mut db = customer_service_db(stack).await;
+    let (records,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM key_id_records WHERE key_set_id = $1")
+            .bind(set)
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    db.close().await.ok();
+    records
+}
+
+/// Whether the form holds a digest for the customer and for the collector, and how many IDs
+/// were recorded again on `set`.
+async fn digests_on_file(stack: &Stack, set: &str) -> (bool, bool, i64) {
+    let mut db = customer_service_db(stack).await;
+    let (customer,): (Option<Vec<u8>>,) =
+        sqlx::query_as("SELECT customer_id_digest FROM key_sets WHERE id = $1")
+            .bind(set)
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    let (collector,): (Option<Vec<u8>>,) =
+        sqlx::query_as("SELECT id_digest FROM key_set_collectors WHERE key_set_id = $1")
+            .bind(set)
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    db.close().await.ok();
+    let records = id_records_of(stack, set).await;
+    for digest in customer.iter().chain(&collector) {
+        assert_eq!(&digest[..4], b"\x03dev", "made with the development key");
+        assert_eq!(digest.len(), 4 + 32, "HMAC-SHA-256, never the number");
+    }
+    (customer.is_some(), collector.is_some(), records)
+}
+
+fn mismatch(status: &Status) -> String {
+    status
+        .get_details_error_info()
+        .and_then(|i| i.metadata.get("mismatch").cloned())
+        .unwrap_or_default()
+}
+
+async fn the_supervisor_records_a_legacy_custody_id_again(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let unit_id = unit(&stack, "1204", UnitState::Vacant).await;
+    let mut clerk = stack.keys("cs_clerk");
+    let mut supervisor = stack.keys_as("cs_supervisor", "sup-1", "赵主管");
+    let legacy = clerk
+        .entrust_keys(entrust("e1", &unit_id, "C-04"))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    plant_legacy(&stack, &legacy.id).await;
+    // The dead end: the right collector with the right card is refused, and the slot is taken.
+    refused(
+        &clerk
+            .collect_keys(collect("k1", &legacy.id, "王小丽", Some(COLLECTOR_ID)))
+            .await
+            .unwrap_err(),
+        "ID_ON_FILE_UNVERIFIABLE",
+    );
+
+    // rule KEY-9: the clerk may not replace the proof the hand-over rests on.
+    let status = clerk
+        .record_custody_id(record_id("r1", &legacy.id, Some(0), COLLECTOR_ID))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert_eq!(digests_on_file(&stack, &legacy.id).await, (false, false, 0));
+
+    // Another document than the form's is refused, and nothing is written: another number, or
+    // the right number on another type of document.
+    let status = supervisor
+        .record_custody_id(record_id("r2", &legacy.id, Some(0), STRANGER_ID))
+        .await
+        .unwrap_err();
+    refused(&status, "ID_DOES_NOT_MATCH_RECORD");
+    assert_eq!(mismatch(&status), "number");
+    assert!(
+        !status.message().contains(&STRANGER_ID[14..]),
+        "no number in it"
+    );
+    let mut passport = record_id("r3", &legacy.id, Some(0), COLLECTOR_ID);
+    passport.id_document_type = IdDocumentType::Passport.into();
+    let status = supervisor.record_custody_id(passport).await.unwrap_err();
+    refused(&status, "ID_DOES_NOT_MATCH_RECORD");
+    assert_eq!(mismatch(&status), "document_type");
+    assert_eq!(digests_on_file(&stack, &legacy.id).await, (false, false, 0));
+
+    // Bad input names its fields: a number failing its check digit, a position the form does
+    // not have, and an empty request.
+    let mut typo = COLLECTOR_ID.to_owned();
+    typo.replace_range(17.., "1");
+    let status = supervisor
+        .record_custody_id(record_id("r4", &legacy.id, Some(0), &typo))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&status), BTreeSet::from(["id_number".to_owned()]));
+    let status = supervisor
+        .record_custody_id(record_id("r5", &legacy.id, Some(1), COLLECTOR_ID))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        fields(&status),
+        BTreeSet::from(["collector_position".to_owned()])
+    );
+    let status = supervisor
+        .record_custody_id(RecordCustodyIdRequest {
+            property_id: PROPERTY.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    let expected: BTreeSet<String> = ["request_id", "key_set_id", "holder", "id_document_type"]
+        .map(String::from)
+        .into();
+    assert_eq!(fields(&status), expected);
+    let mut no_number = record_id("r6", &legacy.id, None, "");
+    no_number.collector_position = 2;
+    let status = supervisor.record_custody_id(no_number).await.unwrap_err();
+    let expected: BTreeSet<String> = ["collector_position", "id_number"].map(String::from).into();
+    assert_eq!(fields(&status), expected);
+    assert_eq!(digests_on_file(&stack, &legacy.id).await, (false, false, 0));
+
+    // The supervisor reads the collector's card: recorded, with who and when.
+    let request = record_id("r7", &legacy.id, Some(0), COLLECTOR_ID);
+    let answer = supervisor
+        .record_custody_id(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    let record = answer.record.unwrap();
+    assert_eq!(record.key_set_id, legacy.id);
+    assert_eq!(record.key_number, legacy.number);
+    assert_eq!(record.holder(), IdHolder::DesignatedCollector);
+    assert_eq!(record.collector_position, 0);
+    assert_eq!(record.holder_name, "王小丽");
+    assert_eq!(record.id_document_type(), IdDocumentType::ResidentIdCard);
+    assert_eq!(record.id_number_masked, "**************002X");
+    let by = record.recorded_by.clone().unwrap();
+    assert_eq!(
+        (by.user_id.as_str(), by.name.as_str(), by.role.as_str()),
+        ("sup-1", "赵主管", "cs_supervisor")
+    );
+    assert_eq!(
+        record.record_time.unwrap().seconds,
+        to_timestamp(stack.clock.now()).seconds
+    );
+    let set = answer.key_set.unwrap();
+    assert_eq!(set.state(), KeySetState::InCabinet);
+    assert_eq!(set.collectors[0].id_number, "**************002X");
+    assert_eq!(digests_on_file(&stack, &legacy.id).await, (false, true, 1));
+
+    // A retry returns the first record; the same request id for another request is refused.
+    let again = supervisor
+        .record_custody_id(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .record
+        .unwrap();
+    assert_eq!(again.id, record.id);
+    refused(
+        &supervisor
+            .record_custody_id(record_id("r7", &legacy.id, None, OWNER_ID))
+            .await
+            .unwrap_err(),
+        "REQUEST_ID_REUSED",
+    );
+    assert_eq!(digests_on_file(&stack, &legacy.id).await, (false, true, 1));
+
+    // A digest on file is never replaced, not even by the right number.
+    for (request, number) in [
+        ("r8", COLLECTOR_ID),
+        ("r9", same_last_four(COLLECTOR_ID).as_str()),
+    ] {
+        refused(
+            &supervisor
+                .record_custody_id(record_id(request, &legacy.id, Some(0), number))
+                .await
+                .unwrap_err(),
+            "ID_ALREADY_ON_FILE",
+        );
+    }
+    // The customer's card too.
+    supervisor
+        .record_custody_id(record_id("r10", &legacy.id, None, OWNER_ID))
+        .await
+        .unwrap();
+    assert_eq!(digests_on_file(&stack, &legacy.id).await, (true, true, 2));
+
+    // rule KEY-9: collection now checks the whole number: another valid card ending the same
+    // way is refused, for the collector and the customer alike.
+    for (request, name, number) in [
+        ("k2", "王小丽", same_last_four(COLLECTOR_ID)),
+        ("k3", "王建国", same_last_four(OWNER_ID)),
+    ] {
+        refused(
+            &clerk
+                .collect_keys(collect(request, &legacy.id, name, Some(&number)))
+                .await
+                .unwrap_err(),
+            "ID_NOT_VERIFIED",
+        );
+    }
+    assert!(!custody_closed(&stack, &mut clerk, &legacy.id).await);
+    // The right person with the right card collects.
+    let collected = clerk
+        .collect_keys(collect("k4", &legacy.id, "王小丽", Some(COLLECTOR_ID)))
+        .await
+        .unwrap()
+        .into_inner()
+        .key_set
+        .unwrap();
+    assert_eq!(collected.state(), KeySetState::Collected);
+    assert!(collected.collection.unwrap().designated_collector);
+    let reasons: Vec<String> = refusal_log(&mut clerk, &legacy.id)
+        .await
+        .into_iter()
+        .map(|(reason, ..)| reason)
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "ID_ON_FILE_UNVERIFIABLE",
+            "ID_NOT_VERIFIED",
+            "ID_NOT_VERIFIED"
+        ]
+    );
+    // A closed custody takes no record.
+    refused(
+        &supervisor
+            .record_custody_id(record_id("r11", &legacy.id, None, OWNER_ID))
+            .await
+            .unwrap_err(),
+        "CUSTODY_CLOSED",
+    );
 }

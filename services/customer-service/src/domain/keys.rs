@@ -640,6 +640,107 @@ pub fn identify_collector(
     }
 }
 
+/// Who may record a person's ID on a custody again (KEY-9): the CS supervisor only. The
+/// whole number recorded is the proof the hand-over later rests on: whoever records it decides
+/// what document opens the cabinet to whom. The clerk, who hands the keys over against it, may
+/// not also replace it; the supervisor, who organizes and checks the key desk, does it and is
+/// named in the record.
+pub const ID_RECORDERS: &[&str] = &["cs_supervisor"];
+
+/// A person's ID recorded again on a custody (KEY-9), as the register keeps it: the masked
+/// number and who recorded it when; the whole number went no further than its keyed digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdRecord {
+    pub id: String,
+    pub property_id: String,
+    pub key_set_id: String,
+    pub key_number: i64,
+    pub whose: OnFile,
+    /// The person's name on the form.
+    pub holder_name: String,
+    pub document: MaskedId,
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_by: Actor,
+}
+
+/// KEY-9: the keyed digest of a person's whole number on the form is never replaced.
+pub fn id_already_on_file() -> Error {
+    Error::rule(
+        "ID_ALREADY_ON_FILE",
+        "the whole number of this person's ID is on file already, and it is never replaced \
+         (KEY-9)",
+    )
+}
+
+fn id_mismatch(mismatch: &str, message: &str) -> Error {
+    let mut e = Error::rule("ID_DOES_NOT_MATCH_RECORD", message);
+    if let Error::Rule { metadata, .. } = &mut e {
+        metadata.insert("mismatch".into(), mismatch.into());
+    }
+    e
+}
+
+/// KEY-9: whether the document `shown` may be recorded again as the ID of `whose` on `set`;
+/// returns the person's name on the form. Only for an open custody whose form recorded that
+/// person's document when only its masked number was kept: a keyed digest on file is never
+/// replaced, and the document shown must be of the type on file with the same masked number,
+/// so the record can only complete what the form said, never change who may collect.
+pub fn check_record_id<'a>(set: &'a KeySet, whose: OnFile, shown: &ShownId) -> Result<&'a str> {
+    if shown.is_none() {
+        return Err(Error::invalid(
+            "id_number",
+            "the number on the document is needed",
+        ));
+    }
+    if set.state == KeySetState::Collected {
+        return Err(closed());
+    }
+    let (name, on_file, digest) = match whose {
+        OnFile::Customer => (
+            set.customer_name.as_str(),
+            &set.customer_id,
+            set.customer_id_digest.as_deref(),
+        ),
+        OnFile::Collector(i) => {
+            let Some(c) = set.collectors.get(i) else {
+                return Err(Error::invalid(
+                    "collector_position",
+                    match set.collectors.len() {
+                        0 => "the form names no designated collector".to_owned(),
+                        n => format!("the form names {n} designated collectors, from position 0"),
+                    },
+                ));
+            };
+            (c.name.as_str(), &c.id, c.id_digest.as_deref())
+        }
+    };
+    if on_file.is_none() {
+        return Err(Error::rule(
+            "NO_ID_ON_FILE",
+            "the form records no identity document for this person: there is none to record \
+             again, and the person collects with any valid ID under their name (KEY-9)",
+        ));
+    }
+    if digest.is_some() {
+        return Err(id_already_on_file());
+    }
+    if on_file.id_type != shown.masked.id_type {
+        return Err(id_mismatch(
+            "document_type",
+            "the document shown is not of the type the form records for this person: nothing \
+             was recorded (KEY-9)",
+        ));
+    }
+    if on_file.masked != shown.masked.masked {
+        return Err(id_mismatch(
+            "number",
+            "the number shown is not the one the form records for this person (its masked form \
+             differs): it is another document, and nothing was recorded (KEY-9)",
+        ));
+    }
+    Ok(name)
+}
+
 /// KEY-10: custodies closed before this instant are purged.
 pub fn retention_cutoff(now: DateTime<Utc>, years: u32) -> DateTime<Utc> {
     now.checked_sub_months(Months::new(years.saturating_mul(12)))
@@ -1090,6 +1191,101 @@ mod tests {
             };
             assert_eq!(reason, refusal.reason());
         }
+    }
+
+    #[test]
+    fn an_id_is_recorded_again_only_where_the_form_kept_no_digest() {
+        // rule KEY-9: a custody recorded before digests were kept
+        let mut s = set(KeySetState::InCabinet);
+        s.collectors[0].id_digest = None;
+        s.customer_id = shown("440300199001011238").masked;
+        let refusal = |r: Result<&str>| match r {
+            Err(Error::Rule { reason, .. }) => reason,
+            other => panic!("a rule refusal, not {other:?}"),
+        };
+        let card = shown("11010519491231002X");
+        assert_eq!(
+            check_record_id(&s, OnFile::Collector(0), &card).unwrap(),
+            "王小丽"
+        );
+        // A card ending the same way passes this check: the masked number cannot tell them
+        // apart, which is why the supervisor reads the whole number from the document itself.
+        assert!(check_record_id(&s, OnFile::Collector(0), &shown("11010519510615002X")).is_ok());
+        assert_eq!(
+            check_record_id(&s, OnFile::Customer, &shown("440300199001011238")).unwrap(),
+            "王建国"
+        );
+        // Another document: another masked number, or another type.
+        let Err(Error::Rule {
+            reason, metadata, ..
+        }) = check_record_id(&s, OnFile::Collector(0), &shown("110105194912310038"))
+        else {
+            panic!("refused");
+        };
+        assert_eq!(reason, "ID_DOES_NOT_MATCH_RECORD");
+        assert_eq!(metadata["mismatch"], "number");
+        let mut v = Violations::new();
+        let passport = mask_id("f", IdType::Passport, "11010519491231002X", &mut v).unwrap();
+        let Err(Error::Rule { metadata, .. }) =
+            check_record_id(&s, OnFile::Collector(0), &passport)
+        else {
+            panic!("refused");
+        };
+        assert_eq!(metadata["mismatch"], "document_type");
+        // A digest on file is never replaced, whatever is shown.
+        s.collectors[0].id_digest = Some(digest(OnFile::Collector(0), card.number()));
+        assert_eq!(
+            refusal(check_record_id(&s, OnFile::Collector(0), &card)),
+            "ID_ALREADY_ON_FILE"
+        );
+        assert_eq!(
+            refusal(check_record_id(&s, OnFile::Collector(0), &passport)),
+            "ID_ALREADY_ON_FILE"
+        );
+        // No document on the form for the person: nothing to record again.
+        let mut none = set(KeySetState::InCabinet);
+        none.collectors[0].id = MaskedId::none();
+        none.collectors[0].id_digest = None;
+        assert_eq!(
+            refusal(check_record_id(&none, OnFile::Customer, &card)),
+            "NO_ID_ON_FILE"
+        );
+        assert_eq!(
+            refusal(check_record_id(&none, OnFile::Collector(0), &card)),
+            "NO_ID_ON_FILE"
+        );
+        // Bad input: a position the form does not have, no document.
+        s.collectors[0].id_digest = None;
+        assert!(matches!(
+            check_record_id(&s, OnFile::Collector(1), &card),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert!(matches!(
+            check_record_id(&s, OnFile::Collector(0), &ShownId::none()),
+            Err(Error::InvalidArgument(_))
+        ));
+        // Only while the custody is open; keys out on a loan do not stop it.
+        assert!(
+            check_record_id(
+                &set_in(&s, KeySetState::OnLoan),
+                OnFile::Collector(0),
+                &card
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            refusal(check_record_id(
+                &set_in(&s, KeySetState::Collected),
+                OnFile::Collector(0),
+                &card
+            )),
+            "CUSTODY_CLOSED"
+        );
+        assert_eq!(ID_RECORDERS, ["cs_supervisor"], "never the clerk");
+    }
+
+    fn set_in(s: &KeySet, state: KeySetState) -> KeySet {
+        KeySet { state, ..s.clone() }
     }
 
     #[test]

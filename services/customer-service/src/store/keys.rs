@@ -22,7 +22,7 @@ use super::{Store, decode, units};
 use crate::domain::{
     keys::{
         self as rules, Audit, Borrower, Chase, ChaseMethod, Collection, Collector, Deed,
-        Disclaimer, IdType, KeyReturn, KeySet, KeySetState, KeySource, Loan, LoanPurpose,
+        Disclaimer, IdRecord, IdType, KeyReturn, KeySet, KeySetState, KeySource, Loan, LoanPurpose,
         LoanState, MaskedId, Occurrence, OnFile, Refusal, RefusalRecord, ReturnOutcome, ShownId,
         SlotMismatch, SlotOnRecord,
     },
@@ -1062,6 +1062,158 @@ async fn log_refusal(
     Ok(())
 }
 
+// --- IDs recorded again (KEY-9) -------------------------------------------------------------
+
+/// A person's ID as the CS supervisor records it again on a custody.
+pub struct IdToRecord<'a> {
+    pub property_id: &'a str,
+    pub key_set_id: &'a str,
+    pub record_id: String,
+    pub whose: OnFile,
+    pub shown: ShownId,
+    pub recorded_by: Actor,
+    pub now: DateTime<Utc>,
+}
+
+fn holder_code(whose: OnFile) -> (&'static str, i64) {
+    match whose {
+        OnFile::Customer => ("customer", 0),
+        OnFile::Collector(i) => ("designated_collector", i as i64),
+    }
+}
+
+/// Records the keyed digest of the person's whole number on the form, where the custody kept
+/// only its masked number, and the record of who did it when; once per request id. Returns
+/// the record's id. Refused (nothing written) as `rules::check_record_id` says; of concurrent
+/// calls for one person exactly one writes: the digest is set only where it is still NULL.
+pub async fn record_id(db: &Store, request_id: &RequestId, r: IdToRecord<'_>) -> Result<String> {
+    let mut tx = db.begin().await?;
+    if let Claim::Retry(id) = claim(
+        db,
+        &mut tx,
+        "RecordCustodyId",
+        r.property_id,
+        request_id,
+        &r.record_id,
+        r.now,
+    )
+    .await?
+    {
+        return Ok(id);
+    }
+    let set = get_in(db, &mut tx, r.property_id, r.key_set_id)
+        .await?
+        .ok_or_else(|| Error::not_found("key set", r.key_set_id))?;
+    let holder_name = rules::check_record_id(&set, r.whose, &r.shown)?.to_owned(); // rule KEY-9
+    // rule KEY-9: under the same place, hence the same context, as the entrustment's digest.
+    let digest = id_digest(db, &set.id, r.whose, &r.shown);
+    let changed = match r.whose {
+        OnFile::Customer => sqlx::query(
+            "UPDATE key_sets SET customer_id_digest = $2 WHERE id = $1 \
+             AND customer_id_digest IS NULL AND state <> 'collected'",
+        )
+        .bind(&set.id)
+        .bind(digest)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected(),
+        OnFile::Collector(position) => sqlx::query(
+            "UPDATE key_set_collectors SET id_digest = $3 WHERE key_set_id = $1 \
+             AND position = $2 AND id_digest IS NULL AND EXISTS \
+             (SELECT 1 FROM key_sets WHERE id = $1 AND state <> 'collected')",
+        )
+        .bind(&set.id)
+        .bind(position as i64)
+        .bind(digest)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected(),
+    };
+    if changed == 0 {
+        // Another record or the collection came first: the custody as it is now refuses it.
+        return Err(recorded_meanwhile(db, &mut tx, &r).await);
+    }
+    let (holder, position) = holder_code(r.whose);
+    let inserted = sqlx::query(
+        "INSERT INTO key_id_records (id, property_id, key_set_id, holder, position, holder_name, \
+         id_type, id_masked, record_at, recorded_by_id, recorded_by_name, recorded_by_role) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&r.record_id)
+    .bind(r.property_id)
+    .bind(&set.id)
+    .bind(holder)
+    .bind(position)
+    .bind(&holder_name)
+    .bind(r.shown.masked.id_type.code())
+    .bind(&r.shown.masked.masked)
+    .bind(to_micros(r.now))
+    .bind(&r.recorded_by.user_id)
+    .bind(&r.recorded_by.name)
+    .bind(&r.recorded_by.role)
+    .execute(&mut *tx)
+    .await
+    .map_err(Error::from);
+    match inserted {
+        // Another record of the person: the unique index keeps one (the transaction is spent).
+        Err(e) if is_unique_violation(&e) => return Err(rules::id_already_on_file()),
+        other => other?,
+    };
+    tx.commit().await?;
+    // Ids and whose only: the number, even masked, stays out of the logs.
+    tracing::info!(key_set_id = %set.id, holder, position, "custody ID recorded again");
+    Ok(r.record_id)
+}
+
+/// Why recording an ID lost the race: the custody as it is now refuses it.
+async fn recorded_meanwhile(db: &Store, tx: &mut Tx, r: &IdToRecord<'_>) -> Error {
+    match get_in(db, tx, r.property_id, r.key_set_id).await {
+        Ok(Some(now)) => match rules::check_record_id(&now, r.whose, &r.shown) {
+            Err(e) => e,
+            Ok(_) => Error::Unavailable("the key set changed: try again".into()),
+        },
+        Ok(None) => Error::not_found("key set", r.key_set_id),
+        Err(e) => e,
+    }
+}
+
+/// An ID recorded again, by its id.
+pub async fn get_id_record(db: &Store, property_id: &str, id: &str) -> Result<Option<IdRecord>> {
+    let row = sqlx::query(
+        "SELECT r.id, r.property_id, r.key_set_id, s.number, r.holder, r.position, \
+         r.holder_name, r.id_type, r.id_masked, r.record_at, r.recorded_by_id, \
+         r.recorded_by_name, r.recorded_by_role \
+         FROM key_id_records r JOIN key_sets s ON s.id = r.key_set_id \
+         WHERE r.property_id = $1 AND r.id = $2",
+    )
+    .bind(property_id)
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let holder: String = row.try_get("holder")?;
+    let whose = match holder.as_str() {
+        "customer" => OnFile::Customer,
+        "designated_collector" => OnFile::Collector(row.try_get::<i64, _>("position")? as usize),
+        other => {
+            return Err(Error::Internal(anyhow::anyhow!(
+                "unknown ID holder {other:?} in the database"
+            )));
+        }
+    };
+    Ok(Some(IdRecord {
+        id: row.try_get("id")?,
+        property_id: row.try_get("property_id")?,
+        key_set_id: row.try_get("key_set_id")?,
+        key_number: row.try_get("number")?,
+        whose,
+        holder_name: row.try_get("holder_name")?,
+        document: masked_id(&row, "id_type", "id_masked")?,
+        recorded_at: from_micros(row.try_get("record_at")?),
+        recorded_by: actor(&row, "recorded_by")?,
+    }))
+}
+
 /// The refusal log, newest first.
 pub async fn list_refusals(
     db: &Store,
@@ -1258,6 +1410,7 @@ pub async fn purge(
             "DELETE FROM key_alerts WHERE loan_id IN (SELECT id FROM key_loans WHERE key_set_id = $1)",
             "DELETE FROM key_loans WHERE key_set_id = $1",
             "DELETE FROM key_refusals WHERE key_set_id = $1",
+            "DELETE FROM key_id_records WHERE key_set_id = $1",
             "DELETE FROM key_set_collectors WHERE key_set_id = $1",
         ] {
             sqlx::query(sql).bind(&id).execute(&mut *tx).await?;

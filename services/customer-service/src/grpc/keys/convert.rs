@@ -6,8 +6,8 @@ use wuye_proto::customerservice as pb;
 
 use crate::{
     domain::keys::{
-        Audit, Chase, ChaseMethod, Figures, IdType, KeyReturn, KeySet, KeySetState, KeySource,
-        Loan, LoanPurpose, LoanState, RefusalRecord,
+        Audit, Chase, ChaseMethod, Figures, IdRecord, IdType, KeyReturn, KeySet, KeySetState,
+        KeySource, Loan, LoanPurpose, LoanState, OnFile, RefusalRecord,
     },
     store::keys::AlertRow,
 };
@@ -62,6 +62,39 @@ fn id_type_to_proto(id_type: IdType) -> pb::IdDocumentType {
         IdType::Passport => pb::IdDocumentType::Passport,
         IdType::HomeReturnPermit => pb::IdDocumentType::HomeReturnPermit,
         IdType::Other => pb::IdDocumentType::Other,
+    }
+}
+
+/// Whose ID on the form; `None` for an unknown holder or a position that cannot be one.
+pub(super) fn holder_from_proto(holder: i32, collector_position: i32) -> Option<OnFile> {
+    match pb::IdHolder::try_from(holder).ok()? {
+        pb::IdHolder::Unspecified => None,
+        pb::IdHolder::Customer => Some(OnFile::Customer),
+        pb::IdHolder::DesignatedCollector => usize::try_from(collector_position)
+            .ok()
+            .map(OnFile::Collector),
+    }
+}
+
+pub(super) fn id_record_to_proto(r: IdRecord) -> pb::CustodyIdRecord {
+    let (holder, collector_position) = match r.whose {
+        OnFile::Customer => (pb::IdHolder::Customer, 0),
+        OnFile::Collector(i) => (
+            pb::IdHolder::DesignatedCollector,
+            i32::try_from(i).unwrap_or(i32::MAX),
+        ),
+    };
+    pb::CustodyIdRecord {
+        id: r.id,
+        key_set_id: r.key_set_id,
+        key_number: r.key_number,
+        holder: holder.into(),
+        collector_position,
+        holder_name: r.holder_name,
+        id_document_type: id_type_to_proto(r.document.id_type).into(),
+        id_number_masked: r.document.masked,
+        record_time: Some(to_timestamp(r.recorded_at)),
+        recorded_by: Some(r.recorded_by.to_proto()),
     }
 }
 

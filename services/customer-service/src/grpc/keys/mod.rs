@@ -26,8 +26,10 @@ use crate::{
         self as rules, Audit, Borrower, Chase, Collector, Disclaimer, IdType, KeySet, KeySetState,
         KeySource, Loan, LoanState, ShownId,
     },
-    store::keys::{self as store, Claimant, CountedReturn, Created, FormIds},
+    store::keys::{self as store, Claimant, CountedReturn, Created, FormIds, IdToRecord},
 };
+
+use super::surveys::require_role;
 
 /// How often the desk's stream looks for alerts raised by another instance of the service.
 const ALERT_POLL: Duration = Duration::from_secs(1);
@@ -603,6 +605,81 @@ impl KeyService for KeyDesk {
         let set = self.key_set(&property.id, &req.key_set_id, false).await?;
         Ok(Response::new(pb::CollectKeysResponse {
             key_set: Some(key_set_to_proto(set, now, days(property))),
+        }))
+    }
+
+    async fn record_custody_id(
+        &self,
+        request: Request<pb::RecordCustodyIdRequest>,
+    ) -> Result<Response<pb::RecordCustodyIdResponse>, Status> {
+        let caller = identity::caller(&request)?;
+        let req = request.into_inner();
+        let request_id = RequestId::new(&caller, &req.request_id, &req);
+        let property = self.cs.properties.for_call(&caller, &req.property_id)?;
+        // rule KEY-9: the whole number recorded is the proof a hand-over rests on; the clerk
+        // who hands keys over against it may not replace it (beside the gateway's policy).
+        require_role(
+            &caller.actor(),
+            rules::ID_RECORDERS,
+            "record a person's ID on a custody again",
+        )?;
+        let now = self.cs.clock.now();
+        let mut v = Violations::new();
+        check_request_id(&mut v, &req.request_id);
+        id_field(&mut v, "key_set_id", &req.key_set_id);
+        let whose = holder_from_proto(req.holder, req.collector_position);
+        match pb::IdHolder::try_from(req.holder) {
+            Ok(pb::IdHolder::Customer) if req.collector_position != 0 => v.add(
+                "collector_position",
+                "is only for a designated collector: zero for the customer",
+            ),
+            Ok(pb::IdHolder::DesignatedCollector) if whose.is_none() => {
+                v.add("collector_position", "must not be negative")
+            }
+            Ok(pb::IdHolder::Customer | pb::IdHolder::DesignatedCollector) => {}
+            _ => v.add("holder", "must be the customer or a designated collector"),
+        }
+        // The same checks as at entrustment (a resident ID card's check digit and so on); a
+        // document is needed, since it is what is recorded.
+        let shown = match id_type_from_proto(req.id_document_type) {
+            None | Some(IdType::None) => {
+                v.add("id_document_type", "must be an identity document type");
+                None
+            }
+            Some(_) if req.id_number.trim().is_empty() => {
+                v.add("id_number", "must be given, as read from the document");
+                None
+            }
+            Some(t) => rules::mask_id("id_number", t, &req.id_number, &mut v),
+        };
+        v.check()?;
+        // Both are there once the request passed its checks.
+        let (Some(whose), Some(shown)) = (whose, shown) else {
+            return Err(Error::invalid("holder", "is not a person on the form").into());
+        };
+        let id = store::record_id(
+            &self.cs.db,
+            &request_id,
+            IdToRecord {
+                property_id: &property.id,
+                key_set_id: &req.key_set_id,
+                record_id: uuid::Uuid::now_v7().to_string(),
+                whose,
+                shown,
+                recorded_by: caller.actor(),
+                now,
+            },
+        )
+        .await?;
+        let record = store::get_id_record(&self.cs.db, &property.id, &id)
+            .await?
+            .ok_or_else(|| Error::not_found("custody ID record", &id))?;
+        let set = self
+            .key_set(&property.id, &record.key_set_id, false)
+            .await?;
+        Ok(Response::new(pb::RecordCustodyIdResponse {
+            key_set: Some(key_set_to_proto(set, now, days(property))),
+            record: Some(id_record_to_proto(record)),
         }))
     }
 
