@@ -146,6 +146,21 @@ enum KeysCommand {
         #[arg(long)]
         request_id: Option<String>,
     },
+    /// Records again the ID of the customer (no --collector) or of a designated collector
+    /// (--collector N, from 0) of a custody recorded before whole ID numbers were kept: the CS
+    /// supervisor, with the document in front of them (KEY-9).
+    RecordId {
+        key: String,
+        #[arg(long)]
+        collector: Option<i32>,
+        /// The ID number as read from the document.
+        #[arg(long)]
+        id: String,
+        #[arg(long, value_enum, default_value = "resident-id-card")]
+        id_type: IdArg,
+        #[arg(long)]
+        request_id: Option<String>,
+    },
     /// The borrowing register (钥匙借用登记表), newest first.
     Loans {
         /// Only loans past their limit with keys out (KEY-8).
@@ -584,6 +599,35 @@ pub async fn keys(args: KeysArgs) -> anyhow::Result<()> {
             .key_set
             .unwrap_or_default();
             print_set(&s);
+        }
+        KeysCommand::RecordId {
+            key,
+            collector,
+            id,
+            id_type,
+            request_id: rid,
+        } => {
+            let set = find_set(&mut keys, &p, &key).await?;
+            let holder = match collector {
+                Some(_) => pb::IdHolder::DesignatedCollector,
+                None => pb::IdHolder::Customer,
+            };
+            let recorded = call(keys.record_custody_id(pb::RecordCustodyIdRequest {
+                property_id: p,
+                request_id: request_id(rid),
+                key_set_id: set.id,
+                holder: holder.into(),
+                collector_position: collector.unwrap_or_default(),
+                id_document_type: pb::IdDocumentType::from(id_type).into(),
+                id_number: id,
+            }))
+            .await?;
+            let record = recorded.record.unwrap_or_default();
+            say!(
+                "ID of {} recorded again: {}",
+                record.holder_name,
+                record.id_number_masked
+            );
         }
         KeysCommand::Loans { overdue, open, key } => {
             let key_set_id = match key {
