@@ -71,7 +71,7 @@ pub async fn build(
     // rules ARC-6, ARC-11: requesters' phones and customers' signatures are sealed at rest;
     // any stored before are sealed now.
     let db = store::Store::new(db, settings.keyring(NAME)?);
-    let sealed = db.seal_clear_values().await?;
+    let sealed = db.seal_clear_values(store::CLEAR_COLUMNS).await?;
     if sealed > 0 {
         tracing::info!(
             sealed,

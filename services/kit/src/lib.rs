@@ -21,6 +21,7 @@ pub use wuye_proto::personal;
 pub mod properties;
 pub mod rpc;
 pub mod seal;
+pub mod sealed;
 pub mod server;
 pub mod telemetry;
 pub mod time;

@@ -169,14 +169,37 @@ impl Keyring {
 
     /// Opens a column value written by [`Keyring::seal_value`]; `None` is the empty value.
     pub fn open_value(&self, context: &str, stored: Option<&[u8]>) -> anyhow::Result<String> {
+        Ok(String::from_utf8(self.open_bytes_value(context, stored)?)?)
+    }
+
+    /// [`Keyring::seal_value`] of bytes (a signature image); empty stays `None`.
+    pub fn seal_bytes_value(&self, context: &str, clear: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
+        if clear.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(self.seal_bytes(context, clear)?.to_bytes()))
+    }
+
+    /// Opens bytes written by [`Keyring::seal_bytes_value`] (or a text by
+    /// [`Keyring::seal_value`]); `None` is empty.
+    pub fn open_bytes_value(
+        &self,
+        context: &str,
+        stored: Option<&[u8]>,
+    ) -> anyhow::Result<Vec<u8>> {
         match stored {
-            None => Ok(String::new()),
-            Some(bytes) => self.open(context, &Sealed::from_bytes(bytes)?),
+            None => Ok(Vec::new()),
+            Some(bytes) => self.open_bytes(context, &Sealed::from_bytes(bytes)?),
         }
     }
 
     /// Encrypts `clear` for the place `context` (such as "household_file/<id>/phone").
     pub fn seal(&self, context: &str, clear: &str) -> anyhow::Result<Sealed> {
+        self.seal_bytes(context, clear.as_bytes())
+    }
+
+    /// Encrypts the bytes `clear` for the place `context`.
+    pub fn seal_bytes(&self, context: &str, clear: &[u8]) -> anyhow::Result<Sealed> {
         let cipher = &self.keys[&self.current].cipher;
         let nonce =
             Nonce::try_generate().map_err(|e| anyhow::anyhow!("no randomness for a nonce: {e}"))?;
@@ -184,7 +207,7 @@ impl Keyring {
             .encrypt(
                 &nonce,
                 Payload {
-                    msg: clear.as_bytes(),
+                    msg: clear,
                     aad: context.as_bytes(),
                 },
             )
@@ -199,6 +222,11 @@ impl Keyring {
 
     /// Decrypts a value sealed for `context` under any key of the ring.
     pub fn open(&self, context: &str, sealed: &Sealed) -> anyhow::Result<String> {
+        Ok(String::from_utf8(self.open_bytes(context, sealed)?)?)
+    }
+
+    /// Decrypts bytes sealed for `context` under any key of the ring.
+    pub fn open_bytes(&self, context: &str, sealed: &Sealed) -> anyhow::Result<Vec<u8>> {
         let cipher = &self.key(&sealed.key_id)?.cipher;
         anyhow::ensure!(sealed.bytes.len() > NONCE_LEN, "sealed value is too short");
         let (nonce, ciphertext) = sealed.bytes.split_at(NONCE_LEN);
@@ -214,7 +242,7 @@ impl Keyring {
             .map_err(|_| {
                 anyhow::anyhow!("a sealed value does not open with key {}", sealed.key_id)
             })?;
-        Ok(String::from_utf8(clear)?)
+        Ok(clear)
     }
 
     fn key(&self, id: &str) -> anyhow::Result<&Key> {

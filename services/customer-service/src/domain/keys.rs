@@ -185,20 +185,10 @@ pub fn mask_id(field: &str, id_type: IdType, number: &str, v: &mut Violations) -
     Some(ShownId {
         masked: MaskedId {
             id_type,
-            masked: masked(&number),
+            masked: wuye_kit::personal::mask_id_number(&number),
         },
         number,
     })
-}
-
-fn masked(number: &str) -> String {
-    let chars: Vec<char> = number.chars().collect();
-    let keep = chars.len().saturating_sub(4);
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| if i < keep { '*' } else { *c })
-        .collect()
 }
 
 /// GB 11643: 17 digits and a check character (ISO 7064 MOD 11-2).

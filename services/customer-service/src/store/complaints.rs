@@ -311,7 +311,7 @@ pub async fn register(
     let scope = format!("CreateComplaint/{}", c.property_id);
     let now = to_micros(c.registered_at);
     if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &c.id, now).await?
+        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &c.id, now).await?
     {
         return Ok(Registered::Retry(id));
     }

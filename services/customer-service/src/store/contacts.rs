@@ -120,7 +120,7 @@ pub async fn log(db: &Store, request_id: &RequestId, mut entry: ContactEntry) ->
     let number = entry.number.to_string();
     let now = to_micros(entry.registered_at);
     if let Claim::Retry(first) =
-        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &number, now).await?
+        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &number, now).await?
     {
         let first = first.parse().map_err(|_| {
             Error::Internal(anyhow::anyhow!("logged number {first} is not a number"))

@@ -27,7 +27,7 @@ pub async fn open(db: &Store, request_id: &RequestId, a: CorrectiveAction) -> Re
     let scope = format!("OpenCorrectiveAction/{}", a.property_id);
     if let Claim::Retry(id) = idempotency::claim(
         &mut tx,
-        &db.keyring,
+        db.keyring(),
         &scope,
         request_id,
         &a.id,

@@ -37,7 +37,7 @@ pub async fn move_in(
     let scope = format!("RecordMoveIn/{}", household.property_id);
     if let Claim::Retry(id) = idempotency::claim(
         &mut tx,
-        &db.keyring,
+        db.keyring(),
         &scope,
         request_id,
         &household.id,

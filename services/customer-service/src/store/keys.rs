@@ -50,7 +50,7 @@ async fn claim(
     now: DateTime<Utc>,
 ) -> Result<Claim> {
     let scope = format!("{method}/{property_id}");
-    idempotency::claim(tx, &db.keyring, &scope, request_id, id, to_micros(now)).await
+    idempotency::claim(tx, db.keyring(), &scope, request_id, id, to_micros(now)).await
 }
 
 fn actor(row: &AnyRow, prefix: &str) -> Result<Actor> {

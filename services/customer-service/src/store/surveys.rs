@@ -100,7 +100,7 @@ pub async fn create(db: &Store, request_id: &RequestId, c: &Campaign) -> Result<
     let scope = format!("CreateSurveyCampaign/{}", c.property_id);
     if let Claim::Retry(id) = idempotency::claim(
         &mut tx,
-        &db.keyring,
+        db.keyring(),
         &scope,
         request_id,
         &c.id,
@@ -246,7 +246,7 @@ pub async fn distribute(
     let batch = uuid::Uuid::now_v7().to_string();
     let newly = match idempotency::claim(
         &mut tx,
-        &db.keyring,
+        db.keyring(),
         &scope,
         request_id,
         &batch,
@@ -356,7 +356,7 @@ pub async fn return_form(
     let scope = format!("ReturnSurveyForm/{}", campaign.id);
     if let Claim::Retry(first) = idempotency::claim(
         &mut tx,
-        &db.keyring,
+        db.keyring(),
         &scope,
         request_id,
         household_id,

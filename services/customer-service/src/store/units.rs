@@ -190,7 +190,7 @@ pub async fn create(
     let scope = format!("CreateUnit/{}", unit.property_id);
     let now = to_micros(unit.created_at);
     if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &unit.id, now).await?
+        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &unit.id, now).await?
     {
         return Ok(Created::Retry(id));
     }

@@ -132,7 +132,7 @@ pub async fn record(db: &Store, request_id: &RequestId, mut v: Visit) -> Result<
     let scope = format!("RecordVisit/{}", v.property_id);
     if let Claim::Retry(id) = idempotency::claim(
         &mut tx,
-        &db.keyring,
+        db.keyring(),
         &scope,
         request_id,
         &v.id,

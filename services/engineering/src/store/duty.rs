@@ -91,7 +91,7 @@ pub async fn create_shift(
     let scope = format!("CreateShift/{}", s.property_id);
     let now = to_micros(now);
     if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &s.id, now).await?
+        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &s.id, now).await?
     {
         return Ok(Created::Retry(id));
     }
@@ -243,7 +243,7 @@ pub async fn request_swap(
     let scope = format!("RequestShiftSwap/{}", swap.property_id);
     let now = to_micros(swap.requested_at);
     if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &swap.id, now).await?
+        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &swap.id, now).await?
     {
         return Ok(Created::Retry(id));
     }
@@ -472,7 +472,7 @@ pub async fn add_entry(
     let scope = format!("AddDutyRecordEntry/{}", entry.property_id);
     let now = to_micros(entry.recorded_at);
     if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &entry.id, now).await?
+        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &entry.id, now).await?
     {
         return Ok(Created::Retry(id));
     }
@@ -576,7 +576,7 @@ pub async fn report_incident(
     let scope = format!("ReportIncident/{}", i.property_id);
     let now = to_micros(i.reported_at);
     if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &i.id, now).await?
+        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &i.id, now).await?
     {
         return Ok(Created::Retry(id));
     }
@@ -737,7 +737,7 @@ pub async fn report_fault(
     let scope = format!("ReportFault/{}", f.property_id);
     let now = to_micros(f.reported_at);
     if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &f.id, now).await?
+        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &f.id, now).await?
     {
         return Ok(Created::Retry(id));
     }

@@ -36,7 +36,7 @@ pub async fn create_zone(db: &Store, request_id: &RequestId, zone: Zone) -> Resu
     let scope = format!("CreateZone/{}", zone.property_id);
     let now = to_micros(zone.created_at);
     if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &zone.id, now).await?
+        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &zone.id, now).await?
     {
         return Ok(Created::Retry(id));
     }
@@ -186,7 +186,7 @@ pub async fn create_equipment(
     let scope = format!("CreateEquipment/{}", e.property_id);
     let now = to_micros(e.created_at);
     if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &e.id, now).await?
+        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &e.id, now).await?
     {
         return Ok(EquipmentCreated::Created(Box::new(Created::Retry(id))));
     }
@@ -341,7 +341,7 @@ pub async fn create_item(
     let scope = format!("CreateInventoryItem/{}", item.property_id);
     let now = to_micros(item.created_at);
     if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, &db.keyring, &scope, request_id, &item.id, now).await?
+        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &item.id, now).await?
     {
         return Ok(Created::Retry(id));
     }

@@ -435,7 +435,7 @@ pub async fn start(
     let scope = format!("StartHandover/{property_id}");
     if let Claim::Retry(id) = idempotency::claim(
         &mut tx,
-        &db.keyring,
+        db.keyring(),
         &scope,
         request_id,
         &s.handover_id,

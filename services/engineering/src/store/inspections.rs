@@ -489,7 +489,7 @@ pub async fn report_major_finding(
     let scope = format!("ReportMajorFinding/{property_id}");
     if let Claim::Retry(id) = idempotency::claim(
         &mut tx,
-        &db.keyring,
+        db.keyring(),
         &scope,
         request_id,
         &alert_id,

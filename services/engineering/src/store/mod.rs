@@ -12,92 +12,30 @@ pub mod work_orders;
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Error, Result,
-    db::{Backend, Db, Tx, from_micros},
+    db::{Tx, from_micros},
     identity::Actor,
-    seal::Keyring,
+    sealed::{ClearColumn, Kind},
 };
 
 /// The database with the keyring personal values are sealed with at rest (ARC-6, ARC-11): the
-/// work-order requester's phone and the customer's signature. Queries that write or read one
-/// take a `Store`; the others take the plain [`Db`] it dereferences to.
-#[derive(Clone)]
-pub struct Store {
-    db: Db,
-    keyring: Keyring,
-}
+/// work-order requester's phone and the customer's signature.
+pub type Store = wuye_kit::sealed::SealedDb;
 
-impl std::ops::Deref for Store {
-    type Target = Db;
-
-    fn deref(&self) -> &Db {
-        &self.db
-    }
-}
-
-/// Where a sealed value lives: its table, its row's key and its column. A value is bound to
-/// its place, so a ciphertext copied into another row or column does not open.
-fn place(table: &str, row: &str, column: &str) -> String {
-    format!("{table}/{row}/{column}")
-}
-
-/// A personal column once kept in clear: (table, key column, column).
-const CLEAR_COLUMNS: &[(&str, &str, &str)] = &[
-    ("work_orders", "id", "requester_phone"),
-    ("work_orders", "id", "customer_signature"),
+/// The personal columns once kept in clear.
+pub const CLEAR_COLUMNS: &[ClearColumn] = &[
+    ClearColumn {
+        table: "work_orders",
+        keys: &["id"],
+        column: "requester_phone",
+        kind: Kind::Text,
+    },
+    ClearColumn {
+        table: "work_orders",
+        keys: &["id"],
+        column: "customer_signature",
+        kind: Kind::Text,
+    },
 ];
-
-impl Store {
-    pub fn new(db: Db, keyring: Keyring) -> Self {
-        Self { db, keyring }
-    }
-
-    /// Seals a personal value for its place; an empty value is stored as NULL.
-    fn seal(&self, table: &str, row: &str, column: &str, clear: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.keyring.seal_value(&place(table, row, column), clear)?)
-    }
-
-    /// Opens the sealed column `<column>_sealed` of `row`.
-    fn open(&self, table: &str, key: &str, column: &str, row: &AnyRow) -> Result<String> {
-        let stored: Option<Vec<u8>> = row.try_get(format!("{column}_sealed").as_str())?;
-        Ok(self
-            .keyring
-            .open_value(&place(table, key, column), stored.as_deref())?)
-    }
-
-    /// Seals the personal values still stored in clear (written before they were sealed) and
-    /// clears them, column by column, each in one transaction. Runs before the service serves.
-    /// On SQLite the file is then rebuilt, so the clear values do not linger in freed pages or
-    /// the write-ahead log.
-    pub async fn seal_clear_values(&self) -> Result<u64> {
-        let mut sealed = 0;
-        for &(table, key, column) in CLEAR_COLUMNS {
-            let select = sqlx::AssertSqlSafe(format!(
-                "SELECT {key}, {column} FROM {table} \
-                 WHERE {column} <> '' AND {column}_sealed IS NULL"
-            ));
-            let update =
-                format!("UPDATE {table} SET {column}_sealed = $1, {column} = '' WHERE {key} = $2");
-            let mut tx = self.db.begin().await?;
-            let rows: Vec<(String, String)> = sqlx::query_as(select).fetch_all(&mut *tx).await?;
-            for (id, clear) in rows {
-                sqlx::query(sqlx::AssertSqlSafe(update.clone()))
-                    .bind(self.seal(table, &id, column, &clear)?)
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-                sealed += 1;
-            }
-            tx.commit().await?;
-        }
-        if sealed > 0 && self.db.backend() == Backend::Sqlite {
-            sqlx::query("VACUUM").execute(self.db.pool()).await?;
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(self.db.pool())
-                .await?;
-        }
-        Ok(sealed)
-    }
-}
 
 /// Reads a stored text code back into its domain enum.
 fn decode<T>(code: &str, from_code: fn(&str) -> Option<T>, what: &str) -> Result<T> {

@@ -204,7 +204,7 @@ pub async fn open(
     let scope = format!("CreateWorkOrder/{}", w.property_id);
     if let Claim::Retry(id) = idempotency::claim(
         &mut tx,
-        &db.keyring,
+        db.keyring(),
         &scope,
         request_id,
         &w.id,
