@@ -14,8 +14,9 @@ use wuye_tests::{
     keys::{self as key_requests, COLLECTOR_ID, OWNER_ID},
     proto::{
         archives::{
-            ListHouseholdFilesRequest, RecordPersonalDataRequest,
-            household_file_service_client::HouseholdFileServiceClient,
+            HandOverRecordRequest, ListHouseholdFilesRequest, RecordPersonalDataRequest,
+            RetentionClass, household_file_service_client::HouseholdFileServiceClient,
+            retention_service_client::RetentionServiceClient,
         },
         customerservice::{
             BorrowKeysRequest, Borrower, Channel, CollectKeysRequest, Complainant, ContactKind,
@@ -140,6 +141,10 @@ const FIELDS: &[(&str, Value)] = &[
         Text("110101199001011234"),
     ),
     ("archives RecordPersonalData phone", Text("13912345678")),
+    (
+        "archives HandOverRecord content",
+        Bytes("钥匙托管记录 客户 13944445555".as_bytes()),
+    ),
 ];
 
 /// The values of [`FIELDS`] as the scenario writes them, remembering which were.
@@ -761,6 +766,21 @@ async fn no_department_stores_a_personal_value_in_clear(backend: Backend) {
         })
         .await
         .unwrap();
+    // A closed record handed over to the archive for keeping (KEY-10, ARC-12).
+    RetentionServiceClient::new(stack.as_role("cs_supervisor", PROPERTY))
+        .hand_over_record(HandOverRecordRequest {
+            property_id: PROPERTY.into(),
+            request_id: "sealed-hand-over".into(),
+            source: "customer-service".into(),
+            record_kind: "key_custody".into(),
+            record_id: "custody-1".into(),
+            retention_class: RetentionClass::KeyRecord.into(),
+            close_time: Some(wuye_kit::time::to_timestamp(stack.clock.now())),
+            summary: "托管钥匙领取完毕".into(),
+            content: v.bytes("archives HandOverRecord content").to_vec(),
+        })
+        .await
+        .unwrap();
     v.all_written();
 
     // rules ARC-6, KEY-9: in no department's stored bytes, as text or hex.
@@ -858,6 +878,10 @@ const CLEAR_BEFORE: &[(&str, Value)] = &[
     ("key_loans.borrower_signature", Text("旧表·借用人签名")),
     ("work_orders.requester_phone", Text("13166665555")),
     ("work_orders.customer_signature", Text("旧表·验收签名")),
+    (
+        "retained_records.content",
+        Bytes("旧档·钥匙托管记录 13177776666".as_bytes()),
+    ),
 ];
 
 fn clear_before(column: &str) -> Value {
@@ -880,6 +904,24 @@ async fn values_stored_in_clear_before_are_sealed_at_start_up(backend: Backend) 
     let household_id = move_in(&stack, "901", RESIDENT).await;
     let (set_id, loan_id) = custody_from_entrustment_to_collection(&stack).await;
     let order = repair(&stack, "w1", "13288889999", "李明").await;
+    let record_id = RetentionServiceClient::new(stack.as_role("cs_supervisor", PROPERTY))
+        .hand_over_record(HandOverRecordRequest {
+            property_id: PROPERTY.into(),
+            request_id: "old-hand-over".into(),
+            source: "customer-service".into(),
+            record_kind: "key_custody".into(),
+            record_id: set_id.clone(),
+            retention_class: RetentionClass::KeyRecord.into(),
+            close_time: Some(wuye_kit::time::to_timestamp(stack.clock.now())),
+            summary: "托管钥匙领取完毕".into(),
+            content: b"sealed from the start".to_vec(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .record
+        .unwrap()
+        .id;
 
     // Plant the values in clear, as the databases held them before they were sealed.
     let mut cs = raw(&stack, &household_id).await;
@@ -922,9 +964,23 @@ async fn values_stored_in_clear_before_are_sealed_at_start_up(backend: Backend) 
     .await
     .unwrap();
     engineering.close().await.ok();
+    let mut archives = sqlx::AnyConnection::connect(&stack.database("archives"))
+        .await
+        .unwrap();
+    let Bytes(content) = clear_before("retained_records.content") else {
+        unreachable!()
+    };
+    sqlx::query("UPDATE retained_records SET content = $2, content_sealed = NULL WHERE id = $1")
+        .bind(&record_id)
+        .bind(content.to_vec())
+        .execute(&mut archives)
+        .await
+        .unwrap();
+    archives.close().await.ok();
     let markers = [
         ("customer-service", household_id.as_str()),
         ("engineering", order.id.as_str()),
+        ("archives", record_id.as_str()),
     ];
     // The search finds them.
     let found = found_in_clear(&stored_bytes(&stack, &markers).await, CLEAR_BEFORE);
@@ -938,6 +994,7 @@ async fn values_stored_in_clear_before_are_sealed_at_start_up(backend: Backend) 
     // Start-up seals them; they read back intact and are nowhere in clear any more.
     stack.restart_department("customer-service").await;
     stack.restart_department("engineering").await;
+    stack.restart_department("archives").await;
     let set = stack
         .keys("cs_clerk")
         .get_key_set(GetKeySetRequest {
@@ -1010,6 +1067,18 @@ async fn values_stored_in_clear_before_are_sealed_at_start_up(backend: Backend) 
             .unwrap();
     assert_eq!((phone.as_str(), signature.as_str()), ("", ""));
     engineering.close().await.ok();
+    let mut archives = sqlx::AnyConnection::connect(&stack.database("archives"))
+        .await
+        .unwrap();
+    let (clear, sealed): (Option<Vec<u8>>, Option<Vec<u8>>) =
+        sqlx::query_as("SELECT content, content_sealed FROM retained_records WHERE id = $1")
+            .bind(&record_id)
+            .fetch_one(&mut archives)
+            .await
+            .unwrap();
+    assert_eq!(clear, None);
+    assert!(sealed.is_some(), "the content is kept, sealed");
+    archives.close().await.ok();
 }
 
 async fn a_rotated_keyring_opens_numbers_sealed_under_the_old_key(backend: Backend) {

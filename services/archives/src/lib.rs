@@ -99,6 +99,16 @@ pub async fn build_with(
         archive.audit_relink_plain_entries,
     )
     .await?;
+    // rule ARC-6: contents of handed-over records kept in clear before are sealed now.
+    let sealed = wuye_kit::sealed::SealedDb::new(db.clone(), keyring.clone())
+        .seal_clear_values(&[store::retention::CONTENT])
+        .await?;
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            "archives: sealed handed-over records stored in clear"
+        );
+    }
     let follower = Follower {
         consumer: MOVE_IN_CONSUMER,
         db: db.clone(),

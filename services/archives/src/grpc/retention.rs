@@ -98,7 +98,15 @@ impl RetentionService for Archives {
                 record: Some(to_proto(self.retained(&property.id, &first).await?)),
             }));
         }
-        store::retention::insert(&mut tx, &record, &req.content).await?;
+        // rule ARC-6: the content is personal data, sealed for its row.
+        let sealed = self
+            .keyring
+            .seal_bytes_value(
+                &format!("retained_records/{}/content", record.id),
+                &req.content,
+            )
+            .map_err(Error::Internal)?;
+        store::retention::insert(&mut tx, &record, sealed).await?;
         let subject = Subject {
             property_id: &property.id,
             action: Action::HandOverRecord,

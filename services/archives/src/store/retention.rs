@@ -18,10 +18,19 @@ const COLUMNS: &str = "id, property_id, source, record_kind, record_id, retentio
 const PROPOSAL_COLUMNS: &str = "id, property_id, state, proposed_by_id, proposed_by_name, \
     proposed_by_role, propose_at, approved_by_id, approved_by_name, approved_by_role, approve_at";
 
-pub async fn insert(tx: &mut Tx, r: &RetainedRecord, content: &[u8]) -> Result<()> {
+/// Keeps `r` with its content sealed (`content_sealed`, see [`CONTENT`]).
+/// The column of a record's content, sealed at rest; the content was kept in clear before.
+pub const CONTENT: wuye_kit::sealed::ClearColumn = wuye_kit::sealed::ClearColumn {
+    table: "retained_records",
+    keys: &["id"],
+    column: "content",
+    kind: wuye_kit::sealed::Kind::Bytes,
+};
+
+pub async fn insert(tx: &mut Tx, r: &RetainedRecord, sealed: Option<Vec<u8>>) -> Result<()> {
     sqlx::query(
         "INSERT INTO retained_records (id, property_id, source, record_kind, record_id, \
-         retention_class, close_at, retain_until, summary, content, size_bytes, state, \
+         retention_class, close_at, retain_until, summary, content_sealed, size_bytes, state, \
          handed_by_id, handed_by_name, handed_by_role, hand_over_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
@@ -34,7 +43,7 @@ pub async fn insert(tx: &mut Tx, r: &RetainedRecord, content: &[u8]) -> Result<(
     .bind(to_micros(r.closed_at))
     .bind(to_micros(r.retain_until))
     .bind(&r.summary)
-    .bind(content.to_vec())
+    .bind(sealed)
     .bind(r.size_bytes)
     .bind(r.state.code())
     .bind(&r.handed_over_by.user_id)
@@ -164,7 +173,8 @@ pub async fn destroy(
     now: DateTime<Utc>,
 ) -> Result<u64> {
     let destroyed = sqlx::query(
-        "UPDATE retained_records SET state = 'destroyed', content = NULL, size_bytes = 0, \
+        "UPDATE retained_records SET state = 'destroyed', content = NULL, content_sealed = NULL, \
+         size_bytes = 0, \
          destroy_at = $2 WHERE proposal_id = $1 AND state = 'proposed' AND retain_until <= $2",
     )
     .bind(proposal_id)
