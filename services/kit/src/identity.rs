@@ -54,7 +54,7 @@ pub fn department_of(method: &str) -> Option<&'static str> {
 }
 
 /// Who is calling, as verified by the gateway.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Caller {
     pub user_id: String,
     pub name: String,
@@ -254,6 +254,34 @@ pub struct Signer {
     name: Arc<str>,
     key: Arc<EncodingKey>,
     ttl: Duration,
+    /// The identities signed this second: the same call's identity is the same bytes within a
+    /// second (Ed25519 is deterministic), and signing costs more than the rest of a hop.
+    signed: Arc<Memo<(String, String, Caller), (u64, String)>>,
+}
+
+/// How many signed or verified identities are remembered; past that the memory starts afresh.
+const REMEMBERED: usize = 10_000;
+
+/// A bounded memory of results by key.
+struct Memo<K, V>(std::sync::Mutex<HashMap<K, V>>);
+
+impl<K: std::hash::Hash + Eq, V: Clone> Memo<K, V> {
+    fn new() -> Self {
+        Self(std::sync::Mutex::new(HashMap::new()))
+    }
+
+    fn get(&self, key: &K) -> Option<V> {
+        self.0.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: K, value: V) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= REMEMBERED {
+                map.clear();
+            }
+            map.insert(key, value);
+        }
+    }
 }
 
 impl Signer {
@@ -265,6 +293,7 @@ impl Signer {
             name: name.into(),
             key: Arc::new(key),
             ttl,
+            signed: Arc::new(Memo::new()),
         })
     }
 
@@ -276,6 +305,12 @@ impl Signer {
     /// The identity of `caller` for one call of `method` (its path) at `audience`.
     pub fn sign(&self, caller: &Caller, audience: &str, method: &str) -> Result<String> {
         let now = unix_now();
+        let key = (audience.to_owned(), method.to_owned(), caller.clone());
+        if let Some((at, token)) = self.signed.get(&key)
+            && at == now
+        {
+            return Ok(token);
+        }
         let claims = Claims {
             iss: self.name.to_string(),
             aud: audience.to_owned(),
@@ -286,7 +321,10 @@ impl Signer {
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.name.to_string());
-        jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| Error::Internal(e.into()))
+        let token = jsonwebtoken::encode(&header, &claims, &self.key)
+            .map_err(|e| Error::Internal(e.into()))?;
+        self.signed.put(key, (now, token.clone()));
+        Ok(token)
     }
 
     /// `channel` with every call signed for `audience` and the call's method, as the caller
@@ -308,6 +346,9 @@ pub struct Verifier {
     keys: Arc<HashMap<String, Vec<DecodingKey>>>,
     validation: Arc<Validation>,
     leeway: u64,
+    /// Identities verified lately, by their bytes: the method they open, until when, and the
+    /// caller (a gateway forwarding one person's calls sends the same bytes for a second).
+    verified: Arc<Memo<String, (String, u64, Caller)>>,
 }
 
 impl Verifier {
@@ -341,6 +382,7 @@ impl Verifier {
             keys: Arc::new(keys),
             validation: Arc::new(validation),
             leeway: leeway_secs,
+            verified: Arc::new(Memo::new()),
         })
     }
 
@@ -354,6 +396,11 @@ impl Verifier {
     }
 
     fn check(&self, token: &str, method: &str) -> anyhow::Result<Caller> {
+        if let Some((opens, until, caller)) = self.verified.get(&token.to_owned()) {
+            anyhow::ensure!(opens == method, "identity is for another method");
+            anyhow::ensure!(unix_now() <= until, "identity expired");
+            return Ok(caller);
+        }
         let header = jsonwebtoken::decode_header(token)?;
         let signer = header.kid.ok_or_else(|| anyhow::anyhow!("no kid"))?;
         let keys = self
@@ -386,6 +433,11 @@ impl Verifier {
                 "a service may not call this method"
             );
         }
+        let until = claims.exp + self.leeway;
+        self.verified.put(
+            token.to_owned(),
+            (claims.method, until, claims.caller.clone()),
+        );
         Ok(claims.caller)
     }
 }
@@ -653,6 +705,47 @@ mod tests {
             .unwrap();
         assert!(only_old.unwrap().verify(&token, CREATE).is_err());
         assert!(Verifier::new("x", &[("gateway".into(), "nothing".into())], 2).is_err());
+    }
+
+    #[test]
+    fn remembered_identities_open_no_more_than_verified_ones() {
+        let gateway = dev_signer(GATEWAY);
+        let token = gateway
+            .sign(&front_desk(), "customer-service", CREATE)
+            .unwrap();
+        // Remembered for its second: the same call then gets the same identity unsigned again.
+        let key = (
+            "customer-service".to_owned(),
+            CREATE.to_owned(),
+            front_desk(),
+        );
+        let (at, remembered) = gateway.signed.get(&key).expect("remembered");
+        assert_eq!(remembered, token);
+        gateway.signed.put(key, (at, "remembered".to_owned()));
+        let again = gateway
+            .sign(&front_desk(), "customer-service", CREATE)
+            .unwrap();
+        if unix_now() == at {
+            assert_eq!(again, "remembered");
+        }
+        let other = Caller {
+            user_id: "u2".into(),
+            ..front_desk()
+        };
+        assert_ne!(
+            gateway.sign(&other, "customer-service", CREATE).unwrap(),
+            token
+        );
+        let cs = verifier("customer-service");
+        cs.verify(&token, CREATE).unwrap();
+        // Remembered, it still opens only its method, and not past its time.
+        let list = "/wuye.customerservice.v1.ComplaintService/ListComplaints";
+        assert!(cs.verify(&token, list).is_err());
+        cs.verified.put(
+            token.clone(),
+            (CREATE.to_owned(), unix_now() - 1, front_desk()),
+        );
+        assert!(cs.verify(&token, CREATE).is_err());
     }
 
     #[test]
