@@ -256,8 +256,11 @@ pub struct Signer {
     ttl: Duration,
     /// The identities signed this second: the same call's identity is the same bytes within a
     /// second (Ed25519 is deterministic), and signing costs more than the rest of a hop.
-    signed: Arc<Memo<(String, String, Caller), (u64, String)>>,
+    signed: Arc<Memo<CallOf, (u64, String)>>,
 }
+
+/// One call an identity is for: its audience, its method and its caller.
+type CallOf = (String, String, Caller);
 
 /// How many signed or verified identities are remembered; past that the memory starts afresh.
 const REMEMBERED: usize = 10_000;
