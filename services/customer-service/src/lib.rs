@@ -2,6 +2,8 @@
 //! households, residents, move-in and move-out, the registers) and complaints; keys, surveys
 //! and visits follow.
 
+mod app;
+mod convert;
 pub mod domain;
 mod follow_ups;
 pub(crate) mod grpc;

@@ -1,6 +1,8 @@
 //! The 工程管理部, the engineering management department: duty roster, shift handover,
 //! inspections, equipment and repair work orders.
 
+mod app;
+mod convert;
 pub mod domain;
 pub(crate) mod grpc;
 mod store;

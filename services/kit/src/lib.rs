@@ -20,6 +20,7 @@ pub mod page;
 pub use wuye_proto::personal;
 pub mod properties;
 pub mod rpc;
+pub mod scope;
 pub mod seal;
 pub mod sealed;
 pub mod server;
@@ -169,6 +170,13 @@ where
         telemetry.shutdown();
         Ok(())
     })
+}
+
+/// A protobuf enum field (an `i32` on the wire) as a domain enum: `None` when the number is not
+/// of the enum, or its value has no domain meaning (`*_UNSPECIFIED`). `P` is the generated enum,
+/// `D` the domain's, with `impl TryFrom<P> for D` in the department's conversions.
+pub fn from_proto<P: TryFrom<i32>, D: TryFrom<P>>(value: i32) -> Option<D> {
+    D::try_from(P::try_from(value).ok()?).ok()
 }
 
 /// Gives a domain enum the text codes it is stored under: `code()` and `from_code()`.

@@ -1,0 +1,1 @@
+//! complaints: see the module above.

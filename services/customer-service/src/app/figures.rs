@@ -1,0 +1,1 @@
+//! figures: see the module above.

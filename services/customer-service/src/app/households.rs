@@ -1,0 +1,1 @@
+//! households: see the module above.

@@ -1,0 +1,11 @@
+//! The use cases of customer service: one function per RPC verb and scheduled job. Each owns
+//! its transaction: it claims the request id, loads through `store`, decides by the rules of
+//! `domain`, saves, appends the outbox event and commits. Property data is reached only with
+//! the call's [`wuye_kit::scope::Scope`].
+
+pub(crate) mod complaints;
+pub(crate) mod figures;
+pub(crate) mod households;
+pub(crate) mod keys;
+pub(crate) mod surveys;
+pub(crate) mod visits;

@@ -1,0 +1,1 @@
+//! visits: see the module above.

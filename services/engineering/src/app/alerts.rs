@@ -1,0 +1,1 @@
+//! alerts: see the module above.

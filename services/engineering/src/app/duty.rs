@@ -1,0 +1,1 @@
+//! duty: see the module above.

@@ -1,0 +1,1 @@
+//! equipment: see the module above.

@@ -1,0 +1,1 @@
+//! handover: see the module above.

@@ -1,0 +1,1 @@
+//! inspections: see the module above.
