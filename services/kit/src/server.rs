@@ -185,18 +185,43 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then lets calls in flight finish.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    pub async fn run_until(
+        mut self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
         let (health, health_service) = tonic_health::server::health_reporter();
         for name in &self.served {
             health
                 .set_service_status(*name, ServingStatus::Serving)
                 .await;
         }
-        let mut routes = self.routes;
         let probes = self
             .health_listener
+            .take()
             .map(|listener| (listener, health_service.clone()));
-        routes.add_service(health_service);
+        let routes = self.routes(health_service)?;
+        let mut tasks = self.start_tasks(probes)?;
+        let stopping = self.stopping.clone();
+        let shutdown = async move {
+            shutdown.await;
+            stopping.send_replace(true);
+        };
+        let name = self.name;
+        self.serve(routes, shutdown).await?;
+        tasks.shutdown().await;
+        tracing::info!(server = name, "stopped");
+        Ok(())
+    }
+
+    /// The services added, with health and reflection, reshaped by [`Self::wrap_routes`].
+    fn routes(
+        &mut self,
+        health: tonic_health::pb::health_server::HealthServer<
+            impl tonic_health::pb::health_server::Health,
+        >,
+    ) -> anyhow::Result<Routes> {
+        let mut routes = std::mem::take(&mut self.routes);
+        routes.add_service(health);
         let reflection = || {
             let builder = tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(wuye_proto::FILE_DESCRIPTOR_SET)
@@ -209,16 +234,28 @@ impl Server {
         routes.add_service(reflection().build_v1()?);
         routes.add_service(reflection().build_v1alpha()?);
         let mut routes = routes.routes();
-        if let Some(wrap) = self.wrap {
+        if let Some(wrap) = self.wrap.take() {
             routes = wrap(routes);
         }
-        let name = self.name;
-        let addr = self.listener.local_addr()?;
-        // Background work (followers, jobs) ends as soon as the server begins to stop: a
-        // follower's stream held open would keep its peer's graceful stop waiting, and two
-        // departments following each other would wait for each other forever.
+        Ok(routes)
+    }
+
+    /// Starts the background work and the plaintext health listener. Background work
+    /// (followers, jobs) ends as soon as the server begins to stop: a follower's stream held
+    /// open would keep its peer's graceful stop waiting, and two departments following each
+    /// other would wait for each other forever. The health listener stops with the tasks, once
+    /// the server has stopped.
+    fn start_tasks(
+        &mut self,
+        probes: Option<(
+            TcpListener,
+            tonic_health::pb::health_server::HealthServer<
+                impl tonic_health::pb::health_server::Health,
+            >,
+        )>,
+    ) -> anyhow::Result<tokio::task::JoinSet<()>> {
         let mut tasks = tokio::task::JoinSet::new();
-        for task in self.tasks {
+        for task in std::mem::take(&mut self.tasks) {
             let mut stopping = self.stopping.subscribe();
             tasks.spawn(async move {
                 tokio::select! {
@@ -227,15 +264,10 @@ impl Server {
                 }
             });
         }
-        let stopping = self.stopping.clone();
-        let shutdown = async move {
-            shutdown.await;
-            stopping.send_replace(true);
-        };
         if let Some((listener, health)) = probes {
+            let name = self.name;
             let probe_addr = listener.local_addr()?;
             tracing::info!(server = name, addr = %probe_addr, "serving health checks in plaintext");
-            // Stopped with the tasks, once the server has stopped.
             tasks.spawn(async move {
                 let served = tonic::transport::Server::builder()
                     .add_service(health)
@@ -249,6 +281,17 @@ impl Server {
                 }
             });
         }
+        Ok(tasks)
+    }
+
+    /// Serves `routes` on the listener, in TLS when configured, until `shutdown`.
+    async fn serve(
+        self,
+        routes: Routes,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
+        let name = self.name;
+        let addr = self.listener.local_addr()?;
         let tls = match &self.tls {
             Some((tls, clients)) => {
                 let alpn: &[&[u8]] = if self.grpc_web {
@@ -300,8 +343,6 @@ impl Server {
                     .await?
             }
         }
-        tasks.shutdown().await;
-        tracing::info!(server = name, "stopped");
         Ok(())
     }
 }

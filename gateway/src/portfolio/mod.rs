@@ -165,12 +165,18 @@ impl PortfolioServer {
         id: String,
         name: String,
     ) -> (PropertyFigures, Vec<MissingSource>) {
-        let p = Some(id.as_str());
+        let answers = self.ask(period, &id).await;
+        answers.figures(id, name)
+    }
+
+    /// Asks every department configured for its figures of property `id`, all at once.
+    async fn ask(&self, period: &Period, id: &str) -> Answers {
+        let p = Some(id);
         let complaints = async {
             let cs = self.customer_service.clone()?;
             let request = self.signed(
                 GetComplaintFiguresRequest {
-                    property_id: id.clone(),
+                    property_id: id.to_owned(),
                     month: period.first.clone(),
                     to_month: period.last.clone(),
                 },
@@ -187,7 +193,7 @@ impl PortfolioServer {
             let cs = self.customer_service.clone()?;
             let request = self.signed(
                 GetCustomerCareFiguresRequest {
-                    property_id: id.clone(),
+                    property_id: id.to_owned(),
                     month: period.first.clone(),
                     to_month: period.last.clone(),
                 },
@@ -204,7 +210,7 @@ impl PortfolioServer {
             let cs = self.customer_service.clone()?;
             let request = self.signed(
                 GetKeyFiguresRequest {
-                    property_id: id.clone(),
+                    property_id: id.to_owned(),
                     from_month: period.first.clone(),
                     to_month: period.last.clone(),
                 },
@@ -221,7 +227,7 @@ impl PortfolioServer {
             let quality = self.quality.clone()?;
             let request = self.signed(
                 GetEscalationFiguresRequest {
-                    property_id: id.clone(),
+                    property_id: id.to_owned(),
                 },
                 p,
             );
@@ -234,103 +240,23 @@ impl PortfolioServer {
         };
         let engineering = async {
             let engineering = self.engineering.clone()?;
-            Some(self.engineering(engineering, period, &id).await)
+            Some(self.engineering(engineering, period, id).await)
         };
         let late_files = async {
             let archives = self.archives.clone()?;
-            Some(self.late_files(archives, &id).await)
+            Some(self.late_files(archives, id).await)
         };
         let (complaints, care, keys, escalations, engineering, late_files) =
             tokio::join!(complaints, care, keys, escalations, engineering, late_files);
-
-        let mut gaps = Vec::new();
-        let mut gap = |department: &str, status: &Status| {
-            gaps.push(missing(&format!("local:{department}"), status));
-        };
-        let mut figures = PropertyFigures {
-            property_id: id.clone(),
-            property_name: name,
-            source: "local".into(),
-            complaints: Some(ComplaintFigures::default()),
-            open_escalations: Some(Count::default()),
-            survey_return: Some(Rate::default()),
-            survey_satisfaction: Some(Rate::default()),
-            repair_follow_up: Some(Rate::default()),
-            move_in_visits: Some(Rate::default()),
-            overdue_keys: Some(Count::default()),
-            late_archive_files: Some(Count::default()),
-            refused_handovers: Some(Count::default()),
-            inspection_coverage: Some(Rate::default()),
-            intact_rate: Some(Rate::default()),
-        };
-        match complaints {
-            Some(Ok(c)) => {
-                figures.complaints = Some(ComplaintFigures {
-                    available: true,
-                    registered: c.registered,
-                    by_severity: key_counts(c.by_severity.iter().map(|c| (&c.key, c.count))),
-                    by_state: key_counts(c.by_state.iter().map(|c| (&c.key, c.count))),
-                    replies_on_time: Some(rate(c.replies_on_time, c.replies_due)),
-                })
-            }
-            Some(Err(s)) => gap("customer-service", &s),
-            None => {}
+        Answers {
+            complaints,
+            care,
+            keys,
+            escalations,
+            engineering,
+            late_files,
         }
-        match care {
-            Some(Ok(c)) => {
-                // rules CS-4, VIS-4, VIS-5: counts, so totals are sums of both sides.
-                figures.survey_return = Some(rate(c.forms_returned, c.forms_distributed));
-                figures.survey_satisfaction = Some(rate(c.ratings_satisfied, c.ratings));
-                figures.repair_follow_up = Some(rate(c.repairs_visited, c.repairs_completed));
-                figures.move_in_visits = Some(rate(c.households_visited, c.households_occupied));
-            }
-            Some(Err(s)) => gap("customer-service", &s),
-            None => {}
-        }
-        match keys {
-            Some(Ok(people)) => {
-                figures.overdue_keys = Some(count(
-                    people.iter().map(|f| i64::from(f.overdue_loans)).sum(),
-                ))
-            }
-            // Key custody not served by this deployment's customer service: not available,
-            // but nothing failed.
-            Some(Err(s)) if s.code() == Code::Unimplemented => {}
-            Some(Err(s)) => gap("customer-service", &s),
-            None => {}
-        }
-        match escalations {
-            Some(Ok(e)) => figures.open_escalations = Some(count(e.open)),
-            Some(Err(s)) => gap("quality", &s),
-            None => {}
-        }
-        match engineering {
-            Some(Ok(months)) => {
-                let (mut refused, mut done, mut due, mut intact, mut inspected) = (0, 0, 0, 0, 0);
-                for e in months {
-                    refused += e.handovers.unwrap_or_default().refused_handovers;
-                    let inspections = e.all_inspections.unwrap_or_default();
-                    done += inspections.done;
-                    due += inspections.due - inspections.pending;
-                    let i = e.intact.unwrap_or_default();
-                    intact += i.intact;
-                    inspected += i.inspected;
-                }
-                figures.refused_handovers = Some(count(refused));
-                figures.inspection_coverage = Some(rate(done, due));
-                figures.intact_rate = Some(rate(intact, inspected));
-            }
-            Some(Err(s)) => gap("engineering", &s),
-            None => {}
-        }
-        match late_files {
-            Some(Ok(n)) => figures.late_archive_files = Some(count(n)),
-            Some(Err(s)) => gap("archives", &s),
-            None => {}
-        }
-        (figures, gaps)
     }
-
     /// Engineering answers a month at a time: its figures of each month of the period, whose
     /// counts add up.
     async fn engineering(
@@ -593,6 +519,112 @@ fn parse_month(month: &str) -> Option<(i32, u8)> {
     Some((i32::from(year), m))
 }
 
+/// What each department answered for one property: `None` when the department is not
+/// configured here.
+struct Answers {
+    complaints: Option<Result<wuye_proto::customerservice::ComplaintFigures, Status>>,
+    care: Option<Result<wuye_proto::customerservice::CustomerCareFigures, Status>>,
+    keys: Option<Result<Vec<wuye_proto::customerservice::KeyFigures>, Status>>,
+    escalations: Option<Result<wuye_proto::quality::EscalationFigures, Status>>,
+    engineering: Option<Result<Vec<EngineeringFigures>, Status>>,
+    late_files: Option<Result<i64, Status>>,
+}
+
+impl Answers {
+    /// The property's figures from the answers, and the departments that failed.
+    fn figures(self, id: String, name: String) -> (PropertyFigures, Vec<MissingSource>) {
+        let mut gaps = Vec::new();
+        let mut gap = |department: &str, status: &Status| {
+            gaps.push(missing(&format!("local:{department}"), status));
+        };
+        let mut figures = PropertyFigures {
+            property_id: id,
+            property_name: name,
+            source: "local".into(),
+            complaints: Some(ComplaintFigures::default()),
+            open_escalations: Some(Count::default()),
+            survey_return: Some(Rate::default()),
+            survey_satisfaction: Some(Rate::default()),
+            repair_follow_up: Some(Rate::default()),
+            move_in_visits: Some(Rate::default()),
+            overdue_keys: Some(Count::default()),
+            late_archive_files: Some(Count::default()),
+            refused_handovers: Some(Count::default()),
+            inspection_coverage: Some(Rate::default()),
+            intact_rate: Some(Rate::default()),
+        };
+        match self.complaints {
+            Some(Ok(c)) => {
+                figures.complaints = Some(ComplaintFigures {
+                    available: true,
+                    registered: c.registered,
+                    by_severity: key_counts(c.by_severity.iter().map(|c| (&c.key, c.count))),
+                    by_state: key_counts(c.by_state.iter().map(|c| (&c.key, c.count))),
+                    replies_on_time: Some(rate(c.replies_on_time, c.replies_due)),
+                })
+            }
+            Some(Err(s)) => gap("customer-service", &s),
+            None => {}
+        }
+        match self.care {
+            Some(Ok(c)) => {
+                // rules CS-4, VIS-4, VIS-5: counts, so totals are sums of both sides.
+                figures.survey_return = Some(rate(c.forms_returned, c.forms_distributed));
+                figures.survey_satisfaction = Some(rate(c.ratings_satisfied, c.ratings));
+                figures.repair_follow_up = Some(rate(c.repairs_visited, c.repairs_completed));
+                figures.move_in_visits = Some(rate(c.households_visited, c.households_occupied));
+            }
+            Some(Err(s)) => gap("customer-service", &s),
+            None => {}
+        }
+        match self.keys {
+            Some(Ok(people)) => {
+                figures.overdue_keys = Some(count(
+                    people.iter().map(|f| i64::from(f.overdue_loans)).sum(),
+                ))
+            }
+            // Key custody not served by this deployment's customer service: not available,
+            // but nothing failed.
+            Some(Err(s)) if s.code() == Code::Unimplemented => {}
+            Some(Err(s)) => gap("customer-service", &s),
+            None => {}
+        }
+        match self.escalations {
+            Some(Ok(e)) => figures.open_escalations = Some(count(e.open)),
+            Some(Err(s)) => gap("quality", &s),
+            None => {}
+        }
+        match self.engineering {
+            Some(Ok(months)) => add_engineering(&mut figures, months),
+            Some(Err(s)) => gap("engineering", &s),
+            None => {}
+        }
+        match self.late_files {
+            Some(Ok(n)) => figures.late_archive_files = Some(count(n)),
+            Some(Err(s)) => gap("archives", &s),
+            None => {}
+        }
+        (figures, gaps)
+    }
+}
+
+/// Engineering's months of the period, whose counts add up.
+fn add_engineering(figures: &mut PropertyFigures, months: Vec<EngineeringFigures>) {
+    let (mut refused, mut done, mut due, mut intact, mut inspected) = (0, 0, 0, 0, 0);
+    for e in months {
+        refused += e.handovers.unwrap_or_default().refused_handovers;
+        let inspections = e.all_inspections.unwrap_or_default();
+        done += inspections.done;
+        due += inspections.due - inspections.pending;
+        let i = e.intact.unwrap_or_default();
+        intact += i.intact;
+        inspected += i.inspected;
+    }
+    figures.refused_handovers = Some(count(refused));
+    figures.inspection_coverage = Some(rate(done, due));
+    figures.intact_rate = Some(rate(intact, inspected));
+}
+
 fn missing(source: &str, status: &Status) -> MissingSource {
     MissingSource {
         source: source.to_owned(),
@@ -716,121 +748,4 @@ pub fn total(properties: &[PropertyFigures]) -> PropertyFigures {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn caller(role: &str, property: Option<&str>) -> Caller {
-        Caller {
-            user_id: "u".into(),
-            name: "u".into(),
-            role: role.into(),
-            property: property.map(str::to_owned),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn property_users_see_only_their_property() {
-        // rule HQ-1: headquarters sees every property, a property its own
-        let hq = caller("hq_viewer", None);
-        assert_eq!(scope(&hq, vec![]).unwrap(), None);
-        assert_eq!(
-            scope(&hq, vec!["a".into()]).unwrap(),
-            Some(BTreeSet::from(["a".to_owned()]))
-        );
-        let pm = caller("project_manager", Some("a"));
-        assert_eq!(
-            scope(&pm, vec![]).unwrap(),
-            Some(BTreeSet::from(["a".to_owned()]))
-        );
-        assert_eq!(
-            scope(&pm, vec!["b".into()]).unwrap_err().code(),
-            Code::PermissionDenied
-        );
-        let nowhere = caller("project_manager", None);
-        assert_eq!(
-            scope(&nowhere, vec![]).unwrap_err().code(),
-            Code::PermissionDenied
-        );
-    }
-
-    #[test]
-    fn totals_sum_and_are_available_only_when_every_property_is() {
-        let mut a = PropertyFigures {
-            open_escalations: Some(count(2)),
-            inspection_coverage: Some(rate(3, 4)),
-            overdue_keys: Some(count(1)),
-            complaints: Some(ComplaintFigures {
-                available: true,
-                registered: 3,
-                by_severity: vec![KeyCount {
-                    key: "minor".into(),
-                    count: 3,
-                }],
-                by_state: vec![],
-                replies_on_time: Some(rate(1, 2)),
-            }),
-            ..Default::default()
-        };
-        let b = PropertyFigures {
-            open_escalations: Some(count(5)),
-            inspection_coverage: Some(rate(1, 4)),
-            overdue_keys: Some(Count::default()),
-            complaints: Some(ComplaintFigures {
-                available: true,
-                registered: 1,
-                by_severity: vec![KeyCount {
-                    key: "minor".into(),
-                    count: 1,
-                }],
-                by_state: vec![],
-                replies_on_time: Some(rate(1, 1)),
-            }),
-            ..Default::default()
-        };
-        let t = total(&[a.clone(), b.clone()]);
-        assert_eq!(t.open_escalations.unwrap(), count(7));
-        assert_eq!(t.inspection_coverage.unwrap(), rate(4, 8));
-        assert!(!t.overdue_keys.unwrap().available);
-        assert!(!t.survey_return.unwrap().available);
-        let complaints = t.complaints.unwrap();
-        assert_eq!(complaints.registered, 4);
-        assert_eq!(complaints.by_severity[0].count, 4);
-        assert_eq!(complaints.replies_on_time.unwrap(), rate(2, 3));
-        a.complaints = Some(ComplaintFigures::default());
-        assert!(!total(&[a, b]).complaints.unwrap().available);
-    }
-
-    #[test]
-    fn periods_list_their_months() {
-        let one = Period::new("2026-11", "").unwrap();
-        assert_eq!(
-            (one.first.as_str(), one.last.as_str()),
-            ("2026-11", "2026-11")
-        );
-        assert_eq!(one.months, vec!["2026-11"]);
-        let quarter = Period::new("2026-11", "2027-01").unwrap();
-        assert_eq!(quarter.months, vec!["2026-11", "2026-12", "2027-01"]);
-        assert_eq!(Period::new("2026-01", "2026-12").unwrap().months.len(), 12);
-        for (month, to) in [
-            ("2026-13", ""),
-            ("2026-1", ""),
-            ("2026-11", "2026-10"),
-            ("2026-01", "2027-01"),
-            ("2026-11", "x"),
-        ] {
-            assert_eq!(
-                Period::new(month, to).unwrap_err().code(),
-                Code::InvalidArgument,
-                "{month}..{to}"
-            );
-        }
-    }
-
-    #[test]
-    fn months_and_methods() {
-        assert!(serves("wuye.hq.v1.PortfolioService/GetPortfolio"));
-        assert!(!serves("wuye.hq.v10.X/Y"));
-        assert_eq!(rate(0, 0).percent, 100.0);
-    }
-}
+mod tests;
