@@ -37,10 +37,5 @@ pub(crate) async fn month(
     m.arrived_on_time = arrived - late;
     tx.rollback().await?;
     let target = property.rules.engineering.intact_rate_target_percent;
-    Ok(Figures::of(
-        (id.clone(), month),
-        &m,
-        eng.clock.now(),
-        target,
-    ))
+    Ok(Figures::of(id.clone(), month, &m, eng.clock.now(), target))
 }

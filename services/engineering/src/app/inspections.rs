@@ -60,7 +60,8 @@ pub(crate) async fn generate(
         &property.id,
         day,
         property.time_zone,
-        (&zones, &equipment),
+        &zones,
+        &equipment,
         &property.rules.engineering,
         new_id,
     );

@@ -223,7 +223,8 @@ impl Figures {
     /// The figures of `m`, its inspections judged at `now`, the intact rate against
     /// `target_percent` (INS-4).
     pub fn of(
-        (property_id, month): (String, String),
+        property_id: String,
+        month: String,
         m: &Month,
         now: DateTime<Utc>,
         target_percent: u32,
@@ -306,6 +307,28 @@ mod tests {
         assert_eq!(c.percent(), 50.0);
         assert_eq!(coverage(&due, None, at(10)).done, 2);
         assert_eq!(coverage(&[], None, at(10)).percent(), 100.0);
+    }
+
+    #[test]
+    fn equipment_is_intact_on_an_inspection_when_none_of_its_items_failed() {
+        // rule INS-4
+        let item = |inspection: &str, equipment: &str, failed: bool| InspectedItem {
+            inspection_id: inspection.into(),
+            equipment_id: equipment.into(),
+            recorded_at: at(1),
+            failed,
+        };
+        let results = equipment_results(vec![
+            item("i1", "a", false),
+            item("i1", "a", true),
+            item("i1", "b", false),
+            item("i2", "a", false),
+        ]);
+        let intact: Vec<(&str, bool)> = results
+            .iter()
+            .map(|r| (r.equipment_id.as_str(), r.intact))
+            .collect();
+        assert_eq!(intact, [("a", false), ("b", true), ("a", true)]);
     }
 
     #[test]

@@ -344,7 +344,8 @@ pub fn schedule(
     property_id: &str,
     day: NaiveDate,
     tz: Tz,
-    (zones, equipment): (&[Zone], &[Equipment]),
+    zones: &[Zone],
+    equipment: &[Equipment],
     rules: &EngineeringRules,
     mut new_id: impl FnMut() -> String,
 ) -> Vec<Inspection> {
