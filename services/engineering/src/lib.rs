@@ -6,7 +6,6 @@ mod convert;
 pub mod domain;
 pub(crate) mod grpc;
 mod store;
-mod units;
 
 use tokio::net::TcpListener;
 use wuye_kit::{
@@ -59,10 +58,10 @@ pub async fn build(
     let (db, outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
     // rule WO-1: the units a repair may name, from customer-service's events.
     let units = Follower {
-        consumer: units::CONSUMER,
+        consumer: app::units::CONSUMER,
         db: db.clone(),
         source: wuye_kit::follow::source(&settings, NAME, "customer-service")?,
-        handler: units::Units,
+        handler: app::units::Units,
     };
     let gauges = metrics::count_gauges(
         db.clone(),

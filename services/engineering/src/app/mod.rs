@@ -9,4 +9,5 @@ pub(crate) mod equipment;
 pub(crate) mod figures;
 pub(crate) mod handover;
 pub(crate) mod inspections;
+pub(crate) mod units;
 pub(crate) mod work_orders;

@@ -145,6 +145,120 @@ pub fn percent(part: i64, whole: i64) -> f64 {
     }
 }
 
+/// One equipment item of an inspection recorded in the month.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InspectedItem {
+    pub inspection_id: String,
+    pub equipment_id: String,
+    pub recorded_at: DateTime<Utc>,
+    pub failed: bool,
+}
+
+/// One result per inspection and equipment: intact when none of its items failed.
+pub fn equipment_results(items: Vec<InspectedItem>) -> Vec<EquipmentResult> {
+    let mut results: BTreeMap<(String, String), EquipmentResult> = BTreeMap::new();
+    for i in items {
+        results
+            .entry((i.inspection_id, i.equipment_id.clone()))
+            .or_insert(EquipmentResult {
+                equipment_id: i.equipment_id,
+                recorded_at: i.recorded_at,
+                intact: true,
+            })
+            .intact &= !i.failed;
+    }
+    results.into_values().collect()
+}
+
+/// The raw counts of a month, for the figures.
+#[derive(Debug, Default)]
+pub struct Month {
+    pub due: Vec<DueInspection>,
+    pub equipment_results: Vec<EquipmentResult>,
+    pub equipment_count: i64,
+    pub handovers_completed: i64,
+    /// Per refusal: its handover and its HO-7 reason codes.
+    pub refusals: Vec<(String, Vec<String>)>,
+    pub work_orders_opened: i64,
+    pub work_orders_completed: i64,
+    pub arrived_on_time: i64,
+    pub arrived_late: i64,
+}
+
+/// The department's figures of a property's month.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figures {
+    pub property_id: String,
+    pub month: String,
+    pub daily: Coverage,
+    pub weekly: Coverage,
+    pub monthly: Coverage,
+    pub all_inspections: Coverage,
+    pub intact: Intact,
+    pub intact_target_percent: u32,
+    pub handovers: HandoverFigures,
+    pub work_orders: WorkOrderFigures,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandoverFigures {
+    pub completed: i64,
+    pub refusals: i64,
+    /// Handovers refused at least once.
+    pub refused_handovers: i64,
+    /// HO-7 reason codes, most frequent first.
+    pub reasons: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkOrderFigures {
+    pub opened: i64,
+    pub completed: i64,
+    pub arrived_on_time: i64,
+    pub arrived_late: i64,
+    pub on_time_percent: f64,
+}
+
+impl Figures {
+    /// The figures of `m`, its inspections judged at `now`, the intact rate against
+    /// `target_percent` (INS-4).
+    pub fn of(
+        property_id: String,
+        month: String,
+        m: &Month,
+        now: DateTime<Utc>,
+        target_percent: u32,
+    ) -> Figures {
+        let mut refused: Vec<&str> = m.refusals.iter().map(|(h, _)| h.as_str()).collect();
+        refused.sort_unstable();
+        refused.dedup();
+        let arrived = m.arrived_on_time + m.arrived_late;
+        Figures {
+            property_id,
+            month,
+            daily: coverage(&m.due, Some(Kind::Daily), now),
+            weekly: coverage(&m.due, Some(Kind::Weekly), now),
+            monthly: coverage(&m.due, Some(Kind::Monthly), now),
+            all_inspections: coverage(&m.due, None, now),
+            intact: intact_rate(&m.equipment_results, m.equipment_count),
+            intact_target_percent: target_percent,
+            handovers: HandoverFigures {
+                completed: m.handovers_completed,
+                refusals: m.refusals.len() as i64,
+                refused_handovers: refused.len() as i64,
+                reasons: reason_counts(m.refusals.iter().map(|(_, r)| r.as_slice())),
+            },
+            work_orders: WorkOrderFigures {
+                opened: m.work_orders_opened,
+                completed: m.work_orders_completed,
+                arrived_on_time: m.arrived_on_time,
+                arrived_late: m.arrived_late,
+                on_time_percent: percent(m.arrived_on_time, arrived),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{Duration, TimeZone};
@@ -193,6 +307,28 @@ mod tests {
         assert_eq!(c.percent(), 50.0);
         assert_eq!(coverage(&due, None, at(10)).done, 2);
         assert_eq!(coverage(&[], None, at(10)).percent(), 100.0);
+    }
+
+    #[test]
+    fn equipment_is_intact_on_an_inspection_when_none_of_its_items_failed() {
+        // rule INS-4
+        let item = |inspection: &str, equipment: &str, failed: bool| InspectedItem {
+            inspection_id: inspection.into(),
+            equipment_id: equipment.into(),
+            recorded_at: at(1),
+            failed,
+        };
+        let results = equipment_results(vec![
+            item("i1", "a", false),
+            item("i1", "a", true),
+            item("i1", "b", false),
+            item("i2", "a", false),
+        ]);
+        let intact: Vec<(&str, bool)> = results
+            .iter()
+            .map(|r| (r.equipment_id.as_str(), r.intact))
+            .collect();
+        assert_eq!(intact, [("a", false), ("b", true), ("a", true)]);
     }
 
     #[test]

@@ -85,6 +85,41 @@ pub struct WorkOrder {
     pub completed_by: Option<Actor>,
 }
 
+/// What a new work order asks for: a customer's request taken by the front desk (WO-1) or a
+/// failed inspection item (INS-5).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repair {
+    pub source: Source,
+    pub unit_id: Option<String>,
+    pub equipment_id: Option<String>,
+    pub inspection_id: Option<String>,
+    pub description: String,
+    pub urgency: Urgency,
+    pub team: String,
+    pub requester: Requester,
+    pub contact_number: Option<i64>,
+    pub booked_at: Option<DateTime<Utc>>,
+}
+
+/// What completing a work order says (WO-3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    pub work_done: String,
+    pub parts: Vec<Part>,
+    pub rating: i32,
+    pub signature: String,
+}
+
+/// Which work orders a list shows.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub state: Option<State>,
+    pub source: Option<Source>,
+    pub inspection_id: String,
+    /// Before this number, the page token.
+    pub before_number: Option<i64>,
+}
+
 pub const MAX_PARTS: usize = 50;
 pub const MAX_TEAM: usize = 50;
 
@@ -110,6 +145,61 @@ pub fn arrival_due(
 }
 
 impl WorkOrder {
+    /// A new, open order for `r`; its number is given when it is stored (WO-1).
+    pub fn open(id: String, property_id: &str, r: Repair, at: DateTime<Utc>, by: Actor) -> Self {
+        WorkOrder {
+            id,
+            property_id: property_id.to_owned(),
+            number: 0,
+            source: r.source,
+            unit_id: r.unit_id,
+            equipment_id: r.equipment_id,
+            inspection_id: r.inspection_id,
+            description: r.description,
+            urgency: r.urgency,
+            team: r.team,
+            requester: r.requester,
+            contact_number: r.contact_number,
+            booked_at: r.booked_at,
+            state: State::Open,
+            opened_at: at,
+            opened_by: by,
+            assignee_user_id: String::new(),
+            assignee_name: String::new(),
+            dispatched_at: None,
+            arrival_due_at: None,
+            arrived_at: None,
+            arrived_late: false,
+            work_done: String::new(),
+            parts: Vec::new(),
+            completed_at: None,
+            customer_rating: 0,
+            customer_signature: String::new(),
+            completed_by: None,
+        }
+    }
+
+    /// WO-3: what a customer's repair lacks to be completed with `c`: (field, why) for each.
+    pub fn missing_customer(&self, c: &Completion) -> Vec<(&'static str, &'static str)> {
+        let mut missing = Vec::new();
+        if !self.needs_customer_signature() {
+            return missing;
+        }
+        if !(1..=5).contains(&c.rating) {
+            missing.push((
+                "customer_rating",
+                "the customer rates the repair from 1 to 5",
+            ));
+        }
+        if c.signature.trim().is_empty() {
+            missing.push((
+                "customer_signature",
+                "the customer signs the completed repair",
+            ));
+        }
+        missing
+    }
+
     /// Sends the order to the person who goes; the arrival deadline starts now (WO-2).
     pub fn dispatch(
         &mut self,

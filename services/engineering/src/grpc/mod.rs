@@ -22,8 +22,6 @@ use crate::domain::{
     duty::{EntryKind, ShiftState, SwapState},
     equipment::{Condition, InventoryCategory},
     handover::{Fitness, Running, State as HandoverState},
-    inspections::{Kind, Observed, State as InspectionState},
-    work_orders::{Source, State as WorkOrderState, Urgency},
 };
 
 const MAX_REQUEST_ID: usize = 100;
@@ -228,93 +226,5 @@ fn running_to_proto(r: Running) -> pb::RunningState {
         Running::Normal => pb::RunningState::Normal,
         Running::AbnormalKnownCause => pb::RunningState::AbnormalKnownCause,
         Running::AbnormalUnknownCause => pb::RunningState::AbnormalUnknownCause,
-    }
-}
-
-fn urgency_from_proto(value: i32) -> Option<Urgency> {
-    match pb::Urgency::try_from(value).ok()? {
-        pb::Urgency::Unspecified => None,
-        pb::Urgency::Emergency => Some(Urgency::Emergency),
-        pb::Urgency::Ordinary => Some(Urgency::Ordinary),
-    }
-}
-
-fn source_from_proto(value: i32) -> Option<Source> {
-    match pb::WorkOrderSource::try_from(value).ok()? {
-        pb::WorkOrderSource::Unspecified => None,
-        pb::WorkOrderSource::CustomerRequest => Some(Source::CustomerRequest),
-        pb::WorkOrderSource::Inspection => Some(Source::Inspection),
-    }
-}
-
-fn work_order_state_from_proto(value: i32) -> Option<WorkOrderState> {
-    match pb::WorkOrderState::try_from(value).ok()? {
-        pb::WorkOrderState::Unspecified => None,
-        pb::WorkOrderState::Open => Some(WorkOrderState::Open),
-        pb::WorkOrderState::Dispatched => Some(WorkOrderState::Dispatched),
-        pb::WorkOrderState::Arrived => Some(WorkOrderState::Arrived),
-        pb::WorkOrderState::Completed => Some(WorkOrderState::Completed),
-    }
-}
-
-fn work_order_state_to_proto(s: WorkOrderState) -> pb::WorkOrderState {
-    match s {
-        WorkOrderState::Open => pb::WorkOrderState::Open,
-        WorkOrderState::Dispatched => pb::WorkOrderState::Dispatched,
-        WorkOrderState::Arrived => pb::WorkOrderState::Arrived,
-        WorkOrderState::Completed => pb::WorkOrderState::Completed,
-    }
-}
-
-fn kind_from_proto(value: i32) -> Option<Kind> {
-    match pb::InspectionKind::try_from(value).ok()? {
-        pb::InspectionKind::Unspecified => None,
-        pb::InspectionKind::Daily => Some(Kind::Daily),
-        pb::InspectionKind::Weekly => Some(Kind::Weekly),
-        pb::InspectionKind::Monthly => Some(Kind::Monthly),
-    }
-}
-
-fn kind_to_proto(k: Kind) -> pb::InspectionKind {
-    match k {
-        Kind::Daily => pb::InspectionKind::Daily,
-        Kind::Weekly => pb::InspectionKind::Weekly,
-        Kind::Monthly => pb::InspectionKind::Monthly,
-    }
-}
-
-fn inspection_state_from_proto(value: i32) -> Option<InspectionState> {
-    match pb::InspectionState::try_from(value).ok()? {
-        pb::InspectionState::Unspecified => None,
-        pb::InspectionState::Due => Some(InspectionState::Due),
-        pb::InspectionState::Done => Some(InspectionState::Done),
-        pb::InspectionState::Missed => Some(InspectionState::Missed),
-    }
-}
-
-fn inspection_state_to_proto(s: InspectionState) -> pb::InspectionState {
-    match s {
-        InspectionState::Due => pb::InspectionState::Due,
-        InspectionState::Done => pb::InspectionState::Done,
-        InspectionState::Missed => pb::InspectionState::Missed,
-    }
-}
-
-fn observed_from_proto(value: i32) -> Option<Observed> {
-    match pb::ObservedState::try_from(value).ok()? {
-        pb::ObservedState::Unspecified => None,
-        pb::ObservedState::Normal => Some(Observed::Normal),
-        pb::ObservedState::Stopped => Some(Observed::Stopped),
-        pb::ObservedState::Abnormal => Some(Observed::Abnormal),
-        pb::ObservedState::Fault => Some(Observed::Fault),
-    }
-}
-
-fn observed_to_proto(o: Observed) -> pb::ObservedState {
-    match o {
-        Observed::Normal => pb::ObservedState::Normal,
-        Observed::Stopped => pb::ObservedState::Stopped,
-        Observed::Abnormal => pb::ObservedState::Abnormal,
-        Observed::Fault => pb::ObservedState::Fault,
     }
 }

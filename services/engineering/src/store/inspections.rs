@@ -1,31 +1,14 @@
-use super::Store;
-use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Tz;
+//! The inspections' SQL: the schedule's rows, their checklist items and what was recorded.
+
+use chrono::{DateTime, Utc};
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Error, Result,
-    db::{Db, Tx, from_micros, to_micros},
-    idempotency::{self, Claim, RequestId},
-    identity::Actor,
-    outbox::Outbox,
-    properties::EngineeringRules,
+    db::{Tx, from_micros, to_micros},
 };
-use wuye_proto::events::{MajorFindingReported, event::Payload};
 
-use super::{
-    alerts, decode,
-    equipment::{Created, all_equipment, all_zones},
-    flag, get_flag, get_opt_actor, get_time,
-};
-use crate::domain::{
-    alerts::{Alert, AlertKind},
-    equipment::Condition,
-    inspections::{
-        Inspection, Item, ItemKind, Kind, RecordError, State, Value, daily_checklist, daily_window,
-        monthly_checklist, monthly_window, weekly_checklist, weekly_window,
-    },
-    work_orders::{Requester, Source, State as WorkOrderState, Urgency, WorkOrder},
-};
+use super::{decode, flag, get_flag, get_opt_actor, get_time};
+use crate::domain::inspections::{Filter, Inspection, Item, ItemKind, Kind, State, Value};
 
 const COLUMNS: &str = "id, property_id, kind, zone_id, assignee_user_id, assignee_name, \
     window_start_at, due_at, record_at, recorded_by_id, recorded_by_name, recorded_by_role, \
@@ -89,7 +72,8 @@ async fn fill(tx: &mut Tx, i: &mut Inspection) -> Result<()> {
     Ok(())
 }
 
-async fn load(tx: &mut Tx, property_id: &str, id: &str) -> Result<Inspection> {
+/// The inspection `id` of the property, with its items and work orders.
+pub async fn load(tx: &mut Tx, property_id: &str, id: &str) -> Result<Inspection> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM inspections WHERE property_id = $1 AND id = $2"
     ));
@@ -107,15 +91,8 @@ async fn load(tx: &mut Tx, property_id: &str, id: &str) -> Result<Inspection> {
     Ok(i)
 }
 
-pub async fn get(db: &Db, property_id: &str, id: &str) -> Result<Inspection> {
-    let mut tx = db.read().await?;
-    let i = load(&mut tx, property_id, id).await?;
-    tx.commit().await?;
-    Ok(i)
-}
-
 /// Writes `i` unless the schedule already made the same one; whether it was new.
-async fn insert_if_new(tx: &mut Tx, i: &Inspection) -> Result<bool> {
+pub async fn insert_if_new(tx: &mut Tx, i: &Inspection) -> Result<bool> {
     let inserted = sqlx::query(
         "INSERT INTO inspections (id, property_id, kind, zone_id, assignee_user_id, assignee_name, \
          window_start_at, due_at, findings, major_finding, spot_check_note) \
@@ -157,107 +134,9 @@ async fn insert_if_new(tx: &mut Tx, i: &Inspection) -> Result<bool> {
     Ok(true)
 }
 
-fn new_inspection(
-    property_id: &str,
-    kind: Kind,
-    zone: Option<(&str, &str, &str)>,
-    window: (DateTime<Utc>, DateTime<Utc>),
-    items: Vec<Item>,
-) -> Inspection {
-    let (zone_id, user_id, name) = match zone {
-        Some((z, u, n)) => (Some(z.to_owned()), u.to_owned(), n.to_owned()),
-        None => (None, String::new(), String::new()),
-    };
-    Inspection {
-        id: uuid::Uuid::now_v7().to_string(),
-        property_id: property_id.to_owned(),
-        kind,
-        zone_id,
-        assignee_user_id: user_id,
-        assignee_name: name,
-        window_start: window.0,
-        due_at: window.1,
-        items,
-        recorded_at: None,
-        recorded_by: None,
-        findings: String::new(),
-        major_finding: String::new(),
-        work_order_ids: Vec::new(),
-        spot_checked_by: None,
-        spot_checked_at: None,
-        spot_check_note: String::new(),
-    }
-}
-
-/// The schedule for `day`: each zone's daily (INS-1), the week's (INS-3) and, when the
-/// property has them, the month's (INS-4). What exists already is left alone.
-pub async fn generate(
-    db: &Db,
-    property_id: &str,
-    day: NaiveDate,
-    tz: Tz,
-    rules: &EngineeringRules,
-) -> Result<Vec<Inspection>> {
-    let mut tx = db.begin().await?;
-    let zones = all_zones(&mut tx, property_id).await?;
-    let equipment = all_equipment(&mut tx, property_id).await?;
-    let mut planned = Vec::new();
-    for z in &zones {
-        let mine: Vec<_> = equipment
-            .iter()
-            .filter(|e| e.zone_id == z.id)
-            .cloned()
-            .collect();
-        planned.push(new_inspection(
-            property_id,
-            Kind::Daily,
-            Some((&z.id, &z.technician_user_id, &z.technician_name)),
-            daily_window(day, tz),
-            daily_checklist(&mine, rules),
-        ));
-    }
-    let large: Vec<_> = equipment.iter().filter(|e| e.large).cloned().collect();
-    planned.push(new_inspection(
-        property_id,
-        Kind::Weekly,
-        None,
-        weekly_window(day, tz, rules.weekly_inspection_weekday),
-        weekly_checklist(&large),
-    ));
-    if rules.monthly_inspections {
-        planned.push(new_inspection(
-            property_id,
-            Kind::Monthly,
-            None,
-            monthly_window(day, tz),
-            monthly_checklist(&equipment),
-        ));
-    }
-    let mut created = Vec::new();
-    for i in planned {
-        if insert_if_new(&mut tx, &i).await? {
-            created.push(i);
-        }
-    }
-    tx.commit().await?;
-    Ok(created)
-}
-
-/// Which inspections a list shows.
-#[derive(Debug, Default)]
-pub struct Filter {
-    pub kind: Option<Kind>,
-    pub state: Option<State>,
-    pub zone_id: String,
-    pub due_from: Option<DateTime<Utc>>,
-    pub due_before: Option<DateTime<Utc>>,
-    /// After this (due, id), the page token.
-    pub after: Option<(i64, String)>,
-}
-
 /// Inspections by due time; the state is judged at `now`.
 pub async fn list(
-    db: &Db,
+    tx: &mut Tx,
     property_id: &str,
     f: &Filter,
     now: DateTime<Utc>,
@@ -281,7 +160,6 @@ pub async fn list(
          AND (due_at > $8 OR (due_at = $8 AND id > $9)) \
          ORDER BY due_at, id LIMIT $10"
     ));
-    let mut tx = db.read().await?;
     let rows = sqlx::query(sql)
         .bind(property_id)
         .bind(f.kind.map(Kind::code).unwrap_or_default())
@@ -293,19 +171,19 @@ pub async fn list(
         .bind(after_due)
         .bind(after_id)
         .bind(limit)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
         let mut i = from_row(row)?;
-        fill(&mut tx, &mut i).await?;
+        fill(tx, &mut i).await?;
         out.push(i);
     }
-    tx.commit().await?;
     Ok(out)
 }
 
-async fn lock(tx: &mut Tx, property_id: &str, id: &str) -> Result<Inspection> {
+/// Loads the inspection for a change: touching the row first holds it until the commit.
+pub async fn lock(tx: &mut Tx, property_id: &str, id: &str) -> Result<Inspection> {
     sqlx::query("UPDATE inspections SET findings = findings WHERE property_id = $1 AND id = $2")
         .bind(property_id)
         .bind(id)
@@ -314,50 +192,21 @@ async fn lock(tx: &mut Tx, property_id: &str, id: &str) -> Result<Inspection> {
     load(tx, property_id, id).await
 }
 
-/// The checklist a caller records.
-pub struct Recording {
-    pub results: Vec<(String, Value)>,
-    pub findings: String,
-    pub major_finding: String,
-}
-
-pub enum Recorded {
-    Done(Box<Inspection>),
-    /// Bad input: (field, description) for each mistake.
-    Invalid(Vec<(String, String)>),
-}
-
-/// Records a checklist: failed items open work orders linked to the inspection (INS-5) and
-/// mark their equipment faulty; a major finding alerts the manager (INS-2).
-pub async fn record(
-    db: &Db,
-    outbox: &Outbox,
-    property_id: &str,
-    id: &str,
-    r: Recording,
-    by: Actor,
-    now: DateTime<Utc>,
-) -> Result<Recorded> {
-    let mut tx = db.begin().await?;
-    let mut i = lock(&mut tx, property_id, id).await?;
-    i.may_record(&by.user_id, &by.role)?;
-    match i.record(r.results, r.findings, r.major_finding, by.clone(), now) {
-        Ok(()) => {}
-        Err(RecordError::Invalid(v)) => return Ok(Recorded::Invalid(v)),
-        Err(RecordError::Refused(refusal)) => return Err(refusal.into()),
-    }
+/// Writes what was recorded of `i`: who, when, the findings and each item's value.
+pub async fn save_record(tx: &mut Tx, i: &Inspection) -> Result<()> {
+    let by = i.recorded_by.as_ref();
     sqlx::query(
         "UPDATE inspections SET record_at = $2, recorded_by_id = $3, recorded_by_name = $4, \
          recorded_by_role = $5, findings = $6, major_finding = $7 WHERE id = $1",
     )
     .bind(&i.id)
-    .bind(to_micros(now))
-    .bind(&by.user_id)
-    .bind(&by.name)
-    .bind(&by.role)
+    .bind(i.recorded_at.map(to_micros))
+    .bind(by.map(|a| a.user_id.clone()))
+    .bind(by.map(|a| a.name.clone()))
+    .bind(by.map(|a| a.role.clone()))
     .bind(&i.findings)
     .bind(&i.major_finding)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     for (n, item) in i.items.iter().enumerate() {
         sqlx::query(
@@ -368,188 +217,26 @@ pub async fn record(
         .bind(n as i64)
         .bind(item.value.as_ref().map(Value::to_text))
         .bind(flag(item.failed))
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-    for (equipment_id, intact) in i.equipment_results() {
-        if !intact {
-            super::equipment::set_condition(&mut tx, &equipment_id, Condition::Faulty).await?;
-        }
-    }
-    for opening in i.work_orders_to_open() {
-        let w = WorkOrder {
-            id: uuid::Uuid::now_v7().to_string(),
-            property_id: property_id.to_owned(),
-            number: 0,
-            source: Source::Inspection,
-            unit_id: None,
-            equipment_id: opening.equipment_id,
-            inspection_id: Some(i.id.clone()),
-            description: opening.description,
-            urgency: Urgency::Ordinary,
-            team: INSPECTION_TEAM.into(),
-            requester: Requester::default(),
-            contact_number: None,
-            booked_at: None,
-            state: WorkOrderState::Open,
-            opened_at: now,
-            opened_by: by.clone(),
-            assignee_user_id: String::new(),
-            assignee_name: String::new(),
-            dispatched_at: None,
-            arrival_due_at: None,
-            arrived_at: None,
-            arrived_late: false,
-            work_done: String::new(),
-            parts: Vec::new(),
-            completed_at: None,
-            customer_rating: 0,
-            customer_signature: String::new(),
-            completed_by: None,
-        };
-        let w = super::work_orders::open_in(&mut tx, outbox, w).await?;
-        i.work_order_ids.push(w.id);
-    }
-    if !i.major_finding.trim().is_empty() {
-        let alert_id = uuid::Uuid::now_v7().to_string();
-        raise_major_finding(
-            &mut tx,
-            outbox,
-            alert_id,
-            property_id,
-            &i.id,
-            "",
-            &i.major_finding,
-            now,
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    outbox.notify();
-    tracing::info!(
-        property = %property_id,
-        inspection = %i.id,
-        work_orders = i.work_order_ids.len(),
-        "inspection recorded"
-    );
-    Ok(Recorded::Done(Box::new(i)))
+    Ok(())
 }
 
-/// The team inspection work orders go to until the foreman dispatches them.
-const INSPECTION_TEAM: &str = "工程维修";
-
-/// INS-2: the manager's alert and the event, in `tx`; the alert's id.
-#[allow(clippy::too_many_arguments)]
-async fn raise_major_finding(
-    tx: &mut Tx,
-    outbox: &Outbox,
-    alert_id: String,
-    property_id: &str,
-    inspection_id: &str,
-    equipment_id: &str,
-    description: &str,
-    now: DateTime<Utc>,
-) -> Result<String> {
-    let alert = Alert {
-        id: alert_id,
-        property_id: property_id.to_owned(),
-        kind: AlertKind::MajorFinding,
-        subject_id: inspection_id.to_owned(),
-        message: format!("巡检重大情况：{description}"),
-        reasons: Vec::new(),
-        raised_at: now,
-        acknowledged_by: None,
-        acknowledged_at: None,
-    };
-    alerts::insert(tx, &alert).await?;
-    let event = Payload::MajorFindingReported(MajorFindingReported {
-        alert_id: alert.id.clone(),
-        inspection_id: inspection_id.to_owned(),
-        equipment_id: equipment_id.to_owned(),
-        description: description.to_owned(),
-    });
-    outbox.append(tx, property_id, event).await?;
-    Ok(alert.id)
-}
-
-/// INS-2: a major finding reported at once, during a round or outside one.
-#[allow(clippy::too_many_arguments)]
-pub async fn report_major_finding(
-    db: &Store,
-    outbox: &Outbox,
-    request_id: &RequestId,
-    property_id: &str,
-    inspection_id: &str,
-    equipment_id: &str,
-    description: &str,
-    now: DateTime<Utc>,
-) -> Result<Created<String>> {
-    let mut tx = db.begin().await?;
-    let alert_id = uuid::Uuid::now_v7().to_string();
-    let scope = format!("ReportMajorFinding/{property_id}");
-    if let Claim::Retry(id) = idempotency::claim(
-        &mut tx,
-        db.keyring(),
-        &scope,
-        request_id,
-        &alert_id,
-        to_micros(now),
-    )
-    .await?
-    {
-        return Ok(Created::Retry(id));
-    }
-    if !inspection_id.is_empty() {
-        load(&mut tx, property_id, inspection_id).await?;
-    }
-    if !equipment_id.is_empty()
-        && !super::equipment::equipment_exists(&mut tx, property_id, equipment_id).await?
-    {
-        return Err(Error::invalid(
-            "equipment_id",
-            "is not equipment of this property",
-        ));
-    }
-    let id = raise_major_finding(
-        &mut tx,
-        outbox,
-        alert_id,
-        property_id,
-        inspection_id,
-        equipment_id,
-        description,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    outbox.notify();
-    Ok(Created::New(id))
-}
-
-/// INS-3: the manager countersigns a technician's daily record.
-pub async fn spot_check(
-    db: &Db,
-    property_id: &str,
-    id: &str,
-    note: String,
-    by: Actor,
-    now: DateTime<Utc>,
-) -> Result<Inspection> {
-    let mut tx = db.begin().await?;
-    let mut i = lock(&mut tx, property_id, id).await?;
-    i.spot_check(by.clone(), note, now)?;
+/// Writes the countersignature of `i` (INS-3).
+pub async fn save_spot_check(tx: &mut Tx, i: &Inspection) -> Result<()> {
+    let by = i.spot_checked_by.as_ref();
     sqlx::query(
         "UPDATE inspections SET spot_checked_by_id = $2, spot_checked_by_name = $3, \
          spot_checked_by_role = $4, spot_check_at = $5, spot_check_note = $6 WHERE id = $1",
     )
     .bind(&i.id)
-    .bind(&by.user_id)
-    .bind(&by.name)
-    .bind(&by.role)
-    .bind(to_micros(now))
+    .bind(by.map(|a| a.user_id.clone()))
+    .bind(by.map(|a| a.name.clone()))
+    .bind(by.map(|a| a.role.clone()))
+    .bind(i.spot_checked_at.map(to_micros))
     .bind(&i.spot_check_note)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
-    Ok(i)
+    Ok(())
 }

@@ -1,37 +1,20 @@
-use chrono::{DateTime, Utc};
+//! The work orders' SQL. The requester's phone and the customer's signature are sealed at rest
+//! (ARC-6), bound to the order's row.
+
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
-    Error, Result, Violations,
+    Error, Result,
     db::{Tx, from_micros, to_micros},
-    idempotency::{self, Claim, RequestId},
-    identity::Actor,
-    outbox::Outbox,
-    properties::EngineeringRules,
-    time::to_timestamp,
-};
-use wuye_proto::{
-    engineering as pb,
-    events::{WorkOrderCompleted, WorkOrderOpened, event::Payload},
 };
 
-use super::{
-    Store, decode, equipment::Created, flag, get_actor, get_flag, get_opt_actor, get_time,
-};
-use crate::domain::{
-    equipment::Condition,
-    work_orders::{Part, Requester, Source, State, Urgency, WorkOrder},
-};
+use super::{Store, decode, flag, get_actor, get_flag, get_opt_actor, get_time};
+use crate::domain::work_orders::{Filter, Part, Requester, Source, State, Urgency, WorkOrder};
 
 const COLUMNS: &str = "id, property_id, number, source, unit_id, equipment_id, inspection_id, \
     description, urgency, team, requester_name, requester_phone_sealed, contact_number, booked_at, \
     state, open_at, opened_by_id, opened_by_name, opened_by_role, assignee_user_id, assignee_name, \
     dispatch_at, arrival_due_at, arrive_at, arrived_late, work_done, complete_at, customer_rating, \
     customer_signature_sealed, completed_by_id, completed_by_name, completed_by_role";
-
-/// Why a unit id is refused: engineering knows the units customer-service announced, which
-/// may lag a unit registered a moment ago.
-pub const UNKNOWN_UNIT: &str = "no such unit at this property (a unit registered moments ago may \
-     not have reached engineering yet)";
 
 /// The table whose personal columns are sealed, as named in the values' places.
 const TABLE: &str = "work_orders";
@@ -110,33 +93,11 @@ async fn next_number(tx: &mut Tx, property_id: &str) -> Result<i64> {
     Ok(number)
 }
 
-/// Numbers and writes `w` in `tx` with its `WorkOrderOpened` event (the caller notifies the
-/// outbox after the commit). For orders without a requester's phone, as inspections open them
-/// (INS-5); the front desk's requests go through [`open`], which seals the phone.
-pub async fn open_in(tx: &mut Tx, outbox: &Outbox, w: WorkOrder) -> Result<WorkOrder> {
-    if w.unit_id.is_some() {
-        // Equipment only: a unit is checked against the units engineering knows in `open`.
-        return Err(Error::Internal(anyhow::anyhow!(
-            "a work order for a unit is opened from a request"
-        )));
-    }
-    if !w.requester.phone.is_empty() {
-        // Never written in clear (ARC-6): only `open` holds the keyring.
-        return Err(Error::Internal(anyhow::anyhow!(
-            "a work order with a requester's phone is opened with the keyring"
-        )));
-    }
-    insert(tx, outbox, w, None).await
-}
-
-/// Writes `w` with its requester's phone already sealed for its place.
-async fn insert(
-    tx: &mut Tx,
-    outbox: &Outbox,
-    mut w: WorkOrder,
-    requester_phone: Option<Vec<u8>>,
-) -> Result<WorkOrder> {
+/// Numbers and writes the new order `w`, its requester's phone sealed for its place.
+pub async fn insert(db: &Store, tx: &mut Tx, mut w: WorkOrder) -> Result<WorkOrder> {
     w.number = next_number(tx, &w.property_id).await?;
+    // rule ARC-6: the requester's phone is sealed, bound to the order's row.
+    let requester_phone = db.seal(TABLE, &w.id, "requester_phone", &w.requester.phone)?;
     sqlx::query(
         "INSERT INTO work_orders (id, property_id, number, source, unit_id, equipment_id, \
          inspection_id, description, urgency, team, requester_name, requester_phone, \
@@ -166,84 +127,11 @@ async fn insert(
     .bind(&w.opened_by.role)
     .execute(&mut **tx)
     .await?;
-    let event = Payload::WorkOrderOpened(WorkOrderOpened {
-        work_order_id: w.id.clone(),
-        number: w.number,
-        source: source_to_proto(w.source).into(),
-        unit_id: w.unit_id.clone().unwrap_or_default(),
-        equipment_id: w.equipment_id.clone().unwrap_or_default(),
-        inspection_id: w.inspection_id.clone().unwrap_or_default(),
-        urgency: urgency_to_proto(w.urgency).into(),
-    });
-    outbox.append(tx, &w.property_id, event).await?;
     Ok(w)
 }
 
-pub fn source_to_proto(s: Source) -> pb::WorkOrderSource {
-    match s {
-        Source::CustomerRequest => pb::WorkOrderSource::CustomerRequest,
-        Source::Inspection => pb::WorkOrderSource::Inspection,
-    }
-}
-
-pub fn urgency_to_proto(u: Urgency) -> pb::Urgency {
-    match u {
-        Urgency::Emergency => pb::Urgency::Emergency,
-        Urgency::Ordinary => pb::Urgency::Ordinary,
-    }
-}
-
-/// WO-1: a work order from a customer's request, once per request id.
-pub async fn open(
-    db: &Store,
-    outbox: &Outbox,
-    request_id: &RequestId,
-    w: WorkOrder,
-) -> Result<Created<WorkOrder>> {
-    let mut tx = db.begin().await?;
-    let scope = format!("CreateWorkOrder/{}", w.property_id);
-    if let Claim::Retry(id) = idempotency::claim(
-        &mut tx,
-        db.keyring(),
-        &scope,
-        request_id,
-        &w.id,
-        to_micros(w.opened_at),
-    )
-    .await?
-    {
-        return Ok(Created::Retry(id));
-    }
-    // rule WO-1: the unit and the equipment are the property's; a refusal writes nothing (the
-    // request id's claim and the number go with the rollback).
-    let mut v = Violations::new();
-    if let Some(u) = &w.unit_id
-        && !super::units::is_known(&mut tx, &w.property_id, u).await?
-    {
-        v.add("unit_id", UNKNOWN_UNIT);
-    }
-    if let Some(e) = &w.equipment_id
-        && !super::equipment::equipment_exists(&mut tx, &w.property_id, e).await?
-    {
-        v.add("equipment_id", "is not equipment of this property");
-    }
-    v.check()?;
-    // rule ARC-6: the requester's phone is sealed, bound to the order's row.
-    let phone = db.seal(TABLE, &w.id, "requester_phone", &w.requester.phone)?;
-    let w = insert(&mut tx, outbox, w, phone).await?;
-    tx.commit().await?;
-    outbox.notify();
-    Ok(Created::New(w))
-}
-
-pub async fn get(db: &Store, property_id: &str, id: &str) -> Result<WorkOrder> {
-    let mut tx = db.read().await?;
-    let w = load(db, &mut tx, property_id, id).await?;
-    tx.commit().await?;
-    Ok(w)
-}
-
-async fn load(db: &Store, tx: &mut Tx, property_id: &str, id: &str) -> Result<WorkOrder> {
+/// The order `id` of the property, with its parts.
+pub async fn load(db: &Store, tx: &mut Tx, property_id: &str, id: &str) -> Result<WorkOrder> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM work_orders WHERE property_id = $1 AND id = $2"
     ));
@@ -260,7 +148,7 @@ async fn load(db: &Store, tx: &mut Tx, property_id: &str, id: &str) -> Result<Wo
 }
 
 /// Loads the order for a change: touching the row first holds it until the commit.
-async fn load_for_update(
+pub async fn load_for_update(
     db: &Store,
     tx: &mut Tx,
     property_id: &str,
@@ -274,7 +162,8 @@ async fn load_for_update(
     load(db, tx, property_id, id).await
 }
 
-async fn save(db: &Store, tx: &mut Tx, w: &WorkOrder) -> Result<()> {
+/// Writes the order's progress: dispatch, arrival, completion and parts.
+pub async fn save(db: &Store, tx: &mut Tx, w: &WorkOrder) -> Result<()> {
     let by = w.completed_by.as_ref();
     sqlx::query(
         "UPDATE work_orders SET state = $2, assignee_user_id = $3, assignee_name = $4, \
@@ -321,123 +210,24 @@ async fn save(db: &Store, tx: &mut Tx, w: &WorkOrder) -> Result<()> {
     Ok(())
 }
 
-pub async fn dispatch(
+/// The faults still open on the equipment (equipment stays faulty while one is).
+pub async fn open_faults(tx: &mut Tx, equipment_id: &str) -> Result<i64> {
+    let (open,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM faults WHERE equipment_id = $1 AND is_open = 1")
+            .bind(equipment_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(open)
+}
+
+/// Work orders, the newest first.
+pub async fn list(
     db: &Store,
+    tx: &mut Tx,
     property_id: &str,
-    id: &str,
-    assignee: (String, String),
-    rules: &EngineeringRules,
-    now: DateTime<Utc>,
-) -> Result<WorkOrder> {
-    let mut tx = db.begin().await?;
-    let mut w = load_for_update(db, &mut tx, property_id, id).await?;
-    w.dispatch(assignee.0, assignee.1, now, rules)?;
-    save(db, &mut tx, &w).await?;
-    tx.commit().await?;
-    Ok(w)
-}
-
-pub async fn arrive(
-    db: &Store,
-    property_id: &str,
-    id: &str,
-    now: DateTime<Utc>,
-) -> Result<WorkOrder> {
-    let mut tx = db.begin().await?;
-    let mut w = load_for_update(db, &mut tx, property_id, id).await?;
-    w.arrive(now)?;
-    save(db, &mut tx, &w).await?;
-    tx.commit().await?;
-    Ok(w)
-}
-
-/// What completing says.
-pub struct Completion {
-    pub work_done: String,
-    pub parts: Vec<Part>,
-    pub rating: i32,
-    pub signature: String,
-}
-
-/// What completing found.
-pub enum Completed {
-    Done(Box<WorkOrder>),
-    /// WO-3: a customer's repair is rated and signed; these fields are missing.
-    MissingCustomer(Vec<(&'static str, &'static str)>),
-}
-
-/// WO-3: completes the order; repaired equipment is intact again unless a fault is still
-/// open on it; the `WorkOrderCompleted` event feeds the follow-up visit (VIS-4).
-pub async fn complete(
-    db: &Store,
-    outbox: &Outbox,
-    property_id: &str,
-    id: &str,
-    c: Completion,
-    by: Actor,
-    now: DateTime<Utc>,
-) -> Result<Completed> {
-    let mut tx = db.begin().await?;
-    let mut w = load_for_update(db, &mut tx, property_id, id).await?;
-    if w.needs_customer_signature() {
-        let mut missing = Vec::new();
-        if !(1..=5).contains(&c.rating) {
-            missing.push((
-                "customer_rating",
-                "the customer rates the repair from 1 to 5",
-            ));
-        }
-        if c.signature.trim().is_empty() {
-            missing.push((
-                "customer_signature",
-                "the customer signs the completed repair",
-            ));
-        }
-        if !missing.is_empty() {
-            return Ok(Completed::MissingCustomer(missing));
-        }
-    }
-    w.complete(c.work_done, c.parts, c.rating, c.signature, by, now)?;
-    save(db, &mut tx, &w).await?;
-    if let Some(equipment_id) = &w.equipment_id {
-        let (open,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM faults WHERE equipment_id = $1 AND is_open = 1")
-                .bind(equipment_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        if open == 0 {
-            super::equipment::set_condition(&mut tx, equipment_id, Condition::Intact).await?;
-        }
-    }
-    let event = Payload::WorkOrderCompleted(WorkOrderCompleted {
-        work_order_id: w.id.clone(),
-        number: w.number,
-        source: source_to_proto(w.source).into(),
-        unit_id: w.unit_id.clone().unwrap_or_default(),
-        equipment_id: w.equipment_id.clone().unwrap_or_default(),
-        complete_time: Some(to_timestamp(now)),
-        customer_rating: w.customer_rating,
-        contact_number: w.contact_number.unwrap_or_default(),
-        arrived_late: w.arrived_late,
-    });
-    outbox.append(&mut tx, &w.property_id, event).await?;
-    tx.commit().await?;
-    outbox.notify();
-    tracing::info!(property = %w.property_id, number = w.number, "work order completed");
-    Ok(Completed::Done(Box::new(w)))
-}
-
-/// Which work orders a list shows.
-#[derive(Debug, Default)]
-pub struct Filter {
-    pub state: Option<State>,
-    pub source: Option<Source>,
-    pub inspection_id: String,
-    pub before_number: Option<i64>,
-}
-
-pub async fn list(db: &Store, property_id: &str, f: &Filter, limit: i64) -> Result<Vec<WorkOrder>> {
-    let mut tx = db.read().await?;
+    f: &Filter,
+    limit: i64,
+) -> Result<Vec<WorkOrder>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM work_orders WHERE property_id = $1 AND ($2 = '' OR state = $2) \
          AND ($3 = '' OR source = $3) AND ($4 = '' OR inspection_id = $4) AND number < $5 \
@@ -450,13 +240,12 @@ pub async fn list(db: &Store, property_id: &str, f: &Filter, limit: i64) -> Resu
         .bind(&f.inspection_id)
         .bind(f.before_number.unwrap_or(i64::MAX))
         .bind(limit)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
-        out.push(with_parts(&mut tx, from_row(db, row)?).await?);
+        out.push(with_parts(tx, from_row(db, row)?).await?);
     }
-    tx.commit().await?;
     Ok(out)
 }
 
