@@ -286,6 +286,13 @@ mod tests {
     }
 
     #[test]
+    fn only_a_repair_engineering_completed_is_followed_up() {
+        // rule VIS-4
+        assert_eq!(check_repair_due(Some("u1".into())).unwrap(), "u1");
+        assert_eq!(reason(check_repair_due(None).map(drop)), "REPAIR_NOT_DUE");
+    }
+
+    #[test]
     fn a_promised_reply_past_its_time_is_overdue() {
         // rule VIS-2
         let mut v = visit();
