@@ -92,10 +92,8 @@ pub(crate) async fn list_units(
 const ANNOUNCE_BATCH: i64 = 500;
 
 /// Announces once each unit registered before units were announced: its `UnitRegistered`
-/// event and the mark are written in one transaction, a batch at a time. A unit announced by a
-/// concurrent start (another replica) is skipped here, so no unit is announced twice. Runs at
-/// start-up for every property, before the service serves, and after it for the stragglers
-/// of a rolling upgrade.
+/// event and the mark are written in one transaction, a batch at a time. A unit a concurrent
+/// start (another replica) announced is skipped, so no unit is announced twice.
 pub(crate) async fn announce_unannounced(db: &Db, outbox: &Outbox) -> Result<u64> {
     let mut announced = 0;
     loop {
