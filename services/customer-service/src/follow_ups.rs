@@ -9,7 +9,7 @@ use wuye_kit::{
 };
 use wuye_proto::events::{Event, WorkOrderCompleted, event::Payload};
 
-use crate::store;
+use crate::app::{self, visits::CompletedRepair};
 
 /// The follower's name in `event_cursors`.
 pub const CONSUMER: &str = "customer-service/repair-follow-ups";
@@ -36,16 +36,6 @@ impl RepairFollowUps {
             tracing::error!(property = %event.property_id, seq = event.seq, "completed repair of a property this deployment does not serve; no follow-up kept");
             return Ok(());
         }
-        if done.unit_id.is_empty() {
-            // An equipment repair without a unit has no customer to visit.
-            return Ok(());
-        }
-        if !store::units::exists(tx, &event.property_id, &done.unit_id).await? {
-            // Engineering takes only units of the property; an order stored before it checked
-            // may name another's, whose customer is not this property's to visit.
-            tracing::warn!(property = %event.property_id, work_order = done.number, "completed repair names no unit of its property; no follow-up kept");
-            return Ok(());
-        }
         let now = self.clock.now();
         let completed_at = done
             .complete_time
@@ -53,22 +43,16 @@ impl RepairFollowUps {
             .or(event.occur_time.as_ref())
             .and_then(from_timestamp)
             .unwrap_or(now);
-        let new = store::visits::record_completed(
-            tx,
-            &event.property_id,
-            &done.work_order_id,
-            done.number,
-            &done.unit_id,
+        let repair = CompletedRepair {
+            property_id: event.property_id.clone(),
+            work_order_id: done.work_order_id.clone(),
+            number: done.number,
+            unit_id: done.unit_id.clone(),
             completed_at,
-            done.customer_rating,
-            done.contact_number,
-            event.seq,
-            now,
-        )
-        .await?;
-        if new {
-            tracing::info!(property = %event.property_id, work_order = done.number, "repair due for follow-up");
-        }
-        Ok(())
+            customer_rating: done.customer_rating,
+            contact_number: done.contact_number,
+            event_seq: event.seq,
+        };
+        app::visits::keep_completed_repair(tx, repair, now).await
     }
 }

@@ -114,7 +114,7 @@ pub async fn build(
     }
     // rule WO-1: the other departments learn the units from their events; units registered
     // before units were announced are announced now, once, before the service serves.
-    let announced = store::units::announce_unannounced(&db, &outbox).await?;
+    let announced = app::units::announce_unannounced(&db, &outbox).await?;
     if announced > 0 {
         tracing::info!(
             announced,
@@ -151,7 +151,7 @@ async fn announce_late_units(db: wuye_kit::db::Db, outbox: Outbox, every: std::t
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match store::units::announce_unannounced(&db, &outbox).await {
+        match app::units::announce_unannounced(&db, &outbox).await {
             Ok(0) => {}
             Ok(announced) => tracing::info!(announced, "units registered unannounced, announced"),
             Err(e) => tracing::warn!(error = %e, "announcing units failed"),

@@ -8,4 +8,5 @@ pub(crate) mod figures;
 pub(crate) mod households;
 pub(crate) mod keys;
 pub(crate) mod surveys;
+pub(crate) mod units;
 pub(crate) mod visits;

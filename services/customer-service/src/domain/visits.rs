@@ -174,6 +174,17 @@ pub fn check_move_in_visit(
     Ok(())
 }
 
+/// VIS-4: a repair follow-up is of a completed repair engineering announced here; it visits
+/// the repair's unit (`due`, when there is one).
+pub fn check_repair_due(due: Option<String>) -> Result<String> {
+    due.ok_or_else(|| {
+        Error::rule(
+            "REPAIR_NOT_DUE",
+            "no completed repair of this work order is due for a follow-up here",
+        )
+    })
+}
+
 /// The instants [start, end) of a month (1 to 12) or, with month 0, of a year, in the
 /// property's time zone.
 pub fn period(year: i32, month: u32, tz: Tz) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
@@ -272,6 +283,13 @@ mod tests {
             Err(Error::Rule { reason, .. }) => reason,
             other => panic!("expected a rule refusal, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn only_a_repair_engineering_completed_is_followed_up() {
+        // rule VIS-4
+        assert_eq!(check_repair_due(Some("u1".into())).unwrap(), "u1");
+        assert_eq!(reason(check_repair_due(None).map(drop)), "REPAIR_NOT_DUE");
     }
 
     #[test]

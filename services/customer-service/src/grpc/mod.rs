@@ -11,10 +11,7 @@ mod visits;
 
 use wuye_proto::customerservice as pb;
 
-use crate::domain::{
-    complaints::{Channel, Severity, State},
-    units::UnitState,
-};
+use crate::domain::complaints::{Channel, Severity, State};
 
 fn channel_from_proto(value: i32) -> Option<Channel> {
     match pb::Channel::try_from(value).ok()? {
@@ -80,22 +77,5 @@ fn state_to_proto(state: State) -> pb::ComplaintState {
         State::Reported => pb::ComplaintState::Reported,
         State::ResultTold => pb::ComplaintState::ResultTold,
         State::Closed => pb::ComplaintState::Closed,
-    }
-}
-
-fn unit_state_from_proto(value: i32) -> Option<UnitState> {
-    match pb::UnitState::try_from(value).ok()? {
-        pb::UnitState::Unspecified => None,
-        pb::UnitState::Unsold => Some(UnitState::Unsold),
-        pb::UnitState::Vacant => Some(UnitState::Vacant),
-        pb::UnitState::Occupied => Some(UnitState::Occupied),
-    }
-}
-
-fn unit_state_to_proto(state: UnitState) -> pb::UnitState {
-    match state {
-        UnitState::Unsold => pb::UnitState::Unsold,
-        UnitState::Vacant => pb::UnitState::Vacant,
-        UnitState::Occupied => pb::UnitState::Occupied,
     }
 }

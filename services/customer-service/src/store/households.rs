@@ -3,65 +3,23 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
-    Error, Result,
+    Result,
     db::{Db, Tx, from_micros, to_micros},
-    idempotency::{self, Claim, RequestId},
-    outbox::Outbox,
-    time::to_timestamp,
 };
-use wuye_proto::events::{HouseholdMovedIn, HouseholdMovedOut, event::Payload};
 
 use super::{Store, decode, units};
 use crate::domain::{
-    households::{self as rules, Household, HouseholdState, Relation, Resident},
+    households::{Household, HouseholdState, Relation, Resident},
     registers::{ContactLine, OverviewLine, OverviewTotals},
-    units::UnitState,
 };
 
-pub enum MovedIn {
-    New(Box<Household>),
-    /// A retry of the request id: the household the first call recorded.
-    Retry(String),
-}
-
-/// Records a move-in in one transaction: the request id, the unit's new state, the household,
-/// its residents and the `HouseholdMovedIn` event.
-pub async fn move_in(
+/// Writes the household that moved in and its residents (their phones sealed, ARC-6) in `tx`.
+pub async fn insert(
     db: &Store,
-    outbox: &Outbox,
-    request_id: &RequestId,
-    mut household: Household,
+    tx: &mut Tx,
+    household: &Household,
     now: DateTime<Utc>,
-) -> Result<MovedIn> {
-    let mut tx = db.begin().await?;
-    let scope = format!("RecordMoveIn/{}", household.property_id);
-    if let Claim::Retry(id) = idempotency::claim(
-        &mut tx,
-        db.keyring(),
-        &scope,
-        request_id,
-        &household.id,
-        to_micros(now),
-    )
-    .await?
-    {
-        return Ok(MovedIn::Retry(id));
-    }
-    let unit = units::get_in(&mut tx, &household.property_id, &household.unit_id)
-        .await?
-        .ok_or_else(|| Error::invalid("unit_id", "is not a unit of this property"))?;
-    rules::check_move_in(unit.state)?; // rule: one household per unit
-    // Only one of two concurrent move-ins changes the unit; the other finds it occupied.
-    let changed =
-        sqlx::query("UPDATE units SET state = 'occupied' WHERE id = $1 AND state <> 'occupied'")
-            .bind(&unit.id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-    if changed == 0 {
-        rules::check_move_in(UnitState::Occupied)?;
-    }
-    household.unit_label = unit.label();
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO households (id, property_id, unit_id, state, move_in_at, move_out_at, create_at) \
          VALUES ($1, $2, $3, $4, $5, NULL, $6)",
@@ -72,7 +30,7 @@ pub async fn move_in(
     .bind(household.state.code())
     .bind(to_micros(household.moved_in_at))
     .bind(to_micros(now))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     for (position, r) in household.residents.iter().enumerate() {
         let phone = db.seal(
@@ -91,67 +49,23 @@ pub async fn move_in(
         .bind(r.relation.code())
         .bind(phone)
         .bind(i64::from(r.primary_contact))
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-    let event = Payload::HouseholdMovedIn(HouseholdMovedIn {
-        household_id: household.id.clone(),
-        unit_id: household.unit_id.clone(),
-        unit_label: household.unit_label.clone(),
-        move_in_time: Some(to_timestamp(household.moved_in_at)),
-    });
-    outbox
-        .append(&mut tx, &household.property_id, event)
-        .await?;
-    tx.commit().await?;
-    outbox.notify();
-    Ok(MovedIn::New(Box::new(household)))
+    Ok(())
 }
 
-/// Records a move-out: the household moves out, the unit becomes vacant, and
-/// `HouseholdMovedOut` is written, in one transaction.
-pub async fn move_out(
-    db: &Store,
-    outbox: &Outbox,
-    property_id: &str,
-    id: &str,
-    at: DateTime<Utc>,
-) -> Result<Household> {
-    let mut tx = db.begin().await?;
-    let mut household = get_in(db, &mut tx, property_id, id)
-        .await?
-        .ok_or_else(|| Error::not_found("household", id))?;
-    rules::check_move_out(&household, at)?;
+/// Moves the living household out at `at`; false when it had moved out already.
+pub async fn mark_moved_out(tx: &mut Tx, id: &str, at: DateTime<Utc>) -> Result<bool> {
     let changed = sqlx::query(
         "UPDATE households SET state = 'moved_out', move_out_at = $2 WHERE id = $1 AND state = 'living'",
     )
     .bind(id)
     .bind(to_micros(at))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
-    if changed == 0 {
-        return Err(Error::rule(
-            "HOUSEHOLD_MOVED_OUT",
-            "the household has already moved out",
-        ));
-    }
-    sqlx::query("UPDATE units SET state = 'vacant' WHERE id = $1")
-        .bind(&household.unit_id)
-        .execute(&mut *tx)
-        .await?;
-    household.state = HouseholdState::MovedOut;
-    household.moved_out_at = Some(at);
-    let event = Payload::HouseholdMovedOut(HouseholdMovedOut {
-        household_id: household.id.clone(),
-        unit_id: household.unit_id.clone(),
-        unit_label: household.unit_label.clone(),
-        move_out_time: Some(to_timestamp(at)),
-    });
-    outbox.append(&mut tx, property_id, event).await?;
-    tx.commit().await?;
-    outbox.notify();
-    Ok(household)
+    Ok(changed == 1)
 }
 
 const HOUSEHOLD: &str = "SELECT h.id, h.property_id, h.unit_id, h.state, h.move_in_at, h.move_out_at, \
@@ -176,7 +90,8 @@ pub async fn get(db: &Store, property_id: &str, id: &str) -> Result<Option<House
     Ok(Some(household))
 }
 
-async fn get_in(
+/// A household of the property, read inside a writing transaction.
+pub async fn get_in(
     store: &Store,
     tx: &mut Tx,
     property_id: &str,
@@ -197,6 +112,22 @@ async fn get_in(
         .remove(&household.id)
         .unwrap_or_default();
     Ok(Some(household))
+}
+
+/// A household of the property, held until the commit: touching its row first makes a
+/// concurrent move-out wait for this transaction, or be seen by it.
+pub async fn get_for_update(
+    store: &Store,
+    tx: &mut Tx,
+    property_id: &str,
+    id: &str,
+) -> Result<Option<Household>> {
+    sqlx::query("UPDATE households SET state = state WHERE property_id = $1 AND id = $2")
+        .bind(property_id)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    get_in(store, tx, property_id, id).await
 }
 
 /// Households of a property, newest first (ids are time-ordered), with their residents.

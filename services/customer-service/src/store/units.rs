@@ -1,22 +1,17 @@
-use super::Store;
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Result,
     db::{Db, Tx, from_micros, to_micros},
-    idempotency::{self, Claim, RequestId},
-    outbox::Outbox,
-    time::to_timestamp,
 };
-use wuye_proto::events::{UnitRegistered, event::Payload};
 
 use super::decode;
 use crate::domain::units::{Unit, UnitState};
 
 const COLUMNS: &str = "id, property_id, building, entrance, floor, room, area_m2, state, create_at";
 
-/// Writes `unit` with its `UnitRegistered` event, in `tx` (the caller notifies the outbox after
-/// the commit): a unit is never in the register without the other departments learning of it.
-pub async fn insert(tx: &mut Tx, outbox: &Outbox, unit: &Unit) -> Result<()> {
+/// Writes `unit` in `tx`, marked announced: the caller appends its `UnitRegistered` event in
+/// the same transaction (WO-1).
+pub async fn insert(tx: &mut Tx, unit: &Unit) -> Result<()> {
     sqlx::query(
         "INSERT INTO units (id, property_id, building, entrance, floor, room, area_m2, state, \
          create_at, announced) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)",
@@ -32,64 +27,47 @@ pub async fn insert(tx: &mut Tx, outbox: &Outbox, unit: &Unit) -> Result<()> {
     .bind(to_micros(unit.created_at))
     .execute(&mut **tx)
     .await?;
-    outbox
-        .append(tx, &unit.property_id, registered(unit))
-        .await?;
     Ok(())
 }
 
-/// The event announcing `unit` to the departments that take unit ids (WO-1).
-fn registered(unit: &Unit) -> Payload {
-    Payload::UnitRegistered(UnitRegistered {
-        unit_id: unit.id.clone(),
-        unit_label: unit.label(),
-        building: unit.building.clone(),
-        entrance: unit.entrance.clone(),
-        room: unit.room.clone(),
-        register_time: Some(to_timestamp(unit.created_at)),
-    })
+/// Up to `limit` units registered before units were announced (`announced = 0`).
+pub async fn unannounced(tx: &mut Tx, limit: i64) -> Result<Vec<Unit>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM units WHERE announced = 0 ORDER BY id LIMIT $1"
+    ));
+    let rows = sqlx::query(sql).bind(limit).fetch_all(&mut **tx).await?;
+    rows.iter().map(from_row).collect()
 }
 
-/// Units announced per transaction at start-up.
-const ANNOUNCE_BATCH: i64 = 500;
+/// Marks the unit announced; false when a concurrent start (another replica) marked it first.
+pub async fn mark_announced(tx: &mut Tx, id: &str) -> Result<bool> {
+    let marked = sqlx::query("UPDATE units SET announced = 1 WHERE id = $1 AND announced = 0")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    Ok(marked == 1)
+}
 
-/// Announces once each unit registered before units were announced (`announced = 0`): its
-/// `UnitRegistered` event and the mark are written in one transaction, a batch at a time. Runs
-/// before the service serves. The conditional mark makes a unit announced by a concurrent
-/// start (another replica) skipped here, so no unit is announced twice.
-pub async fn announce_unannounced(db: &Db, outbox: &Outbox) -> Result<u64> {
-    let mut announced = 0;
-    loop {
-        let mut tx = db.begin().await?;
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM units WHERE announced = 0 ORDER BY id LIMIT $1"
-        ));
-        let rows = sqlx::query(sql)
-            .bind(ANNOUNCE_BATCH)
-            .fetch_all(&mut *tx)
-            .await?;
-        if rows.is_empty() {
-            tx.commit().await?;
-            return Ok(announced);
-        }
-        for row in &rows {
-            let unit = from_row(row)?;
-            let marked =
-                sqlx::query("UPDATE units SET announced = 1 WHERE id = $1 AND announced = 0")
-                    .bind(&unit.id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-            if marked == 1 {
-                outbox
-                    .append(&mut tx, &unit.property_id, registered(&unit))
-                    .await?;
-                announced += 1;
-            }
-        }
-        tx.commit().await?;
-        outbox.notify();
-    }
+/// Makes the unit occupied; false when it already was. Of two concurrent move-ins only one
+/// changes the unit.
+pub async fn occupy(tx: &mut Tx, id: &str) -> Result<bool> {
+    let changed =
+        sqlx::query("UPDATE units SET state = 'occupied' WHERE id = $1 AND state <> 'occupied'")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+    Ok(changed == 1)
+}
+
+/// Makes the unit vacant (its household moved out).
+pub async fn vacate(tx: &mut Tx, id: &str) -> Result<()> {
+    sqlx::query("UPDATE units SET state = 'vacant' WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 pub async fn get(db: &Db, property_id: &str, id: &str) -> Result<Option<Unit>> {
@@ -170,32 +148,4 @@ pub(super) fn from_row(row: &AnyRow) -> Result<Unit> {
         state: decode(row.try_get("state")?, UnitState::from_code, "unit state")?,
         created_at: from_micros(row.try_get("create_at")?),
     })
-}
-
-pub enum Created {
-    New(Unit),
-    /// A retry of the request id: the unit the first call created.
-    Retry(String),
-}
-
-/// Adds `unit` to the register with its `UnitRegistered` event, once per request id. A second
-/// unit at the same building, entrance and room is refused as `ALREADY_EXISTS`.
-pub async fn create(
-    db: &Store,
-    outbox: &Outbox,
-    request_id: &RequestId,
-    unit: Unit,
-) -> Result<Created> {
-    let mut tx = db.begin().await?;
-    let scope = format!("CreateUnit/{}", unit.property_id);
-    let now = to_micros(unit.created_at);
-    if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &unit.id, now).await?
-    {
-        return Ok(Created::Retry(id));
-    }
-    insert(&mut tx, outbox, &unit).await?;
-    tx.commit().await?;
-    outbox.notify();
-    Ok(Created::New(unit))
 }

@@ -3,7 +3,6 @@ use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
     Error, Result,
     db::{Db, Tx, from_micros, to_micros},
-    idempotency::{self, Claim, RequestId},
     identity::Actor,
 };
 
@@ -120,46 +119,24 @@ fn from_row(db: &Store, row: &AnyRow) -> Result<Visit> {
     })
 }
 
-pub enum Recorded {
-    New(Box<Visit>),
-    Retry(String),
+/// The unit of the completed repair of `work_order_id` due for a follow-up (VIS-4), if any.
+pub async fn due_follow_up(
+    tx: &mut Tx,
+    property_id: &str,
+    work_order_id: &str,
+) -> Result<Option<String>> {
+    let due: Option<(String,)> = sqlx::query_as(
+        "SELECT unit_id FROM repair_follow_ups WHERE property_id = $1 AND work_order_id = $2",
+    )
+    .bind(property_id)
+    .bind(work_order_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(due.map(|(unit_id,)| unit_id))
 }
 
-/// Records a visit in one transaction: the request id, the visit, and for a repair
-/// follow-up the work order's first visit (VIS-4).
-pub async fn record(db: &Store, request_id: &RequestId, mut v: Visit) -> Result<Recorded> {
-    let mut tx = db.begin().await?;
-    let scope = format!("RecordVisit/{}", v.property_id);
-    if let Claim::Retry(id) = idempotency::claim(
-        &mut tx,
-        db.keyring(),
-        &scope,
-        request_id,
-        &v.id,
-        to_micros(v.created_at),
-    )
-    .await?
-    {
-        return Ok(Recorded::Retry(id));
-    }
-    if v.kind == Kind::Repair {
-        let due: Option<(String,)> = sqlx::query_as(
-            "SELECT unit_id FROM repair_follow_ups WHERE property_id = $1 AND work_order_id = $2",
-        )
-        .bind(&v.property_id)
-        .bind(&v.work_order_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((unit_id,)) = due else {
-            return Err(Error::rule(
-                "REPAIR_NOT_DUE",
-                "no completed repair of this work order is due for a follow-up here",
-            ));
-        };
-        if v.unit_id.is_empty() {
-            v.unit_id = unit_id;
-        }
-    }
+/// Writes the visit in `tx`, the customer's phone sealed (ARC-6).
+pub async fn insert(db: &Store, tx: &mut Tx, v: &Visit) -> Result<()> {
     sqlx::query(
         "INSERT INTO visits (id, property_id, kind, household_id, unit_id, work_order_id, \
          customer_name, customer_phone, customer_phone_sealed, visit_at, channel, visitor_id, \
@@ -202,22 +179,24 @@ pub async fn record(db: &Store, request_id: &RequestId, mut v: Visit) -> Result<
             .map(|m| m.meeting_date.format("%Y-%m-%d").to_string()),
     )
     .bind(to_micros(v.created_at))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    if v.kind == Kind::Repair {
-        // The first follow-up counts; a later one is recorded but changes nothing.
-        sqlx::query(
-            "UPDATE repair_follow_ups SET visit_id = $2, visit_at = $3 \
-             WHERE work_order_id = $1 AND visit_id IS NULL",
-        )
-        .bind(&v.work_order_id)
-        .bind(&v.id)
-        .bind(to_micros(v.visited_at))
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(Recorded::New(Box::new(v)))
+    Ok(())
+}
+
+/// Counts `v` as its work order's follow-up (VIS-4): the first follow-up counts, a later one
+/// is recorded but changes nothing.
+pub async fn note_follow_up(tx: &mut Tx, v: &Visit) -> Result<()> {
+    sqlx::query(
+        "UPDATE repair_follow_ups SET visit_id = $2, visit_at = $3 \
+         WHERE work_order_id = $1 AND visit_id IS NULL",
+    )
+    .bind(&v.work_order_id)
+    .bind(&v.id)
+    .bind(to_micros(v.visited_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 pub async fn get(db: &Store, property_id: &str, id: &str) -> Result<Option<Visit>> {
