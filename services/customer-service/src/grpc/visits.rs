@@ -10,12 +10,10 @@ use wuye_kit::{
 };
 use wuye_proto::customerservice::{self as pb, visit_service_server::VisitService};
 
-use super::{
-    severity_from_proto,
-    surveys::{require_role, time_id_token},
-};
+use super::surveys::{require_role, time_id_token};
 use crate::{
     CustomerService,
+    app::complaints::{self as complaint_app, Registered},
     domain::{
         complaints::{
             self as complaint_rules, Channel as ComplaintChannel, Complainant, Complaint,
@@ -27,7 +25,6 @@ use crate::{
         },
     },
     store::{
-        complaints::{self as complaint_store, Registered},
         households as household_store,
         visits::{self as store, Recorded},
     },
@@ -409,7 +406,8 @@ impl VisitService for CustomerService {
         )?;
         let mut v = Violations::new();
         v.required_text("visit_id", &req.visit_id, 64);
-        let severity = severity_from_proto(req.severity);
+        let severity =
+            wuye_kit::from_proto::<pb::Severity, complaint_rules::Severity>(req.severity);
         if severity.is_none() {
             v.add("severity", "must be one of minor, general, serious");
         }
@@ -463,28 +461,15 @@ impl VisitService for CustomerService {
         // The visit is the request id: raising it twice registers one complaint, and a
         // raise cut off before the visit kept its number completes on the next call.
         let request_id = RequestId::internal(&format!("visit:{}", visit.id));
-        let recurrence = crate::domain::analysis::Recurrence::at(
-            now,
-            property.time_zone,
-            property.rules.complaints.recurring_threshold,
-        )?;
-        let complaint = match complaint_store::register(
-            &self.db,
-            &self.outbox,
-            &request_id,
-            None,
-            complaint,
-            &recurrence,
-        )
-        .await?
+        let scope = self.properties.scope_of(caller.clone(), &property.id)?;
+        let complaint = match complaint_app::register(self, &scope, &request_id, None, complaint)
+            .await?
         {
             Registered::New(c) => {
                 tracing::info!(property = %property.id, number = c.number, "dissatisfied visit raised as a complaint");
-                *c
+                c
             }
-            Registered::Retry(id) => complaint_store::get(&self.db, &property.id, &id)
-                .await?
-                .ok_or_else(|| Error::not_found("complaint", id))?,
+            Registered::Retry(c) => c,
         };
         store::link_complaint(
             &self.db,
