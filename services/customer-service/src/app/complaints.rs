@@ -26,15 +26,13 @@ use crate::{
     domain::{
         analysis::{self, PeriodAnalysis, Recurrence},
         complaints::{
-            self as rules, Action, Complaint, Escalation, EscalationState, Registration, Step,
+            self as rules, Action, Complaint, Escalation, EscalationState, Filter, Registration,
+            Step,
         },
         contacts::ContactEntry,
         forms,
     },
-    store::{
-        self,
-        complaints::{Filter, Problem},
-    },
+    store::{self, complaints::Problem},
 };
 
 /// CreateComplaint: registers a complaint of the scope's property by the caller, now, and

@@ -446,6 +446,15 @@ fn fill(next: &mut Complaint, step: Step, at: DateTime<Utc>) -> Result<String> {
     })
 }
 
+/// Which complaints a list shows.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub state: Option<State>,
+    pub severity: Option<Severity>,
+    /// Only numbers below this one (the page token).
+    pub before_number: Option<i64>,
+}
+
 /// Whether the reply deadline has passed without a reply (CMP-3).
 pub fn reply_overdue(complaint: &Complaint, now: DateTime<Utc>) -> bool {
     complaint.replied_at.is_none()

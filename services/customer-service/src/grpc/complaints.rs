@@ -16,12 +16,11 @@ use crate::{
     app::{complaints as app, contacts as contact_app, corrective as corrective_app},
     domain::{
         complaints::{
-            self as rules, Action, Channel, Complainant, EscalationState, Registration, Severity,
-            State, Step,
+            self as rules, Action, Channel, Complainant, EscalationState, Filter, Registration,
+            Severity, State, Step,
         },
         contacts::{Contact, ContactKind},
     },
-    store::complaints::Filter,
 };
 
 const MAX_REQUEST_ID: usize = 100;

@@ -1,5 +1,5 @@
-//! The transport: validates requests and converts between protobuf and domain types. The
-//! rules live in `domain`, the SQL in `store`.
+//! The transport: a handler establishes the call's scope, checks the shape of its request,
+//! converts it (`crate::convert`) and calls its use case in `app`.
 
 mod complaints;
 mod figures;

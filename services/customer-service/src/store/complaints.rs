@@ -10,8 +10,8 @@ use super::{Store, decode};
 use crate::domain::{
     analysis::{ComplaintFacts, Group},
     complaints::{
-        Action, Channel, Complainant, Complaint, Escalation, EscalationState, Severity, State,
-        StepRecord,
+        Action, Channel, Complainant, Complaint, Escalation, EscalationState, Filter, Severity,
+        State, StepRecord,
     },
 };
 
@@ -172,15 +172,6 @@ pub async fn load(
         })
         .collect::<Result<_>>()?;
     Ok(Some((complaint, version)))
-}
-
-/// Which complaints a list shows.
-#[derive(Debug, Default)]
-pub struct Filter {
-    pub state: Option<State>,
-    pub severity: Option<Severity>,
-    /// Only numbers below this one (the page token).
-    pub before_number: Option<i64>,
 }
 
 /// Complaints of the property, newest number first, without their steps.
