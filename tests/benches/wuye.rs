@@ -328,18 +328,19 @@ fn direct(stack: &Stack) -> AsGateway {
 mod storage {
     use super::*;
     use wuye_customer_service::{
-        domain::{
-            analysis::Recurrence,
-            complaints::{Channel, Complainant, Complaint, Registration, Severity},
-        },
-        store::{Store, complaints::register},
+        CustomerService,
+        app::complaints::create,
+        domain::complaints::{Channel, Complainant, Registration, Severity},
     };
     use wuye_kit::{
-        db::Db, idempotency::RequestId, identity::Actor, outbox::Outbox, properties::Properties,
+        db::Db, idempotency::RequestId, identity::Caller, outbox::Outbox, properties::Properties,
+        sealed::SealedDb,
     };
 
+    /// The department's own registration of a complaint (its application function, the
+    /// transaction it runs), without the gateway and the transport.
     #[derive(Clone)]
-    pub struct Limit(Arc<(Store, Outbox, Properties)>);
+    pub struct Limit(Arc<(CustomerService, Properties)>);
 
     impl Limit {
         pub async fn open(backend: Backend) -> anyhow::Result<Limit> {
@@ -363,13 +364,26 @@ mod storage {
                 tokio::sync::watch::channel(false).1,
             );
             let keyring = ServiceSettings::default().keyring(wuye_customer_service::NAME)?;
-            let store = Store::new(db, keyring);
-            Ok(Limit(Arc::new((store, outbox, deploy_properties()))))
+            let properties = deploy_properties();
+            let service = CustomerService::new(
+                SealedDb::new(db, keyring),
+                outbox,
+                Arc::new(SystemClock),
+                properties.clone(),
+            );
+            Ok(Limit(Arc::new((service, properties))))
         }
 
         pub async fn register(&self, request_id: &str) -> Result<(), Status> {
-            let (db, outbox, properties) = &*self.0;
-            let property = properties.get(PROPERTY)?;
+            let (service, properties) = &*self.0;
+            let caller = Caller {
+                user_id: "front_desk-1".into(),
+                name: "测试员".into(),
+                role: "front_desk".into(),
+                property: Some(PROPERTY.into()),
+                in_full: Vec::new(),
+            };
+            let scope = properties.scope_of(caller, PROPERTY)?;
             let registration = Registration {
                 channel: Channel::Phone,
                 complainant: Complainant {
@@ -382,30 +396,12 @@ mod storage {
                 severity: Severity::General,
                 note: String::new(),
             };
-            let actor = Actor {
-                user_id: "front_desk-1".into(),
-                name: "测试员".into(),
-                role: "front_desk".into(),
-            };
-            let complaint = Complaint::register(
-                uuid::Uuid::now_v7().to_string(),
-                property,
-                registration,
-                actor,
-                SystemClock.now(),
-            );
-            let recurrence = Recurrence::at(
-                complaint.registered_at,
-                property.time_zone,
-                property.rules.complaints.recurring_threshold,
-            )?;
-            register(
-                db,
-                outbox,
+            create(
+                service,
+                &scope,
                 &RequestId::internal(request_id),
                 None,
-                complaint,
-                &recurrence,
+                registration,
             )
             .await?;
             Ok(())

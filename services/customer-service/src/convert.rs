@@ -2,34 +2,34 @@
 //! to them. The transport converts requests and answers with it; the application, the
 //! payloads of its events.
 
-// Units and households
+/// A proto enum and its domain enum, variant for variant: `TryFrom` (the unspecified value
+/// has no domain form) and `From` back.
+macro_rules! enum_conversions {
+    ($pb:ident <=> $domain:ident { $($variant:ident),+ $(,)? }) => {
+        impl TryFrom<pb::$pb> for $domain {
+            type Error = ();
 
+            fn try_from(value: pb::$pb) -> Result<Self, ()> {
+                match value {
+                    $(pb::$pb::$variant => Ok($domain::$variant),)+
+                    pb::$pb::Unspecified => Err(()),
+                }
+            }
+        }
+
+        impl From<$domain> for pb::$pb {
+            fn from(value: $domain) -> Self {
+                match value {
+                    $($domain::$variant => pb::$pb::$variant,)+
+                }
+            }
+        }
+    };
+}
+
+mod complaints;
 mod households;
 mod visits;
 
+pub(crate) use complaints::property_settings;
 pub(crate) use visits::VisitAt;
-
-impl TryFrom<wuye_proto::customerservice::UnitState> for crate::domain::units::UnitState {
-    type Error = ();
-
-    fn try_from(state: wuye_proto::customerservice::UnitState) -> Result<Self, ()> {
-        use wuye_proto::customerservice::UnitState as Pb;
-        match state {
-            Pb::Unspecified => Err(()),
-            Pb::Unsold => Ok(Self::Unsold),
-            Pb::Vacant => Ok(Self::Vacant),
-            Pb::Occupied => Ok(Self::Occupied),
-        }
-    }
-}
-
-impl From<crate::domain::units::UnitState> for wuye_proto::customerservice::UnitState {
-    fn from(state: crate::domain::units::UnitState) -> Self {
-        use crate::domain::units::UnitState as D;
-        match state {
-            D::Unsold => Self::Unsold,
-            D::Vacant => Self::Vacant,
-            D::Occupied => Self::Occupied,
-        }
-    }
-}

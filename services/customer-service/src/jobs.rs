@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{CustomerService, store};
+use crate::{CustomerService, app};
 
 /// Every `every`: announce, once each, complaints whose reply deadline passed and those still
 /// unresolved (ESC-2), for the escalation relay.
@@ -12,17 +12,8 @@ pub async fn run(service: CustomerService, every: Duration) {
     loop {
         tick.tick().await;
         for property in service.properties.iter() {
-            let days = property.rules.complaints.unresolved_after_days;
             let now = service.clock.now();
-            match store::complaints::note_overdue(
-                &service.db,
-                &service.outbox,
-                &property.id,
-                days,
-                now,
-            )
-            .await
-            {
+            match app::complaints::sweep_overdue(&service, property, now).await {
                 Ok(0) => {}
                 Ok(n) => {
                     tracing::info!(property = %property.id, announced = n, "overdue complaints announced")

@@ -2,14 +2,15 @@
 //! households, residents, move-in and move-out, the registers) and complaints; keys, surveys
 //! and visits follow.
 
-mod app;
+/// The use cases; public for the benchmark, which measures the storage limit through
+/// [`app::complaints::create`].
+pub mod app;
 mod convert;
 pub mod domain;
 mod follow_ups;
 pub(crate) mod grpc;
 mod jobs;
-/// The department's SQL; public for the benchmarks, which measure the storage limit with it.
-pub mod store;
+mod store;
 
 use tokio::net::TcpListener;
 use wuye_kit::{
@@ -70,6 +71,24 @@ pub struct CustomerService {
     outbox: Outbox,
     clock: SharedClock,
     properties: Properties,
+}
+
+impl CustomerService {
+    /// The department's state over its opened database (sealed with the department's keyring):
+    /// for the benchmark, which calls the application layer without a server.
+    pub fn new(
+        db: wuye_kit::sealed::SealedDb,
+        outbox: Outbox,
+        clock: SharedClock,
+        properties: Properties,
+    ) -> Self {
+        Self {
+            db,
+            outbox,
+            clock,
+            properties,
+        }
+    }
 }
 
 /// The department's schema.

@@ -12,8 +12,8 @@ use wuye_kit::{
 
 use crate::{
     CustomerService,
+    app::complaints::{self, Registered},
     domain::{
-        analysis::Recurrence,
         complaints::{Channel as ComplaintChannel, Complainant, Complaint, Registration, Severity},
         households::HouseholdState,
         visits::{
@@ -21,11 +21,7 @@ use crate::{
             Satisfaction, Visit,
         },
     },
-    store::{
-        self,
-        complaints::{self as complaint_store, Registered},
-        visits::{self as visit_store},
-    },
+    store::{self, visits as visit_store},
 };
 
 /// A visit to record, as asked (checked).
@@ -263,7 +259,7 @@ pub(crate) async fn raise_complaint(
     };
     let id = uuid::Uuid::now_v7().to_string();
     let complaint = Complaint::register(id, property, registration, scope.actor(), now);
-    let (complaint_id, number) = register_complaint(cs, scope, &visit, complaint, now).await?;
+    let (complaint_id, number) = register_complaint(cs, scope, &visit, complaint).await?;
     visit_store::link_complaint(&cs.db, &property.id, &visit.id, &complaint_id, number).await?;
     get_visit(cs, scope, &visit.id).await
 }
@@ -275,35 +271,14 @@ async fn register_complaint(
     scope: &Scope<'_>,
     visit: &Visit,
     complaint: Complaint,
-    now: DateTime<Utc>,
 ) -> Result<(String, i64)> {
-    let property = scope.property();
     let request_id = RequestId::internal(&format!("visit:{}", visit.id));
-    let recurrence = Recurrence::at(
-        now,
-        property.time_zone,
-        property.rules.complaints.recurring_threshold,
-    )?;
-    let registered = complaint_store::register(
-        &cs.db,
-        &cs.outbox,
-        &request_id,
-        None,
-        complaint,
-        &recurrence,
-    )
-    .await?;
-    match registered {
+    match complaints::register(cs, scope, &request_id, None, complaint).await? {
         Registered::New(c) => {
-            tracing::info!(property = %property.id, number = c.number, "dissatisfied visit raised as a complaint");
+            tracing::info!(property = %scope.property().id, number = c.number, "dissatisfied visit raised as a complaint");
             Ok((c.id, c.number))
         }
-        Registered::Retry(id) => {
-            let c = complaint_store::get(&cs.db, &property.id, &id)
-                .await?
-                .ok_or_else(|| Error::not_found("complaint", id))?;
-            Ok((c.id, c.number))
-        }
+        Registered::Retry(c) => Ok((c.id, c.number)),
     }
 }
 

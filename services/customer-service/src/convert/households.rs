@@ -11,9 +11,11 @@ use crate::{
     domain::{
         households::{Household, HouseholdState, Relation, Resident},
         registers::{ContactLine, OverviewLine, OverviewTotals},
-        units::Unit,
+        units::{Unit, UnitState},
     },
 };
+
+enum_conversions!(UnitState <=> UnitState { Unsold, Vacant, Occupied });
 
 impl TryFrom<pb::ResidentRelation> for Relation {
     type Error = ();

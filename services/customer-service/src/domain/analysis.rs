@@ -64,6 +64,14 @@ impl Analysis {
     }
 }
 
+/// The analysis of a period, [from, to).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodAnalysis {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub analysis: Analysis,
+}
+
 fn ratio(part: i64, whole: i64) -> f64 {
     if whole == 0 {
         1.0

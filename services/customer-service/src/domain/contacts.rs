@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use wuye_kit::identity::Actor;
 
-use super::complaints::{Channel, Complainant};
+use super::complaints::{Channel, Complainant, Complaint};
 
 /// What a contact was about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,4 +37,47 @@ pub struct ContactEntry {
     pub registered_at: DateTime<Utc>,
     pub registered_by: Actor,
     pub complaint_id: Option<String>,
+}
+
+/// What a contact is logged with (CMP-1); the number comes from the log (CMP-2).
+pub struct Contact {
+    pub channel: Channel,
+    pub kind: ContactKind,
+    pub caller: Complainant,
+    pub unit_id: Option<String>,
+    pub summary: String,
+}
+
+impl ContactEntry {
+    /// A new entry of `property_id`'s log, logged by `actor` at `now`; numbered when stored.
+    pub fn log(property_id: String, c: Contact, actor: Actor, now: DateTime<Utc>) -> ContactEntry {
+        ContactEntry {
+            property_id,
+            number: 0,
+            channel: c.channel,
+            kind: c.kind,
+            caller: c.caller,
+            unit_id: c.unit_id,
+            summary: c.summary,
+            registered_at: now,
+            registered_by: actor,
+            complaint_id: None,
+        }
+    }
+
+    /// The log entry of a complaint registered without one, under `number`.
+    pub fn of_complaint(c: &Complaint, number: i64) -> ContactEntry {
+        ContactEntry {
+            property_id: c.property_id.clone(),
+            number,
+            channel: c.channel,
+            kind: ContactKind::Complaint,
+            caller: c.complainant.clone(),
+            unit_id: c.unit_id.clone(),
+            summary: c.description.chars().take(200).collect(),
+            registered_at: c.registered_at,
+            registered_by: c.registered_by.clone(),
+            complaint_id: Some(c.id.clone()),
+        }
+    }
 }

@@ -2,18 +2,14 @@
 //! the complaints registered in the period, counted as the CMP-9 analysis counts them, and the
 //! surveys (CS-4) and visits (VIS-4, VIS-5) as their own statistics count them.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use tonic::{Request, Response, Status};
-use wuye_kit::{Error, calendar::start_of_day, identity};
+use wuye_kit::Error;
 use wuye_proto::customerservice::{
     self as pb, customer_service_figures_service_server::CustomerServiceFiguresService,
 };
 
-use crate::{
-    CustomerService,
-    domain::{analysis, surveys as survey_rules},
-    store::{complaints as store, surveys as survey_store, visits as visit_store},
-};
+use crate::{CustomerService, app::figures as app};
 
 /// The longest period the figures are asked for: a year.
 const MAX_MONTHS: u32 = 12;
@@ -24,32 +20,14 @@ impl CustomerServiceFiguresService for CustomerService {
         &self,
         request: Request<pb::GetComplaintFiguresRequest>,
     ) -> Result<Response<pb::GetComplaintFiguresResponse>, Status> {
-        let caller = identity::caller(&request)?;
-        let req = request.into_inner();
-        let property = self.properties.for_call(&caller, &req.property_id)?;
+        let (scope, req) = self.properties.scope(request)?;
         let (first, next) = months(&req.month, &req.to_month)?;
-        let from = start_of_day(first, property.time_zone);
-        let to = start_of_day(next, property.time_zone);
-        let groups =
-            store::period_counts(&self.db, &property.id, from, to, self.clock.now()).await?;
-        let a = analysis::Counts::of(&groups);
-        let counts = |map: std::collections::BTreeMap<&'static str, i64>| {
-            map.into_iter()
-                .map(|(key, count)| pb::Count {
-                    key: key.to_owned(),
-                    count,
-                })
-                .collect()
-        };
+        let counts = app::complaints(self, &scope, first, next).await?;
         Ok(Response::new(pb::GetComplaintFiguresResponse {
             figures: Some(pb::ComplaintFigures {
-                property_id: property.id.clone(),
+                property_id: scope.property().id.clone(),
                 month: req.month,
-                registered: a.total,
-                by_severity: counts(a.by_severity),
-                by_state: counts(a.by_state),
-                replies_due: a.replies_due,
-                replies_on_time: a.replies_on_time,
+                ..counts.into()
             }),
         }))
     }
@@ -58,49 +36,15 @@ impl CustomerServiceFiguresService for CustomerService {
         &self,
         request: Request<pb::GetCustomerCareFiguresRequest>,
     ) -> Result<Response<pb::GetCustomerCareFiguresResponse>, Status> {
-        let caller = identity::caller(&request)?;
-        let req = request.into_inner();
-        let property = self.properties.for_call(&caller, &req.property_id)?;
+        let (scope, req) = self.properties.scope(request)?;
         let (first, next) = months(&req.month, &req.to_month)?;
-        let from = start_of_day(first, property.time_zone);
-        let to = start_of_day(next, property.time_zone);
-        let mut figures = self.survey_figures(&property.id, from, to).await?;
-        // rule VIS-4: repairs completed in the period, visited whenever.
-        let repairs = visit_store::completed_in(&self.db, &property.id, from, to).await?;
-        figures.repairs_completed = repairs.len() as i64;
-        figures.repairs_visited = repairs.iter().filter(|r| r.visit.is_some()).count() as i64;
-        // rule VIS-5
-        let (occupied, visited) =
-            visit_store::move_in_coverage(&self.db, &property.id, from, to).await?;
-        figures.households_occupied = occupied;
-        figures.households_visited = visited;
-        figures.property_id = property.id.clone();
+        let figures = app::customer_care(self, &scope, first, next).await?;
         Ok(Response::new(pb::GetCustomerCareFiguresResponse {
-            figures: Some(figures),
+            figures: Some(pb::CustomerCareFigures {
+                property_id: scope.property().id.clone(),
+                ..figures.into()
+            }),
         }))
-    }
-}
-
-impl CustomerService {
-    /// rule CS-4: the campaigns running in [from, to), each counted whole from its forms.
-    async fn survey_figures(
-        &self,
-        property_id: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> wuye_kit::Result<pb::CustomerCareFigures> {
-        let mut figures = pb::CustomerCareFigures::default();
-        for campaign in survey_store::running_in(&self.db, property_id, from, to).await? {
-            let (distributed, returned, counts) =
-                survey_store::counts(&self.db, &campaign.id).await?;
-            let stats = survey_rules::statistics(&campaign, distributed, returned, &counts);
-            figures.survey_campaigns += 1;
-            figures.forms_distributed += stats.distributed;
-            figures.forms_returned += stats.returned;
-            figures.ratings += stats.rated;
-            figures.ratings_satisfied += stats.satisfied;
-        }
-        Ok(figures)
     }
 }
 

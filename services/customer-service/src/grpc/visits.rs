@@ -7,7 +7,7 @@ use wuye_kit::{
 };
 use wuye_proto::customerservice::{self as pb, visit_service_server::VisitService};
 
-use super::{severity_from_proto, surveys::require_role};
+use super::surveys::require_role;
 use crate::{
     CustomerService,
     app::visits::{self as app, NewVisit, Raise},
@@ -166,7 +166,8 @@ impl VisitService for CustomerService {
         )?;
         let mut v = Violations::new();
         v.required_text("visit_id", &req.visit_id, 64);
-        let severity = severity_from_proto(req.severity);
+        let severity =
+            wuye_kit::from_proto::<pb::Severity, complaint_rules::Severity>(req.severity);
         if severity.is_none() {
             v.add("severity", "must be one of minor, general, serious");
         }

@@ -1,28 +1,18 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
-    Error, Result,
+    Result,
     db::{Db, Tx, from_micros, to_micros},
-    idempotency::{self, Claim, RequestId},
     identity::Actor,
-    outbox::Outbox,
-    time::to_timestamp,
-};
-use wuye_proto::events::{
-    ComplaintClosed, ComplaintMarkedMajor, ComplaintRecurring, ComplaintRegistered,
-    ComplaintReplyOverdue, ComplaintUnresolved, event::Payload,
 };
 
 use super::{Store, decode};
-use crate::{
-    domain::{
-        analysis::{ComplaintFacts, Group, Recurrence},
-        complaints::{
-            self as rules, Action, Channel, Complainant, Complaint, Escalation, EscalationState,
-            Severity, State, Step, StepRecord,
-        },
+use crate::domain::{
+    analysis::{ComplaintFacts, Group},
+    complaints::{
+        Action, Channel, Complainant, Complaint, Escalation, EscalationState, Filter, Severity,
+        State, StepRecord,
     },
-    grpc::severity_to_proto,
 };
 
 const COLUMNS: &str = "id, property_id, number, channel, complainant_name, complainant_phone_sealed, \
@@ -47,7 +37,7 @@ pub async fn next_number(tx: &mut Tx, property_id: &str) -> Result<i64> {
 }
 
 /// Writes a new complaint with its registration step.
-async fn insert(store: &Store, tx: &mut Tx, c: &Complaint) -> Result<()> {
+pub async fn insert(store: &Store, tx: &mut Tx, c: &Complaint) -> Result<()> {
     let phone = store.seal(
         "complaints",
         &c.id,
@@ -85,7 +75,8 @@ async fn insert(store: &Store, tx: &mut Tx, c: &Complaint) -> Result<()> {
     Ok(())
 }
 
-async fn insert_step(tx: &mut Tx, complaint_id: &str, s: &StepRecord) -> Result<()> {
+/// Writes one step of a complaint's life.
+pub async fn insert_step(tx: &mut Tx, complaint_id: &str, s: &StepRecord) -> Result<()> {
     sqlx::query(
         "INSERT INTO complaint_steps (complaint_id, seq, action, from_state, to_state, actor_id, \
          actor_name, actor_role, at, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -132,7 +123,7 @@ pub async fn get_by_number(
 }
 
 /// A complaint with its steps and its version, on any connection or transaction.
-async fn load(
+pub async fn load(
     store: &Store,
     conn: &mut sqlx::AnyConnection,
     property_id: &str,
@@ -181,15 +172,6 @@ async fn load(
         })
         .collect::<Result<_>>()?;
     Ok(Some((complaint, version)))
-}
-
-/// Which complaints a list shows.
-#[derive(Debug, Default)]
-pub struct Filter {
-    pub state: Option<State>,
-    pub severity: Option<Severity>,
-    /// Only numbers below this one (the page token).
-    pub before_number: Option<i64>,
 }
 
 /// Complaints of the property, newest number first, without their steps.
@@ -289,207 +271,121 @@ fn from_row(store: &Store, row: &AnyRow) -> Result<Complaint> {
     })
 }
 
-/// What registering found.
-pub enum Registered {
-    New(Box<Complaint>),
-    /// A retry of `request_id`: the complaint the first call registered.
-    Retry(String),
+/// Whether the property has the complaint.
+pub async fn exists(tx: &mut Tx, property_id: &str, id: &str) -> Result<bool> {
+    let row = sqlx::query("SELECT 1 FROM complaints WHERE property_id = $1 AND id = $2")
+        .bind(property_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.is_some())
 }
 
-/// Registers `c` in one transaction: the request id, the number (the log entry's it comes
-/// from, or the next one), the log entry, the complaint and its `ComplaintRegistered` event;
-/// and `ComplaintRecurring` when it makes its problem recurrent under `recurrence`.
-pub async fn register(
-    db: &Store,
-    outbox: &Outbox,
-    request_id: &RequestId,
-    contact_number: Option<i64>,
-    mut c: Complaint,
-    recurrence: &Recurrence,
-) -> Result<Registered> {
-    let mut tx = db.begin().await?;
-    let scope = format!("CreateComplaint/{}", c.property_id);
-    let now = to_micros(c.registered_at);
-    if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &c.id, now).await?
-    {
-        return Ok(Registered::Retry(id));
-    }
-    if let Some(unit_id) = &c.unit_id
-        && !super::units::exists(&mut tx, &c.property_id, unit_id).await?
-    {
-        return Err(Error::invalid("unit_id", "is not a unit of this property"));
-    }
-    c.number = match contact_number {
-        Some(number) => super::contacts::make_complaint(&mut tx, &c, number).await?,
-        None => {
-            let number = next_number(&mut tx, &c.property_id).await?;
-            super::contacts::insert_for_complaint(db, &mut tx, &c, number).await?;
-            number
-        }
-    };
-    insert(db, &mut tx, &c).await?;
-    let event = Payload::ComplaintRegistered(ComplaintRegistered {
-        complaint_id: c.id.clone(),
-        number: c.number,
-        severity: severity_to_proto(c.severity).into(),
-        category: c.category.clone(),
-        unit_id: c.unit_id.clone().unwrap_or_default(),
-        reply_due_time: Some(to_timestamp(c.reply_due_at)),
-    });
-    outbox.append(&mut tx, &c.property_id, event).await?;
-    if let Some(unit_id) = &c.unit_id {
-        note_recurring(&mut tx, outbox, &c, unit_id, recurrence).await?;
-    }
-    tx.commit().await?;
-    outbox.notify();
-    Ok(Registered::New(Box::new(c)))
-}
-
-/// rules CMP-9, ESC-2: announces the problem of `c` (its category at its unit's building) once
-/// in the half-year, when this complaint brings it to the threshold. The problem's row is
-/// locked first, so concurrent registrations of one problem count one after the other.
-async fn note_recurring(
-    tx: &mut Tx,
-    outbox: &Outbox,
-    c: &Complaint,
-    unit_id: &str,
-    recurrence: &Recurrence,
-) -> Result<()> {
+/// The building of a unit of the property.
+pub async fn building_of(tx: &mut Tx, property_id: &str, unit_id: &str) -> Result<String> {
     let (building,): (String,) =
         sqlx::query_as("SELECT building FROM units WHERE property_id = $1 AND id = $2")
-            .bind(&c.property_id)
+            .bind(property_id)
             .bind(unit_id)
             .fetch_one(&mut **tx)
             .await?;
+    Ok(building)
+}
+
+/// A recurring problem: its category at a building in an analysis period (CMP-9).
+pub struct Problem<'a> {
+    pub property_id: &'a str,
+    pub category: &'a str,
+    pub building: &'a str,
+    pub period: &'a str,
+}
+
+/// Locks the problem's row, creating it, and tells whether it was announced already. The lock
+/// makes concurrent registrations of one problem count one after the other.
+pub async fn lock_problem(tx: &mut Tx, p: &Problem<'_>) -> Result<bool> {
     let (noted,): (i64,) = sqlx::query_as(
         "INSERT INTO recurring_problems (property_id, category, building, period) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (property_id, category, building, period) \
          DO UPDATE SET noted = recurring_problems.noted RETURNING noted",
     )
-    .bind(&c.property_id)
-    .bind(&c.category)
-    .bind(&building)
-    .bind(&recurrence.period)
+    .bind(p.property_id)
+    .bind(p.category)
+    .bind(p.building)
+    .bind(p.period)
     .fetch_one(&mut **tx)
     .await?;
-    if noted != 0 {
-        return Ok(());
-    }
+    Ok(noted != 0)
+}
+
+/// The numbers of the problem's complaints registered in [from, to), in order.
+pub async fn problem_numbers(
+    tx: &mut Tx,
+    p: &Problem<'_>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<i64>> {
     let numbers: Vec<(i64,)> = sqlx::query_as(
         "SELECT c.number FROM complaints c JOIN units u ON u.id = c.unit_id \
          WHERE c.property_id = $1 AND c.category = $2 AND u.building = $3 \
          AND c.register_at >= $4 AND c.register_at < $5 ORDER BY c.number",
     )
-    .bind(&c.property_id)
-    .bind(&c.category)
-    .bind(&building)
-    .bind(to_micros(recurrence.from))
-    .bind(to_micros(recurrence.to))
+    .bind(p.property_id)
+    .bind(p.category)
+    .bind(p.building)
+    .bind(to_micros(from))
+    .bind(to_micros(to))
     .fetch_all(&mut **tx)
     .await?;
-    if !recurrence.reached(numbers.len()) {
-        return Ok(());
-    }
+    Ok(numbers.into_iter().map(|(n,)| n).collect())
+}
+
+/// Marks the problem announced.
+pub async fn note_problem(tx: &mut Tx, p: &Problem<'_>) -> Result<()> {
     sqlx::query(
         "UPDATE recurring_problems SET noted = 1 WHERE property_id = $1 AND category = $2 \
          AND building = $3 AND period = $4",
     )
-    .bind(&c.property_id)
-    .bind(&c.category)
-    .bind(&building)
-    .bind(&recurrence.period)
+    .bind(p.property_id)
+    .bind(p.category)
+    .bind(p.building)
+    .bind(p.period)
     .execute(&mut **tx)
     .await?;
-    let event = Payload::ComplaintRecurring(ComplaintRecurring {
-        complaint_id: c.id.clone(),
-        number: c.number,
-        severity: severity_to_proto(c.severity).into(),
-        category: c.category.clone(),
-        building,
-        period: recurrence.period.clone(),
-        numbers: numbers.into_iter().map(|(n,)| n).collect(),
-    });
-    outbox.append(tx, &c.property_id, event).await?;
     Ok(())
 }
 
-/// Takes a step of the complaint's life in one transaction: the rule check on the stored
-/// complaint, its new fields, the step, and the event the step announces.
-pub async fn take_step(
-    db: &Store,
-    outbox: &Outbox,
-    property_id: &str,
-    id: &str,
-    step: Step,
-    actor: &Actor,
-    now: DateTime<Utc>,
-) -> Result<Complaint> {
-    // A concurrent step on the same complaint makes ours start again from what it left.
-    for _ in 0..5 {
-        let mut tx = db.begin().await?;
-        let (complaint, version) = load(db, &mut tx, property_id, id)
-            .await?
-            .ok_or_else(|| Error::not_found("complaint", id))?;
-        let next = rules::apply(&complaint, step.clone(), actor, now)?;
-        let updated = sqlx::query(
-            "UPDATE complaints SET state = $3, team = $4, plan = $5, remedial_measures = $6, \
-             handling_report = $7, reply_at = $8, close_at = $9, results_told = $10, \
-             major_reason = $11, version = version + 1 WHERE id = $1 AND version = $2",
-        )
-        .bind(id)
-        .bind(version)
-        .bind(next.state.code())
-        .bind(&next.team)
-        .bind(&next.plan)
-        .bind(&next.remedial_measures)
-        .bind(&next.handling_report)
-        .bind(next.replied_at.map(to_micros))
-        .bind(next.closed_at.map(to_micros))
-        .bind(i64::from(next.results_told))
-        .bind(next.major.as_deref())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            continue;
-        }
-        let step = next.steps.last().expect("apply records the step");
-        insert_step(&mut tx, id, step).await?;
-        let event = match step.action {
-            Action::MarkMajor => Some(Payload::ComplaintMarkedMajor(ComplaintMarkedMajor {
-                complaint_id: id.to_owned(),
-                number: next.number,
-                severity: severity_to_proto(next.severity).into(),
-                category: next.category.clone(),
-                reason: next.major.clone().unwrap_or_default(),
-            })),
-            Action::CustomerSatisfied => Some(Payload::ComplaintClosed(ComplaintClosed {
-                complaint_id: id.to_owned(),
-                number: next.number,
-                close_time: Some(to_timestamp(now)),
-            })),
-            _ => None,
-        };
-        if let Some(event) = event {
-            outbox.append(&mut tx, property_id, event).await?;
-        }
-        tx.commit().await?;
-        outbox.notify();
-        return Ok(next);
-    }
-    Err(Error::Unavailable(
-        "the complaint is changing too often: try again".into(),
-    ))
+/// Writes the fields a step changes, if the complaint is still at `version`: whether it was.
+pub async fn update(tx: &mut Tx, version: i64, next: &Complaint) -> Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE complaints SET state = $3, team = $4, plan = $5, remedial_measures = $6, \
+         handling_report = $7, reply_at = $8, close_at = $9, results_told = $10, \
+         major_reason = $11, version = version + 1 WHERE id = $1 AND version = $2",
+    )
+    .bind(&next.id)
+    .bind(version)
+    .bind(next.state.code())
+    .bind(&next.team)
+    .bind(&next.plan)
+    .bind(&next.remedial_measures)
+    .bind(&next.handling_report)
+    .bind(next.replied_at.map(to_micros))
+    .bind(next.closed_at.map(to_micros))
+    .bind(i64::from(next.results_told))
+    .bind(next.major.as_deref())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
 }
 
-/// Records the quality department's handling of an escalated complaint (ESC-3).
+/// Records the quality department's handling of an escalated complaint (ESC-3): whether the
+/// property has the complaint.
 pub async fn record_escalation(
     db: &Db,
     property_id: &str,
     id: &str,
     escalation: &Escalation,
-) -> Result<()> {
+) -> Result<bool> {
     let updated = sqlx::query(
         "UPDATE complaints SET escalation_state = $3, escalation_decision = $4, escalation_at = $5, \
          version = version + 1 WHERE property_id = $1 AND id = $2",
@@ -502,10 +398,7 @@ pub async fn record_escalation(
     .execute(db.pool())
     .await?
     .rows_affected();
-    if updated == 0 {
-        return Err(Error::not_found("complaint", id));
-    }
-    Ok(())
+    Ok(updated == 1)
 }
 
 /// The facts the analysis needs of the complaints registered in [from, to).
@@ -585,91 +478,73 @@ pub async fn period_counts(
         .collect()
 }
 
-/// Announces, once each, the complaints whose reply deadline passed without a reply and those
-/// still open `unresolved_days` after registration, for the escalation relay (ESC-2).
-/// Returns how many facts were written.
-pub async fn note_overdue(
+/// Complaints past their reply deadline without a reply and not announced yet (ESC-2),
+/// oldest deadline first.
+pub async fn overdue_unnoted(
     db: &Store,
-    outbox: &Outbox,
     property_id: &str,
-    unresolved_days: u32,
     now: DateTime<Utc>,
-) -> Result<usize> {
-    const BATCH: i64 = 200;
-    // Read first: most sweeps find nothing and take no write lock.
+    limit: i64,
+) -> Result<Vec<Complaint>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM complaints WHERE property_id = $1 AND reply_overdue_noted = 0 \
          AND reply_at IS NULL AND state <> 'closed' AND reply_due_at < $2 \
          ORDER BY reply_due_at LIMIT $3"
     ));
-    let overdue = sqlx::query(sql)
+    let rows = sqlx::query(sql)
         .bind(property_id)
         .bind(to_micros(now))
-        .bind(BATCH)
+        .bind(limit)
         .fetch_all(db.pool())
         .await?;
-    let since = now - chrono::Duration::days(i64::from(unresolved_days));
+    rows.iter().map(|row| from_row(db, row)).collect()
+}
+
+/// Open complaints registered before `since` and not announced as unresolved yet (ESC-2),
+/// oldest first.
+pub async fn unresolved_unnoted(
+    db: &Store,
+    property_id: &str,
+    since: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Complaint>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM complaints WHERE property_id = $1 AND unresolved_noted = 0 \
          AND state <> 'closed' AND register_at < $2 ORDER BY register_at LIMIT $3"
     ));
-    let unresolved = sqlx::query(sql)
+    let rows = sqlx::query(sql)
         .bind(property_id)
         .bind(to_micros(since))
-        .bind(BATCH)
+        .bind(limit)
         .fetch_all(db.pool())
         .await?;
-    if overdue.is_empty() && unresolved.is_empty() {
-        return Ok(0);
-    }
-    let mut tx = db.begin().await?;
-    let mut written = 0;
-    for row in &overdue {
-        let c = from_row(db, row)?;
-        // Conditional, so two sweepers never announce the same complaint twice.
-        let claimed = sqlx::query(
-            "UPDATE complaints SET reply_overdue_noted = 1 WHERE id = $1 AND reply_overdue_noted = 0 \
-             AND reply_at IS NULL",
-        )
-        .bind(&c.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed == 1 {
-            let event = Payload::ComplaintReplyOverdue(ComplaintReplyOverdue {
-                complaint_id: c.id.clone(),
-                number: c.number,
-                severity: severity_to_proto(c.severity).into(),
-                category: c.category.clone(),
-                reply_due_time: Some(to_timestamp(c.reply_due_at)),
-            });
-            outbox.append(&mut tx, property_id, event).await?;
-            written += 1;
-        }
-    }
-    for row in &unresolved {
-        let c = from_row(db, row)?;
-        let claimed = sqlx::query(
-            "UPDATE complaints SET unresolved_noted = 1 WHERE id = $1 AND unresolved_noted = 0 \
-             AND state <> 'closed'",
-        )
-        .bind(&c.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed == 1 {
-            let event = Payload::ComplaintUnresolved(ComplaintUnresolved {
-                complaint_id: c.id.clone(),
-                number: c.number,
-                severity: severity_to_proto(c.severity).into(),
-                category: c.category.clone(),
-                register_time: Some(to_timestamp(c.registered_at)),
-            });
-            outbox.append(&mut tx, property_id, event).await?;
-            written += 1;
-        }
-    }
-    tx.commit().await?;
-    outbox.notify();
-    Ok(written)
+    rows.iter().map(|row| from_row(db, row)).collect()
+}
+
+/// Marks the complaint's overdue reply announced, if it is still unannounced and unreplied:
+/// whether this call marked it. Conditional, so two sweepers never announce it twice.
+pub async fn note_reply_overdue(tx: &mut Tx, id: &str) -> Result<bool> {
+    let claimed = sqlx::query(
+        "UPDATE complaints SET reply_overdue_noted = 1 WHERE id = $1 AND reply_overdue_noted = 0 \
+         AND reply_at IS NULL",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(claimed == 1)
+}
+
+/// Marks the complaint announced as unresolved, if it is still unannounced and open: whether
+/// this call marked it.
+pub async fn note_unresolved(tx: &mut Tx, id: &str) -> Result<bool> {
+    let claimed = sqlx::query(
+        "UPDATE complaints SET unresolved_noted = 1 WHERE id = $1 AND unresolved_noted = 0 \
+         AND state <> 'closed'",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(claimed == 1)
 }

@@ -3,73 +3,50 @@
 
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
-    Error, Result,
+    Result,
     db::{Tx, from_micros, to_micros},
-    idempotency::{self, Claim, RequestId},
     identity::Actor,
 };
 
 use super::{Store, decode};
 use crate::domain::{
-    complaints::{Channel, Complainant, Complaint},
+    complaints::{Channel, Complainant},
     contacts::{ContactEntry, ContactKind},
 };
 
-/// Logs the entry of a new complaint under `number`.
-pub async fn insert_for_complaint(
-    store: &Store,
+/// Marks the log entry `number` as the complaint `complaint_id`, if it is no complaint yet:
+/// whether it was.
+pub async fn link_complaint(
     tx: &mut Tx,
-    c: &Complaint,
+    property_id: &str,
     number: i64,
-) -> Result<()> {
-    let entry = ContactEntry {
-        property_id: c.property_id.clone(),
-        number,
-        channel: c.channel,
-        kind: ContactKind::Complaint,
-        caller: c.complainant.clone(),
-        unit_id: c.unit_id.clone(),
-        summary: c.description.chars().take(200).collect(),
-        registered_at: c.registered_at,
-        registered_by: c.registered_by.clone(),
-        complaint_id: Some(c.id.clone()),
-    };
-    insert(store, tx, &entry).await
-}
-
-/// Turns the log entry `number` into the complaint `c`: the complaint keeps its number.
-pub async fn make_complaint(tx: &mut Tx, c: &Complaint, number: i64) -> Result<i64> {
+    complaint_id: &str,
+) -> Result<bool> {
     let updated = sqlx::query(
         "UPDATE contacts SET kind = 'complaint', complaint_id = $3 \
          WHERE property_id = $1 AND number = $2 AND complaint_id IS NULL",
     )
-    .bind(&c.property_id)
+    .bind(property_id)
     .bind(number)
-    .bind(&c.id)
+    .bind(complaint_id)
     .execute(&mut **tx)
     .await?
     .rows_affected();
-    if updated == 0 {
-        let exists = sqlx::query("SELECT 1 FROM contacts WHERE property_id = $1 AND number = $2")
-            .bind(&c.property_id)
-            .bind(number)
-            .fetch_optional(&mut **tx)
-            .await?;
-        return Err(match exists {
-            None => Error::invalid(
-                "contact_number",
-                "is not an entry of this property's call and visit log",
-            ),
-            Some(_) => Error::rule(
-                "CONTACT_ALREADY_A_COMPLAINT",
-                "this log entry is a complaint already",
-            ),
-        });
-    }
-    Ok(number)
+    Ok(updated == 1)
 }
 
-async fn insert(store: &Store, tx: &mut Tx, e: &ContactEntry) -> Result<()> {
+/// Whether the property's log has the entry `number`.
+pub async fn exists(tx: &mut Tx, property_id: &str, number: i64) -> Result<bool> {
+    let row = sqlx::query("SELECT 1 FROM contacts WHERE property_id = $1 AND number = $2")
+        .bind(property_id)
+        .bind(number)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Writes a log entry.
+pub async fn insert(store: &Store, tx: &mut Tx, e: &ContactEntry) -> Result<()> {
     let phone = store.seal(
         "contacts",
         &format!("{}/{}", e.property_id, e.number),
@@ -100,42 +77,11 @@ async fn insert(store: &Store, tx: &mut Tx, e: &ContactEntry) -> Result<()> {
     Ok(())
 }
 
-pub enum Logged {
-    New(Box<ContactEntry>),
-    /// A retry: the number the first call logged.
-    Retry(i64),
-}
-
-/// Logs a contact under the property's next number, once per request id.
-pub async fn log(db: &Store, request_id: &RequestId, mut entry: ContactEntry) -> Result<Logged> {
-    let mut tx = db.begin().await?;
-    if let Some(unit_id) = &entry.unit_id
-        && !super::units::exists(&mut tx, &entry.property_id, unit_id).await?
-    {
-        return Err(Error::invalid("unit_id", "is not a unit of this property"));
-    }
-    // The number is the entry's id. A retry drops this transaction, giving the number back.
-    entry.number = super::complaints::next_number(&mut tx, &entry.property_id).await?;
-    let scope = format!("LogContact/{}", entry.property_id);
-    let number = entry.number.to_string();
-    let now = to_micros(entry.registered_at);
-    if let Claim::Retry(first) =
-        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &number, now).await?
-    {
-        let first = first.parse().map_err(|_| {
-            Error::Internal(anyhow::anyhow!("logged number {first} is not a number"))
-        })?;
-        return Ok(Logged::Retry(first));
-    }
-    insert(db, &mut tx, &entry).await?;
-    tx.commit().await?;
-    Ok(Logged::New(Box::new(entry)))
-}
-
 const COLUMNS: &str = "property_id, number, channel, kind, register_at, registered_by, \
     registered_by_name, registered_by_role, caller_name, caller_phone_sealed, unit_id, summary, \
     complaint_id";
 
+/// The entry `number` of the property's log.
 pub async fn get(db: &Store, property_id: &str, number: i64) -> Result<Option<ContactEntry>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM contacts WHERE property_id = $1 AND number = $2"

@@ -1,11 +1,9 @@
 //! Corrective and preventive actions (CMP-8).
 
-use super::Store;
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
-    Error, Result,
-    db::{Db, from_micros, to_micros},
-    idempotency::{self, Claim, RequestId},
+    Result,
+    db::{Db, Tx, from_micros, to_micros},
     identity::Actor,
 };
 
@@ -16,38 +14,8 @@ const COLUMNS: &str = "id, property_id, complaint_id, state, problem, opened_by_
     opened_by_role, open_at, measures, acted_by_id, acted_by_name, acted_by_role, act_at, effective, \
     verification, verified_by_id, verified_by_name, verified_by_role, verify_at";
 
-pub enum Opened {
-    New(Box<CorrectiveAction>),
-    Retry(String),
-}
-
-/// Opens a corrective action on a complaint of the property, once per request id.
-pub async fn open(db: &Store, request_id: &RequestId, a: CorrectiveAction) -> Result<Opened> {
-    let mut tx = db.begin().await?;
-    let scope = format!("OpenCorrectiveAction/{}", a.property_id);
-    if let Claim::Retry(id) = idempotency::claim(
-        &mut tx,
-        db.keyring(),
-        &scope,
-        request_id,
-        &a.id,
-        to_micros(a.opened_at),
-    )
-    .await?
-    {
-        return Ok(Opened::Retry(id));
-    }
-    let complaint = sqlx::query("SELECT 1 FROM complaints WHERE property_id = $1 AND id = $2")
-        .bind(&a.property_id)
-        .bind(&a.complaint_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if complaint.is_none() {
-        return Err(Error::invalid(
-            "complaint_id",
-            "is not a complaint of this property",
-        ));
-    }
+/// Writes a new corrective action.
+pub async fn insert(tx: &mut Tx, a: &CorrectiveAction) -> Result<()> {
     sqlx::query(
         "INSERT INTO corrective_actions (id, property_id, complaint_id, state, problem, opened_by_id, \
          opened_by_name, opened_by_role, open_at, measures, effective, verification) \
@@ -62,32 +30,30 @@ pub async fn open(db: &Store, request_id: &RequestId, a: CorrectiveAction) -> Re
     .bind(&a.opened_by.name)
     .bind(&a.opened_by.role)
     .bind(to_micros(a.opened_at))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
-    Ok(Opened::New(Box::new(a)))
+    Ok(())
 }
 
-/// Changes a corrective action by `change`, a rule of the domain, in one transaction; the
-/// update applies only if nobody changed it meanwhile.
-pub async fn change(
-    db: &Db,
-    property_id: &str,
-    id: &str,
-    change: impl Fn(&CorrectiveAction) -> Result<CorrectiveAction>,
-) -> Result<CorrectiveAction> {
-    let mut tx = db.begin().await?;
+/// A corrective action of the property, within the transaction that changes it.
+pub async fn load(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<CorrectiveAction>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM corrective_actions WHERE property_id = $1 AND id = $2"
     ));
     let row = sqlx::query(sql)
         .bind(property_id)
         .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| Error::not_found("corrective action", id))?;
-    let before = from_row(&row)?;
-    let after = change(&before)?;
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Writes `after`, if the action is still in the state of `before`: whether it was.
+pub async fn update(
+    tx: &mut Tx,
+    before: &CorrectiveAction,
+    after: &CorrectiveAction,
+) -> Result<bool> {
     let (acted_by, act_at) = split(after.acted.as_ref());
     let (verified_by, verify_at) = split(after.verified.as_ref());
     let updated = sqlx::query(
@@ -95,7 +61,7 @@ pub async fn change(
          acted_by_role = $7, act_at = $8, effective = $9, verification = $10, verified_by_id = $11, \
          verified_by_name = $12, verified_by_role = $13, verify_at = $14 WHERE id = $1 AND state = $2",
     )
-    .bind(id)
+    .bind(&before.id)
     .bind(before.state.code())
     .bind(after.state.code())
     .bind(&after.measures)
@@ -109,16 +75,10 @@ pub async fn change(
     .bind(verified_by.map(|a| a.name.clone()))
     .bind(verified_by.map(|a| a.role.clone()))
     .bind(verify_at)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
-    if updated == 0 {
-        return Err(Error::Unavailable(
-            "the corrective action changed meanwhile: try again".into(),
-        ));
-    }
-    tx.commit().await?;
-    Ok(after)
+    Ok(updated == 1)
 }
 
 fn split(done: Option<&(Actor, chrono::DateTime<chrono::Utc>)>) -> (Option<&Actor>, Option<i64>) {
@@ -128,6 +88,7 @@ fn split(done: Option<&(Actor, chrono::DateTime<chrono::Utc>)>) -> (Option<&Acto
     }
 }
 
+/// A corrective action of the property.
 pub async fn get(db: &Db, property_id: &str, id: &str) -> Result<Option<CorrectiveAction>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM corrective_actions WHERE property_id = $1 AND id = $2"
