@@ -272,7 +272,7 @@ async fn list(
     };
     let list = call(c.list_complaints(request)).await?;
     say!(
-        "{:>6}  {:<8}  {:<12}  {:<10}  {:<16}  description",
+        "{:>6}  {:<8}  {:<14}  {:<10}  {:<16}  description",
         "number",
         "severity",
         "state",
@@ -284,7 +284,7 @@ async fn list(
             "{:>6}  {}  {}  {}  {}  {}",
             c.number,
             left(&short(c.severity().as_str_name(), "SEVERITY_"), 8),
-            left(&short(c.state().as_str_name(), "COMPLAINT_STATE_"), 12),
+            left(&short(c.state().as_str_name(), "COMPLAINT_STATE_"), 14),
             left(&c.category, 10),
             left(&time(c.reply_due_time.as_ref()), 16),
             c.description.chars().take(30).collect::<String>(),
