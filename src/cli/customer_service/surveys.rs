@@ -373,7 +373,7 @@ async fn stats(s: &Session, c: &mut Client, campaign: Option<String>) -> anyhow:
             .collect();
         say!(
             "  {} {} ({}/{})  {}",
-            left(&i.item, 6),
+            left(&i.item, 8),
             right(&percent(i.satisfaction_rate), 6),
             i.satisfied,
             i.rated,

@@ -90,32 +90,43 @@ pub(super) async fn zones(s: &Session, command: ZoneCommand) -> anyhow::Result<(
             tech,
             tech_name,
             request_id: rid,
-        } => {
-            let request = pb::CreateZoneRequest {
-                property_id: s.p(),
-                request_id: request_id(rid),
-                name,
-                technician_user_id: tech,
-                technician_name: tech_name,
-            };
-            let mut equipment = s.client(EquipmentServiceClient::new);
-            let z = call(equipment.create_zone(request))
-                .await?
-                .zone
-                .unwrap_or_default();
-            say!("zone {} ({}) for {}", z.name, z.id, z.technician_name);
-        }
-        ZoneCommand::List => {
-            for z in super::zones(s).await? {
-                say!(
-                    "{} {} ({})  {}",
-                    left(&z.name, 20),
-                    z.technician_name,
-                    z.technician_user_id,
-                    z.id
-                );
-            }
-        }
+        } => add_zone(s, name, tech, tech_name, rid).await,
+        ZoneCommand::List => list_zones(s).await,
+    }
+}
+
+async fn add_zone(
+    s: &Session,
+    name: String,
+    tech: String,
+    tech_name: String,
+    rid: Option<String>,
+) -> anyhow::Result<()> {
+    let request = pb::CreateZoneRequest {
+        property_id: s.p(),
+        request_id: request_id(rid),
+        name,
+        technician_user_id: tech,
+        technician_name: tech_name,
+    };
+    let mut equipment = s.client(EquipmentServiceClient::new);
+    let z = call(equipment.create_zone(request))
+        .await?
+        .zone
+        .unwrap_or_default();
+    say!("zone {} ({}) for {}", z.name, z.id, z.technician_name);
+    Ok(())
+}
+
+async fn list_zones(s: &Session) -> anyhow::Result<()> {
+    for z in super::zones(s).await? {
+        say!(
+            "{} {} ({})  {}",
+            left(&z.name, 20),
+            z.technician_name,
+            z.technician_user_id,
+            z.id
+        );
     }
     Ok(())
 }
@@ -217,22 +228,24 @@ pub(super) async fn inventory(s: &Session, command: InventoryCommand) -> anyhow:
             count,
             request_id: rid,
         } => add_item(s, category, name, count, rid).await,
-        InventoryCommand::List => {
-            for i in super::inventory(s).await? {
-                say!(
-                    "{} {:>4}  {} {}",
-                    left(&i.name, 14),
-                    i.count,
-                    left(
-                        &short(i.category().as_str_name(), "INVENTORY_CATEGORY_"),
-                        14
-                    ),
-                    i.id
-                );
-            }
-            Ok(())
-        }
+        InventoryCommand::List => list_items(s).await,
     }
+}
+
+async fn list_items(s: &Session) -> anyhow::Result<()> {
+    for i in super::inventory(s).await? {
+        say!(
+            "{} {:>4}  {} {}",
+            left(&i.name, 14),
+            i.count,
+            left(
+                &short(i.category().as_str_name(), "INVENTORY_CATEGORY_"),
+                14
+            ),
+            i.id
+        );
+    }
+    Ok(())
 }
 
 async fn add_item(

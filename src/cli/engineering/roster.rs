@@ -67,19 +67,7 @@ pub(super) async fn run(s: &Session, command: RosterCommand) -> anyhow::Result<(
             from,
             to,
             request_id: rid,
-        } => {
-            let request = pb::CreateShiftRequest {
-                property_id: s.p(),
-                request_id: request_id(rid),
-                user_id: user,
-                user_name: name,
-                start_time: Some(stamp(&from)?),
-                end_time: Some(stamp(&to)?),
-            };
-            let shift = call(c.create_shift(request)).await?.shift;
-            print_shift(&shift.unwrap_or_default());
-            Ok(())
-        }
+        } => add(s, c, user, name, &from, &to, rid).await,
         RosterCommand::List { day, user } => list(s, c, day, user).await,
         RosterCommand::Swap {
             shift,
@@ -90,6 +78,28 @@ pub(super) async fn run(s: &Session, command: RosterCommand) -> anyhow::Result<(
         } => swap(s, c, &shift, to, to_name, reason, rid).await,
         RosterCommand::Approve { swap, reject } => approve(s, c, swap, reject).await,
     }
+}
+
+async fn add(
+    s: &Session,
+    c: &mut Client,
+    user: String,
+    name: String,
+    from: &str,
+    to: &str,
+    rid: Option<String>,
+) -> anyhow::Result<()> {
+    let request = pb::CreateShiftRequest {
+        property_id: s.p(),
+        request_id: request_id(rid),
+        user_id: user,
+        user_name: name,
+        start_time: Some(stamp(from)?),
+        end_time: Some(stamp(to)?),
+    };
+    let shift = call(c.create_shift(request)).await?.shift;
+    print_shift(&shift.unwrap_or_default());
+    Ok(())
 }
 
 async fn list(

@@ -103,22 +103,8 @@ pub(super) async fn run(s: &Session, command: WorkOrderCommand) -> anyhow::Resul
     let c = &mut c;
     let w = match command {
         WorkOrderCommand::Create(a) => create(s, c, a).await?,
-        WorkOrderCommand::Dispatch { wo, to, to_name } => {
-            let request = pb::DispatchWorkOrderRequest {
-                property_id: s.p(),
-                work_order_id: work_order(s, &wo).await?.id,
-                assignee_user_id: to,
-                assignee_name: to_name,
-            };
-            call(c.dispatch_work_order(request)).await?.work_order
-        }
-        WorkOrderCommand::Arrive { wo } => {
-            let request = pb::RecordWorkOrderArrivalRequest {
-                property_id: s.p(),
-                work_order_id: work_order(s, &wo).await?.id,
-            };
-            call(c.record_work_order_arrival(request)).await?.work_order
-        }
+        WorkOrderCommand::Dispatch { wo, to, to_name } => dispatch(s, c, &wo, to, to_name).await?,
+        WorkOrderCommand::Arrive { wo } => arrive(s, c, &wo).await?,
         WorkOrderCommand::Complete {
             wo,
             work,
@@ -163,6 +149,30 @@ async fn create(
         booked_time: a.booked.as_deref().map(stamp).transpose()?,
     };
     Ok(call(c.create_work_order(request)).await?.work_order)
+}
+
+async fn dispatch(
+    s: &Session,
+    c: &mut Client,
+    wo: &str,
+    to: String,
+    to_name: String,
+) -> anyhow::Result<Option<pb::WorkOrder>> {
+    let request = pb::DispatchWorkOrderRequest {
+        property_id: s.p(),
+        work_order_id: work_order(s, wo).await?.id,
+        assignee_user_id: to,
+        assignee_name: to_name,
+    };
+    Ok(call(c.dispatch_work_order(request)).await?.work_order)
+}
+
+async fn arrive(s: &Session, c: &mut Client, wo: &str) -> anyhow::Result<Option<pb::WorkOrder>> {
+    let request = pb::RecordWorkOrderArrivalRequest {
+        property_id: s.p(),
+        work_order_id: work_order(s, wo).await?.id,
+    };
+    Ok(call(c.record_work_order_arrival(request)).await?.work_order)
 }
 
 async fn complete(

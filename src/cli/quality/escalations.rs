@@ -80,60 +80,87 @@ pub async fn run(args: QualityArgs) -> anyhow::Result<()> {
             escalation,
             to,
             name,
-        } => {
-            let request = pb::AssignEscalationRequest {
-                property_id: p,
-                escalation_id: escalation,
-                assignee_user_id: to.unwrap_or_default(),
-                assignee_name: name,
-            };
-            call(c.assign_escalation(request)).await?.escalation
-        }
+        } => assign(c, p, escalation, to, name).await?,
         QualityCommand::Ask {
             escalation,
             question,
-        } => {
-            let request = pb::RequestInformationRequest {
-                property_id: p,
-                escalation_id: escalation,
-                question,
-            };
-            call(c.request_information(request)).await?.escalation
-        }
+        } => ask(c, p, escalation, question).await?,
         QualityCommand::Answer { escalation, answer } => {
-            let request = pb::ProvideInformationRequest {
-                property_id: p,
-                escalation_id: escalation,
-                answer,
-            };
-            call(c.provide_information(request)).await?.escalation
+            self::answer(c, p, escalation, answer).await?
         }
         QualityCommand::Decide {
             escalation,
             decision,
             actions,
-        } => {
-            let request = pb::DecideEscalationRequest {
-                property_id: p,
-                escalation_id: escalation,
-                decision,
-                corrective_actions: actions,
-            };
-            call(c.decide_escalation(request)).await?.escalation
-        }
-        QualityCommand::Close { escalation, note } => {
-            let request = pb::CloseEscalationRequest {
-                property_id: p,
-                escalation_id: escalation,
-                note,
-            };
-            call(c.close_escalation(request)).await?.escalation
-        }
+        } => decide(c, p, escalation, decision, actions).await?,
+        QualityCommand::Close { escalation, note } => close(c, p, escalation, note).await?,
     };
     if let Some(e) = escalation {
         print_escalation(&e);
     }
     Ok(())
+}
+
+/// What a step on an escalation returns: the escalation as it is now.
+type Step = anyhow::Result<Option<pb::Escalation>>;
+
+async fn assign(
+    c: &mut Client,
+    property_id: String,
+    escalation: String,
+    to: Option<String>,
+    name: String,
+) -> Step {
+    let request = pb::AssignEscalationRequest {
+        property_id,
+        escalation_id: escalation,
+        assignee_user_id: to.unwrap_or_default(),
+        assignee_name: name,
+    };
+    Ok(call(c.assign_escalation(request)).await?.escalation)
+}
+
+async fn ask(c: &mut Client, property_id: String, escalation: String, question: String) -> Step {
+    let request = pb::RequestInformationRequest {
+        property_id,
+        escalation_id: escalation,
+        question,
+    };
+    Ok(call(c.request_information(request)).await?.escalation)
+}
+
+async fn answer(c: &mut Client, property_id: String, escalation: String, answer: String) -> Step {
+    let request = pb::ProvideInformationRequest {
+        property_id,
+        escalation_id: escalation,
+        answer,
+    };
+    Ok(call(c.provide_information(request)).await?.escalation)
+}
+
+async fn decide(
+    c: &mut Client,
+    property_id: String,
+    escalation: String,
+    decision: String,
+    corrective_actions: Vec<String>,
+) -> Step {
+    let request = pb::DecideEscalationRequest {
+        property_id,
+        escalation_id: escalation,
+        decision,
+        corrective_actions,
+    };
+    Ok(call(c.decide_escalation(request)).await?.escalation)
+}
+
+async fn close(c: &mut Client, property_id: String, escalation: String, note: String) -> Step {
+    let request = pb::CloseEscalationRequest {
+        property_id,
+        escalation_id: escalation,
+        note,
+    };
+    Ok(call(c.close_escalation(request)).await?.escalation)
 }
 
 async fn inbox(
@@ -169,11 +196,7 @@ async fn inbox(
     Ok(())
 }
 
-async fn show(
-    c: &mut Client,
-    property_id: String,
-    escalation: String,
-) -> anyhow::Result<Option<pb::Escalation>> {
+async fn show(c: &mut Client, property_id: String, escalation: String) -> Step {
     let request = pb::GetEscalationRequest {
         property_id,
         escalation_id: escalation,
