@@ -13,33 +13,40 @@ use crate::{
     },
 };
 
-/// The service, its step RPCs generated from a table: each checks the handover id, converts
-/// its request into a [`Step`] with the function named (which checks the rest), takes the
-/// step and answers the handover. The other RPCs follow the table as written.
+/// The service from a table. A step RPC checks the handover id, converts its request into a
+/// [`Step`] with the function named (which checks the rest), takes the step and answers the
+/// handover; any other RPC calls the function named.
 macro_rules! handover_service {
     (
-        steps { $($method:ident($req:ident) -> $resp:ident = $convert:ident;)* }
-        $($rest:tt)*
+        steps { $($step:ident($step_req:ident) -> $step_resp:ident = $convert:ident;)* }
+        calls { $($call:ident($call_req:ident) -> $call_resp:ident = $handler:ident;)* }
     ) => {
         #[tonic::async_trait]
         impl HandoverService for Engineering {
             $(
-                async fn $method(
+                async fn $step(
                     &self,
-                    request: Request<pb::$req>,
-                ) -> Result<Response<pb::$resp>, Status> {
+                    request: Request<pb::$step_req>,
+                ) -> Result<Response<pb::$step_resp>, Status> {
                     let (scope, req) = self.properties.scope(request)?;
                     let mut v = Violations::new();
                     check_handover_id(&mut v, &req.handover_id);
                     let handover_id = req.handover_id.clone();
                     let step = $convert(v, req)?;
                     let view = app::step(self, &scope, &handover_id, step).await?;
-                    Ok(Response::new(pb::$resp {
+                    Ok(Response::new(pb::$step_resp {
                         handover: Some(view.into()),
                     }))
                 }
             )*
-            $($rest)*
+            $(
+                async fn $call(
+                    &self,
+                    request: Request<pb::$call_req>,
+                ) -> Result<Response<pb::$call_resp>, Status> {
+                    $handler(self, request).await
+                }
+            )*
         }
     };
 }
@@ -65,80 +72,87 @@ handover_service! {
         restart_handover(RestartHandoverRequest) -> RestartHandoverResponse = restart;
     }
 
-    async fn start_handover(
-        &self,
-        request: Request<pb::StartHandoverRequest>,
-    ) -> Result<Response<pb::StartHandoverResponse>, Status> {
-        let (scope, req) = self.properties.scope(request)?;
-        let request_id = RequestId::new(scope.caller(), &req.request_id, &req);
-        let mut v = Violations::new();
-        check_request_id(&mut v, &req.request_id);
-        id_field(&mut v, "incoming_shift_id", &req.incoming_shift_id);
-        v.max_text("note", &req.note, MAX_TEXT);
-        v.check()?;
-        let start = Start {
-            incoming_shift_id: req.incoming_shift_id,
-            equipment_ok: req.equipment_ok,
-            rooms_cleaned: req.rooms_cleaned,
-            note: req.note,
-        };
-        let view = app::start(self, &scope, &request_id, start).await?;
-        Ok(Response::new(pb::StartHandoverResponse {
-            handover: Some(view.into()),
-        }))
+    calls {
+        start_handover(StartHandoverRequest) -> StartHandoverResponse = start;
+        sign_handover(SignHandoverRequest) -> SignHandoverResponse = sign;
+        get_handover(GetHandoverRequest) -> GetHandoverResponse = get;
+        list_handovers(ListHandoversRequest) -> ListHandoversResponse = list;
     }
+}
 
-    async fn sign_handover(
-        &self,
-        request: Request<pb::SignHandoverRequest>,
-    ) -> Result<Response<pb::SignHandoverResponse>, Status> {
-        let (scope, req) = self.properties.scope(request)?;
-        let mut v = Violations::new();
-        check_handover_id(&mut v, &req.handover_id);
-        v.check()?;
-        match app::sign(self, &scope, &req.handover_id).await? {
-            SignOutcome::Signed(view) => Ok(Response::new(pb::SignHandoverResponse {
-                handover: Some((*view).into()),
-            })),
-            SignOutcome::Blocked(blockers) => Err(refused(&blockers).into()),
-        }
-    }
+async fn start(
+    eng: &Engineering,
+    request: Request<pb::StartHandoverRequest>,
+) -> Result<Response<pb::StartHandoverResponse>, Status> {
+    let (scope, req) = eng.properties.scope(request)?;
+    let request_id = RequestId::new(scope.caller(), &req.request_id, &req);
+    let mut v = Violations::new();
+    check_request_id(&mut v, &req.request_id);
+    id_field(&mut v, "incoming_shift_id", &req.incoming_shift_id);
+    v.max_text("note", &req.note, MAX_TEXT);
+    v.check()?;
+    let start = Start {
+        incoming_shift_id: req.incoming_shift_id,
+        equipment_ok: req.equipment_ok,
+        rooms_cleaned: req.rooms_cleaned,
+        note: req.note,
+    };
+    let view = app::start(eng, &scope, &request_id, start).await?;
+    Ok(Response::new(pb::StartHandoverResponse {
+        handover: Some(view.into()),
+    }))
+}
 
-    async fn get_handover(
-        &self,
-        request: Request<pb::GetHandoverRequest>,
-    ) -> Result<Response<pb::GetHandoverResponse>, Status> {
-        let (scope, req) = self.properties.scope(request)?;
-        let mut v = Violations::new();
-        check_handover_id(&mut v, &req.handover_id);
-        v.check()?;
-        let view = app::get(self, &scope, &req.handover_id).await?;
-        Ok(Response::new(pb::GetHandoverResponse {
-            handover: Some(view.into()),
-        }))
+async fn sign(
+    eng: &Engineering,
+    request: Request<pb::SignHandoverRequest>,
+) -> Result<Response<pb::SignHandoverResponse>, Status> {
+    let (scope, req) = eng.properties.scope(request)?;
+    let mut v = Violations::new();
+    check_handover_id(&mut v, &req.handover_id);
+    v.check()?;
+    match app::sign(eng, &scope, &req.handover_id).await? {
+        SignOutcome::Signed(view) => Ok(Response::new(pb::SignHandoverResponse {
+            handover: Some((*view).into()),
+        })),
+        SignOutcome::Blocked(blockers) => Err(refused(&blockers).into()),
     }
+}
 
-    async fn list_handovers(
-        &self,
-        request: Request<pb::ListHandoversRequest>,
-    ) -> Result<Response<pb::ListHandoversResponse>, Status> {
-        let (scope, req) = self.properties.scope(request)?;
-        let state = from_proto::<pb::HandoverState, State>(req.state);
-        if state.is_none() && req.state != 0 {
-            return Err(Error::invalid("state", "is not a handover state").into());
-        }
-        let limit = page::page_size(req.page_size)?;
-        let before = page::after::<String>(&req.page_token)?.unwrap_or_default();
-        if before.chars().count() > MAX_ID {
-            return Err(page::bad_token().into());
-        }
-        let list = app::list(self, &scope, state, &before, limit).await?;
-        let next_page_token = page::next_token(&list, limit, |v| v.handover.id.clone());
-        Ok(Response::new(pb::ListHandoversResponse {
-            handovers: list.into_iter().map(Into::into).collect(),
-            next_page_token,
-        }))
+async fn get(
+    eng: &Engineering,
+    request: Request<pb::GetHandoverRequest>,
+) -> Result<Response<pb::GetHandoverResponse>, Status> {
+    let (scope, req) = eng.properties.scope(request)?;
+    let mut v = Violations::new();
+    check_handover_id(&mut v, &req.handover_id);
+    v.check()?;
+    let view = app::get(eng, &scope, &req.handover_id).await?;
+    Ok(Response::new(pb::GetHandoverResponse {
+        handover: Some(view.into()),
+    }))
+}
+
+async fn list(
+    eng: &Engineering,
+    request: Request<pb::ListHandoversRequest>,
+) -> Result<Response<pb::ListHandoversResponse>, Status> {
+    let (scope, req) = eng.properties.scope(request)?;
+    let state = from_proto::<pb::HandoverState, State>(req.state);
+    if state.is_none() && req.state != 0 {
+        return Err(Error::invalid("state", "is not a handover state").into());
     }
+    let limit = page::page_size(req.page_size)?;
+    let before = page::after::<String>(&req.page_token)?.unwrap_or_default();
+    if before.chars().count() > MAX_ID {
+        return Err(page::bad_token().into());
+    }
+    let list = app::list(eng, &scope, state, &before, limit).await?;
+    let next_page_token = page::next_token(&list, limit, |v| v.handover.id.clone());
+    Ok(Response::new(pb::ListHandoversResponse {
+        handovers: list.into_iter().map(Into::into).collect(),
+        next_page_token,
+    }))
 }
 
 fn arrival(mut v: Violations, req: pb::RecordHandoverArrivalRequest) -> Result<Step> {
