@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use wuye_kit::{Error, Result, db::Tx, idempotency::RequestId, identity::Actor, scope::Scope};
 use wuye_proto::events::{HandoverStopped, event::Payload};
 
+use super::Claimed;
 use crate::{
     Engineering,
     domain::{
@@ -77,9 +78,16 @@ pub(super) async fn shift_in(tx: &mut Tx, property_id: &str, id: &str) -> Result
 }
 
 async fn shift(eng: &Engineering, property_id: &str, id: &str) -> Result<Shift> {
-    duty_store::get_shift(&eng.db, property_id, id)
-        .await?
-        .ok_or_else(|| Error::not_found("shift", id))
+    found(
+        duty_store::get_shift(&eng.db, property_id, id).await?,
+        "shift",
+        id,
+    )
+}
+
+/// The record read, or `NOT_FOUND`.
+fn found<T>(record: Option<T>, what: &'static str, id: &str) -> Result<T> {
+    record.ok_or_else(|| Error::not_found(what, id))
 }
 
 /// DUTY-1: whether the shift's person has another shift overlapping it.
@@ -129,13 +137,11 @@ pub(crate) async fn create_shift(
         handed_over_at: None,
         left_at: None,
     };
-    let mut tx = eng.db.begin().await?;
-    if let Some(id) =
-        super::claim(eng, &mut tx, "CreateShift", scope, request_id, &s.id, now).await?
-    {
-        drop(tx);
-        return shift(eng, &s.property_id, &id).await;
-    }
+    let claimed = super::begin_create(eng, "CreateShift", scope, request_id, &s.id, now);
+    let mut tx = match claimed.await? {
+        Claimed::New(tx) => tx,
+        Claimed::Retry(id) => return shift(eng, &s.property_id, &id).await,
+    };
     if has_overlap(&mut tx, &s).await? {
         return Err(overlap_refusal());
     }
@@ -176,23 +182,14 @@ pub(crate) async fn request_swap(
         decided_at: None,
     };
     let now = swap.requested_at;
-    let mut tx = eng.db.begin().await?;
-    if let Some(id) = super::claim(
-        eng,
-        &mut tx,
-        "RequestShiftSwap",
-        scope,
-        request_id,
-        &swap.id,
-        now,
-    )
-    .await?
-    {
-        drop(tx);
-        return duty_store::get_swap(&eng.db, property_id, &id)
-            .await?
-            .ok_or_else(|| Error::not_found("shift swap", id));
-    }
+    let claimed = super::begin_create(eng, "RequestShiftSwap", scope, request_id, &swap.id, now);
+    let mut tx = match claimed.await? {
+        Claimed::New(tx) => tx,
+        Claimed::Retry(id) => {
+            let first = duty_store::get_swap(&eng.db, property_id, &id).await?;
+            return found(first, "shift swap", &id);
+        }
+    };
     let shift = shift_in(&mut tx, property_id, &swap.shift_id).await?;
     let foreman = scope.caller().role == "maintenance_foreman";
     shift.check_swap_request(&swap.requested_by.user_id, foreman)?;
@@ -331,23 +328,14 @@ pub(crate) async fn add_entry(
         &scope.actor(),
         now,
     );
-    let mut tx = eng.db.begin().await?;
-    if let Some(id) = super::claim(
-        eng,
-        &mut tx,
-        "AddDutyRecordEntry",
-        scope,
-        request_id,
-        &e.id,
-        now,
-    )
-    .await?
-    {
-        drop(tx);
-        return duty_store::get_entry(&eng.db, property_id, &id)
-            .await?
-            .ok_or_else(|| Error::not_found("duty record entry", id));
-    }
+    let claimed = super::begin_create(eng, "AddDutyRecordEntry", scope, request_id, &e.id, now);
+    let mut tx = match claimed.await? {
+        Claimed::New(tx) => tx,
+        Claimed::Retry(id) => {
+            let first = duty_store::get_entry(&eng.db, property_id, &id).await?;
+            return found(first, "duty record entry", &id);
+        }
+    };
     let holder = lock_duty(&mut tx, property_id).await?;
     e.shift_id = holder.shift_id.ok_or_else(nobody_on_duty)?;
     if let Some(equipment) = &e.equipment_id
@@ -391,23 +379,14 @@ pub(crate) async fn report_incident(
         resolution: String::new(),
     };
     let now = i.reported_at;
-    let mut tx = eng.db.begin().await?;
-    if let Some(id) = super::claim(
-        eng,
-        &mut tx,
-        "ReportIncident",
-        scope,
-        request_id,
-        &i.id,
-        now,
-    )
-    .await?
-    {
-        drop(tx);
-        return duty_store::get_incident(&eng.db, property_id, &id)
-            .await?
-            .ok_or_else(|| Error::not_found("incident", id));
-    }
+    let claimed = super::begin_create(eng, "ReportIncident", scope, request_id, &i.id, now);
+    let mut tx = match claimed.await? {
+        Claimed::New(tx) => tx,
+        Claimed::Retry(id) => {
+            let first = duty_store::get_incident(&eng.db, property_id, &id).await?;
+            return found(first, "incident", &id);
+        }
+    };
     let holder = lock_duty(&mut tx, property_id).await?;
     i.shift_id = holder.shift_id.ok_or_else(nobody_on_duty)?;
     duty_store::insert_incident(&mut tx, &i).await?;
@@ -494,15 +473,14 @@ pub(crate) async fn report_fault(
         stopped_handover_id: None,
     };
     let now = f.reported_at;
-    let mut tx = eng.db.begin().await?;
-    if let Some(id) =
-        super::claim(eng, &mut tx, "ReportFault", scope, request_id, &f.id, now).await?
-    {
-        drop(tx);
-        return duty_store::get_fault(&eng.db, property_id, &id)
-            .await?
-            .ok_or_else(|| Error::not_found("fault", id));
-    }
+    let claimed = super::begin_create(eng, "ReportFault", scope, request_id, &f.id, now);
+    let mut tx = match claimed.await? {
+        Claimed::New(tx) => tx,
+        Claimed::Retry(id) => {
+            let first = duty_store::get_fault(&eng.db, property_id, &id).await?;
+            return found(first, "fault", &id);
+        }
+    };
     let holder = lock_duty(&mut tx, property_id).await?;
     f.shift_id = holder.shift_id.ok_or_else(nobody_on_duty)?;
     if !equipment_exists(&mut tx, property_id, &f.equipment_id).await? {

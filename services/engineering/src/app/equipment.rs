@@ -2,6 +2,7 @@
 
 use wuye_kit::{Error, Result, idempotency::RequestId, scope::Scope};
 
+use super::Claimed;
 use crate::{
     Engineering,
     domain::equipment::{Condition, Equipment, InventoryCategory, InventoryItem, Meter, Zone},
@@ -58,14 +59,12 @@ pub(crate) async fn create_zone(
         technician_name: new.technician_name,
         created_at: eng.clock.now(),
     };
-    let mut tx = eng.db.begin().await?;
     let now = z.created_at;
-    if let Some(id) =
-        super::claim(eng, &mut tx, "CreateZone", scope, request_id, &z.id, now).await?
-    {
-        drop(tx);
-        return zone(eng, &z.property_id, &id).await;
-    }
+    let claimed = super::begin_create(eng, "CreateZone", scope, request_id, &z.id, now);
+    let mut tx = match claimed.await? {
+        Claimed::New(tx) => tx,
+        Claimed::Retry(id) => return zone(eng, &z.property_id, &id).await,
+    };
     store::insert_zone(&mut tx, &z).await?;
     tx.commit().await?;
     Ok(z)
@@ -113,22 +112,12 @@ pub(crate) async fn create_equipment(
         condition: Condition::Intact,
         created_at: eng.clock.now(),
     };
-    let mut tx = eng.db.begin().await?;
     let now = e.created_at;
-    if let Some(id) = super::claim(
-        eng,
-        &mut tx,
-        "CreateEquipment",
-        scope,
-        request_id,
-        &e.id,
-        now,
-    )
-    .await?
-    {
-        drop(tx);
-        return equipment(eng, &e.property_id, &id).await;
-    }
+    let claimed = super::begin_create(eng, "CreateEquipment", scope, request_id, &e.id, now);
+    let mut tx = match claimed.await? {
+        Claimed::New(tx) => tx,
+        Claimed::Retry(id) => return equipment(eng, &e.property_id, &id).await,
+    };
     if !store::zone_exists(&mut tx, &e.property_id, &e.zone_id).await? {
         return Err(Error::invalid("zone_id", "is not a zone of this property"));
     }
@@ -173,22 +162,12 @@ pub(crate) async fn create_item(
         count,
         created_at: eng.clock.now(),
     };
-    let mut tx = eng.db.begin().await?;
     let now = i.created_at;
-    if let Some(id) = super::claim(
-        eng,
-        &mut tx,
-        "CreateInventoryItem",
-        scope,
-        request_id,
-        &i.id,
-        now,
-    )
-    .await?
-    {
-        drop(tx);
-        return item(eng, &i.property_id, &id).await;
-    }
+    let claimed = super::begin_create(eng, "CreateInventoryItem", scope, request_id, &i.id, now);
+    let mut tx = match claimed.await? {
+        Claimed::New(tx) => tx,
+        Claimed::Retry(id) => return item(eng, &i.property_id, &id).await,
+    };
     store::insert_item(&mut tx, &i).await?;
     tx.commit().await?;
     Ok(i)

@@ -10,7 +10,10 @@ use wuye_kit::{
 };
 use wuye_proto::events::{HandoverCompleted, HandoverRefused, event::Payload};
 
-use super::duty::{entry, shift_in};
+use super::{
+    Claimed,
+    duty::{entry, shift_in},
+};
 use crate::{
     Engineering,
     domain::{
@@ -133,22 +136,18 @@ pub(crate) async fn start(
     let property_id = &scope.property().id;
     let id = uuid::Uuid::now_v7().to_string();
     let now = eng.clock.now();
-    let mut tx = eng.db.begin().await?;
-    let view =
-        match super::claim(eng, &mut tx, "StartHandover", scope, request_id, &id, now).await? {
-            Some(first) => {
-                drop(tx);
-                get(eng, scope, &first).await?
-            }
-            None => {
-                let rules = &scope.property().rules.engineering;
-                let h = prepare(&mut tx, property_id, id, s, &scope.actor(), rules, now).await?;
-                store::insert(&mut tx, &h).await?;
-                let v = view(&mut tx, h).await?;
-                tx.commit().await?;
-                v
-            }
-        };
+    let claimed = super::begin_create(eng, "StartHandover", scope, request_id, &id, now);
+    let view = match claimed.await? {
+        Claimed::Retry(first) => get(eng, scope, &first).await?,
+        Claimed::New(mut tx) => {
+            let rules = &scope.property().rules.engineering;
+            let h = prepare(&mut tx, property_id, id, s, &scope.actor(), rules, now).await?;
+            store::insert(&mut tx, &h).await?;
+            let v = view(&mut tx, h).await?;
+            tx.commit().await?;
+            v
+        }
+    };
     tracing::info!(property = %property_id, handover = %view.handover.id, "handover started");
     Ok(view)
 }

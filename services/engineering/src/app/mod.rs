@@ -21,20 +21,30 @@ use wuye_kit::{
 
 use crate::Engineering;
 
-/// Claims `request_id` in `tx` for the new resource `id`, under `<method>/<property>`:
-/// `Some(id of what the first call created)` when the call is a retry.
-pub(crate) async fn claim(
+/// The write transaction of a create, its request id claimed, or the retry it turned out to
+/// be.
+pub(crate) enum Claimed {
+    New(Tx),
+    /// The id of what the first call created.
+    Retry(String),
+}
+
+/// Opens the write transaction of a create and claims `request_id` in it for the new
+/// resource `id`, under `<method>/<property>`.
+pub(crate) async fn begin_create(
     eng: &Engineering,
-    tx: &mut Tx,
     method: &str,
     scope: &Scope<'_>,
     request_id: &RequestId,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<Option<String>> {
+) -> Result<Claimed> {
+    let mut tx = eng.db.begin().await?;
     let key = format!("{method}/{}", scope.property().id);
-    match idempotency::claim(tx, eng.db.keyring(), &key, request_id, id, to_micros(now)).await? {
-        Claim::Retry(first) => Ok(Some(first)),
-        Claim::New => Ok(None),
+    let keyring = eng.db.keyring();
+    match idempotency::claim(&mut tx, keyring, &key, request_id, id, to_micros(now)).await? {
+        Claim::New => Ok(Claimed::New(tx)),
+        // Nothing was written: the transaction ends unused.
+        Claim::Retry(first) => Ok(Claimed::Retry(first)),
     }
 }

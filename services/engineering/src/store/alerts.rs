@@ -4,7 +4,7 @@ use wuye_kit::{
     db::{Db, Tx, from_micros, to_micros},
 };
 
-use super::{decode, flag, get_opt_actor, get_time};
+use super::{decode, flag, get_opt_actor, get_time, row_by_id};
 use crate::domain::alerts::{Alert, AlertKind};
 
 const COLUMNS: &str = "id, property_id, kind, subject_id, message, reasons, raise_at, \
@@ -71,15 +71,7 @@ pub async fn list(
 }
 
 pub async fn alert_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Alert>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM alerts WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    row_by_id(&mut **tx, "alerts", COLUMNS, property_id, id, from_row).await
 }
 
 /// Writes an acknowledgement. The condition on `acknowledged` makes a concurrent second

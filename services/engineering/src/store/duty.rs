@@ -5,7 +5,7 @@ use wuye_kit::{
     db::{Db, Tx, from_micros, to_micros},
 };
 
-use super::{decode, flag, get_actor, get_flag, get_opt_actor, get_time};
+use super::{decode, flag, get_actor, get_flag, get_opt_actor, get_time, row_by_id};
 use crate::domain::duty::{
     DutyEntry, EntryKind, Fault, Incident, Shift, ShiftState, ShiftSwap, SwapState,
 };
@@ -81,27 +81,27 @@ pub async fn insert_shift(tx: &mut Tx, s: &Shift) -> Result<()> {
 }
 
 pub async fn get_shift(db: &Db, property_id: &str, id: &str) -> Result<Option<Shift>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {SHIFT_COLUMNS} FROM shifts WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(shift_from_row).transpose()
+    row_by_id(
+        db.pool(),
+        "shifts",
+        SHIFT_COLUMNS,
+        property_id,
+        id,
+        shift_from_row,
+    )
+    .await
 }
 
 pub async fn shift_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Shift>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {SHIFT_COLUMNS} FROM shifts WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref().map(shift_from_row).transpose()
+    row_by_id(
+        &mut **tx,
+        "shifts",
+        SHIFT_COLUMNS,
+        property_id,
+        id,
+        shift_from_row,
+    )
+    .await
 }
 
 pub async fn save_shift(tx: &mut Tx, s: &Shift) -> Result<()> {
@@ -179,27 +179,27 @@ fn swap_from_row(row: &AnyRow) -> Result<ShiftSwap> {
 }
 
 pub async fn get_swap(db: &Db, property_id: &str, id: &str) -> Result<Option<ShiftSwap>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {SWAP_COLUMNS} FROM shift_swaps WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(swap_from_row).transpose()
+    row_by_id(
+        db.pool(),
+        "shift_swaps",
+        SWAP_COLUMNS,
+        property_id,
+        id,
+        swap_from_row,
+    )
+    .await
 }
 
 pub async fn swap_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<ShiftSwap>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {SWAP_COLUMNS} FROM shift_swaps WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref().map(swap_from_row).transpose()
+    row_by_id(
+        &mut **tx,
+        "shift_swaps",
+        SWAP_COLUMNS,
+        property_id,
+        id,
+        swap_from_row,
+    )
+    .await
 }
 
 pub async fn insert_swap(tx: &mut Tx, swap: &ShiftSwap) -> Result<()> {
@@ -285,15 +285,15 @@ pub async fn insert_entry(tx: &mut Tx, e: &DutyEntry) -> Result<()> {
 }
 
 pub async fn get_entry(db: &Db, property_id: &str, id: &str) -> Result<Option<DutyEntry>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {ENTRY_COLUMNS} FROM duty_entries WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(entry_from_row).transpose()
+    row_by_id(
+        db.pool(),
+        "duty_entries",
+        ENTRY_COLUMNS,
+        property_id,
+        id,
+        entry_from_row,
+    )
+    .await
 }
 
 /// The duty record in writing order, of one shift when `shift_id` is not empty.
@@ -358,27 +358,27 @@ pub async fn insert_incident(tx: &mut Tx, i: &Incident) -> Result<()> {
 }
 
 pub async fn incident_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Incident>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref().map(incident_from_row).transpose()
+    row_by_id(
+        &mut **tx,
+        "incidents",
+        INCIDENT_COLUMNS,
+        property_id,
+        id,
+        incident_from_row,
+    )
+    .await
 }
 
 pub async fn get_incident(db: &Db, property_id: &str, id: &str) -> Result<Option<Incident>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(incident_from_row).transpose()
+    row_by_id(
+        db.pool(),
+        "incidents",
+        INCIDENT_COLUMNS,
+        property_id,
+        id,
+        incident_from_row,
+    )
+    .await
 }
 
 /// Writes the closing of a closed incident.
@@ -469,27 +469,27 @@ pub async fn insert_fault(tx: &mut Tx, f: &Fault) -> Result<()> {
 }
 
 pub async fn fault_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Fault>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {FAULT_COLUMNS} FROM faults WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref().map(fault_from_row).transpose()
+    row_by_id(
+        &mut **tx,
+        "faults",
+        FAULT_COLUMNS,
+        property_id,
+        id,
+        fault_from_row,
+    )
+    .await
 }
 
 pub async fn get_fault(db: &Db, property_id: &str, id: &str) -> Result<Option<Fault>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {FAULT_COLUMNS} FROM faults WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(fault_from_row).transpose()
+    row_by_id(
+        db.pool(),
+        "faults",
+        FAULT_COLUMNS,
+        property_id,
+        id,
+        fault_from_row,
+    )
+    .await
 }
 
 /// Writes the clearing of a cleared fault.

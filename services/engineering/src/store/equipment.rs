@@ -4,7 +4,7 @@ use wuye_kit::{
     db::{Db, Tx, from_micros, to_micros},
 };
 
-use super::{decode, flag, get_flag};
+use super::{decode, flag, get_flag, row_by_id};
 use crate::domain::equipment::{
     Condition, Equipment, InventoryCategory, InventoryItem, Meter, Zone,
 };
@@ -46,15 +46,15 @@ pub async fn insert_zone(tx: &mut Tx, zone: &Zone) -> Result<()> {
 }
 
 pub async fn get_zone(db: &Db, property_id: &str, id: &str) -> Result<Option<Zone>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {ZONE_COLUMNS} FROM zones WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(zone_from_row).transpose()
+    row_by_id(
+        db.pool(),
+        "zones",
+        ZONE_COLUMNS,
+        property_id,
+        id,
+        zone_from_row,
+    )
+    .await
 }
 
 /// Zones by name, after `after` (a page token).
@@ -205,15 +205,16 @@ pub async fn insert_equipment(tx: &mut Tx, e: &Equipment) -> Result<()> {
 }
 
 pub async fn get_equipment(db: &Db, property_id: &str, id: &str) -> Result<Option<Equipment>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {EQUIPMENT_COLUMNS} FROM equipment WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    let Some(e) = row.as_ref().map(equipment_from_row).transpose()? else {
+    let table = "equipment";
+    let found = row_by_id(
+        db.pool(),
+        table,
+        EQUIPMENT_COLUMNS,
+        property_id,
+        id,
+        equipment_from_row,
+    );
+    let Some(e) = found.await? else {
         return Ok(None);
     };
     Ok(with_meters(db.pool(), vec![e]).await?.pop())
@@ -321,15 +322,15 @@ pub async fn insert_item(tx: &mut Tx, item: &InventoryItem) -> Result<()> {
 }
 
 pub async fn get_item(db: &Db, property_id: &str, id: &str) -> Result<Option<InventoryItem>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {ITEM_COLUMNS} FROM inventory_items WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(item_from_row).transpose()
+    row_by_id(
+        db.pool(),
+        "inventory_items",
+        ITEM_COLUMNS,
+        property_id,
+        id,
+        item_from_row,
+    )
+    .await
 }
 
 /// Items by id (creation order) after `after`.
