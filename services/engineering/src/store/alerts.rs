@@ -4,7 +4,7 @@ use wuye_kit::{
     db::{Db, Tx, from_micros, to_micros},
 };
 
-use super::{decode, flag, get_opt_actor, get_time, row_by_id};
+use super::{Table, decode, flag, get_opt_actor, get_time};
 use crate::domain::alerts::{Alert, AlertKind};
 
 const COLUMNS: &str = "id, property_id, kind, subject_id, message, reasons, raise_at, \
@@ -28,6 +28,12 @@ fn from_row(row: &AnyRow) -> Result<Alert> {
         acknowledged_at: get_time(row, "acknowledge_at")?,
     })
 }
+
+const ALERTS: Table<Alert> = Table {
+    name: "alerts",
+    columns: COLUMNS,
+    from_row,
+};
 
 pub async fn insert(tx: &mut Tx, a: &Alert) -> Result<()> {
     sqlx::query(
@@ -71,7 +77,7 @@ pub async fn list(
 }
 
 pub async fn alert_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Alert>> {
-    row_by_id(&mut **tx, "alerts", COLUMNS, property_id, id, from_row).await
+    ALERTS.by_id(&mut **tx, property_id, id).await
 }
 
 /// Writes an acknowledgement. The condition on `acknowledged` makes a concurrent second

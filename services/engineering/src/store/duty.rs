@@ -5,7 +5,7 @@ use wuye_kit::{
     db::{Db, Tx, from_micros, to_micros},
 };
 
-use super::{decode, flag, get_actor, get_flag, get_opt_actor, get_time, row_by_id};
+use super::{Table, decode, flag, get_actor, get_flag, get_opt_actor, get_time};
 use crate::domain::duty::{
     DutyEntry, EntryKind, Fault, Incident, Shift, ShiftState, ShiftSwap, SwapState,
 };
@@ -28,6 +28,12 @@ fn shift_from_row(row: &AnyRow) -> Result<Shift> {
         left_at: get_time(row, "left_at")?,
     })
 }
+
+const SHIFTS: Table<Shift> = Table {
+    name: "shifts",
+    columns: SHIFT_COLUMNS,
+    from_row: shift_from_row,
+};
 
 /// The periods of `user_id`'s other shifts that may overlap `period` (the SQL selects
 /// candidates; the domain says what overlapping means).
@@ -81,27 +87,11 @@ pub async fn insert_shift(tx: &mut Tx, s: &Shift) -> Result<()> {
 }
 
 pub async fn get_shift(db: &Db, property_id: &str, id: &str) -> Result<Option<Shift>> {
-    row_by_id(
-        db.pool(),
-        "shifts",
-        SHIFT_COLUMNS,
-        property_id,
-        id,
-        shift_from_row,
-    )
-    .await
+    SHIFTS.by_id(db.pool(), property_id, id).await
 }
 
 pub async fn shift_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Shift>> {
-    row_by_id(
-        &mut **tx,
-        "shifts",
-        SHIFT_COLUMNS,
-        property_id,
-        id,
-        shift_from_row,
-    )
-    .await
+    SHIFTS.by_id(&mut **tx, property_id, id).await
 }
 
 pub async fn save_shift(tx: &mut Tx, s: &Shift) -> Result<()> {
@@ -178,28 +168,18 @@ fn swap_from_row(row: &AnyRow) -> Result<ShiftSwap> {
     })
 }
 
+const SWAPS: Table<ShiftSwap> = Table {
+    name: "shift_swaps",
+    columns: SWAP_COLUMNS,
+    from_row: swap_from_row,
+};
+
 pub async fn get_swap(db: &Db, property_id: &str, id: &str) -> Result<Option<ShiftSwap>> {
-    row_by_id(
-        db.pool(),
-        "shift_swaps",
-        SWAP_COLUMNS,
-        property_id,
-        id,
-        swap_from_row,
-    )
-    .await
+    SWAPS.by_id(db.pool(), property_id, id).await
 }
 
 pub async fn swap_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<ShiftSwap>> {
-    row_by_id(
-        &mut **tx,
-        "shift_swaps",
-        SWAP_COLUMNS,
-        property_id,
-        id,
-        swap_from_row,
-    )
-    .await
+    SWAPS.by_id(&mut **tx, property_id, id).await
 }
 
 pub async fn insert_swap(tx: &mut Tx, swap: &ShiftSwap) -> Result<()> {
@@ -263,6 +243,12 @@ fn entry_from_row(row: &AnyRow) -> Result<DutyEntry> {
     })
 }
 
+const ENTRIES: Table<DutyEntry> = Table {
+    name: "duty_entries",
+    columns: ENTRY_COLUMNS,
+    from_row: entry_from_row,
+};
+
 pub async fn insert_entry(tx: &mut Tx, e: &DutyEntry) -> Result<()> {
     sqlx::query(
         "INSERT INTO duty_entries (id, property_id, shift_id, kind, text, equipment_id, record_at, \
@@ -285,15 +271,7 @@ pub async fn insert_entry(tx: &mut Tx, e: &DutyEntry) -> Result<()> {
 }
 
 pub async fn get_entry(db: &Db, property_id: &str, id: &str) -> Result<Option<DutyEntry>> {
-    row_by_id(
-        db.pool(),
-        "duty_entries",
-        ENTRY_COLUMNS,
-        property_id,
-        id,
-        entry_from_row,
-    )
-    .await
+    ENTRIES.by_id(db.pool(), property_id, id).await
 }
 
 /// The duty record in writing order, of one shift when `shift_id` is not empty.
@@ -338,6 +316,12 @@ fn incident_from_row(row: &AnyRow) -> Result<Incident> {
     })
 }
 
+const INCIDENTS: Table<Incident> = Table {
+    name: "incidents",
+    columns: INCIDENT_COLUMNS,
+    from_row: incident_from_row,
+};
+
 pub async fn insert_incident(tx: &mut Tx, i: &Incident) -> Result<()> {
     sqlx::query(
         "INSERT INTO incidents (id, property_id, description, is_open, shift_id, report_at, \
@@ -358,27 +342,11 @@ pub async fn insert_incident(tx: &mut Tx, i: &Incident) -> Result<()> {
 }
 
 pub async fn incident_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Incident>> {
-    row_by_id(
-        &mut **tx,
-        "incidents",
-        INCIDENT_COLUMNS,
-        property_id,
-        id,
-        incident_from_row,
-    )
-    .await
+    INCIDENTS.by_id(&mut **tx, property_id, id).await
 }
 
 pub async fn get_incident(db: &Db, property_id: &str, id: &str) -> Result<Option<Incident>> {
-    row_by_id(
-        db.pool(),
-        "incidents",
-        INCIDENT_COLUMNS,
-        property_id,
-        id,
-        incident_from_row,
-    )
-    .await
+    INCIDENTS.by_id(db.pool(), property_id, id).await
 }
 
 /// Writes the closing of a closed incident.
@@ -445,6 +413,12 @@ fn fault_from_row(row: &AnyRow) -> Result<Fault> {
     })
 }
 
+const FAULTS: Table<Fault> = Table {
+    name: "faults",
+    columns: FAULT_COLUMNS,
+    from_row: fault_from_row,
+};
+
 pub async fn insert_fault(tx: &mut Tx, f: &Fault) -> Result<()> {
     sqlx::query(
         "INSERT INTO faults (id, property_id, equipment_id, description, needs_both, is_open, \
@@ -469,27 +443,11 @@ pub async fn insert_fault(tx: &mut Tx, f: &Fault) -> Result<()> {
 }
 
 pub async fn fault_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Fault>> {
-    row_by_id(
-        &mut **tx,
-        "faults",
-        FAULT_COLUMNS,
-        property_id,
-        id,
-        fault_from_row,
-    )
-    .await
+    FAULTS.by_id(&mut **tx, property_id, id).await
 }
 
 pub async fn get_fault(db: &Db, property_id: &str, id: &str) -> Result<Option<Fault>> {
-    row_by_id(
-        db.pool(),
-        "faults",
-        FAULT_COLUMNS,
-        property_id,
-        id,
-        fault_from_row,
-    )
-    .await
+    FAULTS.by_id(db.pool(), property_id, id).await
 }
 
 /// Writes the clearing of a cleared fault.

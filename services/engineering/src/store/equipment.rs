@@ -4,7 +4,7 @@ use wuye_kit::{
     db::{Db, Tx, from_micros, to_micros},
 };
 
-use super::{decode, flag, get_flag, row_by_id};
+use super::{Table, decode, flag, get_flag};
 use crate::domain::equipment::{
     Condition, Equipment, InventoryCategory, InventoryItem, Meter, Zone,
 };
@@ -29,6 +29,12 @@ fn zone_from_row(row: &AnyRow) -> Result<Zone> {
     })
 }
 
+const ZONES: Table<Zone> = Table {
+    name: "zones",
+    columns: ZONE_COLUMNS,
+    from_row: zone_from_row,
+};
+
 pub async fn insert_zone(tx: &mut Tx, zone: &Zone) -> Result<()> {
     sqlx::query(
         "INSERT INTO zones (id, property_id, name, technician_user_id, technician_name, create_at) \
@@ -46,15 +52,7 @@ pub async fn insert_zone(tx: &mut Tx, zone: &Zone) -> Result<()> {
 }
 
 pub async fn get_zone(db: &Db, property_id: &str, id: &str) -> Result<Option<Zone>> {
-    row_by_id(
-        db.pool(),
-        "zones",
-        ZONE_COLUMNS,
-        property_id,
-        id,
-        zone_from_row,
-    )
-    .await
+    ZONES.by_id(db.pool(), property_id, id).await
 }
 
 /// Zones by name, after `after` (a page token).
@@ -125,6 +123,12 @@ fn equipment_from_row(row: &AnyRow) -> Result<Equipment> {
         created_at: from_micros(row.try_get("create_at")?),
     })
 }
+
+const EQUIPMENT: Table<Equipment> = Table {
+    name: "equipment",
+    columns: EQUIPMENT_COLUMNS,
+    from_row: equipment_from_row,
+};
 
 /// Fills in the meters of `equipment`.
 async fn with_meters<'e, E>(executor: E, mut equipment: Vec<Equipment>) -> Result<Vec<Equipment>>
@@ -205,16 +209,7 @@ pub async fn insert_equipment(tx: &mut Tx, e: &Equipment) -> Result<()> {
 }
 
 pub async fn get_equipment(db: &Db, property_id: &str, id: &str) -> Result<Option<Equipment>> {
-    let table = "equipment";
-    let found = row_by_id(
-        db.pool(),
-        table,
-        EQUIPMENT_COLUMNS,
-        property_id,
-        id,
-        equipment_from_row,
-    );
-    let Some(e) = found.await? else {
+    let Some(e) = EQUIPMENT.by_id(db.pool(), property_id, id).await? else {
         return Ok(None);
     };
     Ok(with_meters(db.pool(), vec![e]).await?.pop())
@@ -305,6 +300,12 @@ fn item_from_row(row: &AnyRow) -> Result<InventoryItem> {
     })
 }
 
+const ITEMS: Table<InventoryItem> = Table {
+    name: "inventory_items",
+    columns: ITEM_COLUMNS,
+    from_row: item_from_row,
+};
+
 pub async fn insert_item(tx: &mut Tx, item: &InventoryItem) -> Result<()> {
     sqlx::query(
         "INSERT INTO inventory_items (id, property_id, category, name, count, create_at) \
@@ -322,15 +323,7 @@ pub async fn insert_item(tx: &mut Tx, item: &InventoryItem) -> Result<()> {
 }
 
 pub async fn get_item(db: &Db, property_id: &str, id: &str) -> Result<Option<InventoryItem>> {
-    row_by_id(
-        db.pool(),
-        "inventory_items",
-        ITEM_COLUMNS,
-        property_id,
-        id,
-        item_from_row,
-    )
-    .await
+    ITEMS.by_id(db.pool(), property_id, id).await
 }
 
 /// Items by id (creation order) after `after`.

@@ -83,25 +83,33 @@ fn get_opt_actor(row: &AnyRow, prefix: &str) -> Result<Option<Actor>> {
     }
 }
 
-/// The row of `table` with this property and id, read through `executor` (the pool, or a
-/// transaction's connection) as `columns` and turned into a record by `from_row`.
-async fn row_by_id<'e, T>(
-    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
-    table: &'static str,
+/// A table of property records: its name, the columns a record is read from, and how.
+struct Table<T: 'static> {
+    name: &'static str,
     columns: &'static str,
-    property_id: &str,
-    id: &str,
     from_row: fn(&AnyRow) -> Result<T>,
-) -> Result<Option<T>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {columns} FROM {table} WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(executor)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+}
+
+impl<T> Table<T> {
+    /// The record with this property and id, read through `executor`: the pool, or a
+    /// transaction's connection.
+    async fn by_id<'e>(
+        &self,
+        executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+        property_id: &str,
+        id: &str,
+    ) -> Result<Option<T>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM {} WHERE property_id = $1 AND id = $2",
+            self.columns, self.name
+        ));
+        let row = sqlx::query(sql)
+            .bind(property_id)
+            .bind(id)
+            .fetch_optional(executor)
+            .await?;
+        row.as_ref().map(self.from_row).transpose()
+    }
 }
 
 /// Who holds the duty of a property.
