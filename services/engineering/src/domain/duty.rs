@@ -78,6 +78,23 @@ impl Shift {
         }
     }
 
+    /// DUTY-1: a swap is asked for a shift not yet started, by its person or the foreman.
+    pub fn check_swap_request(&self, requester_id: &str, by_foreman: bool) -> Result<(), Refusal> {
+        if self.state != ShiftState::Scheduled {
+            return Err(Refusal::new(
+                "SHIFT_NOT_SCHEDULED",
+                "only a shift not yet started can be swapped",
+            ));
+        }
+        if !by_foreman && self.user_id != requester_id {
+            return Err(Refusal::new(
+                "NOT_YOUR_SHIFT",
+                "a technician asks to swap only their own shift",
+            ));
+        }
+        Ok(())
+    }
+
     /// The duty passed to the next shift (HO-6).
     pub fn hand_over(&mut self, now: DateTime<Utc>) -> Result<(), Refusal> {
         match self.state {
@@ -252,6 +269,38 @@ pub struct Fault {
     pub cleared_at: Option<DateTime<Utc>>,
     pub resolution: String,
     pub stopped_handover_id: Option<String>,
+}
+
+impl Incident {
+    /// The incident is handled.
+    pub fn close(&mut self, resolution: String, now: DateTime<Utc>) -> Result<(), Refusal> {
+        if !self.open {
+            return Err(Refusal::new(
+                "INCIDENT_CLOSED",
+                "the incident is already closed",
+            ));
+        }
+        self.open = false;
+        self.closed_at = Some(now);
+        self.resolution = resolution;
+        Ok(())
+    }
+}
+
+impl Fault {
+    /// The fault is handled.
+    pub fn clear(&mut self, resolution: String, now: DateTime<Utc>) -> Result<(), Refusal> {
+        if !self.open {
+            return Err(Refusal::new(
+                "FAULT_CLEARED",
+                "the fault is already cleared",
+            ));
+        }
+        self.open = false;
+        self.cleared_at = Some(now);
+        self.resolution = resolution;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

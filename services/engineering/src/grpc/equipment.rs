@@ -1,19 +1,15 @@
 use tonic::{Request, Response, Status};
-use wuye_kit::idempotency::RequestId;
-use wuye_kit::{Error, Result, Violations, identity, page};
+use wuye_kit::{Result, Violations, from_proto, idempotency::RequestId, page};
 use wuye_proto::engineering::{self as pb, equipment_service_server::EquipmentService};
 
-use super::{
-    category_from_proto, category_to_proto, check_request_id, condition_to_proto, id_field,
-    next_token, token_id, ts,
-};
+use super::{check_request_id, id_field};
 use crate::{
     Engineering,
+    app::equipment::{self as app, NewEquipment, NewZone},
     domain::{
         MAX_NAME, MAX_TEXT,
-        equipment::{Condition, Equipment, InventoryItem, MAX_COUNT, MAX_METERS, Meter, Zone},
+        equipment::{InventoryCategory, MAX_COUNT, MAX_METERS, Meter},
     },
-    store::equipment::{self as store, Created, EquipmentCreated},
 };
 
 const MAX_NUMBER: usize = 30;
@@ -24,30 +20,22 @@ impl EquipmentService for Engineering {
         &self,
         request: Request<pb::CreateZoneRequest>,
     ) -> Result<Response<pb::CreateZoneResponse>, Status> {
-        let caller = identity::caller(&request)?;
-        let req = request.into_inner();
-        let request_id = RequestId::new(&caller, &req.request_id, &req);
-        let property = self.properties.for_call(&caller, &req.property_id)?;
+        let (scope, req) = self.properties.scope(request)?;
+        let request_id = RequestId::new(scope.caller(), &req.request_id, &req);
         let mut v = Violations::new();
         check_request_id(&mut v, &req.request_id);
         v.required_text("name", &req.name, MAX_NAME);
         id_field(&mut v, "technician_user_id", &req.technician_user_id);
         v.required_text("technician_name", &req.technician_name, MAX_NAME);
         v.check()?;
-        let zone = Zone {
-            id: uuid::Uuid::now_v7().to_string(),
-            property_id: property.id.clone(),
+        let new = NewZone {
             name: req.name.trim().to_owned(),
             technician_user_id: req.technician_user_id,
             technician_name: req.technician_name.trim().to_owned(),
-            created_at: self.clock.now(),
         };
-        let zone = match store::create_zone(&self.db, &request_id, zone).await? {
-            Created::New(z) => z,
-            Created::Retry(id) => self.zone(&property.id, &id).await?,
-        };
+        let zone = app::create_zone(self, &scope, &request_id, new).await?;
         Ok(Response::new(pb::CreateZoneResponse {
-            zone: Some(zone_to_proto(zone)),
+            zone: Some(zone.into()),
         }))
     }
 
@@ -55,15 +43,13 @@ impl EquipmentService for Engineering {
         &self,
         request: Request<pb::ListZonesRequest>,
     ) -> Result<Response<pb::ListZonesResponse>, Status> {
-        let caller = identity::caller(&request)?;
-        let req = request.into_inner();
-        let property = self.properties.for_call(&caller, &req.property_id)?;
+        let (scope, req) = self.properties.scope(request)?;
         let limit = page::page_size(req.page_size)?;
-        let after = token_id(&req.page_token)?;
-        let zones = store::list_zones(&self.db, &property.id, &after, limit).await?;
-        let next_page_token = next_token(&zones, limit, |z| page::encode(&z.name));
+        let after = page::after::<String>(&req.page_token)?.unwrap_or_default();
+        let zones = app::list_zones(self, &scope, &after, limit).await?;
+        let next_page_token = page::next_token(&zones, limit, |z| z.name.clone());
         Ok(Response::new(pb::ListZonesResponse {
-            zones: zones.into_iter().map(zone_to_proto).collect(),
+            zones: zones.into_iter().map(Into::into).collect(),
             next_page_token,
         }))
     }
@@ -72,25 +58,16 @@ impl EquipmentService for Engineering {
         &self,
         request: Request<pb::AssignZoneTechnicianRequest>,
     ) -> Result<Response<pb::AssignZoneTechnicianResponse>, Status> {
-        let caller = identity::caller(&request)?;
-        let req = request.into_inner();
-        let property = self.properties.for_call(&caller, &req.property_id)?;
+        let (scope, req) = self.properties.scope(request)?;
         let mut v = Violations::new();
         id_field(&mut v, "zone_id", &req.zone_id);
         id_field(&mut v, "technician_user_id", &req.technician_user_id);
         v.required_text("technician_name", &req.technician_name, MAX_NAME);
         v.check()?;
-        let zone = store::assign_zone(
-            &self.db,
-            &property.id,
-            &req.zone_id,
-            &req.technician_user_id,
-            req.technician_name.trim(),
-        )
-        .await?
-        .ok_or_else(|| Error::not_found("zone", &req.zone_id))?;
+        let (user_id, name) = (&req.technician_user_id, req.technician_name.trim());
+        let zone = app::assign_zone(self, &scope, &req.zone_id, user_id, name).await?;
         Ok(Response::new(pb::AssignZoneTechnicianResponse {
-            zone: Some(zone_to_proto(zone)),
+            zone: Some(zone.into()),
         }))
     }
 
@@ -98,10 +75,8 @@ impl EquipmentService for Engineering {
         &self,
         request: Request<pb::CreateEquipmentRequest>,
     ) -> Result<Response<pb::CreateEquipmentResponse>, Status> {
-        let caller = identity::caller(&request)?;
-        let req = request.into_inner();
-        let request_id = RequestId::new(&caller, &req.request_id, &req);
-        let property = self.properties.for_call(&caller, &req.property_id)?;
+        let (scope, req) = self.properties.scope(request)?;
+        let request_id = RequestId::new(scope.caller(), &req.request_id, &req);
         let mut v = Violations::new();
         check_request_id(&mut v, &req.request_id);
         v.required_text("number", &req.number, MAX_NUMBER);
@@ -109,30 +84,9 @@ impl EquipmentService for Engineering {
         v.required_text("type", &req.r#type, MAX_NAME);
         v.max_text("location", &req.location, MAX_TEXT);
         id_field(&mut v, "zone_id", &req.zone_id);
-        if req.meters.len() > MAX_METERS {
-            v.add("meters", format!("at most {MAX_METERS}"));
-        }
-        let meters: Vec<Meter> = req
-            .meters
-            .iter()
-            .map(|m| Meter {
-                name: m.name.trim().to_owned(),
-                unit: m.unit.trim().to_owned(),
-                min: m.min,
-                max: m.max,
-            })
-            .collect();
-        for (i, m) in meters.iter().enumerate() {
-            v.required_text(&format!("meters[{i}].name"), &m.name, MAX_NAME);
-            v.max_text(&format!("meters[{i}].unit"), &m.unit, 20);
-            if let Some(problem) = m.range_problem() {
-                v.add(&format!("meters[{i}].max"), problem);
-            }
-        }
+        let meters = meters(&mut v, &req.meters);
         v.check()?;
-        let e = Equipment {
-            id: uuid::Uuid::now_v7().to_string(),
-            property_id: property.id.clone(),
+        let new = NewEquipment {
             number: req.number.trim().to_owned(),
             name: req.name.trim().to_owned(),
             kind: req.r#type.trim().to_owned(),
@@ -140,20 +94,10 @@ impl EquipmentService for Engineering {
             zone_id: req.zone_id,
             large: req.large,
             meters,
-            condition: Condition::Intact,
-            created_at: self.clock.now(),
         };
-        let e = match store::create_equipment(&self.db, &request_id, e).await? {
-            EquipmentCreated::Created(created) => match *created {
-                Created::New(e) => e,
-                Created::Retry(id) => self.equipment(&property.id, &id).await?,
-            },
-            EquipmentCreated::UnknownZone => {
-                return Err(Error::invalid("zone_id", "is not a zone of this property").into());
-            }
-        };
+        let e = app::create_equipment(self, &scope, &request_id, new).await?;
         Ok(Response::new(pb::CreateEquipmentResponse {
-            equipment: Some(equipment_to_proto(e)),
+            equipment: Some(e.into()),
         }))
     }
 
@@ -161,12 +105,10 @@ impl EquipmentService for Engineering {
         &self,
         request: Request<pb::GetEquipmentRequest>,
     ) -> Result<Response<pb::GetEquipmentResponse>, Status> {
-        let caller = identity::caller(&request)?;
-        let req = request.into_inner();
-        let property = self.properties.for_call(&caller, &req.property_id)?;
-        let e = self.equipment(&property.id, &req.equipment_id).await?;
+        let (scope, req) = self.properties.scope(request)?;
+        let e = app::get_equipment(self, &scope, &req.equipment_id).await?;
         Ok(Response::new(pb::GetEquipmentResponse {
-            equipment: Some(equipment_to_proto(e)),
+            equipment: Some(e.into()),
         }))
     }
 
@@ -174,16 +116,13 @@ impl EquipmentService for Engineering {
         &self,
         request: Request<pb::ListEquipmentRequest>,
     ) -> Result<Response<pb::ListEquipmentResponse>, Status> {
-        let caller = identity::caller(&request)?;
-        let req = request.into_inner();
-        let property = self.properties.for_call(&caller, &req.property_id)?;
+        let (scope, req) = self.properties.scope(request)?;
         let limit = page::page_size(req.page_size)?;
-        let after = token_id(&req.page_token)?;
-        let list =
-            store::list_equipment(&self.db, &property.id, &req.zone_id, &after, limit).await?;
-        let next_page_token = next_token(&list, limit, |e| page::encode(&e.number));
+        let after = page::after::<String>(&req.page_token)?.unwrap_or_default();
+        let list = app::list_equipment(self, &scope, &req.zone_id, &after, limit).await?;
+        let next_page_token = page::next_token(&list, limit, |e| e.number.clone());
         Ok(Response::new(pb::ListEquipmentResponse {
-            equipment: list.into_iter().map(equipment_to_proto).collect(),
+            equipment: list.into_iter().map(Into::into).collect(),
             next_page_token,
         }))
     }
@@ -192,13 +131,11 @@ impl EquipmentService for Engineering {
         &self,
         request: Request<pb::CreateInventoryItemRequest>,
     ) -> Result<Response<pb::CreateInventoryItemResponse>, Status> {
-        let caller = identity::caller(&request)?;
-        let req = request.into_inner();
-        let request_id = RequestId::new(&caller, &req.request_id, &req);
-        let property = self.properties.for_call(&caller, &req.property_id)?;
+        let (scope, req) = self.properties.scope(request)?;
+        let request_id = RequestId::new(scope.caller(), &req.request_id, &req);
         let mut v = Violations::new();
         check_request_id(&mut v, &req.request_id);
-        let category = category_from_proto(req.category);
+        let category = from_proto::<pb::InventoryCategory, InventoryCategory>(req.category);
         if category.is_none() {
             v.add(
                 "category",
@@ -208,22 +145,11 @@ impl EquipmentService for Engineering {
         v.required_text("name", &req.name, MAX_NAME);
         check_count(&mut v, req.count);
         v.check()?;
-        let item = InventoryItem {
-            id: uuid::Uuid::now_v7().to_string(),
-            property_id: property.id.clone(),
-            category: category.expect("checked above"),
-            name: req.name.trim().to_owned(),
-            count: req.count,
-            created_at: self.clock.now(),
-        };
-        let item = match store::create_item(&self.db, &request_id, item).await? {
-            Created::New(i) => i,
-            Created::Retry(id) => store::get_item(&self.db, &property.id, &id)
-                .await?
-                .ok_or_else(|| Error::not_found("inventory item", id))?,
-        };
+        let category = category.expect("checked above");
+        let name = req.name.trim().to_owned();
+        let item = app::create_item(self, &scope, &request_id, category, name, req.count).await?;
         Ok(Response::new(pb::CreateInventoryItemResponse {
-            item: Some(item_to_proto(item)),
+            item: Some(item.into()),
         }))
     }
 
@@ -231,15 +157,13 @@ impl EquipmentService for Engineering {
         &self,
         request: Request<pb::ListInventoryItemsRequest>,
     ) -> Result<Response<pb::ListInventoryItemsResponse>, Status> {
-        let caller = identity::caller(&request)?;
-        let req = request.into_inner();
-        let property = self.properties.for_call(&caller, &req.property_id)?;
+        let (scope, req) = self.properties.scope(request)?;
         let limit = page::page_size(req.page_size)?;
-        let after = token_id(&req.page_token)?;
-        let items = store::list_items(&self.db, &property.id, &after, limit).await?;
-        let next_page_token = next_token(&items, limit, |i| page::encode(&i.id));
+        let after = page::after::<String>(&req.page_token)?.unwrap_or_default();
+        let items = app::list_items(self, &scope, &after, limit).await?;
+        let next_page_token = page::next_token(&items, limit, |i| i.id.clone());
         Ok(Response::new(pb::ListInventoryItemsResponse {
-            items: items.into_iter().map(item_to_proto).collect(),
+            items: items.into_iter().map(Into::into).collect(),
             next_page_token,
         }))
     }
@@ -248,85 +172,44 @@ impl EquipmentService for Engineering {
         &self,
         request: Request<pb::UpdateInventoryItemRequest>,
     ) -> Result<Response<pb::UpdateInventoryItemResponse>, Status> {
-        let caller = identity::caller(&request)?;
-        let req = request.into_inner();
-        let property = self.properties.for_call(&caller, &req.property_id)?;
+        let (scope, req) = self.properties.scope(request)?;
         let mut v = Violations::new();
         id_field(&mut v, "item_id", &req.item_id);
         check_count(&mut v, req.count);
         v.check()?;
-        let item = store::update_item_count(&self.db, &property.id, &req.item_id, req.count)
-            .await?
-            .ok_or_else(|| Error::not_found("inventory item", &req.item_id))?;
+        let item = app::update_item(self, &scope, &req.item_id, req.count).await?;
         Ok(Response::new(pb::UpdateInventoryItemResponse {
-            item: Some(item_to_proto(item)),
+            item: Some(item.into()),
         }))
     }
+}
+
+/// The meters of new equipment, trimmed, each checked.
+fn meters(v: &mut Violations, meters: &[pb::Meter]) -> Vec<Meter> {
+    if meters.len() > MAX_METERS {
+        v.add("meters", format!("at most {MAX_METERS}"));
+    }
+    let meters: Vec<Meter> = meters
+        .iter()
+        .map(|m| Meter {
+            name: m.name.trim().to_owned(),
+            unit: m.unit.trim().to_owned(),
+            min: m.min,
+            max: m.max,
+        })
+        .collect();
+    for (i, m) in meters.iter().enumerate() {
+        v.required_text(&format!("meters[{i}].name"), &m.name, MAX_NAME);
+        v.max_text(&format!("meters[{i}].unit"), &m.unit, 20);
+        if let Some(problem) = m.range_problem() {
+            v.add(&format!("meters[{i}].max"), problem);
+        }
+    }
+    meters
 }
 
 fn check_count(v: &mut Violations, count: i64) {
     if !(0..=MAX_COUNT).contains(&count) {
         v.add("count", format!("must be between 0 and {MAX_COUNT}"));
-    }
-}
-
-impl Engineering {
-    async fn zone(&self, property_id: &str, id: &str) -> Result<Zone> {
-        store::get_zone(&self.db, property_id, id)
-            .await?
-            .ok_or_else(|| Error::not_found("zone", id))
-    }
-
-    async fn equipment(&self, property_id: &str, id: &str) -> Result<Equipment> {
-        store::get_equipment(&self.db, property_id, id)
-            .await?
-            .ok_or_else(|| Error::not_found("equipment", id))
-    }
-}
-
-fn zone_to_proto(z: Zone) -> pb::Zone {
-    pb::Zone {
-        id: z.id,
-        property_id: z.property_id,
-        name: z.name,
-        technician_user_id: z.technician_user_id,
-        technician_name: z.technician_name,
-        create_time: ts(Some(z.created_at)),
-    }
-}
-
-fn equipment_to_proto(e: Equipment) -> pb::Equipment {
-    pb::Equipment {
-        id: e.id,
-        property_id: e.property_id,
-        number: e.number,
-        name: e.name,
-        r#type: e.kind,
-        location: e.location,
-        zone_id: e.zone_id,
-        large: e.large,
-        meters: e
-            .meters
-            .into_iter()
-            .map(|m| pb::Meter {
-                name: m.name,
-                unit: m.unit,
-                min: m.min,
-                max: m.max,
-            })
-            .collect(),
-        condition: condition_to_proto(e.condition).into(),
-        create_time: ts(Some(e.created_at)),
-    }
-}
-
-fn item_to_proto(i: InventoryItem) -> pb::InventoryItem {
-    pb::InventoryItem {
-        id: i.id,
-        property_id: i.property_id,
-        category: category_to_proto(i.category).into(),
-        name: i.name,
-        count: i.count,
-        create_time: ts(Some(i.created_at)),
     }
 }

@@ -1,12 +1,10 @@
-use chrono::{DateTime, Utc};
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
-    Error, Result,
+    Result,
     db::{Db, Tx, from_micros, to_micros},
-    identity::Actor,
 };
 
-use super::{decode, flag, get_opt_actor, get_time};
+use super::{Table, decode, flag, get_opt_actor, get_time};
 use crate::domain::alerts::{Alert, AlertKind};
 
 const COLUMNS: &str = "id, property_id, kind, subject_id, message, reasons, raise_at, \
@@ -30,6 +28,12 @@ fn from_row(row: &AnyRow) -> Result<Alert> {
         acknowledged_at: get_time(row, "acknowledge_at")?,
     })
 }
+
+const ALERTS: Table<Alert> = Table {
+    name: "alerts",
+    columns: COLUMNS,
+    from_row,
+};
 
 pub async fn insert(tx: &mut Tx, a: &Alert) -> Result<()> {
     sqlx::query(
@@ -72,39 +76,24 @@ pub async fn list(
     rows.iter().map(from_row).collect()
 }
 
-pub async fn acknowledge(
-    db: &Db,
-    property_id: &str,
-    id: &str,
-    by: Actor,
-    now: DateTime<Utc>,
-) -> Result<Alert> {
-    let mut tx = db.begin().await?;
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM alerts WHERE property_id = $1 AND id = $2"
-    ));
-    let mut alert = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()?
-        .ok_or_else(|| Error::not_found("alert", id))?;
-    alert.acknowledge(by.clone(), now)?;
-    // The condition on `acknowledged` makes a concurrent second acknowledgement a no-op.
+pub async fn alert_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Alert>> {
+    ALERTS.by_id(&mut **tx, property_id, id).await
+}
+
+/// Writes an acknowledgement. The condition on `acknowledged` makes a concurrent second
+/// acknowledgement a no-op.
+pub async fn save_acknowledged(tx: &mut Tx, a: &Alert) -> Result<()> {
+    let by = a.acknowledged_by.as_ref();
     sqlx::query(
         "UPDATE alerts SET acknowledged = 1, acknowledged_by_id = $2, acknowledged_by_name = $3, \
          acknowledged_by_role = $4, acknowledge_at = $5 WHERE id = $1 AND acknowledged = 0",
     )
-    .bind(&alert.id)
-    .bind(&by.user_id)
-    .bind(&by.name)
-    .bind(&by.role)
-    .bind(to_micros(now))
-    .execute(&mut *tx)
+    .bind(&a.id)
+    .bind(by.map(|b| b.user_id.clone()))
+    .bind(by.map(|b| b.name.clone()))
+    .bind(by.map(|b| b.role.clone()))
+    .bind(a.acknowledged_at.map(to_micros))
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
-    Ok(alert)
+    Ok(())
 }

@@ -1,25 +1,13 @@
-use super::Store;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
-    Error, Result,
+    Result,
     db::{Db, Tx, from_micros, to_micros},
-    idempotency::{self, Claim, RequestId},
-    identity::Actor,
-    outbox::Outbox,
 };
-use wuye_proto::events::{HandoverStopped, event::Payload};
 
-use super::{
-    decode, equipment::Created, flag, get_actor, get_flag, get_opt_actor, get_time, lock_duty,
-    set_duty,
-};
-use crate::domain::{
-    Refusal,
-    duty::{
-        DutyEntry, EntryKind, Fault, Incident, Shift, ShiftState, ShiftSwap, SwapState, overlaps,
-    },
-    equipment::Condition,
+use super::{Table, decode, flag, get_actor, get_flag, get_opt_actor, get_time};
+use crate::domain::duty::{
+    DutyEntry, EntryKind, Fault, Incident, Shift, ShiftState, ShiftSwap, SwapState,
 };
 
 const SHIFT_COLUMNS: &str = "id, property_id, user_id, user_name, start_at, end_at, state, \
@@ -41,14 +29,21 @@ fn shift_from_row(row: &AnyRow) -> Result<Shift> {
     })
 }
 
-/// Whether `user_id` has another shift overlapping `period`.
-async fn has_overlap(
+const SHIFTS: Table<Shift> = Table {
+    name: "shifts",
+    columns: SHIFT_COLUMNS,
+    from_row: shift_from_row,
+};
+
+/// The periods of `user_id`'s other shifts that may overlap `period` (the SQL selects
+/// candidates; the domain says what overlapping means).
+pub async fn periods_near(
     tx: &mut Tx,
     property_id: &str,
     user_id: &str,
     period: (DateTime<Utc>, DateTime<Utc>),
     except_shift: &str,
-) -> Result<bool> {
+) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
     let rows = sqlx::query(
         "SELECT start_at, end_at FROM shifts WHERE property_id = $1 AND user_id = $2 \
          AND id <> $3 AND start_at < $4 AND end_at > $5",
@@ -60,44 +55,17 @@ async fn has_overlap(
     .bind(to_micros(period.0))
     .fetch_all(&mut **tx)
     .await?;
-    // The SQL selects candidates; the domain says what overlapping means.
-    for row in rows {
-        let other = (
-            from_micros(row.try_get("start_at")?),
-            from_micros(row.try_get("end_at")?),
-        );
-        if overlaps(period, other) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    rows.iter()
+        .map(|row| {
+            Ok((
+                from_micros(row.try_get("start_at")?),
+                from_micros(row.try_get("end_at")?),
+            ))
+        })
+        .collect()
 }
 
-fn overlap_refusal() -> Error {
-    Refusal::new(
-        "SHIFT_OVERLAP",
-        "the person already has a shift overlapping this one",
-    )
-    .into()
-}
-
-pub async fn create_shift(
-    db: &Store,
-    request_id: &RequestId,
-    s: Shift,
-    now: DateTime<Utc>,
-) -> Result<Created<Shift>> {
-    let mut tx = db.begin().await?;
-    let scope = format!("CreateShift/{}", s.property_id);
-    let now = to_micros(now);
-    if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &s.id, now).await?
-    {
-        return Ok(Created::Retry(id));
-    }
-    if has_overlap(&mut tx, &s.property_id, &s.user_id, (s.start, s.end), &s.id).await? {
-        return Err(overlap_refusal());
-    }
+pub async fn insert_shift(tx: &mut Tx, s: &Shift) -> Result<()> {
     sqlx::query(
         "INSERT INTO shifts (id, property_id, user_id, user_name, start_at, end_at, state, \
          scheduled_by_id, scheduled_by_name, scheduled_by_role, on_duty_at, handed_over_at, left_at) \
@@ -113,37 +81,17 @@ pub async fn create_shift(
     .bind(&s.scheduled_by.user_id)
     .bind(&s.scheduled_by.name)
     .bind(&s.scheduled_by.role)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
-    Ok(Created::New(s))
+    Ok(())
 }
 
 pub async fn get_shift(db: &Db, property_id: &str, id: &str) -> Result<Option<Shift>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {SHIFT_COLUMNS} FROM shifts WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(shift_from_row).transpose()
+    SHIFTS.by_id(db.pool(), property_id, id).await
 }
 
-pub async fn shift_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Shift> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {SHIFT_COLUMNS} FROM shifts WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref()
-        .map(shift_from_row)
-        .transpose()?
-        .ok_or_else(|| Error::not_found("shift", id))
+pub async fn shift_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Shift>> {
+    SHIFTS.by_id(&mut **tx, property_id, id).await
 }
 
 pub async fn save_shift(tx: &mut Tx, s: &Shift) -> Result<()> {
@@ -220,58 +168,21 @@ fn swap_from_row(row: &AnyRow) -> Result<ShiftSwap> {
     })
 }
 
+const SWAPS: Table<ShiftSwap> = Table {
+    name: "shift_swaps",
+    columns: SWAP_COLUMNS,
+    from_row: swap_from_row,
+};
+
 pub async fn get_swap(db: &Db, property_id: &str, id: &str) -> Result<Option<ShiftSwap>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {SWAP_COLUMNS} FROM shift_swaps WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(swap_from_row).transpose()
+    SWAPS.by_id(db.pool(), property_id, id).await
 }
 
-/// Records a swap request of a scheduled shift, by its person or the foreman.
-pub async fn request_swap(
-    db: &Store,
-    request_id: &RequestId,
-    swap: ShiftSwap,
-    requester_is_foreman: bool,
-) -> Result<Created<ShiftSwap>> {
-    let mut tx = db.begin().await?;
-    let scope = format!("RequestShiftSwap/{}", swap.property_id);
-    let now = to_micros(swap.requested_at);
-    if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &swap.id, now).await?
-    {
-        return Ok(Created::Retry(id));
-    }
-    let shift = shift_in(&mut tx, &swap.property_id, &swap.shift_id).await?;
-    if shift.state != ShiftState::Scheduled {
-        return Err(Refusal::new(
-            "SHIFT_NOT_SCHEDULED",
-            "only a shift not yet started can be swapped",
-        )
-        .into());
-    }
-    if !requester_is_foreman && shift.user_id != swap.requested_by.user_id {
-        return Err(Refusal::new(
-            "NOT_YOUR_SHIFT",
-            "a technician asks to swap only their own shift",
-        )
-        .into());
-    }
-    if shift.user_id == swap.to_user_id {
-        return Err(Error::invalid(
-            "to_user_id",
-            "is the shift's person already",
-        ));
-    }
-    let swap = ShiftSwap {
-        from_user_id: shift.user_id,
-        ..swap
-    };
+pub async fn swap_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<ShiftSwap>> {
+    SWAPS.by_id(&mut **tx, property_id, id).await
+}
+
+pub async fn insert_swap(tx: &mut Tx, swap: &ShiftSwap) -> Result<()> {
     sqlx::query(
         "INSERT INTO shift_swaps (id, property_id, shift_id, from_user_id, to_user_id, to_user_name, \
          reason, state, requested_by_id, requested_by_name, requested_by_role, request_at) \
@@ -288,129 +199,28 @@ pub async fn request_swap(
     .bind(&swap.requested_by.user_id)
     .bind(&swap.requested_by.name)
     .bind(&swap.requested_by.role)
-    .bind(now)
-    .execute(&mut *tx)
+    .bind(to_micros(swap.requested_at))
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
-    Ok(Created::New(swap))
+    Ok(())
 }
 
-/// DUTY-1: approves or rejects a swap; an approved swap gives the shift to the other person.
-pub async fn decide_swap(
-    db: &Db,
-    property_id: &str,
-    swap_id: &str,
-    approve: bool,
-    by: Actor,
-    now: DateTime<Utc>,
-) -> Result<(ShiftSwap, Shift)> {
-    let mut tx = db.begin().await?;
-    // Swaps change the roster the handover reads: they queue with it.
-    lock_duty(&mut tx, property_id).await?;
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {SWAP_COLUMNS} FROM shift_swaps WHERE property_id = $1 AND id = $2"
-    ));
-    let mut swap = sqlx::query(sql)
-        .bind(property_id)
-        .bind(swap_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(swap_from_row)
-        .transpose()?
-        .ok_or_else(|| Error::not_found("shift swap", swap_id))?;
-    let mut shift = shift_in(&mut tx, property_id, &swap.shift_id).await?;
-    swap.decide(approve, &mut shift, by, now)?;
-    if approve
-        && has_overlap(
-            &mut tx,
-            property_id,
-            &shift.user_id,
-            (shift.start, shift.end),
-            &shift.id,
-        )
-        .await?
-    {
-        return Err(overlap_refusal());
-    }
-    let decided_by = swap.decided_by.clone().expect("decided");
+/// Writes the decision of a decided swap.
+pub async fn save_decision(tx: &mut Tx, swap: &ShiftSwap) -> Result<()> {
+    let by = swap.decided_by.as_ref();
     sqlx::query(
         "UPDATE shift_swaps SET state = $2, decided_by_id = $3, decided_by_name = $4, \
          decided_by_role = $5, decide_at = $6 WHERE id = $1",
     )
     .bind(&swap.id)
     .bind(swap.state.code())
-    .bind(&decided_by.user_id)
-    .bind(&decided_by.name)
-    .bind(&decided_by.role)
+    .bind(by.map(|a| a.user_id.clone()))
+    .bind(by.map(|a| a.name.clone()))
+    .bind(by.map(|a| a.role.clone()))
     .bind(swap.decided_at.map(to_micros))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    save_shift(&mut tx, &shift).await?;
-    tx.commit().await?;
-    Ok((swap, shift))
-}
-
-/// Gives the duty to a scheduled shift when nobody holds it.
-pub async fn open_duty(
-    db: &Db,
-    property_id: &str,
-    shift_id: &str,
-    by: Actor,
-    now: DateTime<Utc>,
-) -> Result<Shift> {
-    let mut tx = db.begin().await?;
-    let holder = lock_duty(&mut tx, property_id).await?;
-    if holder.shift_id.is_some() {
-        return Err(Refusal::new(
-            "DUTY_HELD",
-            "a shift holds the duty: it passes only by a handover (HO-6)",
-        )
-        .into());
-    }
-    let mut shift = shift_in(&mut tx, property_id, shift_id).await?;
-    shift.open_duty(now)?;
-    save_shift(&mut tx, &shift).await?;
-    set_duty(&mut tx, property_id, &shift.id, now, None).await?;
-    insert_entry(
-        &mut tx,
-        &DutyEntry {
-            id: uuid::Uuid::now_v7().to_string(),
-            property_id: property_id.to_owned(),
-            shift_id: shift.id.clone(),
-            kind: EntryKind::Event,
-            text: "值班开始（首班）".into(),
-            equipment_id: None,
-            recorded_at: now,
-            recorded_by: by,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(shift)
-}
-
-/// The person leaves their shift: refused while it holds the duty (HO-7). A technician ends
-/// only their own shift.
-pub async fn end_shift(
-    db: &Db,
-    property_id: &str,
-    shift_id: &str,
-    caller: &Actor,
-    now: DateTime<Utc>,
-) -> Result<Shift> {
-    let mut tx = db.begin().await?;
-    lock_duty(&mut tx, property_id).await?;
-    let mut shift = shift_in(&mut tx, property_id, shift_id).await?;
-    if caller.role == "technician" && caller.user_id != shift.user_id {
-        return Err(
-            Refusal::new("NOT_YOUR_SHIFT", "a technician ends only their own shift").into(),
-        );
-    }
-    shift.end(now)?;
-    save_shift(&mut tx, &shift).await?;
-    tx.commit().await?;
-    Ok(shift)
+    Ok(())
 }
 
 const ENTRY_COLUMNS: &str = "id, property_id, shift_id, kind, text, equipment_id, record_at, \
@@ -433,6 +243,12 @@ fn entry_from_row(row: &AnyRow) -> Result<DutyEntry> {
     })
 }
 
+const ENTRIES: Table<DutyEntry> = Table {
+    name: "duty_entries",
+    columns: ENTRY_COLUMNS,
+    from_row: entry_from_row,
+};
+
 pub async fn insert_entry(tx: &mut Tx, e: &DutyEntry) -> Result<()> {
     sqlx::query(
         "INSERT INTO duty_entries (id, property_id, shift_id, kind, text, equipment_id, record_at, \
@@ -454,53 +270,8 @@ pub async fn insert_entry(tx: &mut Tx, e: &DutyEntry) -> Result<()> {
     Ok(())
 }
 
-fn nobody_on_duty() -> Error {
-    Refusal::new(
-        "NO_ONE_ON_DUTY",
-        "nobody holds the duty: open it or hand it over first",
-    )
-    .into()
-}
-
-/// DUTY-4: an entry in the record of the shift on duty. `entry.shift_id` is filled in here.
-pub async fn add_entry(
-    db: &Store,
-    request_id: &RequestId,
-    mut entry: DutyEntry,
-) -> Result<Created<DutyEntry>> {
-    let mut tx = db.begin().await?;
-    let scope = format!("AddDutyRecordEntry/{}", entry.property_id);
-    let now = to_micros(entry.recorded_at);
-    if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &entry.id, now).await?
-    {
-        return Ok(Created::Retry(id));
-    }
-    let holder = lock_duty(&mut tx, &entry.property_id).await?;
-    entry.shift_id = holder.shift_id.ok_or_else(nobody_on_duty)?;
-    if let Some(e) = &entry.equipment_id
-        && !super::equipment::equipment_exists(&mut tx, &entry.property_id, e).await?
-    {
-        return Err(Error::invalid(
-            "equipment_id",
-            "is not equipment of this property",
-        ));
-    }
-    insert_entry(&mut tx, &entry).await?;
-    tx.commit().await?;
-    Ok(Created::New(entry))
-}
-
 pub async fn get_entry(db: &Db, property_id: &str, id: &str) -> Result<Option<DutyEntry>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {ENTRY_COLUMNS} FROM duty_entries WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(entry_from_row).transpose()
+    ENTRIES.by_id(db.pool(), property_id, id).await
 }
 
 /// The duty record in writing order, of one shift when `shift_id` is not empty.
@@ -545,43 +316,13 @@ fn incident_from_row(row: &AnyRow) -> Result<Incident> {
     })
 }
 
-fn entry(
-    property_id: &str,
-    shift_id: &str,
-    kind: EntryKind,
-    text: String,
-    equipment_id: Option<String>,
-    by: &Actor,
-    at: DateTime<Utc>,
-) -> DutyEntry {
-    DutyEntry {
-        id: uuid::Uuid::now_v7().to_string(),
-        property_id: property_id.to_owned(),
-        shift_id: shift_id.to_owned(),
-        kind,
-        text,
-        equipment_id,
-        recorded_at: at,
-        recorded_by: by.clone(),
-    }
-}
+const INCIDENTS: Table<Incident> = Table {
+    name: "incidents",
+    columns: INCIDENT_COLUMNS,
+    from_row: incident_from_row,
+};
 
-/// An incident being handled: it blocks handovers while open (HO-7) and goes in the record.
-pub async fn report_incident(
-    db: &Store,
-    request_id: &RequestId,
-    mut i: Incident,
-) -> Result<Created<Incident>> {
-    let mut tx = db.begin().await?;
-    let scope = format!("ReportIncident/{}", i.property_id);
-    let now = to_micros(i.reported_at);
-    if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &i.id, now).await?
-    {
-        return Ok(Created::Retry(id));
-    }
-    let holder = lock_duty(&mut tx, &i.property_id).await?;
-    i.shift_id = holder.shift_id.ok_or_else(nobody_on_duty)?;
+pub async fn insert_incident(tx: &mut Tx, i: &Incident) -> Result<()> {
     sqlx::query(
         "INSERT INTO incidents (id, property_id, description, is_open, shift_id, report_at, \
          reported_by_id, reported_by_name, reported_by_role, close_at, resolution) \
@@ -591,85 +332,32 @@ pub async fn report_incident(
     .bind(&i.property_id)
     .bind(&i.description)
     .bind(&i.shift_id)
-    .bind(now)
+    .bind(to_micros(i.reported_at))
     .bind(&i.reported_by.user_id)
     .bind(&i.reported_by.name)
     .bind(&i.reported_by.role)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    let e = entry(
-        &i.property_id,
-        &i.shift_id,
-        EntryKind::Incident,
-        format!("事故：{}", i.description),
-        None,
-        &i.reported_by,
-        i.reported_at,
-    );
-    insert_entry(&mut tx, &e).await?;
-    tx.commit().await?;
-    Ok(Created::New(i))
+    Ok(())
 }
 
-async fn incident_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Incident> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref()
-        .map(incident_from_row)
-        .transpose()?
-        .ok_or_else(|| Error::not_found("incident", id))
+pub async fn incident_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Incident>> {
+    INCIDENTS.by_id(&mut **tx, property_id, id).await
 }
 
-pub async fn get_incident(db: &Db, property_id: &str, id: &str) -> Result<Incident> {
-    let mut tx = db.read().await?;
-    let i = incident_in(&mut tx, property_id, id).await?;
-    tx.commit().await?;
-    Ok(i)
+pub async fn get_incident(db: &Db, property_id: &str, id: &str) -> Result<Option<Incident>> {
+    INCIDENTS.by_id(db.pool(), property_id, id).await
 }
 
-pub async fn close_incident(
-    db: &Db,
-    property_id: &str,
-    id: &str,
-    resolution: String,
-    by: Actor,
-    now: DateTime<Utc>,
-) -> Result<Incident> {
-    let mut tx = db.begin().await?;
-    let holder = lock_duty(&mut tx, property_id).await?;
-    let mut i = incident_in(&mut tx, property_id, id).await?;
-    if !i.open {
-        return Err(Refusal::new("INCIDENT_CLOSED", "the incident is already closed").into());
-    }
-    i.open = false;
-    i.closed_at = Some(now);
-    i.resolution = resolution;
+/// Writes the closing of a closed incident.
+pub async fn save_closed_incident(tx: &mut Tx, i: &Incident) -> Result<()> {
     sqlx::query("UPDATE incidents SET is_open = 0, close_at = $2, resolution = $3 WHERE id = $1")
         .bind(&i.id)
-        .bind(to_micros(now))
+        .bind(i.closed_at.map(to_micros))
         .bind(&i.resolution)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    if let Some(shift_id) = holder.shift_id {
-        let e = entry(
-            property_id,
-            &shift_id,
-            EntryKind::Incident,
-            format!("事故处理完毕：{}", i.resolution),
-            None,
-            &by,
-            now,
-        );
-        insert_entry(&mut tx, &e).await?;
-    }
-    tx.commit().await?;
-    Ok(i)
+    Ok(())
 }
 
 /// Incidents newest first (by id, which follows creation).
@@ -725,38 +413,13 @@ fn fault_from_row(row: &AnyRow) -> Result<Fault> {
     })
 }
 
-/// A fault: the equipment is faulty, it goes in the record, and a handover in progress
-/// stops (HO-8).
-pub async fn report_fault(
-    db: &Store,
-    outbox: &Outbox,
-    request_id: &RequestId,
-    mut f: Fault,
-) -> Result<Created<Fault>> {
-    let mut tx = db.begin().await?;
-    let scope = format!("ReportFault/{}", f.property_id);
-    let now = to_micros(f.reported_at);
-    if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &f.id, now).await?
-    {
-        return Ok(Created::Retry(id));
-    }
-    let holder = lock_duty(&mut tx, &f.property_id).await?;
-    f.shift_id = holder.shift_id.ok_or_else(nobody_on_duty)?;
-    if !super::equipment::equipment_exists(&mut tx, &f.property_id, &f.equipment_id).await? {
-        return Err(Error::invalid(
-            "equipment_id",
-            "is not equipment of this property",
-        ));
-    }
-    let mut stopped = None;
-    if let Some(mut h) = super::handover::open_handover(&mut tx, &f.property_id).await?
-        && h.stop(&f.id)
-    {
-        super::handover::save(&mut tx, &h).await?;
-        stopped = Some(h.id);
-    }
-    f.stopped_handover_id = stopped.clone();
+const FAULTS: Table<Fault> = Table {
+    name: "faults",
+    columns: FAULT_COLUMNS,
+    from_row: fault_from_row,
+};
+
+pub async fn insert_fault(tx: &mut Tx, f: &Fault) -> Result<()> {
     sqlx::query(
         "INSERT INTO faults (id, property_id, equipment_id, description, needs_both, is_open, \
          shift_id, report_at, reported_by_id, reported_by_name, reported_by_role, clear_at, \
@@ -769,111 +432,43 @@ pub async fn report_fault(
     .bind(&f.description)
     .bind(flag(f.needs_both_shifts))
     .bind(&f.shift_id)
-    .bind(now)
+    .bind(to_micros(f.reported_at))
     .bind(&f.reported_by.user_id)
     .bind(&f.reported_by.name)
     .bind(&f.reported_by.role)
     .bind(f.stopped_handover_id.as_deref())
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    super::equipment::set_condition(&mut tx, &f.equipment_id, Condition::Faulty).await?;
-    let e = entry(
-        &f.property_id,
-        &f.shift_id,
-        EntryKind::Fault,
-        format!("故障：{}", f.description),
-        Some(f.equipment_id.clone()),
-        &f.reported_by,
-        f.reported_at,
-    );
-    insert_entry(&mut tx, &e).await?;
-    if let Some(handover_id) = &stopped {
-        let event = Payload::HandoverStopped(HandoverStopped {
-            handover_id: handover_id.clone(),
-            fault_id: f.id.clone(),
-            equipment_id: f.equipment_id.clone(),
-        });
-        outbox.append(&mut tx, &f.property_id, event).await?;
-    }
-    tx.commit().await?;
-    if stopped.is_some() {
-        outbox.notify();
-    }
-    Ok(Created::New(f))
+    Ok(())
 }
 
-async fn fault_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Fault> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {FAULT_COLUMNS} FROM faults WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref()
-        .map(fault_from_row)
-        .transpose()?
-        .ok_or_else(|| Error::not_found("fault", id))
+pub async fn fault_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Fault>> {
+    FAULTS.by_id(&mut **tx, property_id, id).await
 }
 
-pub async fn get_fault(db: &Db, property_id: &str, id: &str) -> Result<Fault> {
-    let mut tx = db.read().await?;
-    let f = fault_in(&mut tx, property_id, id).await?;
-    tx.commit().await?;
-    Ok(f)
+pub async fn get_fault(db: &Db, property_id: &str, id: &str) -> Result<Option<Fault>> {
+    FAULTS.by_id(db.pool(), property_id, id).await
 }
 
-pub async fn fault_is_open(tx: &mut Tx, property_id: &str, id: &str) -> Result<bool> {
-    Ok(fault_in(tx, property_id, id).await?.open)
-}
-
-/// The fault is handled: the equipment is intact again unless another fault is open on it.
-pub async fn clear_fault(
-    db: &Db,
-    property_id: &str,
-    id: &str,
-    resolution: String,
-    by: Actor,
-    now: DateTime<Utc>,
-) -> Result<Fault> {
-    let mut tx = db.begin().await?;
-    let holder = lock_duty(&mut tx, property_id).await?;
-    let mut f = fault_in(&mut tx, property_id, id).await?;
-    if !f.open {
-        return Err(Refusal::new("FAULT_CLEARED", "the fault is already cleared").into());
-    }
-    f.open = false;
-    f.cleared_at = Some(now);
-    f.resolution = resolution;
+/// Writes the clearing of a cleared fault.
+pub async fn save_cleared_fault(tx: &mut Tx, f: &Fault) -> Result<()> {
     sqlx::query("UPDATE faults SET is_open = 0, clear_at = $2, resolution = $3 WHERE id = $1")
         .bind(&f.id)
-        .bind(to_micros(now))
+        .bind(f.cleared_at.map(to_micros))
         .bind(&f.resolution)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    let (others,): (i64,) =
+    Ok(())
+}
+
+/// How many faults are open on the equipment.
+pub async fn open_faults_on(tx: &mut Tx, equipment_id: &str) -> Result<i64> {
+    let (n,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM faults WHERE equipment_id = $1 AND is_open = 1")
-            .bind(&f.equipment_id)
-            .fetch_one(&mut *tx)
+            .bind(equipment_id)
+            .fetch_one(&mut **tx)
             .await?;
-    if others == 0 {
-        super::equipment::set_condition(&mut tx, &f.equipment_id, Condition::Intact).await?;
-    }
-    if let Some(shift_id) = holder.shift_id {
-        let e = entry(
-            property_id,
-            &shift_id,
-            EntryKind::Fault,
-            format!("故障排除：{}", f.resolution),
-            Some(f.equipment_id.clone()),
-            &by,
-            now,
-        );
-        insert_entry(&mut tx, &e).await?;
-    }
-    tx.commit().await?;
-    Ok(f)
+    Ok(n)
 }
 
 pub async fn list_faults(

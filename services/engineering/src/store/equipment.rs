@@ -1,22 +1,13 @@
-use super::Store;
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use wuye_kit::{
     Result,
     db::{Db, Tx, from_micros, to_micros},
-    idempotency::{self, Claim, RequestId},
 };
 
-use super::{decode, flag, get_flag};
+use super::{Table, decode, flag, get_flag};
 use crate::domain::equipment::{
     Condition, Equipment, InventoryCategory, InventoryItem, Meter, Zone,
 };
-
-/// What a create call found.
-pub enum Created<T> {
-    New(T),
-    /// A retry of the request id: the id of what the first call created.
-    Retry(String),
-}
 
 const ZONE_COLUMNS: &str = "id, property_id, name, technician_user_id, technician_name, create_at";
 
@@ -31,15 +22,13 @@ fn zone_from_row(row: &AnyRow) -> Result<Zone> {
     })
 }
 
-pub async fn create_zone(db: &Store, request_id: &RequestId, zone: Zone) -> Result<Created<Zone>> {
-    let mut tx = db.begin().await?;
-    let scope = format!("CreateZone/{}", zone.property_id);
-    let now = to_micros(zone.created_at);
-    if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &zone.id, now).await?
-    {
-        return Ok(Created::Retry(id));
-    }
+const ZONES: Table<Zone> = Table {
+    name: "zones",
+    columns: ZONE_COLUMNS,
+    from_row: zone_from_row,
+};
+
+pub async fn insert_zone(tx: &mut Tx, zone: &Zone) -> Result<()> {
     sqlx::query(
         "INSERT INTO zones (id, property_id, name, technician_user_id, technician_name, create_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -49,23 +38,14 @@ pub async fn create_zone(db: &Store, request_id: &RequestId, zone: Zone) -> Resu
     .bind(&zone.name)
     .bind(&zone.technician_user_id)
     .bind(&zone.technician_name)
-    .bind(now)
-    .execute(&mut *tx)
+    .bind(to_micros(zone.created_at))
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
-    Ok(Created::New(zone))
+    Ok(())
 }
 
 pub async fn get_zone(db: &Db, property_id: &str, id: &str) -> Result<Option<Zone>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {ZONE_COLUMNS} FROM zones WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(zone_from_row).transpose()
+    ZONES.by_id(db.pool(), property_id, id).await
 }
 
 /// Zones by name, after `after` (a page token).
@@ -137,6 +117,12 @@ fn equipment_from_row(row: &AnyRow) -> Result<Equipment> {
     })
 }
 
+const EQUIPMENT: Table<Equipment> = Table {
+    name: "equipment",
+    columns: EQUIPMENT_COLUMNS,
+    from_row: equipment_from_row,
+};
+
 /// Fills in the meters of `equipment`.
 async fn with_meters<'e, E>(executor: E, mut equipment: Vec<Equipment>) -> Result<Vec<Equipment>>
 where
@@ -171,33 +157,17 @@ where
     Ok(equipment)
 }
 
-/// What creating equipment found.
-pub enum EquipmentCreated {
-    Created(Box<Created<Equipment>>),
-    UnknownZone,
+pub async fn zone_exists(tx: &mut Tx, property_id: &str, id: &str) -> Result<bool> {
+    let zone = sqlx::query("SELECT 1 FROM zones WHERE property_id = $1 AND id = $2")
+        .bind(property_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(zone.is_some())
 }
 
-pub async fn create_equipment(
-    db: &Store,
-    request_id: &RequestId,
-    e: Equipment,
-) -> Result<EquipmentCreated> {
-    let mut tx = db.begin().await?;
-    let scope = format!("CreateEquipment/{}", e.property_id);
-    let now = to_micros(e.created_at);
-    if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &e.id, now).await?
-    {
-        return Ok(EquipmentCreated::Created(Box::new(Created::Retry(id))));
-    }
-    let zone = sqlx::query("SELECT 1 FROM zones WHERE property_id = $1 AND id = $2")
-        .bind(&e.property_id)
-        .bind(&e.zone_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if zone.is_none() {
-        return Ok(EquipmentCreated::UnknownZone);
-    }
+/// Writes new equipment and its meters.
+pub async fn insert_equipment(tx: &mut Tx, e: &Equipment) -> Result<()> {
     sqlx::query(
         "INSERT INTO equipment (id, property_id, number, name, kind, location, zone_id, large, \
          condition, create_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -211,8 +181,8 @@ pub async fn create_equipment(
     .bind(&e.zone_id)
     .bind(flag(e.large))
     .bind(e.condition.code())
-    .bind(now)
-    .execute(&mut *tx)
+    .bind(to_micros(e.created_at))
+    .execute(&mut **tx)
     .await?;
     for (i, m) in e.meters.iter().enumerate() {
         sqlx::query(
@@ -225,23 +195,14 @@ pub async fn create_equipment(
         .bind(&m.unit)
         .bind(m.min)
         .bind(m.max)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-    tx.commit().await?;
-    Ok(EquipmentCreated::Created(Box::new(Created::New(e))))
+    Ok(())
 }
 
 pub async fn get_equipment(db: &Db, property_id: &str, id: &str) -> Result<Option<Equipment>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {EQUIPMENT_COLUMNS} FROM equipment WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    let Some(e) = row.as_ref().map(equipment_from_row).transpose()? else {
+    let Some(e) = EQUIPMENT.by_id(db.pool(), property_id, id).await? else {
         return Ok(None);
     };
     Ok(with_meters(db.pool(), vec![e]).await?.pop())
@@ -332,19 +293,13 @@ fn item_from_row(row: &AnyRow) -> Result<InventoryItem> {
     })
 }
 
-pub async fn create_item(
-    db: &Store,
-    request_id: &RequestId,
-    item: InventoryItem,
-) -> Result<Created<InventoryItem>> {
-    let mut tx = db.begin().await?;
-    let scope = format!("CreateInventoryItem/{}", item.property_id);
-    let now = to_micros(item.created_at);
-    if let Claim::Retry(id) =
-        idempotency::claim(&mut tx, db.keyring(), &scope, request_id, &item.id, now).await?
-    {
-        return Ok(Created::Retry(id));
-    }
+const ITEMS: Table<InventoryItem> = Table {
+    name: "inventory_items",
+    columns: ITEM_COLUMNS,
+    from_row: item_from_row,
+};
+
+pub async fn insert_item(tx: &mut Tx, item: &InventoryItem) -> Result<()> {
     sqlx::query(
         "INSERT INTO inventory_items (id, property_id, category, name, count, create_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -354,23 +309,14 @@ pub async fn create_item(
     .bind(item.category.code())
     .bind(&item.name)
     .bind(item.count)
-    .bind(now)
-    .execute(&mut *tx)
+    .bind(to_micros(item.created_at))
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
-    Ok(Created::New(item))
+    Ok(())
 }
 
 pub async fn get_item(db: &Db, property_id: &str, id: &str) -> Result<Option<InventoryItem>> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {ITEM_COLUMNS} FROM inventory_items WHERE property_id = $1 AND id = $2"
-    ));
-    let row = sqlx::query(sql)
-        .bind(property_id)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(item_from_row).transpose()
+    ITEMS.by_id(db.pool(), property_id, id).await
 }
 
 /// Items by id (creation order) after `after`.

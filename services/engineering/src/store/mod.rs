@@ -83,6 +83,35 @@ fn get_opt_actor(row: &AnyRow, prefix: &str) -> Result<Option<Actor>> {
     }
 }
 
+/// A table of property records: its name, the columns a record is read from, and how.
+struct Table<T: 'static> {
+    name: &'static str,
+    columns: &'static str,
+    from_row: fn(&AnyRow) -> Result<T>,
+}
+
+impl<T> Table<T> {
+    /// The record with this property and id, read through `executor`: the pool, or a
+    /// transaction's connection.
+    async fn by_id<'e>(
+        &self,
+        executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+        property_id: &str,
+        id: &str,
+    ) -> Result<Option<T>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM {} WHERE property_id = $1 AND id = $2",
+            self.columns, self.name
+        ));
+        let row = sqlx::query(sql)
+            .bind(property_id)
+            .bind(id)
+            .fetch_optional(executor)
+            .await?;
+        row.as_ref().map(self.from_row).transpose()
+    }
+}
+
 /// Who holds the duty of a property.
 #[derive(Debug, Clone, Default)]
 pub struct DutyHolder {
