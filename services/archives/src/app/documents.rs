@@ -3,11 +3,12 @@
 //! (ARC-9 to ARC-11), every use in the register (ARC-12).
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt, stream::BoxStream};
 use tonic::Status;
 use wuye_kit::{
     Error, Result, Violations,
-    db::{Db, to_micros},
+    db::{Db, Tx, to_micros},
     idempotency::{self, Claim, RequestId},
     scope::Scope,
 };
@@ -181,16 +182,8 @@ async fn file(
         uploaded_by: scope.actor(),
     };
     store::documents::insert(&mut tx, &document).await?;
-    // rule ARC-4: the file is complete once every required category is present.
     if file.file.filed_at.is_none() {
-        let present = store::files::categories(&mut *tx, &[&file.file.id]).await?;
-        let required = files::required_categories(property)?;
-        if present
-            .get(&file.file.id)
-            .is_some_and(|p| files::is_complete(p, &required))
-        {
-            store::files::mark_filed(&mut tx, &file.file.id, now).await?;
-        }
+        mark_filed_when_complete(&mut tx, scope, &file.file.id, now).await?;
     }
     let subject = Subject {
         action: Action::UploadDocument,
@@ -209,6 +202,24 @@ async fn file(
     store::audit::append(&mut tx, &a.keyring, happening).await?;
     tx.commit().await?;
     Ok(Ok(document))
+}
+
+/// ARC-4: the file is complete once every required category is present.
+async fn mark_filed_when_complete(
+    tx: &mut Tx,
+    scope: &Scope<'_>,
+    file_id: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let present = store::files::categories(&mut **tx, &[file_id]).await?;
+    let required = files::required_categories(scope.property())?;
+    if present
+        .get(file_id)
+        .is_some_and(|p| files::is_complete(p, &required))
+    {
+        store::files::mark_filed(tx, file_id, now).await?;
+    }
+    Ok(())
 }
 
 /// A document and its content, within an approved access request (ARC-9, ARC-11); the
