@@ -181,19 +181,9 @@ pub async fn list(
     complete(db, list).await
 }
 
+/// Who the escalation `id` is assigned to, since `now`.
 pub async fn assign(tx: &mut Tx, id: &str, assignee: &Actor, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query(
-        "UPDATE escalations SET assignee_user_id = $2, assignee_name = $3, \
-         assignee_role = $4, assign_at = $5 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(&assignee.user_id)
-    .bind(&assignee.name)
-    .bind(&assignee.role)
-    .bind(to_micros(now))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    set_actor(tx, id, None, "assignee", "assign_at", assignee, now).await
 }
 
 /// Asks the property question number `seq`.
@@ -248,6 +238,7 @@ pub async fn answer(
     Ok(())
 }
 
+/// The department's decision and its corrective actions, numbered in order.
 pub async fn decide(
     tx: &mut Tx,
     id: &str,
@@ -256,18 +247,8 @@ pub async fn decide(
     by: &Actor,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE escalations SET decision = $2, decided_by_user_id = $3, \
-         decided_by_name = $4, decided_by_role = $5, decide_at = $6 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(decision)
-    .bind(&by.user_id)
-    .bind(&by.name)
-    .bind(&by.role)
-    .bind(to_micros(now))
-    .execute(&mut **tx)
-    .await?;
+    let text = Some(("decision", decision));
+    set_actor(tx, id, text, "decided_by", "decide_at", by, now).await?;
     for (i, action) in corrective_actions.iter().enumerate() {
         sqlx::query(
             "INSERT INTO escalation_corrective_actions (escalation_id, seq, action) \
@@ -289,18 +270,36 @@ pub async fn close(
     by: &Actor,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE escalations SET close_note = $2, closed_by_user_id = $3, \
-         closed_by_name = $4, closed_by_role = $5, close_at = $6 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(note)
-    .bind(&by.user_id)
-    .bind(&by.name)
-    .bind(&by.role)
-    .bind(to_micros(now))
-    .execute(&mut **tx)
-    .await?;
+    let text = Some(("close_note", note));
+    set_actor(tx, id, text, "closed_by", "close_at", by, now).await
+}
+
+/// Records who took a step and when (`<prefix>_user_id`, `_name`, `_role`, `at_column`), and
+/// the step's text in its column when it has one. Column names are this file's constants.
+async fn set_actor(
+    tx: &mut Tx,
+    id: &str,
+    text: Option<(&str, &str)>,
+    prefix: &str,
+    at_column: &str,
+    by: &Actor,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let text_column = text.map_or(String::new(), |(column, _)| format!("{column} = $6, "));
+    let sql = sqlx::AssertSqlSafe(format!(
+        "UPDATE escalations SET {text_column}{prefix}_user_id = $2, {prefix}_name = $3, \
+         {prefix}_role = $4, {at_column} = $5 WHERE id = $1"
+    ));
+    let mut query = sqlx::query(sql)
+        .bind(id)
+        .bind(&by.user_id)
+        .bind(&by.name)
+        .bind(&by.role)
+        .bind(to_micros(now));
+    if let Some((_, value)) = text {
+        query = query.bind(value);
+    }
+    query.execute(&mut **tx).await?;
     Ok(())
 }
 

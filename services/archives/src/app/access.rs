@@ -3,8 +3,7 @@
 use chrono::{DateTime, Utc};
 use wuye_kit::{
     Error, Result,
-    db::to_micros,
-    idempotency::{self, Claim, RequestId},
+    idempotency::{Claim, RequestId},
     scope::Scope,
 };
 
@@ -59,14 +58,14 @@ pub(crate) async fn create(
     };
     access.document_ids.sort();
     let mut tx = a.db.begin().await?;
-    let claim_scope = format!("CreateAccessRequest/{property_id}");
-    if let Claim::Retry(first) = idempotency::claim(
+    if let Claim::Retry(first) = super::claim(
+        a,
         &mut tx,
-        &a.keyring,
-        &claim_scope,
+        "CreateAccessRequest",
+        scope,
         request_id,
         &access.id,
-        to_micros(now),
+        now,
     )
     .await?
     {

@@ -5,6 +5,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use chrono::{DateTime, Utc};
+use sqlx::AnyConnection;
 use wuye_kit::{
     Error, Result, clock::SharedClock, db::Db, properties::Properties, scope::Scope, seal::Keyring,
 };
@@ -116,7 +117,14 @@ pub(crate) async fn verify(a: &Archives, scope: &Scope<'_>) -> Result<Verificati
     // The head first: entries appended meanwhile lie beyond it and are left for next time.
     let head = store::audit::head(a.db.pool(), property_id).await?;
     let verifier = Verifier::new(&a.keyring).against(newest.checkpoint, newest.invalid);
-    let v = walk(&a.db, property_id, 0, head, verifier).await?;
+    let v = walk(
+        &mut *a.db.pool().acquire().await?,
+        property_id,
+        0,
+        head,
+        verifier,
+    )
+    .await?;
     if !v.intact {
         tracing::error!(property = %property_id, seq = v.first_broken_seq, problem = %v.problem, "archive register chain is broken");
     }
@@ -126,7 +134,7 @@ pub(crate) async fn verify(a: &Archives, scope: &Scope<'_>) -> Result<Verificati
 /// Feeds `verifier` the entries after `after` up to `head`, page by page, and gives its
 /// verdict.
 async fn walk(
-    db: &Db,
+    conn: &mut AnyConnection,
     property_id: &str,
     mut after: i64,
     head: Option<(i64, String)>,
@@ -134,7 +142,7 @@ async fn walk(
 ) -> Result<Verification> {
     let up_to = head.as_ref().map_or(i64::MAX, |(seq, _)| *seq);
     'pages: loop {
-        let entries = store::audit::page(db.pool(), property_id, after, up_to).await?;
+        let entries = store::audit::page(&mut *conn, property_id, after, up_to).await?;
         if entries.is_empty() {
             break;
         }
@@ -157,12 +165,13 @@ async fn verify_since(
     since: Option<Checkpoint>,
     head: (i64, String),
 ) -> Result<Verification> {
+    let conn = &mut *db.pool().acquire().await?;
     match since {
-        None => walk(db, property_id, 0, Some(head), Verifier::new(keyring)).await,
+        None => walk(conn, property_id, 0, Some(head), Verifier::new(keyring)).await,
         Some(checkpoint) => {
             let after = checkpoint.seq - 1;
             let verifier = Verifier::from_checkpoint(keyring, checkpoint);
-            walk(db, property_id, after, Some(head), verifier).await
+            walk(conn, property_id, after, Some(head), verifier).await
         }
     }
 }
@@ -340,21 +349,8 @@ async fn relink(db: &Db, keyring: &Keyring, property_id: &str) -> Result<Relinke
     let mut tx = db.begin().await?;
     let head = store::audit::lock_head(&mut tx, property_id).await?;
     let up_to = head.as_ref().map_or(i64::MAX, |(seq, _)| *seq);
-    let mut verifier = Verifier::as_it_was(keyring);
-    let mut after = 0;
-    'pages: loop {
-        let entries = store::audit::page(&mut *tx, property_id, after, up_to).await?;
-        if entries.is_empty() {
-            break;
-        }
-        for entry in &entries {
-            after = entry.seq;
-            if !verifier.push(entry) {
-                break 'pages;
-            }
-        }
-    }
-    let verification = verifier.finish(head);
+    let verifier = Verifier::as_it_was(keyring);
+    let verification = walk(&mut tx, property_id, 0, head, verifier).await?;
     if !verification.intact {
         tx.rollback().await?;
         return Ok(Relinked::Broken(verification));

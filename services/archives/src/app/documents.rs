@@ -8,8 +8,8 @@ use futures::{Stream, StreamExt, stream::BoxStream};
 use tonic::Status;
 use wuye_kit::{
     Error, Result, Violations,
-    db::{Db, Tx, to_micros},
-    idempotency::{self, Claim, RequestId},
+    db::{Db, Tx},
+    idempotency::{Claim, RequestId},
     scope::Scope,
 };
 
@@ -132,16 +132,8 @@ async fn file(
     asked.extend_from_slice(written.sha256.as_bytes());
     let request_id = RequestId::of_bytes(scope.caller(), &up.request_id, &asked);
     let mut tx = a.db.begin().await?;
-    let claim_scope = format!("UploadDocument/{}", property.id);
-    if let Claim::Retry(first) = idempotency::claim(
-        &mut tx,
-        &a.keyring,
-        &claim_scope,
-        &request_id,
-        &id,
-        to_micros(now),
-    )
-    .await?
+    if let Claim::Retry(first) =
+        super::claim(a, &mut tx, "UploadDocument", scope, &request_id, &id, now).await?
     {
         return Ok(Err(first));
     }
@@ -316,16 +308,7 @@ pub(crate) async fn record_copy(
         copied_at: now,
     };
     let mut tx = a.db.begin().await?;
-    let claim_scope = format!("RecordCopy/{property_id}");
-    let claim = idempotency::claim(
-        &mut tx,
-        &a.keyring,
-        &claim_scope,
-        request_id,
-        &copy.id,
-        to_micros(now),
-    )
-    .await?;
+    let claim = super::claim(a, &mut tx, "RecordCopy", scope, request_id, &copy.id, now).await?;
     if let Claim::Retry(first) = claim {
         tx.rollback().await?;
         return store::access::get_copy(&a.db, property_id, &first)

@@ -4,8 +4,7 @@
 use chrono::{DateTime, Utc};
 use wuye_kit::{
     Error, Result,
-    db::to_micros,
-    idempotency::{self, Claim, RequestId},
+    idempotency::{Claim, RequestId},
     scope::Scope,
 };
 
@@ -68,14 +67,14 @@ pub(crate) async fn hand_over(
         handed_over_at: now,
     };
     let mut tx = a.db.begin().await?;
-    let claim_scope = format!("HandOverRecord/{}", property.id);
-    if let Claim::Retry(first) = idempotency::claim(
+    if let Claim::Retry(first) = super::claim(
+        a,
         &mut tx,
-        &a.keyring,
-        &claim_scope,
+        "HandOverRecord",
+        scope,
         request_id,
         &record.id,
-        to_micros(now),
+        now,
     )
     .await?
     {
@@ -138,14 +137,14 @@ pub(crate) async fn propose(
         approved_at: None,
     };
     let mut tx = a.db.begin().await?;
-    let claim_scope = format!("ProposeDestruction/{property_id}");
-    if let Claim::Retry(first) = idempotency::claim(
+    if let Claim::Retry(first) = super::claim(
+        a,
         &mut tx,
-        &a.keyring,
-        &claim_scope,
+        "ProposeDestruction",
+        scope,
         request_id,
         &proposal.id,
-        to_micros(now),
+        now,
     )
     .await?
     {
