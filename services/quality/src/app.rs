@@ -17,30 +17,39 @@ use crate::{
     store::{self, Filter},
 };
 
+/// The escalations a list may show: one property's, or every property's (`None`, for
+/// headquarters only). Established before the list's other fields are read.
+pub(crate) struct Inbox {
+    property_id: Option<String>,
+}
+
+/// The inbox of the caller: property roles see their own property only, and must name it.
+pub(crate) fn inbox(q: &Quality, caller: &Caller, property_id: &str) -> Result<Inbox> {
+    let headquarters = domain::HEADQUARTERS_ROLES.contains(&caller.role.as_str());
+    let property_id = if property_id.is_empty() && headquarters {
+        None
+    } else {
+        Some(readable_property(q, caller, property_id)?)
+    };
+    Ok(Inbox { property_id })
+}
+
 /// What a list of escalations asks for.
 pub(crate) struct Listing<'a> {
-    /// Empty: every property the caller may read (headquarters only).
-    pub property_id: &'a str,
     pub state: Option<State>,
     pub open_only: bool,
     pub after: Option<&'a str>,
     pub limit: i64,
 }
 
-/// Escalations newest first; property roles see their own property only, and must name it.
+/// Escalations of the inbox, newest first.
 pub(crate) async fn list(
     q: &Quality,
-    caller: &Caller,
+    inbox: &Inbox,
     listing: Listing<'_>,
 ) -> Result<Vec<Escalation>> {
-    let headquarters = domain::HEADQUARTERS_ROLES.contains(&caller.role.as_str());
-    let property = if listing.property_id.is_empty() && headquarters {
-        None
-    } else {
-        Some(readable_property(q, caller, listing.property_id)?)
-    };
     let filter = Filter {
-        property_id: property.as_deref(),
+        property_id: inbox.property_id.as_deref(),
         state: listing.state,
         open_only: listing.open_only,
     };

@@ -31,6 +31,7 @@ impl EscalationService for Quality {
     ) -> Result<Response<pb::ListEscalationsResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let inbox = app::inbox(self, &caller, &req.property_id)?;
         let state = match req.state {
             0 => None,
             s => Some(
@@ -41,13 +42,12 @@ impl EscalationService for Quality {
         let limit = page::page_size(req.page_size)?;
         let after = page::after::<String>(&req.page_token)?;
         let listing = Listing {
-            property_id: &req.property_id,
             state,
             open_only: req.open_only,
             after: after.as_deref(),
             limit,
         };
-        let list = app::list(self, &caller, listing).await?;
+        let list = app::list(self, &inbox, listing).await?;
         let next_page_token = page::next_token(&list, limit, |e| e.id.clone());
         Ok(Response::new(pb::ListEscalationsResponse {
             escalations: list.into_iter().map(Into::into).collect(),
