@@ -3,12 +3,13 @@
 //! supervisor's approval, a register of every reading chained by keyed links and checkpointed
 //! outside the database, and the retention of closed records.
 
+pub(crate) mod app;
 pub mod blobs;
+mod convert;
 pub mod domain;
 pub(crate) mod grpc;
 pub mod move_ins;
 pub mod register;
-mod sealing;
 pub mod settings;
 mod store;
 
@@ -92,7 +93,7 @@ pub async fn build_with(
     let documents = blobs::DocumentStore::new(document_store, keyring.clone());
     let migrations = sqlx::migrate!("./migrations");
     let (db, _outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
-    register::relink_plain_entries(
+    app::audit::relink_plain_entries(
         &db,
         &keyring,
         &checkpoints,
@@ -124,7 +125,7 @@ pub async fn build_with(
         deps.properties.clone(),
         GAUGES,
     );
-    let checkpointing = register::Checkpointing {
+    let checkpointing = app::audit::Checkpointing {
         db: db.clone(),
         keyring: keyring.clone(),
         clock: deps.clock.clone(),
@@ -133,7 +134,7 @@ pub async fn build_with(
         interval: checkpoint_interval,
     };
     let every = std::time::Duration::from_millis(settings.jobs_interval_ms.max(10));
-    let sealing = sealing::seal_clear_documents(db.clone(), documents.clone());
+    let sealing = app::documents::seal_clear_documents(db.clone(), documents.clone());
     let archives = Archives {
         db,
         clock: deps.clock,
@@ -151,6 +152,6 @@ pub async fn build_with(
         .add_service(RetentionServiceServer::new(archives))
         .with_task(follower.run())
         .with_task(gauges)
-        .with_task(register::run(checkpointing, every))
+        .with_task(app::audit::run_checkpoints(checkpointing, every))
         .with_task(sealing))
 }

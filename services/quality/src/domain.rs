@@ -61,6 +61,39 @@ wuye_kit::text_codes!(Reason {
     Recurring => "recurring",
 });
 
+/// A complaint's severity, as customer service gives it; kept by its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Minor,
+    General,
+    Serious,
+}
+
+wuye_kit::text_codes!(Severity {
+    Minor => "minor",
+    General => "general",
+    Serious => "serious",
+});
+
+/// An escalation as the relay delivers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub property_id: String,
+    pub source: String,
+    pub source_seq: i64,
+    pub complaint_id: String,
+    pub complaint_number: i64,
+    pub severity: Severity,
+    pub category: String,
+    pub reason: Reason,
+    pub detail: String,
+}
+
+/// A new reason for an escalation the department had closed opens it again.
+pub fn reopens(state: State, created: bool, new_reason: bool) -> bool {
+    new_reason && !created && state == State::Closed
+}
+
 /// A step of the department's handling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {

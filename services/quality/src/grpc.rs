@@ -1,15 +1,16 @@
-//! The transport: checks callers and requests and converts between protobuf and domain types.
-//! The rules live in `domain`, the SQL in `store`.
+//! The transport: checks the shape of requests, converts them (`crate::convert`), calls one
+//! use case of `app` and converts its answer. The department's own calls read across
+//! properties and take the caller; the relay's deliveries are scoped to the complaint's
+//! property.
 
 use tonic::{Request, Response, Status};
 use wuye_kit::{
     Error, Result, Violations,
     identity::{self, Actor, Caller},
     page,
-    time::to_timestamp,
 };
 use wuye_proto::{
-    customerservice::{Count, Severity},
+    customerservice::{self as cs, Count},
     quality::{
         self as pb, escalation_relay_service_server::EscalationRelayService,
         escalation_service_server::EscalationService,
@@ -18,8 +19,8 @@ use wuye_proto::{
 
 use crate::{
     Quality,
-    domain::{self, Escalation, MAX_ACTIONS, MAX_SOURCE, MAX_TEXT, Reason, State, Step},
-    store::{self, Delivery, Filter},
+    app::{self, Listing},
+    domain::{self, Delivery, MAX_ACTIONS, MAX_SOURCE, MAX_TEXT, Reason, Severity, State, Step},
 };
 
 #[tonic::async_trait]
@@ -30,35 +31,26 @@ impl EscalationService for Quality {
     ) -> Result<Response<pb::ListEscalationsResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
-        let headquarters = domain::HEADQUARTERS_ROLES.contains(&caller.role.as_str());
-        // Property roles see their own property only, and must name it.
-        let property = if req.property_id.is_empty() && headquarters {
-            None
-        } else {
-            Some(self.readable_property(&caller, &req.property_id)?)
-        };
+        let inbox = app::inbox(self, &caller, &req.property_id)?;
         let state = match req.state {
             0 => None,
             s => Some(
-                state_from_proto(s)
+                wuye_kit::from_proto::<pb::EscalationState, State>(s)
                     .ok_or_else(|| Error::invalid("state", "is not an escalation state"))?,
             ),
         };
         let limit = page::page_size(req.page_size)?;
-        let after = page::decode(&req.page_token)?;
-        let filter = Filter {
-            property_id: property.as_deref(),
+        let after = page::after::<String>(&req.page_token)?;
+        let listing = Listing {
             state,
             open_only: req.open_only,
+            after: after.as_deref(),
+            limit,
         };
-        let list = store::list(&self.db, &filter, after.as_deref(), limit).await?;
-        let next_page_token = if list.len() as i64 == limit {
-            list.last().map(|e| page::encode(&e.id)).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let list = app::list(self, &inbox, listing).await?;
+        let next_page_token = page::next_token(&list, limit, |e| e.id.clone());
         Ok(Response::new(pb::ListEscalationsResponse {
-            escalations: list.into_iter().map(to_proto).collect(),
+            escalations: list.into_iter().map(Into::into).collect(),
             next_page_token,
         }))
     }
@@ -69,9 +61,9 @@ impl EscalationService for Quality {
     ) -> Result<Response<pb::GetEscalationResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
-        let escalation = self.readable(&caller, &req.escalation_id).await?;
+        let escalation = app::get(self, &caller, &req.escalation_id).await?;
         Ok(Response::new(pb::GetEscalationResponse {
-            escalation: Some(to_proto(escalation)),
+            escalation: Some(escalation.into()),
         }))
     }
 
@@ -95,9 +87,9 @@ impl EscalationService for Quality {
             }
         };
         let step = Step::Assign { assignee };
-        let escalation = self.step(&caller, &req.escalation_id, step).await?;
+        let escalation = app::step(self, &caller, &req.escalation_id, step).await?;
         Ok(Response::new(pb::AssignEscalationResponse {
-            escalation: Some(escalation),
+            escalation: Some(escalation.into()),
         }))
     }
 
@@ -113,9 +105,9 @@ impl EscalationService for Quality {
         let step = Step::RequestInformation {
             question: req.question,
         };
-        let escalation = self.step(&caller, &req.escalation_id, step).await?;
+        let escalation = app::step(self, &caller, &req.escalation_id, step).await?;
         Ok(Response::new(pb::RequestInformationResponse {
-            escalation: Some(escalation),
+            escalation: Some(escalation.into()),
         }))
     }
 
@@ -129,9 +121,9 @@ impl EscalationService for Quality {
         v.required_text("answer", &req.answer, MAX_TEXT);
         v.check()?;
         let step = Step::ProvideInformation { answer: req.answer };
-        let escalation = self.step(&caller, &req.escalation_id, step).await?;
+        let escalation = app::step(self, &caller, &req.escalation_id, step).await?;
         Ok(Response::new(pb::ProvideInformationResponse {
-            escalation: Some(escalation),
+            escalation: Some(escalation.into()),
         }))
     }
 
@@ -161,9 +153,9 @@ impl EscalationService for Quality {
                 .map(|a| a.trim().to_owned())
                 .collect(),
         };
-        let escalation = self.step(&caller, &req.escalation_id, step).await?;
+        let escalation = app::step(self, &caller, &req.escalation_id, step).await?;
         Ok(Response::new(pb::DecideEscalationResponse {
-            escalation: Some(escalation),
+            escalation: Some(escalation.into()),
         }))
     }
 
@@ -177,9 +169,9 @@ impl EscalationService for Quality {
         v.max_text("note", &req.note, MAX_TEXT);
         v.check()?;
         let step = Step::Close { note: req.note };
-        let escalation = self.step(&caller, &req.escalation_id, step).await?;
+        let escalation = app::step(self, &caller, &req.escalation_id, step).await?;
         Ok(Response::new(pb::CloseEscalationResponse {
-            escalation: Some(escalation),
+            escalation: Some(escalation.into()),
         }))
     }
 
@@ -189,11 +181,10 @@ impl EscalationService for Quality {
     ) -> Result<Response<pb::GetEscalationFiguresResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
-        let property = self.readable_property(&caller, &req.property_id)?;
-        let (open, by_state) = store::figures(&self.db, &property).await?;
+        let (property_id, open, by_state) = app::figures(self, &caller, &req.property_id).await?;
         Ok(Response::new(pb::GetEscalationFiguresResponse {
             figures: Some(pb::EscalationFigures {
-                property_id: property,
+                property_id,
                 open,
                 by_state: by_state
                     .into_iter()
@@ -210,63 +201,13 @@ impl EscalationRelayService for Quality {
         &self,
         request: Request<pb::ReceiveEscalationRequest>,
     ) -> Result<Response<pb::ReceiveEscalationResponse>, Status> {
-        let caller = identity::caller(&request)?;
-        require_service(&caller)?;
-        let req = request.into_inner();
+        require_service(&identity::caller(&request)?)?;
         // The relay signs each delivery for the complaint's property.
-        self.properties.for_call(&caller, &req.property_id)?;
-        let mut v = Violations::new();
-        v.required_text("source", &req.source, MAX_SOURCE);
-        v.required_text("complaint_id", &req.complaint_id, 64);
-        v.max_text("category", &req.category, 200);
-        v.max_text("detail", &req.detail, MAX_TEXT);
-        if req.source_seq <= 0 {
-            v.add("source_seq", "must be the event's sequence number");
-        }
-        let reason = reason_from_proto(req.reason);
-        if reason.is_none() {
-            v.add(
-                "reason",
-                "must be one of major, serious, reply overdue, unresolved, recurring",
-            );
-        }
-        let severity = match Severity::try_from(req.severity) {
-            Ok(Severity::Minor) => "minor",
-            Ok(Severity::General) => "general",
-            Ok(Severity::Serious) => "serious",
-            _ => {
-                v.add("severity", "must be one of minor, general, serious");
-                ""
-            }
-        };
-        v.check()?;
-        let Some(reason) = reason else {
-            unreachable!("checked above");
-        };
-        let delivery = Delivery {
-            property_id: req.property_id,
-            source: req.source,
-            source_seq: req.source_seq,
-            complaint_id: req.complaint_id,
-            complaint_number: req.complaint_number,
-            severity: severity.to_owned(),
-            category: req.category,
-            reason,
-            detail: req.detail,
-        };
-        let now = self.clock.now();
-        let (id, new_reason) = store::receive(&self.db, &self.outbox, &delivery, now).await?;
-        if new_reason {
-            tracing::info!(
-                property = %delivery.property_id,
-                complaint_number = delivery.complaint_number,
-                reason = reason.code(),
-                "escalation received"
-            );
-        }
-        let escalation = store::get(&self.db, &id).await?;
+        let (scope, req) = self.properties.scope(request)?;
+        let delivery = delivery(req, &scope.property().id)?;
+        let (escalation, new_reason) = app::receive(self, &scope, delivery).await?;
         Ok(Response::new(pb::ReceiveEscalationResponse {
-            escalation: Some(to_proto(escalation)),
+            escalation: Some(escalation.into()),
             new_reason,
         }))
     }
@@ -277,7 +218,7 @@ impl EscalationRelayService for Quality {
     ) -> Result<Response<pb::GetRelayPositionResponse>, Status> {
         require_service(&identity::caller(&request)?)?;
         let req = request.into_inner();
-        let (received_seq, acknowledged_seq) = store::position(&self.db, &req.source).await?;
+        let (received_seq, acknowledged_seq) = app::position(self, &req.source).await?;
         Ok(Response::new(pb::GetRelayPositionResponse {
             received_seq,
             acknowledged_seq,
@@ -296,9 +237,47 @@ impl EscalationRelayService for Quality {
             v.add("seq", "must be an event's sequence number");
         }
         v.check()?;
-        store::acknowledge(&self.db, &req.source, req.seq).await?;
+        app::acknowledge(self, &req.source, req.seq).await?;
         Ok(Response::new(pb::AcknowledgeUpdatesResponse {}))
     }
+}
+
+/// The relay's delivery, every field checked at once.
+fn delivery(req: pb::ReceiveEscalationRequest, property_id: &str) -> Result<Delivery> {
+    let mut v = Violations::new();
+    v.required_text("source", &req.source, MAX_SOURCE);
+    v.required_text("complaint_id", &req.complaint_id, 64);
+    v.max_text("category", &req.category, 200);
+    v.max_text("detail", &req.detail, MAX_TEXT);
+    if req.source_seq <= 0 {
+        v.add("source_seq", "must be the event's sequence number");
+    }
+    let reason = wuye_kit::from_proto::<pb::EscalationReason, Reason>(req.reason);
+    if reason.is_none() {
+        v.add(
+            "reason",
+            "must be one of major, serious, reply overdue, unresolved, recurring",
+        );
+    }
+    let severity = wuye_kit::from_proto::<cs::Severity, Severity>(req.severity);
+    if severity.is_none() {
+        v.add("severity", "must be one of minor, general, serious");
+    }
+    v.check()?;
+    let (Some(reason), Some(severity)) = (reason, severity) else {
+        unreachable!("checked above");
+    };
+    Ok(Delivery {
+        property_id: property_id.to_owned(),
+        source: req.source,
+        source_seq: req.source_seq,
+        complaint_id: req.complaint_id,
+        complaint_number: req.complaint_number,
+        severity,
+        category: req.category,
+        reason,
+        detail: req.detail,
+    })
 }
 
 /// The relay's methods are service to service: a user's identity, even a quality officer's,
@@ -311,162 +290,5 @@ fn require_service(caller: &Caller) -> Result<()> {
             "ROLE_NOT_ALLOWED",
             "only the escalation relay may call this method",
         ))
-    }
-}
-
-impl Quality {
-    /// The property whose escalations the caller may read: the message's, which must be the
-    /// call's unless the caller is from headquarters.
-    fn readable_property(&self, caller: &Caller, property_id: &str) -> Result<String> {
-        if property_id.is_empty() {
-            return Err(Error::invalid("property_id", "must not be empty"));
-        }
-        if !domain::may_read(&caller.role, caller.property.as_deref(), property_id) {
-            return Err(Error::permission_denied(
-                "PROPERTY_MISMATCH",
-                "property_id is not the property this call was authorized for",
-            ));
-        }
-        Ok(self.properties.get(property_id)?.id.clone())
-    }
-
-    /// The escalation `id` if the caller may read it; another property's is "not found", so
-    /// its existence does not leak.
-    async fn readable(&self, caller: &Caller, id: &str) -> Result<Escalation> {
-        if id.is_empty() {
-            return Err(Error::invalid("escalation_id", "must not be empty"));
-        }
-        let escalation = store::get(&self.db, id).await?;
-        if !domain::may_read(
-            &caller.role,
-            caller.property.as_deref(),
-            &escalation.property_id,
-        ) {
-            return Err(Error::not_found("escalation", id));
-        }
-        Ok(escalation)
-    }
-
-    async fn step(&self, caller: &Caller, id: &str, step: Step) -> Result<pb::Escalation> {
-        domain::check_role(&caller.role, &step)?;
-        self.readable(caller, id).await?;
-        let now = self.clock.now();
-        let escalation =
-            store::apply(&self.db, &self.outbox, id, &step, &caller.actor(), now).await?;
-        tracing::info!(
-            property = %escalation.property_id,
-            complaint_number = escalation.complaint_number,
-            state = escalation.state.code(),
-            "escalation handled"
-        );
-        Ok(to_proto(escalation))
-    }
-}
-
-fn reason_from_proto(value: i32) -> Option<Reason> {
-    match pb::EscalationReason::try_from(value).ok()? {
-        pb::EscalationReason::Unspecified => None,
-        pb::EscalationReason::Major => Some(Reason::Major),
-        pb::EscalationReason::Serious => Some(Reason::Serious),
-        pb::EscalationReason::ReplyOverdue => Some(Reason::ReplyOverdue),
-        pb::EscalationReason::Unresolved => Some(Reason::Unresolved),
-        pb::EscalationReason::Recurring => Some(Reason::Recurring),
-    }
-}
-
-fn reason_to_proto(reason: Reason) -> pb::EscalationReason {
-    match reason {
-        Reason::Major => pb::EscalationReason::Major,
-        Reason::Serious => pb::EscalationReason::Serious,
-        Reason::ReplyOverdue => pb::EscalationReason::ReplyOverdue,
-        Reason::Unresolved => pb::EscalationReason::Unresolved,
-        Reason::Recurring => pb::EscalationReason::Recurring,
-    }
-}
-
-fn state_from_proto(value: i32) -> Option<State> {
-    match pb::EscalationState::try_from(value).ok()? {
-        pb::EscalationState::Unspecified => None,
-        pb::EscalationState::Received => Some(State::Received),
-        pb::EscalationState::Assigned => Some(State::Assigned),
-        pb::EscalationState::InformationRequested => Some(State::InformationRequested),
-        pb::EscalationState::Decided => Some(State::Decided),
-        pb::EscalationState::Closed => Some(State::Closed),
-    }
-}
-
-pub(crate) fn state_to_proto(state: State) -> pb::EscalationState {
-    match state {
-        State::Received => pb::EscalationState::Received,
-        State::Assigned => pb::EscalationState::Assigned,
-        State::InformationRequested => pb::EscalationState::InformationRequested,
-        State::Decided => pb::EscalationState::Decided,
-        State::Closed => pb::EscalationState::Closed,
-    }
-}
-
-fn severity_to_proto(code: &str) -> Severity {
-    match code {
-        "minor" => Severity::Minor,
-        "general" => Severity::General,
-        "serious" => Severity::Serious,
-        _ => Severity::Unspecified,
-    }
-}
-
-fn actor_to_proto(actor: &Actor) -> wuye_proto::common::Actor {
-    actor.to_proto()
-}
-
-fn to_proto(e: Escalation) -> pb::Escalation {
-    pb::Escalation {
-        id: e.id,
-        property_id: e.property_id,
-        complaint_id: e.complaint_id,
-        complaint_number: e.complaint_number,
-        severity: severity_to_proto(&e.severity).into(),
-        category: e.category,
-        state: state_to_proto(e.state).into(),
-        reasons: e
-            .reasons
-            .into_iter()
-            .map(|r| pb::ReasonReceived {
-                reason: reason_to_proto(r.reason).into(),
-                detail: r.detail,
-                receive_time: Some(to_timestamp(r.received_at)),
-                source: r.source,
-                source_seq: r.source_seq,
-            })
-            .collect(),
-        receive_time: Some(to_timestamp(e.received_at)),
-        assignee: e.assignee.as_ref().map(|(a, _)| actor_to_proto(a)),
-        assign_time: e.assignee.as_ref().map(|(_, at)| to_timestamp(*at)),
-        information_requests: e
-            .information
-            .into_iter()
-            .map(|i| {
-                let (answer, answered_by, answer_time) = match i.answer {
-                    Some((text, by, at)) => (text, Some(by.to_proto()), Some(to_timestamp(at))),
-                    None => (String::new(), None, None),
-                };
-                pb::InformationRequest {
-                    seq: i.seq as i32,
-                    question: i.question,
-                    asked_by: Some(i.asked_by.to_proto()),
-                    ask_time: Some(to_timestamp(i.asked_at)),
-                    answer,
-                    answered_by,
-                    answer_time,
-                }
-            })
-            .collect(),
-        decision: e.decision,
-        corrective_actions: e.corrective_actions,
-        decided_by: e.decided.as_ref().map(|(a, _)| actor_to_proto(a)),
-        decide_time: e.decided.as_ref().map(|(_, at)| to_timestamp(*at)),
-        close_note: e.close_note,
-        closed_by: e.closed.as_ref().map(|(a, _)| actor_to_proto(a)),
-        close_time: e.closed.as_ref().map(|(_, at)| to_timestamp(*at)),
-        update_time: Some(to_timestamp(e.updated_at)),
     }
 }

@@ -3,6 +3,8 @@
 //! corrective actions (CMP-8). The gateway's relay delivers escalations here and carries the
 //! department's updates, announced on this service's event stream, back to the complaints.
 
+mod app;
+mod convert;
 pub mod domain;
 mod grpc;
 mod store;

@@ -1,5 +1,4 @@
-//! The SQL of the escalation inbox. A change and the event that tells the property commit
-//! together (the outbox).
+//! The SQL of the escalation inbox.
 
 use chrono::{DateTime, Utc};
 use sqlx::{Row, any::AnyRow};
@@ -7,129 +6,100 @@ use wuye_kit::{
     Error, Result,
     db::{Db, Tx, from_micros, to_micros},
     identity::Actor,
-    outbox::Outbox,
-    time::to_timestamp,
 };
-use wuye_proto::events::{EscalationUpdated, event::Payload};
 
-use crate::domain::{
-    self, Escalation, Information, Reason, ReasonReceived, State, Step, property_text,
-};
+use crate::domain::{Delivery, Escalation, Information, Reason, ReasonReceived, State};
 
 const COLUMNS: &str = "id, property_id, complaint_id, complaint_number, severity, category, state, \
     receive_at, assignee_user_id, assignee_name, assignee_role, assign_at, decision, \
     decided_by_user_id, decided_by_name, decided_by_role, decide_at, close_note, \
     closed_by_user_id, closed_by_name, closed_by_role, close_at, update_at";
 
-/// An escalation as the relay delivers it.
-pub struct Delivery {
-    pub property_id: String,
-    pub source: String,
-    pub source_seq: i64,
-    pub complaint_id: String,
-    pub complaint_number: i64,
-    pub severity: String,
-    pub category: String,
-    pub reason: Reason,
-    pub detail: String,
-}
-
-/// Records a delivery: the escalation of the complaint (created on its first reason), the
-/// reason once, and the source's position. Returns the escalation's id and whether the reason
-/// was new.
-pub async fn receive(
-    db: &Db,
-    outbox: &Outbox,
+/// Creates the escalation of a delivered complaint, unless it has one; whether it was created.
+pub async fn insert_escalation(
+    tx: &mut Tx,
+    id: &str,
     d: &Delivery,
     now: DateTime<Utc>,
-) -> Result<(String, bool)> {
-    let mut tx = db.begin().await?;
-    let id = uuid::Uuid::now_v7().to_string();
+) -> Result<bool> {
     let created = sqlx::query(
         "INSERT INTO escalations (id, property_id, complaint_id, complaint_number, severity, \
          category, state, receive_at, decision, close_note, update_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '', '', $8) \
          ON CONFLICT (property_id, complaint_id) DO NOTHING",
     )
-    .bind(&id)
+    .bind(id)
     .bind(&d.property_id)
     .bind(&d.complaint_id)
     .bind(d.complaint_number)
-    .bind(&d.severity)
+    .bind(d.severity.code())
     .bind(&d.category)
     .bind(State::Received.code())
     .bind(to_micros(now))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
-    .rows_affected()
-        == 1;
+    .rows_affected();
+    Ok(created == 1)
+}
+
+/// The id and state of a complaint's escalation.
+pub async fn of_complaint(
+    tx: &mut Tx,
+    property_id: &str,
+    complaint_id: &str,
+) -> Result<(String, State)> {
     let (id, state): (String, String) = sqlx::query_as(
         "SELECT id, state FROM escalations WHERE property_id = $1 AND complaint_id = $2",
     )
-    .bind(&d.property_id)
-    .bind(&d.complaint_id)
-    .fetch_one(&mut *tx)
+    .bind(property_id)
+    .bind(complaint_id)
+    .fetch_one(&mut **tx)
     .await?;
-    let new_reason = sqlx::query(
+    Ok((id, decode_state(&state)?))
+}
+
+/// Records the delivered reason of the escalation `id`, once; whether it was new.
+pub async fn add_reason(tx: &mut Tx, id: &str, d: &Delivery, now: DateTime<Utc>) -> Result<bool> {
+    let added = sqlx::query(
         "INSERT INTO escalation_reasons (escalation_id, reason, detail, receive_at, source, \
          source_seq) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (escalation_id, reason) DO NOTHING",
     )
-    .bind(&id)
+    .bind(id)
     .bind(d.reason.code())
     .bind(&d.detail)
     .bind(to_micros(now))
     .bind(&d.source)
     .bind(d.source_seq)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
-    .rows_affected()
-        == 1;
-    // A new reason for an escalation the department had closed opens it again.
-    let reopened = new_reason
-        && !created
-        && state == State::Closed.code()
-        && sqlx::query(
-            "UPDATE escalations SET state = $2, update_at = $3 WHERE id = $1 AND state = $4",
-        )
-        .bind(&id)
-        .bind(State::Received.code())
-        .bind(to_micros(now))
-        .bind(State::Closed.code())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-    advance_received(&mut tx, &d.source, d.source_seq).await?;
-    let announce = created || reopened;
-    if announce {
-        let event = updated_event(&id, d, State::Received, String::new(), now);
-        outbox.append(&mut tx, &d.property_id, event).await?;
-    }
-    tx.commit().await?;
-    if announce {
-        outbox.notify();
-    }
-    Ok((id, new_reason))
+    .rows_affected();
+    Ok(added == 1)
 }
 
-fn updated_event(
+/// Moves the escalation `id` from `from` to `to`; false when it was no longer in `from`, so
+/// two officers racing cannot both take a step.
+pub async fn move_state(
+    tx: &mut Tx,
     id: &str,
-    d: &Delivery,
-    state: State,
-    text: String,
+    from: State,
+    to: State,
     now: DateTime<Utc>,
-) -> Payload {
-    Payload::EscalationUpdated(EscalationUpdated {
-        escalation_id: id.to_owned(),
-        complaint_id: d.complaint_id.clone(),
-        complaint_number: d.complaint_number,
-        state: crate::grpc::state_to_proto(state).into(),
-        text,
-        update_time: Some(to_timestamp(now)),
-    })
+) -> Result<bool> {
+    let moved = sqlx::query(
+        "UPDATE escalations SET state = $2, update_at = $3 WHERE id = $1 AND state = $4",
+    )
+    .bind(id)
+    .bind(to.code())
+    .bind(to_micros(now))
+    .bind(from.code())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(moved == 1)
 }
 
-async fn advance_received(tx: &mut Tx, source: &str, seq: i64) -> Result<()> {
+/// Where the relay's delivery from `source` stands; never moves back.
+pub async fn advance_received(tx: &mut Tx, source: &str, seq: i64) -> Result<()> {
     sqlx::query(
         "INSERT INTO relay_positions (source, received_seq, acknowledged_seq) VALUES ($1, $2, 0) \
          ON CONFLICT (source) DO UPDATE SET received_seq = $2 \
@@ -211,165 +181,137 @@ pub async fn list(
     complete(db, list).await
 }
 
-/// Takes `step` on the escalation `id` for `actor`; returns the escalation after it.
-pub async fn apply(
-    db: &Db,
-    outbox: &Outbox,
-    id: &str,
-    step: &Step,
-    actor: &Actor,
-    now: DateTime<Utc>,
-) -> Result<Escalation> {
-    let before = get(db, id).await?;
-    let state = domain::next_state(before.state, step)?;
-    let at = to_micros(now);
-    let mut tx = db.begin().await?;
-    // Conditional on the state read, so two officers racing cannot both take a step.
-    let moved = sqlx::query(
-        "UPDATE escalations SET state = $2, update_at = $3 WHERE id = $1 AND state = $4",
-    )
-    .bind(id)
-    .bind(state.code())
-    .bind(at)
-    .bind(before.state.code())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if moved == 0 {
-        return Err(Error::Unavailable(
-            "the escalation changed meanwhile: try again".into(),
-        ));
-    }
-    let mut question = None;
-    let mut decision = before.decision.clone();
-    let mut actions = before.corrective_actions.clone();
-    match step {
-        Step::Assign { assignee } => {
-            sqlx::query(
-                "UPDATE escalations SET assignee_user_id = $2, assignee_name = $3, \
-                 assignee_role = $4, assign_at = $5 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(&assignee.user_id)
-            .bind(&assignee.name)
-            .bind(&assignee.role)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        Step::RequestInformation { question: q } => {
-            let seq = before.information.len() as i64 + 1;
-            sqlx::query(
-                "INSERT INTO escalation_information (escalation_id, seq, question, \
-                 asked_by_user_id, asked_by_name, asked_by_role, ask_at, answer) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, '')",
-            )
-            .bind(id)
-            .bind(seq)
-            .bind(q)
-            .bind(&actor.user_id)
-            .bind(&actor.name)
-            .bind(&actor.role)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-            question = Some(q.as_str());
-        }
-        Step::ProvideInformation { answer } => {
-            sqlx::query(
-                "UPDATE escalation_information SET answer = $3, answered_by_user_id = $4, \
-                 answered_by_name = $5, answered_by_role = $6, answer_at = $7 \
-                 WHERE escalation_id = $1 AND seq = $2",
-            )
-            .bind(id)
-            .bind(before.information.len() as i64)
-            .bind(answer)
-            .bind(&actor.user_id)
-            .bind(&actor.name)
-            .bind(&actor.role)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        Step::Decide {
-            decision: d,
-            corrective_actions,
-        } => {
-            sqlx::query(
-                "UPDATE escalations SET decision = $2, decided_by_user_id = $3, \
-                 decided_by_name = $4, decided_by_role = $5, decide_at = $6 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(d)
-            .bind(&actor.user_id)
-            .bind(&actor.name)
-            .bind(&actor.role)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-            for (i, action) in corrective_actions.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO escalation_corrective_actions (escalation_id, seq, action) \
-                     VALUES ($1, $2, $3)",
-                )
-                .bind(id)
-                .bind(i as i64 + 1)
-                .bind(action)
-                .execute(&mut *tx)
-                .await?;
-            }
-            decision = d.clone();
-            actions = corrective_actions.clone();
-        }
-        Step::Close { note } => {
-            sqlx::query(
-                "UPDATE escalations SET close_note = $2, closed_by_user_id = $3, \
-                 closed_by_name = $4, closed_by_role = $5, close_at = $6 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(note)
-            .bind(&actor.user_id)
-            .bind(&actor.name)
-            .bind(&actor.role)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        }
-    }
-    let announce = state != before.state;
-    if announce {
-        let event = Payload::EscalationUpdated(EscalationUpdated {
-            escalation_id: id.to_owned(),
-            complaint_id: before.complaint_id.clone(),
-            complaint_number: before.complaint_number,
-            state: crate::grpc::state_to_proto(state).into(),
-            text: property_text(state, question, &decision, &actions),
-            update_time: Some(to_timestamp(now)),
-        });
-        outbox.append(&mut tx, &before.property_id, event).await?;
-    }
-    tx.commit().await?;
-    if announce {
-        outbox.notify();
-    }
-    get(db, id).await
+/// Who the escalation `id` is assigned to, since `now`.
+pub async fn assign(tx: &mut Tx, id: &str, assignee: &Actor, now: DateTime<Utc>) -> Result<()> {
+    set_actor(tx, id, None, "assignee", "assign_at", assignee, now).await
 }
 
-/// Escalations of `property_id` by state code, and how many are not closed.
-pub async fn figures(db: &Db, property_id: &str) -> Result<(i64, Vec<(String, i64)>)> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
+/// Asks the property question number `seq`.
+pub async fn ask(
+    tx: &mut Tx,
+    id: &str,
+    seq: i64,
+    question: &str,
+    by: &Actor,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO escalation_information (escalation_id, seq, question, \
+         asked_by_user_id, asked_by_name, asked_by_role, ask_at, answer) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, '')",
+    )
+    .bind(id)
+    .bind(seq)
+    .bind(question)
+    .bind(&by.user_id)
+    .bind(&by.name)
+    .bind(&by.role)
+    .bind(to_micros(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Answers question number `seq`.
+pub async fn answer(
+    tx: &mut Tx,
+    id: &str,
+    seq: i64,
+    answer: &str,
+    by: &Actor,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE escalation_information SET answer = $3, answered_by_user_id = $4, \
+         answered_by_name = $5, answered_by_role = $6, answer_at = $7 \
+         WHERE escalation_id = $1 AND seq = $2",
+    )
+    .bind(id)
+    .bind(seq)
+    .bind(answer)
+    .bind(&by.user_id)
+    .bind(&by.name)
+    .bind(&by.role)
+    .bind(to_micros(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The department's decision and its corrective actions, numbered in order.
+pub async fn decide(
+    tx: &mut Tx,
+    id: &str,
+    decision: &str,
+    corrective_actions: &[String],
+    by: &Actor,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let text = Some(("decision", decision));
+    set_actor(tx, id, text, "decided_by", "decide_at", by, now).await?;
+    for (i, action) in corrective_actions.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO escalation_corrective_actions (escalation_id, seq, action) \
+             VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(i as i64 + 1)
+        .bind(action)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn close(
+    tx: &mut Tx,
+    id: &str,
+    note: &str,
+    by: &Actor,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let text = Some(("close_note", note));
+    set_actor(tx, id, text, "closed_by", "close_at", by, now).await
+}
+
+/// Records who took a step and when (`<prefix>_user_id`, `_name`, `_role`, `at_column`), and
+/// the step's text in its column when it has one. Column names are this file's constants.
+async fn set_actor(
+    tx: &mut Tx,
+    id: &str,
+    text: Option<(&str, &str)>,
+    prefix: &str,
+    at_column: &str,
+    by: &Actor,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let text_column = text.map_or(String::new(), |(column, _)| format!("{column} = $6, "));
+    let sql = sqlx::AssertSqlSafe(format!(
+        "UPDATE escalations SET {text_column}{prefix}_user_id = $2, {prefix}_name = $3, \
+         {prefix}_role = $4, {at_column} = $5 WHERE id = $1"
+    ));
+    let mut query = sqlx::query(sql)
+        .bind(id)
+        .bind(&by.user_id)
+        .bind(&by.name)
+        .bind(&by.role)
+        .bind(to_micros(now));
+    if let Some((_, value)) = text {
+        query = query.bind(value);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// How many escalations of `property_id` are in each state, by state code.
+pub async fn count_by_state(db: &Db, property_id: &str) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
         "SELECT state, COUNT(*) FROM escalations WHERE property_id = $1 GROUP BY state \
          ORDER BY state",
     )
     .bind(property_id)
     .fetch_all(db.pool())
-    .await?;
-    let open = rows
-        .iter()
-        .filter(|(state, _)| state != State::Closed.code())
-        .map(|(_, n)| n)
-        .sum();
-    Ok((open, rows))
+    .await?)
 }
 
 fn actor(row: &AnyRow, prefix: &str, at: &str) -> Result<Option<(Actor, DateTime<Utc>)>> {
@@ -392,8 +334,12 @@ fn actor(row: &AnyRow, prefix: &str, at: &str) -> Result<Option<(Actor, DateTime
     )))
 }
 
+fn decode_state(state: &str) -> Result<State> {
+    Ok(State::from_code(state)
+        .ok_or_else(|| anyhow::anyhow!("unknown escalation state {state}"))?)
+}
+
 fn from_row(row: &AnyRow) -> Result<Escalation> {
-    let state: String = row.try_get("state")?;
     Ok(Escalation {
         id: row.try_get("id")?,
         property_id: row.try_get("property_id")?,
@@ -401,8 +347,7 @@ fn from_row(row: &AnyRow) -> Result<Escalation> {
         complaint_number: row.try_get("complaint_number")?,
         severity: row.try_get("severity")?,
         category: row.try_get("category")?,
-        state: State::from_code(&state)
-            .ok_or_else(|| anyhow::anyhow!("unknown escalation state {state}"))?,
+        state: decode_state(row.try_get("state")?)?,
         received_at: from_micros(row.try_get("receive_at")?),
         reasons: Vec::new(),
         assignee: actor(row, "assignee", "assign_at")?,

@@ -52,6 +52,19 @@ pub struct AccessRequest {
     pub decision_note: String,
 }
 
+/// A copy made in the archive room (ARC-10).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyRecord {
+    pub id: String,
+    pub property_id: String,
+    pub document_id: String,
+    pub access_request_id: String,
+    pub copies: i32,
+    pub purpose: String,
+    pub copied_by: Actor,
+    pub copied_at: DateTime<Utc>,
+}
+
 /// The longest an access request may run.
 pub const MAX_ACCESS_DAYS: i64 = 30;
 pub const MAX_PURPOSE: usize = 500;

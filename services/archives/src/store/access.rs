@@ -7,7 +7,7 @@ use wuye_kit::{
 };
 
 use super::{actor, decode, maybe_actor};
-use crate::domain::access::{AccessRequest, AccessState, OfficialReading, ReaderKind};
+use crate::domain::access::{AccessRequest, AccessState, CopyRecord, OfficialReading, ReaderKind};
 
 const COLUMNS: &str = "id, property_id, household_file_id, personal_data, copying, purpose, \
     reader_kind, official_name, official_body, proof_kind, proof_number, valid_until, state, \
@@ -69,14 +69,6 @@ pub async fn get(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Acce
     Ok(Some(request))
 }
 
-/// Reads one request outside a writing transaction.
-pub async fn read(db: &Db, property_id: &str, id: &str) -> Result<Option<AccessRequest>> {
-    let mut tx = db.read().await?;
-    let request = get(&mut tx, property_id, id).await?;
-    tx.commit().await?;
-    Ok(request)
-}
-
 async fn document_ids(tx: &mut Tx, id: &str) -> Result<Vec<String>> {
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT document_id FROM access_request_documents WHERE access_request_id = $1 \
@@ -88,9 +80,9 @@ async fn document_ids(tx: &mut Tx, id: &str) -> Result<Vec<String>> {
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
-/// Requests of a property, newest first, before the id `before` (empty: from the newest).
+/// Requests of a property (in one reading transaction), newest first, before the id `before` (empty: from the newest).
 pub async fn list(
-    db: &Db,
+    tx: &mut Tx,
     property_id: &str,
     state: Option<AccessState>,
     before: &str,
@@ -100,21 +92,19 @@ pub async fn list(
         "SELECT {COLUMNS} FROM access_requests WHERE property_id = $1 \
          AND ($2 = '' OR state = $2) AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4"
     ));
-    let mut tx = db.read().await?;
     let rows = sqlx::query(sql)
         .bind(property_id)
         .bind(state.map(AccessState::code).unwrap_or_default())
         .bind(before)
         .bind(limit)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
     let mut requests = Vec::with_capacity(rows.len());
     for row in &rows {
         let mut request = from_row(row)?;
-        request.document_ids = document_ids(&mut tx, &request.id).await?;
+        request.document_ids = document_ids(tx, &request.id).await?;
         requests.push(request);
     }
-    tx.commit().await?;
     Ok(requests)
 }
 
@@ -145,20 +135,7 @@ pub async fn decide(
     Ok(changed == 1)
 }
 
-/// A copy made in the archive room (ARC-10).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Copy {
-    pub id: String,
-    pub property_id: String,
-    pub document_id: String,
-    pub access_request_id: String,
-    pub copies: i32,
-    pub purpose: String,
-    pub copied_by: Actor,
-    pub copied_at: DateTime<Utc>,
-}
-
-pub async fn insert_copy(tx: &mut Tx, c: &Copy) -> Result<()> {
+pub async fn insert_copy(tx: &mut Tx, c: &CopyRecord) -> Result<()> {
     sqlx::query(
         "INSERT INTO copies (id, property_id, document_id, access_request_id, copies, purpose, \
          copied_by_id, copied_by_name, copied_by_role, copy_at) \
@@ -179,7 +156,7 @@ pub async fn insert_copy(tx: &mut Tx, c: &Copy) -> Result<()> {
     Ok(())
 }
 
-pub async fn get_copy(db: &Db, property_id: &str, id: &str) -> Result<Option<Copy>> {
+pub async fn get_copy(db: &Db, property_id: &str, id: &str) -> Result<Option<CopyRecord>> {
     let row = sqlx::query(
         "SELECT id, property_id, document_id, access_request_id, copies, purpose, copied_by_id, \
          copied_by_name, copied_by_role, copy_at FROM copies WHERE property_id = $1 AND id = $2",
@@ -189,7 +166,7 @@ pub async fn get_copy(db: &Db, property_id: &str, id: &str) -> Result<Option<Cop
     .fetch_optional(db.pool())
     .await?;
     row.map(|row| {
-        Ok(Copy {
+        Ok(CopyRecord {
             id: row.try_get("id")?,
             property_id: row.try_get("property_id")?,
             document_id: row.try_get("document_id")?,

@@ -6,17 +6,14 @@ use wuye_kit::{
     seal::Keyring,
 };
 
-use crate::domain::{
-    audit::{Entry, GENESIS, Happening, Verification, Verifier},
-    checkpoints::Checkpoint,
-};
+use crate::domain::audit::{Entry, GENESIS, Happening};
 
 const COLUMNS: &str = "property_id, seq, occur_at, actor_id, actor_name, actor_role, action, \
     outcome, reason, subject_kind, subject_id, access_request_id, detail, key_id, \
     previous_hash, hash";
 
 /// Entries read per query while a chain is walked.
-const PAGE: i64 = 1000;
+pub const PAGE: i64 = 1000;
 
 /// Appends `happening` to its property's chain inside `tx` (ARC-12), linked under the
 /// keyring's current key. Taking the next number locks the head until the transaction ends,
@@ -62,20 +59,8 @@ pub async fn append(tx: &mut Tx, keyring: &Keyring, happening: Happening) -> Res
     .bind(&entry.hash)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE audit_heads SET last_hash = $2 WHERE property_id = $1")
-        .bind(&entry.property_id)
-        .bind(&entry.hash)
-        .execute(&mut **tx)
-        .await?;
+    set_head_hash(tx, &entry.property_id, &entry.hash).await?;
     Ok(entry)
-}
-
-/// Records `happening` in a transaction of its own: a refusal, whose call writes nothing else.
-pub async fn record(db: &Db, keyring: &Keyring, happening: Happening) -> Result<()> {
-    let mut tx = db.begin().await?;
-    append(&mut tx, keyring, happening).await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// Entries of a property after `after_seq`, oldest first.
@@ -106,8 +91,8 @@ pub async fn head<'c, E: sqlx::AnyExecutor<'c>>(
     )
 }
 
-/// Entries `after + 1 ..= up_to` of a property, at most a page, oldest first.
-async fn page<'c, E: sqlx::AnyExecutor<'c>>(
+/// Entries `after + 1 ..= up_to` of a property, at most [`PAGE`], oldest first.
+pub async fn page<'c, E: sqlx::AnyExecutor<'c>>(
     executor: E,
     property_id: &str,
     after: i64,
@@ -126,66 +111,6 @@ async fn page<'c, E: sqlx::AnyExecutor<'c>>(
     rows.iter().map(from_row).collect()
 }
 
-/// Feeds `verifier` the entries after `after` up to `head`, page by page, and gives its
-/// verdict.
-async fn walk(
-    db: &Db,
-    property_id: &str,
-    mut after: i64,
-    head: Option<(i64, String)>,
-    mut verifier: Verifier<'_>,
-) -> Result<Verification> {
-    let up_to = head.as_ref().map_or(i64::MAX, |(seq, _)| *seq);
-    'pages: loop {
-        let entries = page(db.pool(), property_id, after, up_to).await?;
-        if entries.is_empty() {
-            break;
-        }
-        for entry in &entries {
-            after = entry.seq;
-            if !verifier.push(entry) {
-                break 'pages;
-            }
-        }
-    }
-    Ok(verifier.finish(head))
-}
-
-/// Recomputes the keyed chain of a property up to its head, and holds it against the newest
-/// checkpoint that verified (ARC-12). Read the checkpoint first: one written after the head
-/// was read would lie beyond it.
-pub async fn verify(
-    db: &Db,
-    keyring: &Keyring,
-    property_id: &str,
-    checkpoint: Option<Checkpoint>,
-    invalid_checkpoints: i64,
-) -> Result<Verification> {
-    // The head first: entries appended meanwhile lie beyond it and are left for next time.
-    let head = head(db.pool(), property_id).await?;
-    let verifier = Verifier::new(keyring).against(checkpoint, invalid_checkpoints);
-    walk(db, property_id, 0, head, verifier).await
-}
-
-/// Checks the chain from the entry `since` recorded (the whole chain without one) up to
-/// `head`: what a new checkpoint at `head` vouches for.
-pub async fn verify_since(
-    db: &Db,
-    keyring: &Keyring,
-    property_id: &str,
-    since: Option<Checkpoint>,
-    head: (i64, String),
-) -> Result<Verification> {
-    match since {
-        None => walk(db, property_id, 0, Some(head), Verifier::new(keyring)).await,
-        Some(checkpoint) => {
-            let after = checkpoint.seq - 1;
-            let verifier = Verifier::from_checkpoint(keyring, checkpoint);
-            walk(db, property_id, after, Some(head), verifier).await
-        }
-    }
-}
-
 /// The properties whose chain holds entries hashed before links were keyed.
 pub async fn unkeyed_properties(db: &Db) -> Result<Vec<String>> {
     let rows: Vec<(String,)> = sqlx::query_as(
@@ -196,79 +121,42 @@ pub async fn unkeyed_properties(db: &Db) -> Result<Vec<String>> {
     Ok(rows.into_iter().map(|(p,)| p).collect())
 }
 
-/// What re-linking a chain did.
-#[derive(Debug)]
-pub enum Relinked {
-    /// Every entry is now linked under the current key.
-    Done(i64),
-    /// The chain did not hold as it was written: it was left untouched.
-    Broken(Verification),
-}
-
-/// Re-links a property's whole chain under the keyring's current key, once it verified as it
-/// was written (plain hashes included), in one transaction holding the head: either every
-/// entry is re-linked or none is.
-pub async fn relink(db: &Db, keyring: &Keyring, property_id: &str) -> Result<Relinked> {
-    let mut tx = db.begin().await?;
-    // Takes the head's row lock, so no entry is appended meanwhile.
-    let head: Option<(i64, String)> = sqlx::query_as(
+/// Takes the head's row lock, so that no entry is appended until the transaction ends, and
+/// gives the head.
+pub async fn lock_head(tx: &mut Tx, property_id: &str) -> Result<Option<(i64, String)>> {
+    Ok(sqlx::query_as(
         "UPDATE audit_heads SET last_seq = last_seq WHERE property_id = $1 \
          RETURNING last_seq, last_hash",
     )
     .bind(property_id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Rewrites the link of one entry (its key, previous link and link).
+pub async fn set_link(tx: &mut Tx, entry: &Entry) -> Result<()> {
+    sqlx::query(
+        "UPDATE audit_entries SET key_id = $3, previous_hash = $4, hash = $5 \
+         WHERE property_id = $1 AND seq = $2",
+    )
+    .bind(&entry.property_id)
+    .bind(entry.seq)
+    .bind(&entry.key_id)
+    .bind(&entry.previous_hash)
+    .bind(&entry.hash)
+    .execute(&mut **tx)
     .await?;
-    let up_to = head.as_ref().map_or(i64::MAX, |(seq, _)| *seq);
-    let mut verifier = Verifier::as_it_was(keyring);
-    let mut after = 0;
-    'pages: loop {
-        let entries = page(&mut *tx, property_id, after, up_to).await?;
-        if entries.is_empty() {
-            break;
-        }
-        for entry in &entries {
-            after = entry.seq;
-            if !verifier.push(entry) {
-                break 'pages;
-            }
-        }
-    }
-    let verification = verifier.finish(head);
-    if !verification.intact {
-        tx.rollback().await?;
-        return Ok(Relinked::Broken(verification));
-    }
-    let mut previous = GENESIS.to_owned();
-    let mut after = 0;
-    loop {
-        let entries = page(&mut *tx, property_id, after, up_to).await?;
-        if entries.is_empty() {
-            break;
-        }
-        for mut entry in entries {
-            after = entry.seq;
-            entry.relink(previous, keyring)?;
-            sqlx::query(
-                "UPDATE audit_entries SET key_id = $3, previous_hash = $4, hash = $5 \
-                 WHERE property_id = $1 AND seq = $2",
-            )
-            .bind(property_id)
-            .bind(entry.seq)
-            .bind(&entry.key_id)
-            .bind(&entry.previous_hash)
-            .bind(&entry.hash)
-            .execute(&mut *tx)
-            .await?;
-            previous = entry.hash;
-        }
-    }
+    Ok(())
+}
+
+/// Sets the link the head of a property's chain holds.
+pub async fn set_head_hash(tx: &mut Tx, property_id: &str, hash: &str) -> Result<()> {
     sqlx::query("UPDATE audit_heads SET last_hash = $2 WHERE property_id = $1")
         .bind(property_id)
-        .bind(&previous)
-        .execute(&mut *tx)
+        .bind(hash)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await?;
-    Ok(Relinked::Done(verification.checked))
+    Ok(())
 }
 
 fn from_row(row: &AnyRow) -> Result<Entry> {
