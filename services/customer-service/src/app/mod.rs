@@ -9,3 +9,17 @@ pub(crate) mod households;
 pub(crate) mod keys;
 pub(crate) mod surveys;
 pub(crate) mod visits;
+
+use wuye_kit::{Error, Result, identity::Actor};
+
+/// The service's own check of who may act, beside the gateway's policy.
+pub(crate) fn require_role(actor: &Actor, roles: &[&str], what: &str) -> Result<()> {
+    if roles.contains(&actor.role.as_str()) {
+        Ok(())
+    } else {
+        Err(Error::permission_denied(
+            "ROLE_NOT_ALLOWED",
+            format!("role {} is not among those who {what}", actor.role),
+        ))
+    }
+}
