@@ -6,3 +6,4 @@
 mod keys;
 // Surveys
 mod surveys;
+pub(crate) use self::surveys::{CampaignAt, FormOf, StatisticsOf};

@@ -1,3 +1,7 @@
+use std::collections::BTreeMap;
+
+use chrono::{Duration, TimeZone};
+
 use super::*;
 
 fn actor() -> Actor {
