@@ -23,3 +23,28 @@ pub(crate) fn require_role(actor: &Actor, roles: &[&str], what: &str) -> Result<
         ))
     }
 }
+
+/// A write begun under a request id (`wuye_kit::idempotency`): new, or a retry.
+pub(crate) enum Once {
+    /// The first call: its transaction, holding the claim until it commits.
+    New(wuye_kit::db::Tx),
+    /// A retry: the id of the record the first call made.
+    Retry(String),
+}
+
+/// Begins a transaction and claims `request_id` in it under `key` (the method and the
+/// property, or the record it is within) for the record `id`.
+pub(crate) async fn begin_once(
+    db: &crate::store::Store,
+    key: &str,
+    request_id: &wuye_kit::idempotency::RequestId,
+    id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Once> {
+    let mut tx = db.begin().await?;
+    let micros = wuye_kit::db::to_micros(now);
+    match wuye_kit::idempotency::claim(&mut tx, db.keyring(), key, request_id, id, micros).await? {
+        wuye_kit::idempotency::Claim::New => Ok(Once::New(tx)),
+        wuye_kit::idempotency::Claim::Retry(first) => Ok(Once::Retry(first)),
+    }
+}

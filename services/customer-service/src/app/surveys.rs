@@ -6,12 +6,14 @@ use wuye_kit::{
     Error, Result, Violations,
     db::{Tx, to_micros},
     idempotency::{self, Claim, RequestId},
+    identity::Actor,
     page,
     scope::Scope,
 };
 
 use crate::{
     CustomerService,
+    app::{Once, begin_once},
     domain::surveys::{
         self as rules, Campaign, Form, Recipients, RemarkGroup, Statistics, WrittenRemark,
     },
@@ -28,18 +30,6 @@ async fn campaign(cs: &CustomerService, scope: &Scope<'_>, id: &str) -> Result<C
         .ok_or_else(|| Error::not_found("survey campaign", id))
 }
 
-/// Claims the request id of `method` within the campaign (the scope's key of surveys' ids).
-async fn claim(
-    cs: &CustomerService,
-    tx: &mut Tx,
-    key: String,
-    request_id: &RequestId,
-    id: &str,
-    now: DateTime<Utc>,
-) -> Result<Claim> {
-    idempotency::claim(tx, cs.db.keyring(), &key, request_id, id, to_micros(now)).await
-}
-
 /// Plans a campaign (CS-1), once per request id.
 pub(crate) async fn create(
     cs: &CustomerService,
@@ -47,11 +37,10 @@ pub(crate) async fn create(
     request_id: &RequestId,
     c: Campaign,
 ) -> Result<Campaign> {
-    let mut tx = cs.db.begin().await?;
     let key = format!("CreateSurveyCampaign/{}", scope.property().id);
-    let id = match claim(cs, &mut tx, key, request_id, &c.id, c.created_at).await? {
-        Claim::Retry(id) => id,
-        Claim::New => {
+    let id = match begin_once(&cs.db, &key, request_id, &c.id, c.created_at).await? {
+        Once::Retry(id) => id,
+        Once::New(mut tx) => {
             store::insert(&mut tx, &c).await?;
             tx.commit().await?;
             c.id
@@ -111,27 +100,20 @@ pub(crate) async fn distribute(
     let mut tx = cs.db.begin().await?;
     let batch = uuid::Uuid::now_v7().to_string();
     let key = format!("DistributeSurveyForms/{}", campaign.id);
-    let newly = match claim(cs, &mut tx, key, request_id, &batch, now).await? {
+    // A retry reads what the first call handed out in the same transaction as the total.
+    let claimed = idempotency::claim(
+        &mut tx,
+        cs.db.keyring(),
+        &key,
+        request_id,
+        &batch,
+        to_micros(now),
+    )
+    .await?;
+    let newly = match claimed {
         Claim::Retry(first) => store::distribution(&mut tx, &first).await?,
         Claim::New => {
-            let newly = match &recipients {
-                Recipients::AllLiving => {
-                    store::hand_out(&mut tx, &campaign, None, &by, now).await?
-                }
-                Recipients::Households(ids) => {
-                    let mut newly = 0;
-                    for (i, id) in ids.iter().enumerate() {
-                        if !store::is_living(&mut tx, &campaign.property_id, id).await? {
-                            return Err(Error::invalid(
-                                &format!("household_ids[{i}]"),
-                                "is not a household living in this property",
-                            ));
-                        }
-                        newly += store::hand_out(&mut tx, &campaign, Some(id), &by, now).await?;
-                    }
-                    newly
-                }
-            };
+            let newly = hand_out(&mut tx, &campaign, &recipients, &by, now).await?;
             store::insert_distribution(&mut tx, &batch, &campaign.id, newly, &by, now).await?;
             newly
         }
@@ -140,6 +122,32 @@ pub(crate) async fn distribute(
     tx.commit().await?;
     tracing::info!(property = %campaign.property_id, campaign = %campaign.id, newly, total, "survey forms handed out");
     Ok((newly, total))
+}
+
+/// Hands a form to each recipient without one; how many were handed out. A named household
+/// that does not live in the property refuses the whole hand-out.
+async fn hand_out(
+    tx: &mut Tx,
+    campaign: &Campaign,
+    recipients: &Recipients,
+    by: &Actor,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let ids = match recipients {
+        Recipients::AllLiving => return store::hand_out(tx, campaign, None, by, now).await,
+        Recipients::Households(ids) => ids,
+    };
+    let mut newly = 0;
+    for (i, id) in ids.iter().enumerate() {
+        if !store::is_living(tx, &campaign.property_id, id).await? {
+            return Err(Error::invalid(
+                &format!("household_ids[{i}]"),
+                "is not a household living in this property",
+            ));
+        }
+        newly += store::hand_out(tx, campaign, Some(id), by, now).await?;
+    }
+    Ok(newly)
 }
 
 /// A household's answer as written on its form.
@@ -167,12 +175,11 @@ pub(crate) async fn return_form(
     let now = cs.clock.now();
     campaign.check_open(now)?; // rule CS-2
     let by = scope.actor();
-    let mut tx = cs.db.begin().await?;
     let key = format!("ReturnSurveyForm/{}", campaign.id);
     let household = &answer.household_id;
-    let household = match claim(cs, &mut tx, key, request_id, household, now).await? {
-        Claim::Retry(first) => first,
-        Claim::New => {
+    let household = match begin_once(&cs.db, &key, request_id, household, now).await? {
+        Once::Retry(first) => first,
+        Once::New(mut tx) => {
             if store::mark_returned(&mut tx, &campaign.id, household, &by, now).await? == 0 {
                 return Err(
                     if store::form_exists(&mut tx, &campaign.id, household).await? {

@@ -3,15 +3,12 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use wuye_kit::{
-    Error, Result,
-    idempotency::{Claim, RequestId},
-    scope::Scope,
-};
+use wuye_kit::{Error, Result, idempotency::RequestId, scope::Scope};
 
-use super::claim;
+use super::once;
 use crate::{
     CustomerService,
+    app::Once,
     domain::keys::{self as rules, Audit, Figures},
     store::keys as store,
 };
@@ -26,10 +23,8 @@ pub(crate) async fn audit(
     counted: BTreeMap<String, i32>,
 ) -> Result<Audit> {
     let property_id = &scope.property().id;
-    let mut tx = cs.db.begin().await?;
-    let claimed = claim(
+    let claimed = once(
         cs,
-        &mut tx,
         "AuditKeyCabinet",
         scope,
         request_id,
@@ -38,8 +33,8 @@ pub(crate) async fn audit(
     )
     .await?;
     let id = match claimed {
-        Claim::Retry(id) => id,
-        Claim::New => {
+        Once::Retry(id) => id,
+        Once::New(mut tx) => {
             let register = store::register_slots(&mut tx, property_id).await?;
             audit.mismatches = rules::audit(&register, &counted);
             audit.slots_checked = rules::slots_checked(&register, &counted);

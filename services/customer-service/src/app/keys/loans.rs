@@ -6,14 +6,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
-use wuye_kit::{
-    Error, Result, db::Tx, idempotency::Claim, idempotency::RequestId, page, scope::Scope,
-};
+use wuye_kit::{Error, Result, db::Tx, idempotency::RequestId, page, scope::Scope};
 use wuye_proto::events::{KeyLoanReturned, event::Payload};
 
-use super::{claim, days, key_set_in};
+use super::{days, key_set_in, once};
 use crate::{
     CustomerService,
+    app::Once,
     domain::keys::{self as rules, Alert, Chase, KeyReturn, Loan, ReturnOutcome},
     store::keys as store,
 };
@@ -44,10 +43,8 @@ pub(crate) async fn borrow(
     request_id: &RequestId,
     loan: Loan,
 ) -> Result<Loan> {
-    let mut tx = cs.db.begin().await?;
-    let id = match claim(
+    let id = match once(
         cs,
-        &mut tx,
         "BorrowKeys",
         scope,
         request_id,
@@ -56,8 +53,8 @@ pub(crate) async fn borrow(
     )
     .await?
     {
-        Claim::Retry(id) => id,
-        Claim::New => {
+        Once::Retry(id) => id,
+        Once::New(mut tx) => {
             lend(cs, scope, &mut tx, &loan).await?;
             tx.commit().await?;
             loan.id
@@ -105,20 +102,9 @@ pub(crate) async fn return_keys(
 ) -> Result<(Loan, KeyReturn)> {
     let now = cs.clock.now();
     let return_id = uuid::Uuid::now_v7().to_string();
-    let mut tx = cs.db.begin().await?;
-    let id = match claim(
-        cs,
-        &mut tx,
-        "ReturnKeys",
-        scope,
-        request_id,
-        &return_id,
-        now,
-    )
-    .await?
-    {
-        Claim::Retry(id) => id,
-        Claim::New => {
+    let id = match once(cs, "ReturnKeys", scope, request_id, &return_id, now).await? {
+        Once::Retry(id) => id,
+        Once::New(mut tx) => {
             let complete = count_back(cs, scope, &mut tx, &r, &return_id, now).await?;
             tx.commit().await?;
             if complete {
@@ -226,10 +212,8 @@ pub(crate) async fn chase(
     request_id: &RequestId,
     chase: Chase,
 ) -> Result<(Loan, Chase)> {
-    let mut tx = cs.db.begin().await?;
-    let id = match claim(
+    let id = match once(
         cs,
-        &mut tx,
         "RecordKeyChase",
         scope,
         request_id,
@@ -238,8 +222,8 @@ pub(crate) async fn chase(
     )
     .await?
     {
-        Claim::Retry(id) => id,
-        Claim::New => {
+        Once::Retry(id) => id,
+        Once::New(mut tx) => {
             let loan = loan_in(cs, &mut tx, scope, &chase.loan_id).await?;
             let overdue = loan.overdue_since(chase.chased_at, days(scope)).is_some();
             rules::check_chase(loan.state, overdue)?; // rule KEY-8

@@ -7,18 +7,14 @@ mod loans;
 
 use chrono::{DateTime, Utc};
 use wuye_kit::{
-    Error, Result,
-    db::{Tx, to_micros},
-    idempotency::{self, Claim, RequestId},
-    page,
-    personal::PersonalData,
-    scope::Scope,
+    Error, Result, db::Tx, idempotency::RequestId, page, personal::PersonalData, scope::Scope,
 };
 use wuye_proto::events::{KeyCustodyClosed, event::Payload};
 
 pub(crate) use self::{cabinet::*, jobs::run, loans::*};
 use crate::{
     CustomerService,
+    app::{Once, begin_once},
     domain::keys::{
         self as rules, Collection, FormIds, IdRecord, KeySet, KeySetState, OnFile, RefusalRecord,
         ShownId,
@@ -31,18 +27,18 @@ fn days(scope: &Scope<'_>) -> u32 {
     scope.property().rules.keys.overdue_after_days
 }
 
-/// Claims the request id of `method` at the scope's property for the record `id`.
-async fn claim(
+/// Begins the write of `method` at the scope's property under its request id, for the new
+/// record `id`.
+async fn once(
     cs: &CustomerService,
-    tx: &mut Tx,
     method: &str,
     scope: &Scope<'_>,
     request_id: &RequestId,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<Claim> {
+) -> Result<Once> {
     let key = format!("{method}/{}", scope.property().id);
-    idempotency::claim(tx, cs.db.keyring(), &key, request_id, id, to_micros(now)).await
+    begin_once(&cs.db, &key, request_id, id, now).await
 }
 
 /// A key set of the property as an answer shows it now.
@@ -83,10 +79,8 @@ pub(crate) async fn entrust(
     ids: FormIds,
 ) -> Result<KeySet> {
     let property_id = &scope.property().id;
-    let mut tx = cs.db.begin().await?;
-    let claimed = claim(
+    let claimed = once(
         cs,
-        &mut tx,
         "EntrustKeys",
         scope,
         request_id,
@@ -94,10 +88,10 @@ pub(crate) async fn entrust(
         set.entrusted_at,
     )
     .await?;
-    if let Claim::Retry(id) = claimed {
-        drop(tx);
-        return key_set(cs, scope, &id, false).await;
-    }
+    let mut tx = match claimed {
+        Once::New(tx) => tx,
+        Once::Retry(id) => return key_set(cs, scope, &id, false).await,
+    };
     let unit = store::units::get_in(&mut tx, property_id, &set.unit_id)
         .await?
         .ok_or_else(|| Error::invalid("unit_id", "is not a unit of this property"))?;
@@ -186,20 +180,9 @@ pub(crate) async fn collect(
     c: Claimant,
 ) -> Result<KeySet> {
     let now = cs.clock.now();
-    let mut tx = cs.db.begin().await?;
-    match claim(
-        cs,
-        &mut tx,
-        "CollectKeys",
-        scope,
-        request_id,
-        &c.key_set_id,
-        now,
-    )
-    .await?
-    {
-        Claim::Retry(_) => drop(tx),
-        Claim::New => hand_over(cs, scope, tx, request_id, &c, now).await?,
+    match once(cs, "CollectKeys", scope, request_id, &c.key_set_id, now).await? {
+        Once::Retry(_) => {}
+        Once::New(tx) => hand_over(cs, scope, tx, request_id, &c, now).await?,
     }
     key_set(cs, scope, &c.key_set_id, false).await
 }
@@ -302,20 +285,9 @@ pub(crate) async fn record_id(
 ) -> Result<(KeySet, IdRecord)> {
     let now = cs.clock.now();
     let record_id = uuid::Uuid::now_v7().to_string();
-    let mut tx = cs.db.begin().await?;
-    let id = match claim(
-        cs,
-        &mut tx,
-        "RecordCustodyId",
-        scope,
-        request_id,
-        &record_id,
-        now,
-    )
-    .await?
-    {
-        Claim::Retry(id) => id,
-        Claim::New => record_new(cs, scope, tx, &r, record_id, now).await?,
+    let id = match once(cs, "RecordCustodyId", scope, request_id, &record_id, now).await? {
+        Once::Retry(id) => id,
+        Once::New(tx) => record_new(cs, scope, tx, &r, record_id, now).await?,
     };
     let record = keys_store::get_id_record(&cs.db, &scope.property().id, &id)
         .await?

@@ -22,7 +22,7 @@ use crate::{
     CustomerService,
     app::{
         self,
-        keys::{self as keys, Claimant, CountedReturn, IdToRecord, LoanFilter},
+        keys::{self, Claimant, CountedReturn, IdToRecord, LoanFilter},
     },
     domain::keys::{
         self as rules, Audit, Chase, ChaseMethod, IdType, KeySetState, OnFile, ShownId,
