@@ -10,7 +10,15 @@ pub(crate) mod keys;
 pub(crate) mod surveys;
 pub(crate) mod visits;
 
-use wuye_kit::{Error, Result, identity::Actor};
+use chrono::{DateTime, Utc};
+use wuye_kit::{
+    Error, Result,
+    db::{Tx, to_micros},
+    idempotency::{self, Claim, RequestId},
+    identity::Actor,
+};
+
+use crate::store::Store;
 
 /// The service's own check of who may act, beside the gateway's policy.
 pub(crate) fn require_role(actor: &Actor, roles: &[&str], what: &str) -> Result<()> {
@@ -27,7 +35,7 @@ pub(crate) fn require_role(actor: &Actor, roles: &[&str], what: &str) -> Result<
 /// A write begun under a request id (`wuye_kit::idempotency`): new, or a retry.
 pub(crate) enum Once {
     /// The first call: its transaction, holding the claim until it commits.
-    New(wuye_kit::db::Tx),
+    New(Tx),
     /// A retry: the id of the record the first call made.
     Retry(String),
 }
@@ -35,16 +43,15 @@ pub(crate) enum Once {
 /// Begins a transaction and claims `request_id` in it under `key` (the method and the
 /// property, or the record it is within) for the record `id`.
 pub(crate) async fn begin_once(
-    db: &crate::store::Store,
+    db: &Store,
     key: &str,
-    request_id: &wuye_kit::idempotency::RequestId,
+    request_id: &RequestId,
     id: &str,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
 ) -> Result<Once> {
     let mut tx = db.begin().await?;
-    let micros = wuye_kit::db::to_micros(now);
-    match wuye_kit::idempotency::claim(&mut tx, db.keyring(), key, request_id, id, micros).await? {
-        wuye_kit::idempotency::Claim::New => Ok(Once::New(tx)),
-        wuye_kit::idempotency::Claim::Retry(first) => Ok(Once::Retry(first)),
+    match idempotency::claim(&mut tx, db.keyring(), key, request_id, id, to_micros(now)).await? {
+        Claim::New => Ok(Once::New(tx)),
+        Claim::Retry(first) => Ok(Once::Retry(first)),
     }
 }
