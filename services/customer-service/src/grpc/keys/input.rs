@@ -1,17 +1,22 @@
 //! The key desk's requests read into the domain: their shape checked (`Violations`), the
 //! records they create built.
 
-use chrono::{DateTime, Utc};
-use wuye_kit::{Result, Violations, from_proto, identity::Actor, time::from_timestamp};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use wuye_kit::{Error, Result, Violations, from_proto, identity::Actor, time::from_timestamp};
 use wuye_proto::customerservice as pb;
 
-use crate::domain::keys::{
-    self as rules, Borrower, Collector, Disclaimer, FormIds, IdType, KeySet, KeySetState,
-    KeySource, Loan, LoanPurpose, LoanState, ShownId,
+use crate::{
+    app::keys::{Claimant, CountedReturn, IdToRecord},
+    domain::keys::{
+        self as rules, Audit, Borrower, Chase, ChaseMethod, Collector, Disclaimer, FormIds, IdType,
+        KeySet, KeySetState, KeySource, Loan, LoanPurpose, LoanState, OnFile, ShownId,
+    },
 };
 
 /// An optional timestamp of a request, checked.
-pub(super) fn optional_time(
+fn optional_time(
     ts: Option<&prost_types::Timestamp>,
     field: &str,
     v: &mut Violations,
@@ -30,15 +35,15 @@ fn not_future(field: &str, at: DateTime<Utc>, now: DateTime<Utc>, v: &mut Violat
     }
 }
 
-pub(super) fn check_request_id(v: &mut Violations, value: &str) {
+fn check_request_id(v: &mut Violations, value: &str) {
     v.required_text("request_id", value, 100);
 }
 
-pub(super) fn id_field(v: &mut Violations, field: &str, value: &str) {
+fn id_field(v: &mut Violations, field: &str, value: &str) {
     v.required_text(field, value, 64);
 }
 
-pub(super) fn check_quantity(v: &mut Violations, field: &str, quantity: i32) {
+fn check_quantity(v: &mut Violations, field: &str, quantity: i32) {
     if !(1..=rules::MAX_KEYS).contains(&quantity) {
         v.add(field, format!("must be between 1 and {}", rules::MAX_KEYS));
     }
@@ -277,4 +282,195 @@ pub(super) fn loan(
         chases: Vec::new(),
         closed_at: None,
     })
+}
+
+pub(super) fn counted_return(req: pb::ReturnKeysRequest) -> Result<CountedReturn> {
+    let mut v = Violations::new();
+    check_request_id(&mut v, &req.request_id);
+    id_field(&mut v, "loan_id", &req.loan_id);
+    check_quantity(&mut v, "quantity", req.quantity);
+    v.max_text("note", &req.note, rules::MAX_TEXT);
+    v.check()?;
+    Ok(CountedReturn {
+        loan_id: req.loan_id,
+        received: req.quantity,
+        note: req.note.trim().to_owned(),
+    })
+}
+
+pub(super) fn chase(
+    req: pb::RecordKeyChaseRequest,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> Result<Chase> {
+    let mut v = Violations::new();
+    check_request_id(&mut v, &req.request_id);
+    id_field(&mut v, "loan_id", &req.loan_id);
+    let method = from_proto::<pb::ChaseMethod, ChaseMethod>(req.method);
+    if method.is_none() {
+        v.add("method", "must be phone or visit");
+    }
+    v.required_text("contacted", &req.contacted, 100);
+    v.required_text("result", &req.result, rules::MAX_TEXT);
+    let promised = optional_time(
+        req.promised_return_time.as_ref(),
+        "promised_return_time",
+        &mut v,
+    );
+    v.check()?;
+    Ok(Chase {
+        id: uuid::Uuid::now_v7().to_string(),
+        loan_id: req.loan_id,
+        method: method.unwrap_or(ChaseMethod::Phone),
+        contacted: req.contacted.trim().to_owned(),
+        result: req.result.trim().to_owned(),
+        promised_return_at: promised,
+        chased_at: now,
+        chased_by: actor,
+    })
+}
+
+pub(super) fn claimant(req: pb::CollectKeysRequest) -> Result<Claimant> {
+    let mut v = Violations::new();
+    check_request_id(&mut v, &req.request_id);
+    id_field(&mut v, "key_set_id", &req.key_set_id);
+    v.required_text("collector_name", &req.collector_name, rules::MAX_NAME);
+    // KEY-9: the collector signs the register.
+    v.required_text("signer_name", &req.signer_name, rules::MAX_NAME);
+    let id_type = from_proto::<pb::IdDocumentType, IdType>(req.id_document_type);
+    if id_type.is_none() {
+        v.add("id_document_type", "is not an identity document type");
+    }
+    let id_type = id_type.unwrap_or(IdType::None);
+    // Both empty: no ID was shown, which is refused (and logged), not bad input.
+    let id_shown = if id_type == IdType::None && req.id_number.trim().is_empty() {
+        Some(ShownId::none())
+    } else {
+        rules::mask_id("id_number", id_type, &req.id_number, &mut v)
+    };
+    v.check()?;
+    Ok(Claimant {
+        key_set_id: req.key_set_id,
+        name: req.collector_name.trim().to_owned(),
+        id_shown: id_shown.unwrap_or_else(ShownId::none),
+        signer_name: req.signer_name.trim().to_owned(),
+    })
+}
+
+pub(super) fn id_to_record(req: pb::RecordCustodyIdRequest) -> Result<IdToRecord> {
+    let mut v = Violations::new();
+    check_request_id(&mut v, &req.request_id);
+    id_field(&mut v, "key_set_id", &req.key_set_id);
+    let whose = match pb::IdHolder::try_from(req.holder) {
+        Ok(pb::IdHolder::Customer) => {
+            if req.collector_position != 0 {
+                v.add(
+                    "collector_position",
+                    "is only for a designated collector: zero for the customer",
+                );
+            }
+            Some(OnFile::Customer)
+        }
+        Ok(pb::IdHolder::DesignatedCollector) => {
+            let whose = usize::try_from(req.collector_position)
+                .ok()
+                .map(OnFile::Collector);
+            if whose.is_none() {
+                v.add("collector_position", "must not be negative");
+            }
+            whose
+        }
+        _ => {
+            v.add("holder", "must be the customer or a designated collector");
+            None
+        }
+    };
+    // The same checks as at entrustment (a resident ID card's check digit and so on); a
+    // document is needed, since it is what is recorded.
+    let shown = match from_proto::<pb::IdDocumentType, IdType>(req.id_document_type) {
+        None | Some(IdType::None) => {
+            v.add("id_document_type", "must be an identity document type");
+            None
+        }
+        Some(_) if req.id_number.trim().is_empty() => {
+            v.add("id_number", "must be given, as read from the document");
+            None
+        }
+        Some(t) => rules::mask_id("id_number", t, &req.id_number, &mut v),
+    };
+    v.check()?;
+    // Both are there once the request passed its checks.
+    let (Some(whose), Some(shown)) = (whose, shown) else {
+        return Err(Error::invalid("holder", "is not a person on the form"));
+    };
+    Ok(IdToRecord {
+        key_set_id: req.key_set_id,
+        whose,
+        shown,
+    })
+}
+
+pub(super) fn audit(
+    req: pb::AuditKeyCabinetRequest,
+    property_id: &str,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> Result<(Audit, BTreeMap<String, i32>)> {
+    let mut v = Violations::new();
+    check_request_id(&mut v, &req.request_id);
+    v.max_text("note", &req.note, rules::MAX_TEXT);
+    if req.counts.len() > 2000 {
+        v.add("counts", "at most 2000 slots");
+    }
+    let mut counted = BTreeMap::new();
+    for (i, c) in req.counts.iter().enumerate() {
+        v.required_text(&format!("counts[{i}].slot"), &c.slot, rules::MAX_SLOT);
+        if !(0..=rules::MAX_KEYS).contains(&c.counted) {
+            v.add(
+                &format!("counts[{i}].counted"),
+                format!("must be between 0 and {}", rules::MAX_KEYS),
+            );
+        }
+        if counted
+            .insert(rules::normalize_slot(&c.slot), c.counted)
+            .is_some()
+        {
+            v.add(&format!("counts[{i}].slot"), "is counted twice");
+        }
+    }
+    v.check()?;
+    let audit = Audit {
+        id: uuid::Uuid::now_v7().to_string(),
+        property_id: property_id.to_owned(),
+        audited_at: now,
+        audited_by: actor,
+        slots_checked: 0,
+        mismatches: Vec::new(),
+        note: req.note.trim().to_owned(),
+    };
+    Ok((audit, counted))
+}
+
+pub(super) fn months(req: &pb::GetKeyFiguresRequest) -> Result<(NaiveDate, NaiveDate)> {
+    let mut v = Violations::new();
+    let from = rules::parse_month(&req.from_month);
+    if from.is_none() {
+        v.add("from_month", "must be a month YYYY-MM");
+    }
+    let to = rules::parse_month(&req.to_month);
+    if to.is_none() {
+        v.add("to_month", "must be a month YYYY-MM");
+    }
+    if let (Some(f), Some(t)) = (from, to) {
+        match rules::months_between(f, t) {
+            n if n < 1 => v.add("to_month", "must not be before from_month"),
+            n if n > 24 => v.add("to_month", "at most 24 months at a time"),
+            _ => {}
+        }
+    }
+    v.check()?;
+    let (Some(from), Some(to)) = (from, to) else {
+        return Err(Error::invalid("from_month", "must be a month YYYY-MM"));
+    };
+    Ok((from, to))
 }
