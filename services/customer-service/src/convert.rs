@@ -29,7 +29,10 @@ macro_rules! enum_conversions {
 
 mod complaints;
 mod households;
+mod keys;
+mod surveys;
 mod visits;
 
 pub(crate) use complaints::property_settings;
+pub(crate) use surveys::{CampaignAt, FormOf, StatisticsOf};
 pub(crate) use visits::VisitAt;

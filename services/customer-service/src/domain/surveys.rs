@@ -251,6 +251,98 @@ pub struct Form {
     pub remarks: Vec<Remark>,
 }
 
+/// Whom to hand forms to (CS-2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipients {
+    AllLiving,
+    Households(Vec<String>),
+}
+
+/// A remark as written on a returned form: the item by name (empty for the service as a
+/// whole), its kind if it is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenRemark {
+    pub item: String,
+    pub kind: Option<RemarkKind>,
+    pub text: String,
+}
+
+impl Campaign {
+    /// CS-3: a returned form's answers read against the campaign: ratings of its items on its
+    /// scale, each item once, as (item, level) positions; at most [`MAX_REMARKS`] remarks.
+    pub fn read_answers(
+        &self,
+        ratings: &[(String, String)],
+        remarks: &[WrittenRemark],
+        v: &mut Violations,
+    ) -> (Vec<(usize, usize)>, Vec<Remark>) {
+        if ratings.is_empty() {
+            v.add("ratings", "a returned form rates at least one item");
+        }
+        let mut read: Vec<(usize, usize)> = Vec::new();
+        for (i, (item, level)) in ratings.iter().enumerate() {
+            let item = self.item_index(item.trim());
+            let level = self.level_index(level.trim());
+            if item.is_none() {
+                v.add(
+                    &format!("ratings[{i}].item"),
+                    "is not an item of this survey",
+                );
+            }
+            if level.is_none() {
+                v.add(
+                    &format!("ratings[{i}].level"),
+                    "is not a level of this survey",
+                );
+            }
+            if let (Some(item), Some(level)) = (item, level) {
+                if read.iter().any(|&(seen, _)| seen == item) {
+                    v.add(&format!("ratings[{i}].item"), "is rated twice");
+                } else {
+                    read.push((item, level));
+                }
+            }
+        }
+        if remarks.len() > MAX_REMARKS {
+            v.add("remarks", format!("at most {MAX_REMARKS}"));
+        }
+        let remarks = remarks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| self.read_remark(i, r, v))
+            .collect();
+        (read, remarks)
+    }
+
+    fn read_remark(&self, i: usize, r: &WrittenRemark, v: &mut Violations) -> Option<Remark> {
+        let item = match r.item.trim() {
+            "" => None,
+            name => {
+                let found = self.item_index(name);
+                if found.is_none() {
+                    v.add(
+                        &format!("remarks[{i}].item"),
+                        "is not an item of this survey",
+                    );
+                }
+                found
+            }
+        };
+        if r.kind.is_none() {
+            v.add(
+                &format!("remarks[{i}].kind"),
+                "must be opinion or suggestion",
+            );
+        }
+        v.required_text(&format!("remarks[{i}].text"), &r.text, MAX_REMARK);
+        Some(Remark {
+            item,
+            kind: r.kind?,
+            text: r.text.trim().to_owned(),
+        })
+    }
+}
+
 /// One item's counts (分项).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemStatistics {
@@ -380,6 +472,36 @@ pub fn render_report(
     now: DateTime<Utc>,
 ) -> String {
     let mut body = String::new();
+    report_results(&mut body, campaign, stats);
+    report_remarks(&mut body, campaign, groups);
+    report_measures(&mut body, campaign, tz, now);
+    body.push_str(
+        "<div class=\"signature\"><span>项目经理：</span><span>客户服务部：</span><span>日期：</span></div>\n",
+    );
+    page(
+        "意见调查报告",
+        &[
+            ("物业", property_name.to_owned()),
+            ("调查", campaign.title.clone()),
+            (
+                "调查时间",
+                format!(
+                    "{} 至 {}",
+                    day(campaign.start_at, tz),
+                    day(campaign.end_at, tz)
+                ),
+            ),
+            (
+                "打印时间",
+                now.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
+            ),
+        ],
+        &body,
+    )
+}
+
+/// Part one of the report: the figures overall and per item.
+fn report_results(body: &mut String, campaign: &Campaign, stats: &Statistics) {
     body.push_str("<h2>一、调查结果概述</h2>\n");
     body.push_str(&table(
         &[
@@ -424,6 +546,10 @@ pub fn render_report(
         "<p>回收率 = 回收份数 / 发放份数；总满意率 = 满意项次 / 评价项次；分项满意率 = 该项满意数 / 该项评价数。计为满意的等级：{}。</p>",
         escape(&satisfied.join("、"))
     );
+}
+
+/// Part two: the customers' opinions and suggestions, and the manager's summary of them.
+fn report_remarks(body: &mut String, campaign: &Campaign, groups: &[RemarkGroup]) {
     body.push_str("<h2>二、客户意见及建议汇总</h2>\n");
     if groups.is_empty() {
         body.push_str("<p>无。</p>\n");
@@ -452,6 +578,10 @@ pub fn render_report(
             escape(&campaign.opinion_summary)
         );
     }
+}
+
+/// Parts three and four: the measures and their publication (CS-5).
+fn report_measures(body: &mut String, campaign: &Campaign, tz: Tz, now: DateTime<Utc>) {
     body.push_str("<h2>三、改进措施</h2>\n");
     let measures = if campaign.improvement_measures.is_empty() {
         "（项目经理尚未填写）".to_owned()
@@ -483,29 +613,6 @@ pub fn render_report(
             );
         }
     }
-    body.push_str(
-        "<div class=\"signature\"><span>项目经理：</span><span>客户服务部：</span><span>日期：</span></div>\n",
-    );
-    page(
-        "意见调查报告",
-        &[
-            ("物业", property_name.to_owned()),
-            ("调查", campaign.title.clone()),
-            (
-                "调查时间",
-                format!(
-                    "{} 至 {}",
-                    day(campaign.start_at, tz),
-                    day(campaign.end_at, tz)
-                ),
-            ),
-            (
-                "打印时间",
-                now.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
-            ),
-        ],
-        &body,
-    )
 }
 
 /// The blank survey form (满意度调查表, CS-6) to print and hand out.
@@ -534,245 +641,5 @@ pub fn render_form(campaign: &Campaign, property_name: &str, tz: Tz) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn actor() -> Actor {
-        Actor {
-            user_id: "pm-1".into(),
-            name: "项目经理".into(),
-            role: "project_manager".into(),
-        }
-    }
-
-    fn campaign() -> Campaign {
-        let rules = SurveyRules::default();
-        let start = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
-        let end = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
-        Campaign {
-            id: "c1".into(),
-            property_id: "p1".into(),
-            title: "2026年度调查".into(),
-            items: rules.items.clone(),
-            levels: rules.levels.clone(),
-            satisfied_levels: 2,
-            start_at: start,
-            end_at: end,
-            publish_due_at: publish_due(end, &rules),
-            planned_by: actor(),
-            created_at: start,
-            opinion_summary: String::new(),
-            improvement_measures: String::new(),
-            report: None,
-            publication: None,
-        }
-    }
-
-    #[test]
-    fn statistics_count_the_top_levels_as_satisfied() {
-        // rule CS-3, CS-4
-        let c = campaign();
-        let counts = [
-            (0, 0, 3),
-            (0, 1, 2),
-            (0, 2, 5),
-            (1, 4, 4),
-            (1, 1, 1),
-            (99, 0, 7),
-        ];
-        let s = statistics(&c, 20, 10, &counts);
-        assert_eq!(s.return_rate(), 0.5);
-        assert_eq!((s.items[0].rated, s.items[0].satisfied), (10, 5));
-        assert_eq!(s.items[0].levels, vec![3, 2, 5, 0, 0]);
-        assert_eq!((s.items[1].rated, s.items[1].satisfied), (5, 1));
-        assert_eq!((s.rated, s.satisfied), (15, 6));
-        assert_eq!(s.satisfaction_rate(), 6.0 / 15.0);
-        assert_eq!(s.items[2].rated, 0);
-        assert_eq!(rate(0, 0), 0.0);
-    }
-
-    #[test]
-    fn publication_is_late_a_month_after_the_end() {
-        // rule CS-5
-        let mut c = campaign();
-        assert_eq!(c.publish_due_at, c.end_at + Duration::days(30));
-        assert!(!c.publication_late(c.end_at + Duration::days(30)));
-        assert!(c.publication_late(c.end_at + Duration::days(31)));
-        let early = c.end_at - Duration::days(1);
-        assert_eq!(reason(c.check_publish(early)), "SURVEY_NOT_ENDED",);
-        assert_eq!(reason(c.check_publish(c.end_at)), "REPORT_INCOMPLETE");
-        c.improvement_measures = "加强绿化养护".into();
-        assert!(c.check_publish(c.end_at).is_ok());
-        c.publication = Some(Publication {
-            at: c.end_at + Duration::days(40),
-            by: actor(),
-            note: "公告栏".into(),
-            improvement_progress: "已完成".into(),
-        });
-        assert!(c.publication_late(c.end_at));
-        assert_eq!(reason(c.check_publish(c.end_at)), "SURVEY_PUBLISHED");
-    }
-
-    #[test]
-    fn forms_move_only_while_the_survey_runs() {
-        // rule CS-2
-        let c = campaign();
-        assert!(c.check_open(c.start_at).is_ok());
-        assert_eq!(
-            reason(c.check_open(c.end_at + Duration::seconds(1))),
-            "SURVEY_NOT_OPEN"
-        );
-        assert_eq!(
-            reason(c.check_open(c.start_at - Duration::seconds(1))),
-            "SURVEY_NOT_OPEN"
-        );
-    }
-
-    #[test]
-    fn the_scale_defaults_and_checks() {
-        let rules = SurveyRules::default();
-        let mut v = Violations::new();
-        let (items, levels, satisfied) = scale(vec![], vec![], 0, &rules, &mut v);
-        assert!(v.is_empty());
-        assert_eq!((items.len(), levels.len(), satisfied), (8, 5, 3));
-        let mut v = Violations::new();
-        scale(
-            vec!["供水".into(), "供水".into()],
-            vec!["好".into(), "差".into()],
-            2,
-            &rules,
-            &mut v,
-        );
-        let e = v.check().unwrap_err().to_string();
-        assert!(
-            e.contains("items[1]") && e.contains("satisfied_levels"),
-            "{e}"
-        );
-        assert!(check_rules("p1", &rules).is_ok());
-    }
-
-    #[test]
-    fn remarks_are_grouped_by_item_then_general() {
-        let c = campaign();
-        let remarks = vec![
-            Remark {
-                item: None,
-                kind: RemarkKind::Suggestion,
-                text: "多办活动".into(),
-            },
-            Remark {
-                item: Some(4),
-                kind: RemarkKind::Opinion,
-                text: "草坪枯黄".into(),
-            },
-            Remark {
-                item: Some(1),
-                kind: RemarkKind::Opinion,
-                text: "水压低".into(),
-            },
-            Remark {
-                item: Some(4),
-                kind: RemarkKind::Suggestion,
-                text: "补种".into(),
-            },
-        ];
-        let g = group_remarks(&c, &remarks);
-        let items: Vec<&str> = g.iter().map(|g| g.item.as_str()).collect();
-        assert_eq!(items, ["供水", "绿化", ""]);
-        assert_eq!(g[1].opinions, ["草坪枯黄"]);
-        assert_eq!(g[1].suggestions, ["补种"]);
-    }
-
-    #[test]
-    fn the_report_prints_statistics_opinions_and_measures() {
-        let mut c = campaign();
-        c.improvement_measures = "<b>加强</b>绿化".into();
-        let s = statistics(&c, 4, 2, &[(0, 0, 2)]);
-        let html = render_report(&c, &s, &[], "阳光花园", chrono_tz::Asia::Shanghai, c.end_at);
-        assert!(html.contains("意见调查报告"));
-        assert!(html.contains("50.00%"));
-        assert!(html.contains("&lt;b&gt;加强&lt;/b&gt;绿化"));
-        assert!(render_form(&c, "阳光花园", chrono_tz::Asia::Shanghai).contains("满意度调查表"));
-    }
-
-    fn reason(r: Result<()>) -> &'static str {
-        match r {
-            Err(Error::Rule { reason, .. }) => reason,
-            other => panic!("expected a rule refusal, got {other:?}"),
-        }
-    }
-
-    mod properties {
-        //! No sequence of form moves, report edits and publications reaches an invalid
-        //! campaign: forms move only while it runs and before publication, results are
-        //! published once, after the end, with improvement measures, and nothing changes after
-        //! (CS-2, CS-5). The calls change the campaign as the service does, guarded by these
-        //! rules.
-        use proptest::prelude::*;
-
-        use super::*;
-
-        #[derive(Debug, Clone)]
-        enum Call {
-            MoveForm,
-            Report { measures: bool },
-            Publish,
-        }
-
-        fn call() -> impl Strategy<Value = Call> {
-            prop_oneof![
-                3 => Just(Call::MoveForm),
-                2 => any::<bool>().prop_map(|measures| Call::Report { measures }),
-                2 => Just(Call::Publish),
-            ]
-        }
-
-        proptest! {
-            // 256 cases, or PROPTEST_CASES.
-            #[test]
-            fn no_sequence_of_calls_reaches_an_invalid_campaign(
-                calls in prop::collection::vec((call(), 0i64..6), 1..30),
-            ) {
-                let mut c = campaign();
-                let mut forms_moved = 0;
-                let mut now = c.start_at - Duration::days(3);
-                for (call, days) in calls {
-                    now += Duration::days(days);
-                    let before = (c.clone(), forms_moved);
-                    let taken = match call {
-                        Call::MoveForm => c.check_open(now).map(|()| forms_moved += 1),
-                        Call::Report { measures } => c.check_report().map(|()| {
-                            c.improvement_measures =
-                                if measures { "增加巡查".into() } else { String::new() };
-                            c.report = Some((actor(), now));
-                        }),
-                        Call::Publish => c.check_publish(now).map(|()| {
-                            c.publication = Some(Publication {
-                                at: now,
-                                by: actor(),
-                                note: String::new(),
-                                improvement_progress: String::new(),
-                            });
-                        }),
-                    };
-                    match (&call, taken) {
-                        (_, Err(_)) => prop_assert_eq!(&(c.clone(), forms_moved), &before),
-                        (Call::MoveForm, Ok(())) => {
-                            prop_assert!(c.start_at <= now && now <= c.end_at);
-                        }
-                        (Call::Publish, Ok(())) => {
-                            prop_assert!(now >= c.end_at);
-                            prop_assert!(!c.improvement_measures.trim().is_empty());
-                        }
-                        (Call::Report { .. }, Ok(())) => {}
-                    }
-                    // Published is final: the forms and the report stay as published.
-                    if before.0.publication.is_some() {
-                        prop_assert_eq!(&(c.clone(), forms_moved), &before);
-                    }
-                }
-            }
-        }
-    }
-}
+#[path = "surveys_tests.rs"]
+mod tests;

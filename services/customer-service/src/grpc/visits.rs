@@ -7,7 +7,7 @@ use wuye_kit::{
 };
 use wuye_proto::customerservice::{self as pb, visit_service_server::VisitService};
 
-use super::surveys::require_role;
+use crate::app::require_role;
 use crate::{
     CustomerService,
     app::visits::{self as app, NewVisit, Raise},

@@ -1,10 +1,10 @@
-use super::Store;
+//! Satisfaction surveys: campaigns, the forms handed out and returned, their answers.
+
 use chrono::{DateTime, Utc};
 use sqlx::{Row, any::AnyRow};
 use wuye_kit::{
-    Error, Result,
-    db::{Db, from_micros, to_micros},
-    idempotency::{self, Claim, RequestId},
+    Result,
+    db::{Db, Tx, from_micros, to_micros},
     identity::Actor,
 };
 
@@ -18,12 +18,6 @@ const COLUMNS: &str = "id, property_id, title, items, levels, satisfied_levels, 
     publish_due_at, planned_by_id, planned_by_name, planned_by_role, create_at, opinion_summary, \
     improvement_measures, report_by_id, report_by_name, report_by_role, report_at, publish_at, \
     published_by_id, published_by_name, published_by_role, publication_note, improvement_progress";
-
-/// What a create or an answer found: new, or a retry of the request id.
-pub enum Created<T> {
-    New(T),
-    Retry(String),
-}
 
 fn actor(row: &AnyRow, prefix: &str) -> Result<Actor> {
     Ok(Actor {
@@ -94,22 +88,8 @@ fn from_row(row: &AnyRow) -> Result<Campaign> {
     })
 }
 
-/// Plans a campaign (CS-1), once per request id.
-pub async fn create(db: &Store, request_id: &RequestId, c: &Campaign) -> Result<Created<()>> {
-    let mut tx = db.begin().await?;
-    let scope = format!("CreateSurveyCampaign/{}", c.property_id);
-    if let Claim::Retry(id) = idempotency::claim(
-        &mut tx,
-        db.keyring(),
-        &scope,
-        request_id,
-        &c.id,
-        to_micros(c.created_at),
-    )
-    .await?
-    {
-        return Ok(Created::Retry(id));
-    }
+/// Inserts a planned campaign (CS-1).
+pub async fn insert(tx: &mut Tx, c: &Campaign) -> Result<()> {
     sqlx::query(
         "INSERT INTO survey_campaigns (id, property_id, title, items, levels, satisfied_levels, \
          start_at, end_at, publish_due_at, planned_by_id, planned_by_name, planned_by_role, create_at) \
@@ -128,10 +108,9 @@ pub async fn create(db: &Store, request_id: &RequestId, c: &Campaign) -> Result<
     .bind(&c.planned_by.name)
     .bind(&c.planned_by.role)
     .bind(to_micros(c.created_at))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
-    Ok(Created::New(()))
+    Ok(())
 }
 
 pub async fn get(db: &Db, property_id: &str, id: &str) -> Result<Option<Campaign>> {
@@ -225,189 +204,151 @@ pub async fn list_overdue(
     rows.iter().map(from_row).collect()
 }
 
-/// Whom to hand forms to.
-pub enum Recipients {
-    AllLiving,
-    Households(Vec<String>),
-}
+// --- Forms (CS-2) ---------------------------------------------------------------------------
 
-/// Hands out forms (CS-2) in one transaction: a form per household without one. Returns
-/// (newly distributed, distributed in all).
-pub async fn distribute(
-    db: &Store,
-    request_id: &RequestId,
+const HAND_OUT: &str = "INSERT INTO survey_forms (campaign_id, household_id, property_id, unit_id, \
+    distribute_at, distributed_by_id, distributed_by_name, distributed_by_role) \
+    SELECT $1, h.id, h.property_id, h.unit_id, $3, $4, $5, $6 FROM households h \
+    WHERE h.property_id = $2 AND h.state = 'living'";
+
+/// Hands a form to each living household of the campaign's property without one; returns how
+/// many were handed out. `household_id` names the one household to hand a form to.
+pub async fn hand_out(
+    tx: &mut Tx,
     campaign: &Campaign,
-    recipients: &Recipients,
+    household_id: Option<&str>,
     by: &Actor,
     now: DateTime<Utc>,
-) -> Result<(i64, i64)> {
-    let mut tx = db.begin().await?;
-    let scope = format!("DistributeSurveyForms/{}", campaign.id);
-    let batch = uuid::Uuid::now_v7().to_string();
-    let newly = match idempotency::claim(
-        &mut tx,
-        db.keyring(),
-        &scope,
-        request_id,
-        &batch,
-        to_micros(now),
-    )
-    .await?
-    {
-        Claim::Retry(first) => {
-            let (n,): (i64,) =
-                sqlx::query_as("SELECT newly_distributed FROM survey_distributions WHERE id = $1")
-                    .bind(first)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            n
-        }
-        Claim::New => {
-            const INSERT: &str = "INSERT INTO survey_forms (campaign_id, household_id, property_id, unit_id, \
-                 distribute_at, distributed_by_id, distributed_by_name, distributed_by_role) \
-                 SELECT $1, h.id, h.property_id, h.unit_id, $3, $4, $5, $6 FROM households h \
-                 WHERE h.property_id = $2 AND h.state = 'living'";
-            let mut newly = 0;
-            match recipients {
-                Recipients::AllLiving => {
-                    let sql = sqlx::AssertSqlSafe(format!(
-                        "{INSERT} ON CONFLICT (campaign_id, household_id) DO NOTHING"
-                    ));
-                    newly += sqlx::query(sql)
-                        .bind(&campaign.id)
-                        .bind(&campaign.property_id)
-                        .bind(to_micros(now))
-                        .bind(&by.user_id)
-                        .bind(&by.name)
-                        .bind(&by.role)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected() as i64;
-                }
-                Recipients::Households(ids) => {
-                    for (i, id) in ids.iter().enumerate() {
-                        let living: Option<(String,)> = sqlx::query_as(
-                            "SELECT id FROM households WHERE property_id = $1 AND id = $2 AND state = 'living'",
-                        )
-                        .bind(&campaign.property_id)
-                        .bind(id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        if living.is_none() {
-                            return Err(Error::invalid(
-                                &format!("household_ids[{i}]"),
-                                "is not a household living in this property",
-                            ));
-                        }
-                        let sql = sqlx::AssertSqlSafe(format!(
-                            "{INSERT} AND h.id = $7 ON CONFLICT (campaign_id, household_id) DO NOTHING"
-                        ));
-                        newly += sqlx::query(sql)
-                            .bind(&campaign.id)
-                            .bind(&campaign.property_id)
-                            .bind(to_micros(now))
-                            .bind(&by.user_id)
-                            .bind(&by.name)
-                            .bind(&by.role)
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected() as i64;
-                    }
-                }
-            }
-            sqlx::query(
-                "INSERT INTO survey_distributions (id, campaign_id, newly_distributed, distributed_by_id, distribute_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(&batch)
-            .bind(&campaign.id)
-            .bind(newly)
-            .bind(&by.user_id)
-            .bind(to_micros(now))
-            .execute(&mut *tx)
-            .await?;
-            newly
-        }
+) -> Result<i64> {
+    let one = if household_id.is_some() {
+        " AND h.id = $7"
+    } else {
+        ""
     };
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{HAND_OUT}{one} ON CONFLICT (campaign_id, household_id) DO NOTHING"
+    ));
+    let mut query = sqlx::query(sql)
+        .bind(&campaign.id)
+        .bind(&campaign.property_id)
+        .bind(to_micros(now))
+        .bind(&by.user_id)
+        .bind(&by.name)
+        .bind(&by.role);
+    if let Some(id) = household_id {
+        query = query.bind(id);
+    }
+    Ok(query.execute(&mut **tx).await?.rows_affected() as i64)
+}
+
+/// Whether the household lives in the property.
+pub async fn is_living(tx: &mut Tx, property_id: &str, household_id: &str) -> Result<bool> {
+    let living: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM households WHERE property_id = $1 AND id = $2 AND state = 'living'",
+    )
+    .bind(property_id)
+    .bind(household_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(living.is_some())
+}
+
+/// Records a hand-out of `newly` forms under its id (the request id's record).
+pub async fn insert_distribution(
+    tx: &mut Tx,
+    id: &str,
+    campaign_id: &str,
+    newly: i64,
+    by: &Actor,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO survey_distributions (id, campaign_id, newly_distributed, distributed_by_id, distribute_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(campaign_id)
+    .bind(newly)
+    .bind(&by.user_id)
+    .bind(to_micros(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The forms a recorded hand-out handed out.
+pub async fn distribution(tx: &mut Tx, id: &str) -> Result<i64> {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT newly_distributed FROM survey_distributions WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(n)
+}
+
+/// The forms of the campaign handed out in all.
+pub async fn form_count(tx: &mut Tx, campaign_id: &str) -> Result<i64> {
     let (total,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM survey_forms WHERE campaign_id = $1")
-            .bind(&campaign.id)
-            .fetch_one(&mut *tx)
+            .bind(campaign_id)
+            .fetch_one(&mut **tx)
             .await?;
-    tx.commit().await?;
-    Ok((newly, total))
+    Ok(total)
 }
 
-/// Records a household's answer (CS-2) in one transaction: the request id, the form's return
-/// (once: a second answer is refused), its ratings and remarks.
-#[allow(clippy::too_many_arguments)]
-pub async fn return_form(
-    db: &Store,
-    request_id: &RequestId,
-    campaign: &Campaign,
+/// Marks the household's form returned, only if it was not: of two answers racing one changes
+/// the row.
+pub async fn mark_returned(
+    tx: &mut Tx,
+    campaign_id: &str,
     household_id: &str,
-    ratings: &[(usize, usize)],
-    remarks: &[Remark],
     by: &Actor,
     now: DateTime<Utc>,
-) -> Result<Created<()>> {
-    let mut tx = db.begin().await?;
-    let scope = format!("ReturnSurveyForm/{}", campaign.id);
-    if let Claim::Retry(first) = idempotency::claim(
-        &mut tx,
-        db.keyring(),
-        &scope,
-        request_id,
-        household_id,
-        to_micros(now),
-    )
-    .await?
-    {
-        return Ok(Created::Retry(first));
-    }
-    // Conditional, so of two answers racing only one returns the form.
-    let returned = sqlx::query(
+) -> Result<u64> {
+    Ok(sqlx::query(
         "UPDATE survey_forms SET return_at = $3, collected_by_id = $4, collected_by_name = $5, \
          collected_by_role = $6 WHERE campaign_id = $1 AND household_id = $2 AND return_at IS NULL",
     )
-    .bind(&campaign.id)
+    .bind(campaign_id)
     .bind(household_id)
     .bind(to_micros(now))
     .bind(&by.user_id)
     .bind(&by.name)
     .bind(&by.role)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
-    .rows_affected();
-    if returned == 0 {
-        let exists: Option<(i64,)> = sqlx::query_as(
-            "SELECT distribute_at FROM survey_forms WHERE campaign_id = $1 AND household_id = $2",
-        )
-        .bind(&campaign.id)
-        .bind(household_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        return Err(match exists {
-            Some(_) => Error::rule(
-                "SURVEY_ALREADY_ANSWERED",
-                "the household has answered this survey already: one answer per household",
-            ),
-            None => Error::rule(
-                "FORM_NOT_DISTRIBUTED",
-                "the household was not given a form of this survey",
-            ),
-        });
-    }
+    .rows_affected())
+}
+
+/// Whether the household was given a form of the campaign.
+pub async fn form_exists(tx: &mut Tx, campaign_id: &str, household_id: &str) -> Result<bool> {
+    let exists: Option<(i64,)> = sqlx::query_as(
+        "SELECT distribute_at FROM survey_forms WHERE campaign_id = $1 AND household_id = $2",
+    )
+    .bind(campaign_id)
+    .bind(household_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(exists.is_some())
+}
+
+/// Inserts a returned form's ratings and remarks.
+pub async fn insert_answers(
+    tx: &mut Tx,
+    campaign_id: &str,
+    household_id: &str,
+    ratings: &[(usize, usize)],
+    remarks: &[Remark],
+) -> Result<()> {
     for &(item, level) in ratings {
         sqlx::query(
             "INSERT INTO survey_ratings (campaign_id, household_id, item, level) VALUES ($1, $2, $3, $4)",
         )
-        .bind(&campaign.id)
+        .bind(campaign_id)
         .bind(household_id)
         .bind(item as i64)
         .bind(level as i64)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     for (position, r) in remarks.iter().enumerate() {
@@ -415,17 +356,16 @@ pub async fn return_form(
             "INSERT INTO survey_remarks (campaign_id, household_id, position, item, kind, text) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(&campaign.id)
+        .bind(campaign_id)
         .bind(household_id)
         .bind(position as i64)
         .bind(r.item.map_or(-1, |i| i as i64))
         .bind(r.kind.code())
         .bind(&r.text)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-    tx.commit().await?;
-    Ok(Created::New(()))
+    Ok(())
 }
 
 const FORM: &str = "SELECT f.campaign_id, f.household_id, f.unit_id, f.distribute_at, \

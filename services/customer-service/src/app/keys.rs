@@ -1,1 +1,0 @@
-//! keys: see the module above.
