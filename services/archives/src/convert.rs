@@ -16,33 +16,7 @@ use crate::{
     },
 };
 
-/// `TryFrom<pb>` (unspecified → `Err(())`) and `From<domain>` of an enum, variant by variant.
-macro_rules! enum_conversions {
-    ($pb:ty, $domain:ident { $($variant:ident),+ $(,)? }) => {
-        impl TryFrom<$pb> for $domain {
-            type Error = ();
-            fn try_from(value: $pb) -> Result<Self, ()> {
-                match value {
-                    $(<$pb>::$variant => Ok($domain::$variant),)+
-                    #[allow(unreachable_patterns)]
-                    _ => Err(()),
-                }
-            }
-        }
-
-        impl From<$domain> for $pb {
-            fn from(value: $domain) -> Self {
-                match value {
-                    $($domain::$variant => <$pb>::$variant,)+
-                }
-            }
-        }
-    };
-}
-
-enum_conversions!(
-    pb::DocumentCategory,
-    Category {
+wuye_kit::enum_conversions!(Category <=> pb::DocumentCategory {
         Personal,
         Family,
         House,
@@ -51,50 +25,38 @@ enum_conversions!(
         Photos
     }
 );
-enum_conversions!(
-    pb::FilingState,
-    FilingState {
+wuye_kit::enum_conversions!(FilingState <=> pb::FilingState {
         Open,
         Overdue,
         Filed,
         FiledLate
     }
 );
-enum_conversions!(
-    pb::AccessState,
-    AccessState {
+wuye_kit::enum_conversions!(AccessState <=> pb::AccessState {
         Pending,
         Approved,
         Rejected
     }
 );
-enum_conversions!(
-    pb::ReaderKind,
-    ReaderKind {
+wuye_kit::enum_conversions!(ReaderKind <=> pb::ReaderKind {
         Staff,
         GovernmentOfficial
     }
 );
-enum_conversions!(pb::RetentionClass, RetentionClass { KeyRecord, Archive });
-enum_conversions!(
-    pb::RetainedState,
-    RetainedState {
+wuye_kit::enum_conversions!(RetentionClass <=> pb::RetentionClass { KeyRecord, Archive });
+wuye_kit::enum_conversions!(RetainedState <=> pb::RetainedState {
         Kept,
         Proposed,
         Destroyed
     }
 );
-enum_conversions!(
-    pb::ProposalState,
-    ProposalState {
+wuye_kit::enum_conversions!(ProposalState <=> pb::ProposalState {
         Proposed,
         Destroyed
     }
 );
-enum_conversions!(pb::AuditOutcome, Outcome { Done, Refused });
-enum_conversions!(
-    pb::AuditAction,
-    Action {
+wuye_kit::enum_conversions!(Outcome <=> pb::AuditOutcome { Done, Refused });
+wuye_kit::enum_conversions!(Action <=> pb::AuditAction {
         UploadDocument,
         ReadDocument,
         ReadPersonalData,

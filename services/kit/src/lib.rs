@@ -179,6 +179,42 @@ pub fn from_proto<P: TryFrom<i32>, D: TryFrom<P>>(value: i32) -> Option<D> {
     D::try_from(P::try_from(value).ok()?).ok()
 }
 
+/// The conversions between a domain enum and its protobuf enum, variant by variant, for the
+/// departments' `convert` modules: `From<Domain>` for the protobuf enum and, with `<=>`,
+/// `TryFrom<Proto>` for the domain enum, whose values without a domain meaning
+/// (`*_UNSPECIFIED`) are `Err(())`. Variants are named alike, or paired `Domain = Proto`.
+#[macro_export]
+macro_rules! enum_conversions {
+    ($domain:ident <=> $proto:ty { $($d:ident = $p:ident),+ $(,)? }) => {
+        $crate::enum_conversions!($domain => $proto { $($d = $p),+ });
+        impl TryFrom<$proto> for $domain {
+            type Error = ();
+            fn try_from(value: $proto) -> Result<Self, ()> {
+                match value {
+                    $(<$proto>::$p => Ok($domain::$d),)+
+                    #[allow(unreachable_patterns)]
+                    _ => Err(()),
+                }
+            }
+        }
+    };
+    ($domain:ident => $proto:ty { $($d:ident = $p:ident),+ $(,)? }) => {
+        impl From<$domain> for $proto {
+            fn from(value: $domain) -> Self {
+                match value {
+                    $($domain::$d => <$proto>::$p,)+
+                }
+            }
+        }
+    };
+    ($domain:ident <=> $proto:ty { $($v:ident),+ $(,)? }) => {
+        $crate::enum_conversions!($domain <=> $proto { $($v = $v),+ });
+    };
+    ($domain:ident => $proto:ty { $($v:ident),+ $(,)? }) => {
+        $crate::enum_conversions!($domain => $proto { $($v = $v),+ });
+    };
+}
+
 /// Gives a domain enum the text codes it is stored under: `code()` and `from_code()`.
 #[macro_export]
 macro_rules! text_codes {

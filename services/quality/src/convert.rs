@@ -7,33 +7,7 @@ use wuye_proto::{customerservice as cs, quality as pb};
 
 use crate::domain::{Escalation, Information, Reason, ReasonReceived, Severity, State};
 
-/// `TryFrom<pb>` (unspecified → `Err(())`) and `From<domain>` of an enum, variant by variant.
-macro_rules! enum_conversions {
-    ($pb:ty, $domain:ident { $($variant:ident),+ $(,)? }) => {
-        impl TryFrom<$pb> for $domain {
-            type Error = ();
-            fn try_from(value: $pb) -> Result<Self, ()> {
-                match value {
-                    $(<$pb>::$variant => Ok($domain::$variant),)+
-                    #[allow(unreachable_patterns)]
-                    _ => Err(()),
-                }
-            }
-        }
-
-        impl From<$domain> for $pb {
-            fn from(value: $domain) -> Self {
-                match value {
-                    $($domain::$variant => <$pb>::$variant,)+
-                }
-            }
-        }
-    };
-}
-
-enum_conversions!(
-    pb::EscalationState,
-    State {
+wuye_kit::enum_conversions!(State <=> pb::EscalationState {
         Received,
         Assigned,
         InformationRequested,
@@ -41,9 +15,7 @@ enum_conversions!(
         Closed,
     }
 );
-enum_conversions!(
-    pb::EscalationReason,
-    Reason {
+wuye_kit::enum_conversions!(Reason <=> pb::EscalationReason {
         Major,
         Serious,
         ReplyOverdue,
@@ -51,9 +23,7 @@ enum_conversions!(
         Recurring,
     }
 );
-enum_conversions!(
-    cs::Severity,
-    Severity {
+wuye_kit::enum_conversions!(Severity <=> cs::Severity {
         Minor,
         General,
         Serious

@@ -16,9 +16,9 @@ use crate::{
     },
 };
 
-enum_conversions!(Channel <=> Channel { Letter, Phone, Fax, Visit, App });
-enum_conversions!(Severity <=> Severity { Minor, General, Serious });
-enum_conversions!(ComplaintState <=> State {
+wuye_kit::enum_conversions!(Channel <=> pb::Channel { Letter, Phone, Fax, Visit, App });
+wuye_kit::enum_conversions!(Severity <=> pb::Severity { Minor, General, Serious });
+wuye_kit::enum_conversions!(State <=> pb::ComplaintState {
     Registered,
     SentToTeam,
     PlanProposed,
@@ -29,14 +29,14 @@ enum_conversions!(ComplaintState <=> State {
     ResultTold,
     Closed,
 });
-enum_conversions!(EscalationState <=> EscalationState {
+wuye_kit::enum_conversions!(EscalationState <=> pb::EscalationState {
     Received,
     Assigned,
     InformationRequested,
     Decided,
     Closed,
 });
-enum_conversions!(StepAction <=> Action {
+wuye_kit::enum_conversions!(Action <=> pb::StepAction {
     Register,
     SendToTeam,
     ProposePlan,
@@ -51,8 +51,8 @@ enum_conversions!(StepAction <=> Action {
     CustomerDissatisfied,
     MarkMajor,
 });
-enum_conversions!(ContactKind <=> ContactKind { Inquiry, Repair, Suggestion, Praise, Complaint });
-enum_conversions!(CorrectiveActionState <=> CorrectiveState { Open, Acted, Verified });
+wuye_kit::enum_conversions!(ContactKind <=> pb::ContactKind { Inquiry, Repair, Suggestion, Praise, Complaint });
+wuye_kit::enum_conversions!(CorrectiveState <=> pb::CorrectiveActionState { Open, Acted, Verified });
 
 impl From<Complainant> for pb::Complainant {
     fn from(c: Complainant) -> Self {

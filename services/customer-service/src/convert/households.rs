@@ -15,51 +15,11 @@ use crate::{
     },
 };
 
-enum_conversions!(UnitState <=> UnitState { Unsold, Vacant, Occupied });
+wuye_kit::enum_conversions!(UnitState <=> pb::UnitState { Unsold, Vacant, Occupied });
 
-impl TryFrom<pb::ResidentRelation> for Relation {
-    type Error = ();
+wuye_kit::enum_conversions!(Relation <=> pb::ResidentRelation { Owner, Family, Tenant });
 
-    fn try_from(relation: pb::ResidentRelation) -> Result<Self, ()> {
-        match relation {
-            pb::ResidentRelation::Unspecified => Err(()),
-            pb::ResidentRelation::Owner => Ok(Self::Owner),
-            pb::ResidentRelation::Family => Ok(Self::Family),
-            pb::ResidentRelation::Tenant => Ok(Self::Tenant),
-        }
-    }
-}
-
-impl From<Relation> for pb::ResidentRelation {
-    fn from(relation: Relation) -> Self {
-        match relation {
-            Relation::Owner => Self::Owner,
-            Relation::Family => Self::Family,
-            Relation::Tenant => Self::Tenant,
-        }
-    }
-}
-
-impl TryFrom<pb::HouseholdState> for HouseholdState {
-    type Error = ();
-
-    fn try_from(state: pb::HouseholdState) -> Result<Self, ()> {
-        match state {
-            pb::HouseholdState::Unspecified => Err(()),
-            pb::HouseholdState::Living => Ok(Self::Living),
-            pb::HouseholdState::MovedOut => Ok(Self::MovedOut),
-        }
-    }
-}
-
-impl From<HouseholdState> for pb::HouseholdState {
-    fn from(state: HouseholdState) -> Self {
-        match state {
-            HouseholdState::Living => Self::Living,
-            HouseholdState::MovedOut => Self::MovedOut,
-        }
-    }
-}
+wuye_kit::enum_conversions!(HouseholdState <=> pb::HouseholdState { Living, MovedOut });
 
 impl TryFrom<pb::Register> for Register {
     type Error = ();

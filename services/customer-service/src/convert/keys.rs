@@ -8,38 +8,11 @@ use crate::domain::keys::{
     KeySource, Loan, LoanPurpose, LoanState, OnFile, RefusalRecord,
 };
 
-/// Both ways between a proto enum and the domain enum of the same variants: the proto's
-/// other values (`Unspecified`) are `Err(())`.
-macro_rules! enum_both_ways {
-    ($m:ident :: $pb:ident <=> $domain:ident { $($variant:ident),+ $(,)? }) => {
-        impl TryFrom<$m::$pb> for $domain {
-            type Error = ();
-
-            fn try_from(value: $m::$pb) -> Result<Self, ()> {
-                match value {
-                    $($m::$pb::$variant => Ok($domain::$variant),)+
-                    #[allow(unreachable_patterns)]
-                    _ => Err(()),
-                }
-            }
-        }
-
-        impl From<$domain> for $m::$pb {
-            fn from(value: $domain) -> Self {
-                match value {
-                    $($domain::$variant => $m::$pb::$variant,)+
-                }
-            }
-        }
-    };
-}
-pub(crate) use enum_both_ways;
-
-enum_both_ways!(pb::KeySource <=> KeySource { Developer, Customer });
-enum_both_ways!(pb::KeySetState <=> KeySetState { InCabinet, OnLoan, Collected });
-enum_both_ways!(pb::LoanPurpose <=> LoanPurpose { Repair, VacantPatrol });
-enum_both_ways!(pb::ChaseMethod <=> ChaseMethod { Phone, Visit });
-enum_both_ways!(pb::KeyLoanState <=> LoanState { Open, Returned });
+wuye_kit::enum_conversions!(KeySource <=> pb::KeySource { Developer, Customer });
+wuye_kit::enum_conversions!(KeySetState <=> pb::KeySetState { InCabinet, OnLoan, Collected });
+wuye_kit::enum_conversions!(LoanPurpose <=> pb::LoanPurpose { Repair, VacantPatrol });
+wuye_kit::enum_conversions!(ChaseMethod <=> pb::ChaseMethod { Phone, Visit });
+wuye_kit::enum_conversions!(LoanState <=> pb::KeyLoanState { Open, Returned });
 
 /// Unspecified is "no document".
 impl TryFrom<pb::IdDocumentType> for IdType {
@@ -56,17 +29,7 @@ impl TryFrom<pb::IdDocumentType> for IdType {
     }
 }
 
-impl From<IdType> for pb::IdDocumentType {
-    fn from(id_type: IdType) -> Self {
-        match id_type {
-            IdType::None => pb::IdDocumentType::Unspecified,
-            IdType::ResidentIdCard => pb::IdDocumentType::ResidentIdCard,
-            IdType::Passport => pb::IdDocumentType::Passport,
-            IdType::HomeReturnPermit => pb::IdDocumentType::HomeReturnPermit,
-            IdType::Other => pb::IdDocumentType::Other,
-        }
-    }
-}
+wuye_kit::enum_conversions!(IdType => pb::IdDocumentType { None = Unspecified, ResidentIdCard, Passport, HomeReturnPermit, Other });
 
 impl From<IdRecord> for pb::CustodyIdRecord {
     fn from(r: IdRecord) -> Self {

@@ -6,10 +6,9 @@ use chrono::{DateTime, Utc};
 use wuye_kit::{identity::Actor, time::to_timestamp};
 use wuye_proto::customerservice as pb;
 
-use super::keys::enum_both_ways;
 use crate::domain::surveys::{Campaign, Form, RemarkGroup, RemarkKind, Statistics, rate};
 
-enum_both_ways!(pb::RemarkKind <=> RemarkKind { Opinion, Suggestion });
+wuye_kit::enum_conversions!(RemarkKind <=> pb::RemarkKind { Opinion, Suggestion });
 
 fn actor_proto(a: &Actor) -> Option<wuye_proto::common::Actor> {
     Some(a.to_proto())

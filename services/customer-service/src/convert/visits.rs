@@ -6,74 +6,11 @@ use wuye_proto::customerservice as pb;
 
 use crate::domain::visits::{Channel, Kind, RepairFollowUp, Satisfaction, Visit};
 
-impl TryFrom<pb::VisitKind> for Kind {
-    type Error = ();
+wuye_kit::enum_conversions!(Kind <=> pb::VisitKind { Routine, Repair, MoveIn });
 
-    fn try_from(kind: pb::VisitKind) -> Result<Self, ()> {
-        match kind {
-            pb::VisitKind::Unspecified => Err(()),
-            pb::VisitKind::Routine => Ok(Self::Routine),
-            pb::VisitKind::Repair => Ok(Self::Repair),
-            pb::VisitKind::MoveIn => Ok(Self::MoveIn),
-        }
-    }
-}
+wuye_kit::enum_conversions!(Channel <=> pb::VisitChannel { OnSite, Phone, Online });
 
-impl From<Kind> for pb::VisitKind {
-    fn from(kind: Kind) -> Self {
-        match kind {
-            Kind::Routine => Self::Routine,
-            Kind::Repair => Self::Repair,
-            Kind::MoveIn => Self::MoveIn,
-        }
-    }
-}
-
-impl TryFrom<pb::VisitChannel> for Channel {
-    type Error = ();
-
-    fn try_from(channel: pb::VisitChannel) -> Result<Self, ()> {
-        match channel {
-            pb::VisitChannel::Unspecified => Err(()),
-            pb::VisitChannel::OnSite => Ok(Self::OnSite),
-            pb::VisitChannel::Phone => Ok(Self::Phone),
-            pb::VisitChannel::Online => Ok(Self::Online),
-        }
-    }
-}
-
-impl From<Channel> for pb::VisitChannel {
-    fn from(channel: Channel) -> Self {
-        match channel {
-            Channel::OnSite => Self::OnSite,
-            Channel::Phone => Self::Phone,
-            Channel::Online => Self::Online,
-        }
-    }
-}
-
-impl TryFrom<pb::VisitSatisfaction> for Satisfaction {
-    type Error = ();
-
-    fn try_from(satisfaction: pb::VisitSatisfaction) -> Result<Self, ()> {
-        match satisfaction {
-            pb::VisitSatisfaction::Unspecified => Err(()),
-            pb::VisitSatisfaction::Satisfied => Ok(Self::Satisfied),
-            pb::VisitSatisfaction::BasicallySatisfied => Ok(Self::BasicallySatisfied),
-            pb::VisitSatisfaction::Dissatisfied => Ok(Self::Dissatisfied),
-        }
-    }
-}
-
-impl From<Satisfaction> for pb::VisitSatisfaction {
-    fn from(satisfaction: Satisfaction) -> Self {
-        match satisfaction {
-            Satisfaction::Satisfied => Self::Satisfied,
-            Satisfaction::BasicallySatisfied => Self::BasicallySatisfied,
-            Satisfaction::Dissatisfied => Self::Dissatisfied,
-        }
-    }
-}
+wuye_kit::enum_conversions!(Satisfaction <=> pb::VisitSatisfaction { Satisfied, BasicallySatisfied, Dissatisfied });
 
 /// A visit as shown at `now`: whether its promised reply is overdue (VIS-2) depends on when
 /// it is looked at.

@@ -5,7 +5,7 @@ use wuye_proto::engineering as pb;
 use super::{at, at_opt};
 use crate::domain::alerts::{Alert, AlertKind};
 
-enum_map!(AlertKind <=> pb::AlertKind {
+wuye_kit::enum_conversions!(AlertKind <=> pb::AlertKind {
     HandoverRefused = HandoverRefused,
     MajorFinding = MajorFinding,
 });

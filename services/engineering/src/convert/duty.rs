@@ -7,20 +7,20 @@ use crate::domain::duty::{
     DutyEntry, EntryKind, Fault, Incident, Shift, ShiftState, ShiftSwap, SwapState,
 };
 
-enum_map!(ShiftState => pb::ShiftState {
+wuye_kit::enum_conversions!(ShiftState => pb::ShiftState {
     Scheduled = Scheduled,
     OnDuty = OnDuty,
     HandedOver = HandedOver,
     Ended = Ended,
 });
 
-enum_map!(SwapState => pb::SwapState {
+wuye_kit::enum_conversions!(SwapState => pb::SwapState {
     Pending = Pending,
     Approved = Approved,
     Rejected = Rejected,
 });
 
-enum_map!(EntryKind <=> pb::DutyEntryKind {
+wuye_kit::enum_conversions!(EntryKind <=> pb::DutyEntryKind {
     Event = Event,
     EquipmentState = EquipmentState,
     Fault = Fault,

@@ -7,12 +7,12 @@ use crate::domain::equipment::{
     Condition, Equipment, InventoryCategory, InventoryItem, Meter, Zone,
 };
 
-enum_map!(Condition => pb::EquipmentCondition {
+wuye_kit::enum_conversions!(Condition => pb::EquipmentCondition {
     Intact = Intact,
     Faulty = Faulty,
 });
 
-enum_map!(InventoryCategory <=> pb::InventoryCategory {
+wuye_kit::enum_conversions!(InventoryCategory <=> pb::InventoryCategory {
     Instrument = Instrument,
     Tool = Tool,
     PlantRoomKey = PlantRoomKey,

@@ -9,13 +9,13 @@ use crate::domain::handover::{
     State as HandoverState, View,
 };
 
-enum_map!(HandoverState <=> pb::HandoverState {
+wuye_kit::enum_conversions!(HandoverState <=> pb::HandoverState {
     InProgress = InProgress,
     Stopped = Stopped,
     Completed = Completed,
 });
 
-enum_map!(Fitness <=> pb::Fitness {
+wuye_kit::enum_conversions!(Fitness <=> pb::Fitness {
     Fit = Fit,
     Tired = Tired,
     Drunk = Drunk,
@@ -23,7 +23,7 @@ enum_map!(Fitness <=> pb::Fitness {
     Injured = Injured,
 });
 
-enum_map!(Running <=> pb::RunningState {
+wuye_kit::enum_conversions!(Running <=> pb::RunningState {
     Normal = Normal,
     AbnormalKnownCause = AbnormalKnownCause,
     AbnormalUnknownCause = AbnormalUnknownCause,

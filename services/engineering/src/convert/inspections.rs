@@ -5,88 +5,13 @@ use wuye_proto::engineering as pb;
 
 use crate::domain::inspections::{ItemKind, Kind, Observed, Seen, State as InspectionState, Value};
 
-impl TryFrom<pb::InspectionKind> for Kind {
-    type Error = ();
+wuye_kit::enum_conversions!(Kind <=> pb::InspectionKind { Daily, Weekly, Monthly });
 
-    fn try_from(k: pb::InspectionKind) -> Result<Self, ()> {
-        match k {
-            pb::InspectionKind::Unspecified => Err(()),
-            pb::InspectionKind::Daily => Ok(Kind::Daily),
-            pb::InspectionKind::Weekly => Ok(Kind::Weekly),
-            pb::InspectionKind::Monthly => Ok(Kind::Monthly),
-        }
-    }
-}
+wuye_kit::enum_conversions!(InspectionState <=> pb::InspectionState { Due, Done, Missed });
 
-impl From<Kind> for pb::InspectionKind {
-    fn from(k: Kind) -> Self {
-        match k {
-            Kind::Daily => pb::InspectionKind::Daily,
-            Kind::Weekly => pb::InspectionKind::Weekly,
-            Kind::Monthly => pb::InspectionKind::Monthly,
-        }
-    }
-}
+wuye_kit::enum_conversions!(Observed <=> pb::ObservedState { Normal, Stopped, Abnormal, Fault });
 
-impl TryFrom<pb::InspectionState> for InspectionState {
-    type Error = ();
-
-    fn try_from(s: pb::InspectionState) -> Result<Self, ()> {
-        match s {
-            pb::InspectionState::Unspecified => Err(()),
-            pb::InspectionState::Due => Ok(InspectionState::Due),
-            pb::InspectionState::Done => Ok(InspectionState::Done),
-            pb::InspectionState::Missed => Ok(InspectionState::Missed),
-        }
-    }
-}
-
-impl From<InspectionState> for pb::InspectionState {
-    fn from(s: InspectionState) -> Self {
-        match s {
-            InspectionState::Due => pb::InspectionState::Due,
-            InspectionState::Done => pb::InspectionState::Done,
-            InspectionState::Missed => pb::InspectionState::Missed,
-        }
-    }
-}
-
-impl TryFrom<pb::ObservedState> for Observed {
-    type Error = ();
-
-    fn try_from(o: pb::ObservedState) -> Result<Self, ()> {
-        match o {
-            pb::ObservedState::Unspecified => Err(()),
-            pb::ObservedState::Normal => Ok(Observed::Normal),
-            pb::ObservedState::Stopped => Ok(Observed::Stopped),
-            pb::ObservedState::Abnormal => Ok(Observed::Abnormal),
-            pb::ObservedState::Fault => Ok(Observed::Fault),
-        }
-    }
-}
-
-impl From<Observed> for pb::ObservedState {
-    fn from(o: Observed) -> Self {
-        match o {
-            Observed::Normal => pb::ObservedState::Normal,
-            Observed::Stopped => pb::ObservedState::Stopped,
-            Observed::Abnormal => pb::ObservedState::Abnormal,
-            Observed::Fault => pb::ObservedState::Fault,
-        }
-    }
-}
-
-impl From<ItemKind> for pb::ItemKind {
-    fn from(k: ItemKind) -> Self {
-        match k {
-            ItemKind::State => pb::ItemKind::State,
-            ItemKind::Count => pb::ItemKind::Count,
-            ItemKind::MeterReading => pb::ItemKind::MeterReading,
-            ItemKind::YesNo => pb::ItemKind::YesNo,
-            ItemKind::Text => pb::ItemKind::Text,
-        }
-    }
-}
+wuye_kit::enum_conversions!(ItemKind => pb::ItemKind { State, Count, MeterReading, YesNo, Text });
 
 /// A state that is not an observed state is no value.
 impl TryFrom<pb::item_value::Value> for Value {

@@ -8,72 +8,11 @@ use wuye_proto::{
 
 use crate::domain::work_orders::{Part, Source, State as WorkOrderState, Urgency, WorkOrder};
 
-impl TryFrom<pb::Urgency> for Urgency {
-    type Error = ();
+wuye_kit::enum_conversions!(Urgency <=> pb::Urgency { Emergency, Ordinary });
 
-    fn try_from(u: pb::Urgency) -> Result<Self, ()> {
-        match u {
-            pb::Urgency::Unspecified => Err(()),
-            pb::Urgency::Emergency => Ok(Urgency::Emergency),
-            pb::Urgency::Ordinary => Ok(Urgency::Ordinary),
-        }
-    }
-}
+wuye_kit::enum_conversions!(Source <=> pb::WorkOrderSource { CustomerRequest, Inspection });
 
-impl From<Urgency> for pb::Urgency {
-    fn from(u: Urgency) -> Self {
-        match u {
-            Urgency::Emergency => pb::Urgency::Emergency,
-            Urgency::Ordinary => pb::Urgency::Ordinary,
-        }
-    }
-}
-
-impl TryFrom<pb::WorkOrderSource> for Source {
-    type Error = ();
-
-    fn try_from(s: pb::WorkOrderSource) -> Result<Self, ()> {
-        match s {
-            pb::WorkOrderSource::Unspecified => Err(()),
-            pb::WorkOrderSource::CustomerRequest => Ok(Source::CustomerRequest),
-            pb::WorkOrderSource::Inspection => Ok(Source::Inspection),
-        }
-    }
-}
-
-impl From<Source> for pb::WorkOrderSource {
-    fn from(s: Source) -> Self {
-        match s {
-            Source::CustomerRequest => pb::WorkOrderSource::CustomerRequest,
-            Source::Inspection => pb::WorkOrderSource::Inspection,
-        }
-    }
-}
-
-impl TryFrom<pb::WorkOrderState> for WorkOrderState {
-    type Error = ();
-
-    fn try_from(s: pb::WorkOrderState) -> Result<Self, ()> {
-        match s {
-            pb::WorkOrderState::Unspecified => Err(()),
-            pb::WorkOrderState::Open => Ok(WorkOrderState::Open),
-            pb::WorkOrderState::Dispatched => Ok(WorkOrderState::Dispatched),
-            pb::WorkOrderState::Arrived => Ok(WorkOrderState::Arrived),
-            pb::WorkOrderState::Completed => Ok(WorkOrderState::Completed),
-        }
-    }
-}
-
-impl From<WorkOrderState> for pb::WorkOrderState {
-    fn from(s: WorkOrderState) -> Self {
-        match s {
-            WorkOrderState::Open => pb::WorkOrderState::Open,
-            WorkOrderState::Dispatched => pb::WorkOrderState::Dispatched,
-            WorkOrderState::Arrived => pb::WorkOrderState::Arrived,
-            WorkOrderState::Completed => pb::WorkOrderState::Completed,
-        }
-    }
-}
+wuye_kit::enum_conversions!(WorkOrderState <=> pb::WorkOrderState { Open, Dispatched, Arrived, Completed });
 
 /// Names and units as people write them, without the spaces around.
 impl From<pb::Part> for Part {
