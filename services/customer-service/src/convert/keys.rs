@@ -29,7 +29,13 @@ impl TryFrom<pb::IdDocumentType> for IdType {
     }
 }
 
-wuye_kit::enum_conversions!(IdType => pb::IdDocumentType { None = Unspecified, ResidentIdCard, Passport, HomeReturnPermit, Other });
+wuye_kit::enum_conversions!(IdType => pb::IdDocumentType {
+    None = Unspecified,
+    ResidentIdCard = ResidentIdCard,
+    Passport = Passport,
+    HomeReturnPermit = HomeReturnPermit,
+    Other = Other,
+});
 
 impl From<IdRecord> for pb::CustodyIdRecord {
     fn from(r: IdRecord) -> Self {
