@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use http::HeaderMap;
 use tonic::{body::Body, transport::Channel};
 use tower::Service;
-use wuye_kit::identity::{Caller, Signed};
+use wuye_kit::identity::{Caller, PROPERTY_HEADER, Signed};
 
 use crate::retry::{self, Policy};
 
@@ -78,6 +78,22 @@ impl Connection {
 
     pub fn retry(&self) -> Policy {
         self.retry
+    }
+
+    /// The same connection (its channel shared) calling as `caller`, of the caller's property:
+    /// for a signed connection, whose identities are signed for this caller.
+    pub fn calling_as(&self, caller: Caller) -> Self {
+        let mut metadata = HeaderMap::clone(&self.metadata);
+        if let Some(property) = &caller.property
+            && let Ok(value) = http::HeaderValue::try_from(property)
+        {
+            metadata.insert(PROPERTY_HEADER, value);
+        }
+        Self {
+            metadata: Arc::new(metadata),
+            caller: Some(Arc::new(caller)),
+            ..self.clone()
+        }
     }
 
     fn stamp(&self, request: &mut http::Request<Body>) {

@@ -295,31 +295,7 @@ pub(super) fn plan_history(
             });
         }
     }
-    let mut work_orders = Vec::new();
-    for _ in 0..(occupied.len() / 6).max(1) * months as usize {
-        let day = rng.below(u64::from(days)) as u32;
-        let mut steps = Vec::new();
-        let taken = if rng.percent(85) { 3 } else { rng.below(3) };
-        let mut at = day;
-        for step in 0..taken {
-            // Dispatched the day it opens, arrived at then or the next day, completed on
-            // arrival.
-            if step == 1 {
-                at += rng.below(2) as u32;
-            }
-            if at >= days {
-                break;
-            }
-            steps.push(at);
-        }
-        work_orders.push(WorkOrderPlan {
-            unit: *rng.pick(&occupied),
-            day,
-            description: (*rng.pick(REPAIRS)).to_owned(),
-            technician: rng.below(TECHNICIANS.len() as u64) as usize,
-            steps,
-        });
-    }
+    let work_orders = plan_work_orders(rng, months, &occupied);
     HistoryPlan {
         days,
         complaints,
@@ -468,4 +444,35 @@ fn plan_complaint(rng: &mut Rng, units: &[UnitPlan], occupied: &[usize]) -> Comp
         description: (*rng.pick(sayings)).to_owned(),
         complainant,
     }
+}
+
+/// The repairs of the history: a sixth of the households a month.
+fn plan_work_orders(rng: &mut Rng, months: u32, occupied: &[usize]) -> Vec<WorkOrderPlan> {
+    let days = months * 30;
+    let mut work_orders = Vec::new();
+    for _ in 0..(occupied.len() / 6).max(1) * months as usize {
+        let day = rng.below(u64::from(days)) as u32;
+        let mut steps = Vec::new();
+        let taken = if rng.percent(85) { 3 } else { rng.below(3) };
+        let mut at = day;
+        for step in 0..taken {
+            // Dispatched the day it opens, arrived at then or the next day, completed on
+            // arrival.
+            if step == 1 {
+                at += rng.below(2) as u32;
+            }
+            if at >= days {
+                break;
+            }
+            steps.push(at);
+        }
+        work_orders.push(WorkOrderPlan {
+            unit: *rng.pick(occupied),
+            day,
+            description: (*rng.pick(REPAIRS)).to_owned(),
+            technician: rng.below(TECHNICIANS.len() as u64) as usize,
+            steps,
+        });
+    }
+    work_orders
 }
