@@ -54,12 +54,19 @@ impl Target {
 
     /// A connection to the gateway, connected now.
     pub async fn channel(&self) -> anyhow::Result<Authed> {
-        let config = self.config()?;
-        let channel = config
-            .channel()
-            .await
-            .with_context(|| format!("cannot reach the gateway at {}", self.gateway))?;
-        Ok(config.over(channel)?)
+        connect(&self.config()?).await
+    }
+}
+
+/// A connection to the gateway of `config`, connected now.
+pub async fn connect(config: &wuye_client::Config) -> anyhow::Result<Authed> {
+    match config.connect().await {
+        Ok(connection) => Ok(connection),
+        Err(wuye_client::Error::Unreachable { address, source }) => {
+            Err(anyhow::Error::new(source)
+                .context(format!("cannot reach the gateway at {address}")))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -47,9 +47,10 @@ pub enum Error {
     NoTls(String),
     #[error("the {0} is not valid metadata")]
     Metadata(&'static str),
-    #[error("cannot reach {address}: {source}")]
+    #[error("cannot reach {address}")]
     Unreachable {
         address: String,
+        #[source]
         source: tonic::transport::Error,
     },
 }

@@ -6,7 +6,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::Context;
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt, stream};
 use wuye_proto::{
@@ -46,11 +45,7 @@ async fn connection_as(
     let config = wuye_client::Config::new(gateway)
         .token(token)
         .property(property);
-    let channel = config
-        .channel()
-        .await
-        .with_context(|| format!("cannot reach the gateway at {gateway}"))?;
-    Ok(config.over(channel)?)
+    crate::connect::connect(&config).await
 }
 
 /// A refusal that means the step was taken by an earlier load of the same plan.
