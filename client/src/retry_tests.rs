@@ -142,6 +142,8 @@ fn the_callers_timeout_is_read() {
 struct Refusing {
     code: Code,
     calls: Arc<AtomicU32>,
+    /// The headers of the last call.
+    seen: Arc<std::sync::Mutex<http::HeaderMap>>,
 }
 
 impl NamedService for Refusing {
@@ -157,26 +159,92 @@ impl tower::Service<http::Request<Body>> for Refusing {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, _: http::Request<Body>) -> Self::Future {
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        *self.seen.lock().unwrap() = request.headers().clone();
         std::future::ready(Ok(tonic::Status::new(self.code, "no").into_http()))
     }
 }
 
 async fn serve(code: Code) -> (std::net::SocketAddr, Arc<AtomicU32>) {
+    let (addr, service) = serving(code).await;
+    (addr, service.calls)
+}
+
+async fn serving(code: Code) -> (std::net::SocketAddr, Refusing) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let calls = Arc::new(AtomicU32::new(0));
     let service = Refusing {
         code,
-        calls: calls.clone(),
+        calls: Arc::default(),
+        seen: Arc::default(),
     };
+    let serve = service.clone();
     tokio::spawn(
         tonic::transport::Server::builder()
-            .add_service(service)
+            .add_service(serve)
             .serve_with_incoming(tokio_stream_of(listener)),
     );
-    (addr, calls)
+    (addr, service)
+}
+
+#[tokio::test]
+async fn a_connection_says_who_calls_and_for_which_property() {
+    let (addr, server) = serving(Code::NotFound).await;
+    let connection = Config::to(addr)
+        .token("t-1")
+        .property("p-1")
+        .metadata("x-wuye-property", "p-2")
+        .lazy()
+        .unwrap();
+    let mut request = tonic::Request::new(ListComplaintsRequest::default());
+    request
+        .metadata_mut()
+        .insert("authorization", "Bearer other".parse().unwrap());
+    let mut client = ComplaintServiceClient::new(connection.clone());
+    client.list_complaints(request).await.unwrap_err();
+    let seen = |name: &str| -> Vec<String> {
+        let headers = server.seen.lock().unwrap();
+        let values = headers.get_all(name).iter();
+        values.map(|v| v.to_str().unwrap().to_owned()).collect()
+    };
+    // The connection's token wins; extra metadata is appended as it is.
+    assert_eq!(seen("authorization"), ["Bearer t-1"]);
+    assert_eq!(seen("x-wuye-property"), ["p-1", "p-2"]);
+
+    let caller = wuye_kit::identity::Caller {
+        property: Some("p-3".into()),
+        ..Default::default()
+    };
+    let mut client = ComplaintServiceClient::new(connection.calling_as(caller));
+    client
+        .list_complaints(ListComplaintsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(seen("x-wuye-property"), ["p-3"]);
+    assert_eq!(seen("authorization"), ["Bearer t-1"]);
+
+    // Straight to a department: signed as the caller, of the caller's property.
+    let signer = wuye_kit::IdentitySettings::default()
+        .signer("gateway", true)
+        .unwrap();
+    let caller = wuye_kit::identity::Caller {
+        user_id: "u-1".into(),
+        property: Some("p-4".into()),
+        ..Default::default()
+    };
+    let signed = Config::to(addr)
+        .signed(signer, "customer-service", Some(caller))
+        .lazy()
+        .unwrap();
+    let mut client = ComplaintServiceClient::new(signed);
+    client
+        .list_complaints(ListComplaintsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(seen("x-wuye-property"), ["p-4"]);
+    assert_eq!(seen("x-wuye-identity").len(), 1);
+    assert!(seen("authorization").is_empty());
 }
 
 fn tokio_stream_of(
