@@ -50,10 +50,10 @@ impl Default for DemoSize {
 }
 
 /// SplitMix64: small, fast and the same on every machine.
-pub(super) struct Rng(u64);
+struct Rng(u64);
 
 impl Rng {
-    pub(super) fn new(seed: u64, stream: u64) -> Self {
+    fn new(seed: u64, stream: u64) -> Self {
         let mut rng = Rng(seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         rng.next();
         rng
@@ -67,15 +67,15 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    pub(super) fn below(&mut self, n: u64) -> u64 {
+    fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 
-    pub(super) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
 
-    pub(super) fn percent(&mut self, p: u32) -> bool {
+    fn percent(&mut self, p: u32) -> bool {
         self.below(100) < u64::from(p)
     }
 }
@@ -123,7 +123,7 @@ impl TimeMachine for ShiftedClock {
 }
 
 /// Returns the clock to the present however the load ends.
-pub(super) struct Back<'a>(Option<&'a dyn TimeMachine>);
+struct Back<'a>(Option<&'a dyn TimeMachine>);
 
 impl Drop for Back<'_> {
     fn drop(&mut self) {
