@@ -1,16 +1,10 @@
-//! Calling the gateway as a user: the address, the bearer token and the property of the call.
+//! Calling the gateway as a user: the address, the bearer token and the property of the call,
+//! as the command line gives them; the connection itself is wuye-client's.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use tonic::{
-    Request, Status,
-    metadata::MetadataValue,
-    service::{Interceptor, interceptor::InterceptedService},
-    transport::{Certificate, Channel, ClientTlsConfig},
-};
-use wuye_kit::identity::PROPERTY_HEADER;
 
 /// Where and as whom a client command calls.
 #[derive(Args)]
@@ -40,72 +34,46 @@ pub struct Target {
     pub ca: Option<PathBuf>,
 }
 
-#[derive(Clone)]
-pub struct Bearer {
-    token: Option<MetadataValue<tonic::metadata::Ascii>>,
-    property: MetadataValue<tonic::metadata::Ascii>,
-}
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(token) = &self.token {
-            request
-                .metadata_mut()
-                .insert("authorization", token.clone());
-        }
-        request
-            .metadata_mut()
-            .insert(PROPERTY_HEADER, self.property.clone());
-        Ok(request)
-    }
-}
-
-pub type Authed = InterceptedService<Channel, Bearer>;
+/// A connection to the gateway, as every generated client takes it.
+pub type Authed = wuye_client::Connection;
 
 impl Target {
-    pub async fn channel(&self) -> anyhow::Result<Authed> {
-        let mut endpoint = Channel::from_shared(self.gateway.clone())?;
+    /// The client configuration of this target (retrying with the default policy).
+    pub fn config(&self) -> anyhow::Result<wuye_client::Config> {
+        let mut config = wuye_client::Config::new(&self.gateway).property(&self.property);
+        config.token = self.token.clone();
         if self.gateway.starts_with("https://") {
             let ca = self.ca.as_ref().context(
                 "an https:// gateway needs its CA certificate: --ca FILE or WUYE_GATEWAY_CA",
             )?;
             let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
-            endpoint = endpoint
-                .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))?;
+            config = config.ca_pem(pem);
         }
-        let channel = endpoint
-            .connect()
-            .await
-            .with_context(|| format!("cannot reach the gateway at {}", self.gateway))?;
-        let bearer = Bearer {
-            token: self
-                .token
-                .as_ref()
-                .map(|t| format!("Bearer {t}").parse())
-                .transpose()
-                .context("the token is not valid metadata")?,
-            property: self
-                .property
-                .parse()
-                .context("the property is not valid metadata")?,
-        };
-        Ok(InterceptedService::new(channel, bearer))
+        Ok(config)
+    }
+
+    /// A connection to the gateway, connected now.
+    pub async fn channel(&self) -> anyhow::Result<Authed> {
+        connect(&self.config()?).await
     }
 }
 
-/// Makes a call and turns a refusal into a readable error, with the reason of the rule.
-pub async fn call<T>(
-    response: impl std::future::Future<Output = Result<tonic::Response<T>, Status>>,
-) -> anyhow::Result<T> {
-    use tonic_types::StatusExt;
-    match response.await {
-        Ok(r) => Ok(r.into_inner()),
-        Err(status) => {
-            let mut message = format!("{:?}: {}", status.code(), status.message());
-            if let Some(info) = status.get_details_error_info() {
-                message.push_str(&format!(" [{}]", info.reason));
-            }
-            anyhow::bail!(message)
+/// A connection to the gateway of `config`, connected now.
+pub async fn connect(config: &wuye_client::Config) -> anyhow::Result<Authed> {
+    match config.connect().await {
+        Ok(connection) => Ok(connection),
+        Err(wuye_client::Error::Unreachable { address, source }) => {
+            Err(anyhow::Error::new(source)
+                .context(format!("cannot reach the gateway at {address}")))
         }
+        Err(e) => Err(e.into()),
     }
+}
+
+/// Makes a call and turns a refusal into a readable error, with the reason of the rule
+/// (`Code: message [REASON]`, [`wuye_client::describe`]).
+pub async fn call<T>(
+    response: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+) -> anyhow::Result<T> {
+    Ok(wuye_client::call(response).await?)
 }

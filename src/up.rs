@@ -66,19 +66,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     settings.telemetry.log_format = args.log_format.clone();
     settings.telemetry.log_filter = "info,sqlx=warn".into();
     let telemetry = wuye_kit::telemetry::init("wuye", &settings.telemetry)?;
-    let properties = if args.demo && args.demo_properties > 0 {
-        let calendars = args
-            .properties
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("calendars");
-        Properties::new(
-            wuye::demo::property_configs(args.seed, args.demo_properties),
-            &Calendars::load_dir(&calendars)?,
-        )?
-    } else {
-        Properties::load(&args.properties)?
-    };
+    let properties = properties(&args)?;
     // The services' clock is real time, except while demo history loads: then it is set to
     // each day of the history in turn, and back to real time before anyone is served.
     let clock = ShiftedClock::new();
@@ -120,43 +108,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .map(|p| p.id.clone())
         .unwrap_or_default();
     if args.demo {
-        let size = DemoSize {
-            buildings: args.demo_buildings,
-            complaints: args.demo_complaints,
-            months: args.demo_months,
-            ..DemoSize::default()
-        };
-        // Generated properties are all loaded; otherwise only the first of the file.
-        let count = if args.demo_properties > 0 {
-            usize::MAX
-        } else {
-            1
-        };
-        let targets: Vec<(String, String)> = deps
-            .properties
-            .iter()
-            .take(count)
-            .map(|p| (p.id.clone(), p.name.clone()))
-            .collect();
-        wuye::demo::load_all(&address, args.seed, &targets, size, Some(&clock)).await?;
+        load_demo(&args, &deps.properties, &address, &clock).await?;
     }
-    let token = wuye_gateway::sign_dev_token(
-        "front_desk",
-        std::slice::from_ref(&property),
-        "front-desk-1",
-        "前台 王芳",
-        Duration::from_secs(12 * 3600),
-    )?;
-    println!(
-        "wuye is up: gateway {address}, data in {}",
-        args.data.display()
-    );
-    println!(
-        "development mode: the public keys of deploy/dev-keys sign and seal everything; never \
-         use it with real data"
-    );
-    println!("development token (front_desk of {property}, 12 h; `wuye token` makes others):");
-    println!("export WUYE_GATEWAY={address} WUYE_PROPERTY={property} WUYE_TOKEN={token}");
+    announce(&address, &args.data, &property)?;
 
     tokio::select! {
         _ = wuye_kit::server::shutdown_signal() => {}
@@ -167,5 +121,69 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         result??;
     }
     telemetry.shutdown();
+    Ok(())
+}
+
+/// The properties served: the file's, or with --demo-properties generated ones.
+fn properties(args: &UpArgs) -> anyhow::Result<Properties> {
+    Ok(if args.demo && args.demo_properties > 0 {
+        let calendars = args
+            .properties
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("calendars");
+        Properties::new(
+            wuye::demo::property_configs(args.seed, args.demo_properties),
+            &Calendars::load_dir(&calendars)?,
+        )?
+    } else {
+        Properties::load(&args.properties)?
+    })
+}
+
+/// Loads the demo data through the gateway at `address`, the history on `clock`'s days.
+async fn load_demo(
+    args: &UpArgs,
+    properties: &Properties,
+    address: &str,
+    clock: &ShiftedClock,
+) -> anyhow::Result<()> {
+    let size = DemoSize {
+        buildings: args.demo_buildings,
+        complaints: args.demo_complaints,
+        months: args.demo_months,
+        ..DemoSize::default()
+    };
+    // Generated properties are all loaded; otherwise only the first of the file.
+    let count = if args.demo_properties > 0 {
+        usize::MAX
+    } else {
+        1
+    };
+    let targets: Vec<(String, String)> = properties
+        .iter()
+        .take(count)
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect();
+    wuye::demo::load_all(address, args.seed, &targets, size, Some(clock)).await?;
+    Ok(())
+}
+
+/// Says where wuye is, and a development token to call it with.
+fn announce(address: &str, data: &Path, property: &str) -> anyhow::Result<()> {
+    let token = wuye_gateway::sign_dev_token(
+        "front_desk",
+        &[property.to_owned()],
+        "front-desk-1",
+        "前台 王芳",
+        Duration::from_secs(12 * 3600),
+    )?;
+    println!("wuye is up: gateway {address}, data in {}", data.display());
+    println!(
+        "development mode: the public keys of deploy/dev-keys sign and seal everything; never \
+         use it with real data"
+    );
+    println!("development token (front_desk of {property}, 12 h; `wuye token` makes others):");
+    println!("export WUYE_GATEWAY={address} WUYE_PROPERTY={property} WUYE_TOKEN={token}");
     Ok(())
 }

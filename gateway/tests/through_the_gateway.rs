@@ -147,11 +147,7 @@ async fn start_gateway(settings: GatewaySettings) -> Channel {
     let addr = listener.local_addr().unwrap();
     let server = wuye_gateway::build(settings, listener).await.unwrap();
     tokio::spawn(server.run_until(std::future::pending()));
-    Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
+    wuye_client::Config::to(addr).channel().await.unwrap()
 }
 
 fn token(role: &str, properties: &[&str]) -> String {

@@ -20,7 +20,7 @@ use std::{
 };
 
 use clap::Parser;
-use tonic::{Status, service::interceptor::InterceptedService, transport::Channel};
+use tonic::{Status, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 use wuye_kit::{
     ServiceSettings,
@@ -28,7 +28,7 @@ use wuye_kit::{
     identity::Caller,
 };
 use wuye_tests::{
-    AsGateway, Backend, CallAs, PROPERTY, Stack, deploy_properties,
+    AsGateway, Backend, PROPERTY, Stack, deploy_properties,
     proto::customerservice::{
         Channel as ContactChannel, Complainant, CreateComplaintRequest, GetComplaintRequest,
         Severity, complaint_service_client::ComplaintServiceClient,
@@ -1082,13 +1082,7 @@ mod portfolio {
             "hq_viewer",
             &ids.iter().map(String::as_str).collect::<Vec<_>>(),
         );
-        let client = PortfolioServiceClient::new(InterceptedService::new(
-            stack.channel(),
-            wuye_tests::Auth {
-                token: Some(token),
-                property: None,
-            },
-        ));
+        let client = PortfolioServiceClient::new(stack.authed(Some(token), None));
         let request = GetPortfolioRequest {
             month: MONTH.into(),
             ..Default::default()
@@ -1155,17 +1149,20 @@ mod portfolio {
             },
         };
 
-        let signed = move |property: &str| {
-            CallAs(Caller {
-                user_id: "gateway-portfolio".into(),
-                name: "headquarters portfolio".into(),
-                role: "service".into(),
-                property: Some(property.to_owned()),
-                ..Default::default()
-            })
+        let signed = move |property: &str| Caller {
+            user_id: "gateway-portfolio".into(),
+            name: "headquarters portfolio".into(),
+            role: "service".into(),
+            property: Some(property.to_owned()),
+            ..Default::default()
         };
         let gateway = stack.signer(wuye_kit::identity::GATEWAY);
-        let department = |name| gateway.channel(wuye_tests::channel(stack.address(name)), name);
+        let department = |name| {
+            wuye_tests::config(stack.address(name))
+                .signed(gateway.clone(), name, None)
+                .lazy()
+                .expect("a connection")
+        };
         let (cs, eng, arc, qua) = (
             department("customer-service"),
             department("engineering"),
@@ -1179,7 +1176,7 @@ mod portfolio {
                 let cs = cs.clone();
                 Arc::new(move |id, identity| {
                     let mut client =
-                        CustomerServiceFiguresServiceClient::with_interceptor(cs.clone(), identity);
+                        CustomerServiceFiguresServiceClient::new(cs.calling_as(identity));
                     Box::pin(async move {
                         let request = GetComplaintFiguresRequest {
                             property_id: id,
@@ -1194,7 +1191,7 @@ mod portfolio {
                 let cs = cs.clone();
                 Arc::new(move |id, identity| {
                     let mut client =
-                        CustomerServiceFiguresServiceClient::with_interceptor(cs.clone(), identity);
+                        CustomerServiceFiguresServiceClient::new(cs.calling_as(identity));
                     Box::pin(async move {
                         let request = GetCustomerCareFiguresRequest {
                             property_id: id,
@@ -1207,7 +1204,7 @@ mod portfolio {
             }),
             ("GetKeyFigures", {
                 Arc::new(move |id, identity| {
-                    let mut client = KeyServiceClient::with_interceptor(cs.clone(), identity);
+                    let mut client = KeyServiceClient::new(cs.calling_as(identity));
                     Box::pin(async move {
                         let request = GetKeyFiguresRequest {
                             property_id: id,
@@ -1220,7 +1217,7 @@ mod portfolio {
             }),
             ("GetEngineeringFigures", {
                 Arc::new(move |id, identity| {
-                    let mut client = FiguresServiceClient::with_interceptor(eng.clone(), identity);
+                    let mut client = FiguresServiceClient::new(eng.calling_as(identity));
                     Box::pin(async move {
                         let request = GetEngineeringFiguresRequest {
                             property_id: id,
@@ -1232,8 +1229,7 @@ mod portfolio {
             }),
             ("GetEscalationFigures", {
                 Arc::new(move |id, identity| {
-                    let mut client =
-                        EscalationServiceClient::with_interceptor(qua.clone(), identity);
+                    let mut client = EscalationServiceClient::new(qua.calling_as(identity));
                     Box::pin(async move {
                         let request = GetEscalationFiguresRequest { property_id: id };
                         client.get_escalation_figures(request).await.map(|_| ())
@@ -1242,8 +1238,7 @@ mod portfolio {
             }),
             ("ListHouseholdFiles, overdue", {
                 Arc::new(move |id, identity| {
-                    let mut client =
-                        HouseholdFileServiceClient::with_interceptor(arc.clone(), identity);
+                    let mut client = HouseholdFileServiceClient::new(arc.calling_as(identity));
                     Box::pin(async move {
                         let request = ListHouseholdFilesRequest {
                             property_id: id,
@@ -1271,7 +1266,7 @@ mod portfolio {
 
     /// One figures call for a property, with the gateway's identity for it.
     type FiguresCall = Arc<
-        dyn Fn(String, CallAs) -> futures::future::BoxFuture<'static, Result<(), Status>>
+        dyn Fn(String, Caller) -> futures::future::BoxFuture<'static, Result<(), Status>>
             + Send
             + Sync,
     >;
@@ -1568,13 +1563,11 @@ mod footprint {
                 "前台",
                 Duration::from_secs(3600),
             )?;
-            clients.push(ComplaintServiceClient::new(InterceptedService::new(
-                channel.clone(),
-                wuye_tests::Auth {
-                    token: Some(token),
-                    property: Some(PROPERTY.into()),
-                },
-            )));
+            let config = wuye_client::Config::default()
+                .token(token)
+                .property(PROPERTY)
+                .retry(wuye_client::Policy::none());
+            clients.push(ComplaintServiceClient::new(config.over(channel.clone())?));
         }
         let clients = Arc::new(clients);
         let run = uuid::Uuid::now_v7();

@@ -11,17 +11,13 @@ use std::{net::SocketAddr, path::PathBuf, sync::Once, time::Duration};
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::Connection;
 use tokio::{net::TcpListener, sync::watch};
-use tonic::{
-    Request, Status,
-    metadata::MetadataValue,
-    service::{Interceptor, interceptor::InterceptedService},
-    transport::Channel,
-};
+use tonic::transport::Channel;
+use wuye_client::{Config, Policy};
 use wuye_kit::{
     Deps, ServiceSettings,
     clock::ManualClock,
     config::Secret,
-    identity::{Caller, PROPERTY_HEADER, Signed, Signer},
+    identity::{Caller, Signer},
     properties::Properties,
     server::Server,
 };
@@ -191,13 +187,13 @@ impl Stack {
 
     /// A channel to the gateway that calls as `role` of `property`.
     pub fn as_role(&self, role: &str, property: &str) -> Authed {
-        InterceptedService::new(
-            self.channel(),
-            Auth {
-                token: Some(self.token(role, &[property])),
-                property: Some(property.to_owned()),
-            },
-        )
+        self.authed(Some(self.token(role, &[property])), Some(property))
+    }
+
+    /// A channel to the gateway with this bearer token (none: no `authorization`) and
+    /// property (none: no property header).
+    pub fn authed(&self, token: Option<String>, property: Option<&str>) -> Authed {
+        authed(self.gateway, token, property)
     }
 
     pub fn complaints(&self, role: &str) -> ComplaintClient {
@@ -216,9 +212,10 @@ impl Stack {
     /// "customer-service"), calling as a peer department does: signed with a peer's own
     /// development key.
     pub fn events(&self, department: &str) -> EventClient {
-        let source = self
-            .signer("quality")
-            .channel(channel(self.address(department)), department);
+        let source = config(self.address(department))
+            .signed(self.signer("quality"), department, None)
+            .lazy()
+            .expect("a connection");
         proto::events::event_service_client::EventServiceClient::new(source)
     }
 
@@ -232,11 +229,14 @@ impl Stack {
     /// A channel straight to `department`, each call signed by the gateway's development key
     /// as `caller`, as the gateway forwards calls.
     pub fn as_gateway(&self, department: &str, caller: Caller) -> AsGateway {
-        InterceptedService::new(
-            self.signer(wuye_kit::identity::GATEWAY)
-                .channel(channel(self.address(department)), department),
-            CallAs(caller),
-        )
+        config(self.address(department))
+            .signed(
+                self.signer(wuye_kit::identity::GATEWAY),
+                department,
+                Some(caller),
+            )
+            .lazy()
+            .expect("a connection")
     }
 
     /// The address of the department `name`.
@@ -258,58 +258,32 @@ impl Drop for Stack {
     }
 }
 
-/// Puts a caller into each request, for a [`Signed`] channel to sign.
-#[derive(Clone)]
-pub struct CallAs(pub Caller);
-
-impl Interceptor for CallAs {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        request.extensions_mut().insert(self.0.clone());
-        if let Some(property) = &self.0.property {
-            request.metadata_mut().insert(
-                PROPERTY_HEADER,
-                MetadataValue::try_from(property.as_str()).unwrap(),
-            );
-        }
-        Ok(request)
-    }
-}
-
-pub type AsGateway = InterceptedService<Signed<Channel>, CallAs>;
-pub type Authed = InterceptedService<Channel, Auth>;
-pub type EventClient = proto::events::event_service_client::EventServiceClient<Signed<Channel>>;
+pub type AsGateway = wuye_client::Connection;
+pub type Authed = wuye_client::Connection;
+pub type EventClient =
+    proto::events::event_service_client::EventServiceClient<wuye_client::Connection>;
 pub type ComplaintClient =
     proto::customerservice::complaint_service_client::ComplaintServiceClient<Authed>;
 pub type HouseholdClient =
     proto::customerservice::household_service_client::HouseholdServiceClient<Authed>;
 
-/// Adds a bearer token and the property of the call to every request.
-#[derive(Clone, Default)]
-pub struct Auth {
-    pub token: Option<String>,
-    pub property: Option<String>,
+/// The client configuration of calls to `addr`, plaintext: the tests' calls are never sent
+/// again (what a test checks is what the services answer to one call).
+pub fn config(addr: SocketAddr) -> Config {
+    Config::to(addr).retry(Policy::none())
 }
 
-impl Interceptor for Auth {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(token) = &self.token {
-            let value = MetadataValue::try_from(format!("Bearer {token}")).unwrap();
-            request.metadata_mut().insert("authorization", value);
-        }
-        if let Some(property) = &self.property {
-            request.metadata_mut().insert(
-                PROPERTY_HEADER,
-                MetadataValue::try_from(property.as_str()).unwrap(),
-            );
-        }
-        Ok(request)
-    }
+/// A connection to `addr` with this bearer token and property (none: without the header).
+pub fn authed(addr: SocketAddr, token: Option<String>, property: Option<&str>) -> Authed {
+    let mut config = config(addr);
+    config.token = token;
+    config.property = property.map(str::to_owned);
+    config.lazy().expect("a connection")
 }
 
+/// A bare channel to `addr` (health checks, reflection, raw calls).
 pub fn channel(addr: SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_lazy()
+    config(addr).lazy_channel().expect("a channel")
 }
 
 fn spawn(server: Server, stop: &watch::Sender<bool>) {
@@ -473,13 +447,7 @@ impl Stack {
             Duration::from_secs(3600),
         )
         .expect("dev token");
-        InterceptedService::new(
-            self.channel(),
-            Auth {
-                token: Some(token),
-                property: Some(property.to_owned()),
-            },
-        )
+        self.authed(Some(token), Some(property))
     }
 }
 
@@ -807,24 +775,12 @@ impl Stack {
             Duration::from_secs(3600),
         )
         .expect("dev token");
-        InterceptedService::new(
-            channel(gateway),
-            Auth {
-                token: Some(token),
-                property: Some(property.to_owned()),
-            },
-        )
+        authed(gateway, Some(token), Some(property))
     }
 
     /// A channel through the gateway at `gateway` (not the stack's) as `role` of `property`.
     pub fn via(&self, gateway: SocketAddr, role: &str, property: &str) -> Authed {
-        InterceptedService::new(
-            channel(gateway),
-            Auth {
-                token: Some(self.token(role, &[property])),
-                property: Some(property.to_owned()),
-            },
-        )
+        authed(gateway, Some(self.token(role, &[property])), Some(property))
     }
 }
 
@@ -1018,13 +974,16 @@ pub mod pki {
         }
     }
 
+    /// The client configuration of calls to `https://<addr>` with `tls`, never sent again.
+    pub fn config(addr: SocketAddr, tls: ClientTlsConfig) -> wuye_client::Config {
+        wuye_client::Config::new(format!("https://{addr}"))
+            .tls(tls)
+            .retry(wuye_client::Policy::none())
+    }
+
     /// A lazy channel to `https://<addr>` with `tls`.
     pub fn channel(addr: SocketAddr, tls: ClientTlsConfig) -> Channel {
-        Channel::from_shared(format!("https://{addr}"))
-            .unwrap()
-            .tls_config(tls)
-            .unwrap()
-            .connect_lazy()
+        config(addr, tls).lazy_channel().expect("a channel")
     }
 }
 

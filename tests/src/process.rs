@@ -536,9 +536,7 @@ impl Deployment {
 /// run's CA and presenting the tests' certificate, or plaintext.
 pub fn gateway_channel(addr: SocketAddr, hops: Hops) -> Channel {
     match hops {
-        Hops::Plaintext => Channel::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect_lazy(),
+        Hops::Plaintext => crate::channel(addr),
         Hops::Tls => crate::pki::channel(addr, keys().tls_client()),
     }
 }

@@ -16,7 +16,6 @@ use std::{
 };
 
 use futures::StreamExt;
-use tonic::transport::Channel;
 use wuye_tests::{
     Backend, PROPERTY, both_backends, fresh_postgres_database,
     process::{Processes, authed, authed_as, department_env, free_port, gateway_env, serving},
@@ -83,9 +82,7 @@ async fn a_killed_service_loses_no_acknowledged_complaint_and_no_number(backend:
     serving("customer-service", service).await;
     serving("gateway", gateway).await;
 
-    let channel = Channel::from_shared(format!("http://{gateway}"))
-        .unwrap()
-        .connect_lazy();
+    let channel = wuye_tests::channel(gateway);
     let seen = Arc::new(std::sync::Mutex::new(Seen::default()));
     let acknowledged = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));

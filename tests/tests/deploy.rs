@@ -289,7 +289,6 @@ async fn a_grpc_web_call_through_the_gateway_succeeds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_keys_make_keys_makes_start_production_binaries() {
     use std::time::Duration;
-    use tonic::transport::{Certificate, Channel, ClientTlsConfig};
     use wuye_tests::{
         process::{Processes, base_env, free_port, serving},
         proto::quality::{
@@ -390,11 +389,10 @@ async fn the_keys_make_keys_makes_start_production_binaries() {
     )
     .unwrap();
     let ca = std::fs::read(dir.join("tls/ca.crt")).unwrap();
-    let channel = Channel::from_shared(format!("https://localhost:{}", gateway.port()))
-        .unwrap()
-        .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca)))
-        .unwrap()
-        .connect_lazy();
+    let channel = wuye_client::Config::new(format!("https://localhost:{}", gateway.port()))
+        .ca_pem(ca)
+        .lazy_channel()
+        .unwrap();
     let mut request = tonic::Request::new(ListEscalationsRequest {
         property_id: PROPERTY.into(),
         ..Default::default()

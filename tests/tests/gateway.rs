@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use tonic::{Code, Request};
+use tonic::Code;
 use tonic_types::StatusExt;
 use wuye_gateway::{Claims, KeyAlgorithm, sign_token};
-use wuye_kit::identity::{Caller, GATEWAY, IDENTITY_HEADER, PROPERTY_HEADER, Signer};
+use wuye_kit::identity::{Caller, GATEWAY, IDENTITY_HEADER, Signer};
 use wuye_tests::{
-    Auth, Backend, OTHER_PROPERTY, PROPERTY, Stack, both_backends, channel,
+    Backend, OTHER_PROPERTY, PROPERTY, Stack, both_backends, channel, config,
     proto::{
         customerservice::{
             Channel, Complainant, CreateComplaintRequest, ListComplaintsRequest, Severity,
@@ -54,13 +54,7 @@ fn client(
     token: Option<String>,
     property: &str,
 ) -> ComplaintServiceClient<wuye_tests::Authed> {
-    ComplaintServiceClient::new(tonic::service::interceptor::InterceptedService::new(
-        stack.channel(),
-        Auth {
-            token,
-            property: Some(property.into()),
-        },
-    ))
+    ComplaintServiceClient::new(stack.authed(token, Some(property)))
 }
 
 fn reason(status: &tonic::Status) -> String {
@@ -206,14 +200,7 @@ async fn roles_and_properties_outside_the_policy_are_denied(backend: Backend) {
         (Code::PermissionDenied, "PROPERTY_MISMATCH")
     );
     // No property at all.
-    let mut no_property =
-        ComplaintServiceClient::new(tonic::service::interceptor::InterceptedService::new(
-            stack.channel(),
-            Auth {
-                token: front_desk,
-                property: None,
-            },
-        ));
+    let mut no_property = ComplaintServiceClient::new(stack.authed(front_desk, None));
     let status = no_property
         .list_complaints(list(PROPERTY))
         .await
@@ -235,18 +222,11 @@ async fn services_refuse_calls_around_the_gateway(backend: Backend) {
     let create_path = "/wuye.customerservice.v1.ComplaintService/CreateComplaint";
     let list_path = "/wuye.customerservice.v1.ComplaintService/ListComplaints";
     let direct = |department: &str, identity: Option<String>| {
-        ComplaintServiceClient::with_interceptor(
-            channel(stack.address(department)),
-            move |mut r: Request<()>| {
-                r.metadata_mut()
-                    .insert(PROPERTY_HEADER, PROPERTY.parse().unwrap());
-                if let Some(identity) = &identity {
-                    r.metadata_mut()
-                        .insert(IDENTITY_HEADER, identity.parse().unwrap());
-                }
-                Ok(r)
-            },
-        )
+        let mut config = config(stack.address(department)).property(PROPERTY);
+        if let Some(identity) = identity {
+            config = config.metadata(IDENTITY_HEADER, &identity);
+        }
+        ComplaintServiceClient::new(config.lazy().unwrap())
     };
     let caller = Caller {
         user_id: "u1".into(),
@@ -316,13 +296,11 @@ async fn services_refuse_calls_around_the_gateway(backend: Backend) {
     let user_on_stream = gateway
         .sign(&caller, "customer-service", subscribe)
         .unwrap();
-    let mut events = EventServiceClient::with_interceptor(
-        channel(stack.customer_service),
-        move |mut r: Request<()>| {
-            r.metadata_mut()
-                .insert(IDENTITY_HEADER, user_on_stream.parse().unwrap());
-            Ok(r)
-        },
+    let mut events = EventServiceClient::new(
+        config(stack.customer_service)
+            .metadata(IDENTITY_HEADER, &user_on_stream)
+            .lazy()
+            .unwrap(),
     );
     let status = events
         .subscribe(SubscribeRequest { after_seq: 0 })

@@ -15,12 +15,12 @@ use std::{
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use prost::Message;
-use tonic::{Code, Request, Status};
+use tonic::{Code, Status};
 use tonic_types::StatusExt;
 use wuye_gateway::{Claims, KeyAlgorithm, limits, sign_token};
 use wuye_kit::identity::{Caller, PROPERTY_HEADER};
 use wuye_tests::{
-    Auth, Authed, Backend, OTHER_PROPERTY, PROPERTY, Stack, both_backends, channel,
+    Authed, Backend, OTHER_PROPERTY, PROPERTY, Stack, authed, both_backends, config,
     proto::{
         archives::{
             ListHouseholdFilesRequest, household_file_service_client::HouseholdFileServiceClient,
@@ -502,13 +502,7 @@ fn dev_key() -> Vec<u8> {
 }
 
 fn with_token(gateway: std::net::SocketAddr, token: &str) -> Authed {
-    tonic::service::interceptor::InterceptedService::new(
-        channel(gateway),
-        Auth {
-            token: Some(token.to_owned()),
-            property: Some(PROPERTY.into()),
-        },
-    )
+    authed(gateway, Some(token.to_owned()), Some(PROPERTY))
 }
 
 fn unix_now() -> u64 {
@@ -620,16 +614,14 @@ async fn forged_expired_and_misdirected_calls_are_refused(backend: Backend) {
     // Two properties in the metadata: the gateway authorizes the first and passes on only
     // that one, so a second cannot smuggle another property through.
     let token = stack.token("front_desk", &[PROPERTY]);
-    let mut smuggler =
-        ComplaintServiceClient::with_interceptor(stack.channel(), move |mut r: Request<()>| {
-            let auth = format!("Bearer {token}").parse().unwrap();
-            r.metadata_mut().insert("authorization", auth);
-            r.metadata_mut()
-                .append(PROPERTY_HEADER, PROPERTY.parse().unwrap());
-            r.metadata_mut()
-                .append(PROPERTY_HEADER, OTHER_PROPERTY.parse().unwrap());
-            Ok(r)
-        });
+    let mut smuggler = ComplaintServiceClient::new(
+        config(stack.gateway)
+            .token(token)
+            .metadata(PROPERTY_HEADER, PROPERTY)
+            .metadata(PROPERTY_HEADER, OTHER_PROPERTY)
+            .lazy()
+            .unwrap(),
+    );
     let status = smuggler
         .list_complaints(list(OTHER_PROPERTY))
         .await

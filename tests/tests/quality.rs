@@ -9,7 +9,7 @@ use std::{
 use tonic::Code;
 use tonic_types::StatusExt;
 use wuye_tests::{
-    Auth, Authed, Backend, Killable, OTHER_PROPERTY, PROPERTY, Stack, both_backends, channel,
+    Authed, Backend, Killable, OTHER_PROPERTY, PROPERTY, Stack, authed, both_backends,
     deploy_properties, eventually, properties_of,
     proto::{
         customerservice::{
@@ -507,13 +507,7 @@ fn portfolio_client(
     stack: &Stack,
     gateway: std::net::SocketAddr,
 ) -> PortfolioServiceClient<Authed> {
-    PortfolioServiceClient::new(wuye_tests::Authed::new(
-        channel(gateway),
-        Auth {
-            token: Some(stack.token("hq_viewer", &[])),
-            property: None,
-        },
-    ))
+    PortfolioServiceClient::new(authed(gateway, Some(stack.token("hq_viewer", &[])), None))
 }
 
 async fn portfolio(client: &mut PortfolioServiceClient<Authed>) -> Portfolio {
@@ -752,25 +746,18 @@ async fn a_property_user_sees_only_its_own_portfolio(backend: Backend) {
         (Code::PermissionDenied, "PROPERTY_OUT_OF_SCOPE")
     );
     // The token is for PROPERTY: naming the other in the metadata is refused at the gateway.
-    let mut astray = PortfolioServiceClient::new(wuye_tests::Authed::new(
-        stack.channel(),
-        Auth {
-            token: Some(stack.token("project_manager", &[PROPERTY])),
-            property: Some(OTHER_PROPERTY.into()),
-        },
+    let mut astray = PortfolioServiceClient::new(stack.authed(
+        Some(stack.token("project_manager", &[PROPERTY])),
+        Some(OTHER_PROPERTY),
     ));
     let status = astray.get_portfolio(request(&[])).await.unwrap_err();
     assert_eq!(
         (status.code(), error_reason(&status).as_str()),
         (Code::PermissionDenied, "PROPERTY_OUT_OF_SCOPE")
     );
-    let mut unnamed = PortfolioServiceClient::new(wuye_tests::Authed::new(
-        stack.channel(),
-        Auth {
-            token: Some(stack.token("project_manager", &[PROPERTY])),
-            property: None,
-        },
-    ));
+    let mut unnamed = PortfolioServiceClient::new(
+        stack.authed(Some(stack.token("project_manager", &[PROPERTY])), None),
+    );
     let status = unnamed.get_portfolio(request(&[])).await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
     let status = PortfolioServiceClient::new(stack.as_role("front_desk", PROPERTY))

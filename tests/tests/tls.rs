@@ -21,7 +21,6 @@ use tokio_rustls::{
 };
 use tonic::{
     Code,
-    service::interceptor::InterceptedService,
     transport::{Channel, ClientTlsConfig},
 };
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
@@ -31,7 +30,7 @@ use wuye_kit::{
     server::Server,
 };
 use wuye_tests::{
-    Auth, CallAs, PROPERTY, TlsPostgres, deploy_properties, eventually,
+    Authed, PROPERTY, TlsPostgres, deploy_properties, eventually,
     pki::{self, Ca, Leaf},
     proto::{
         archives::{
@@ -166,19 +165,25 @@ async fn a_department_with_mutual_tls_serves_only_clients_the_ca_signed() {
     let named = |config: ClientTlsConfig| pki::channel(addr, config.domain_name(QUALITY_NAME));
 
     // A client with a certificate of the CA: a real call, with the gateway's signed identity.
-    let mut escalations = EscalationServiceClient::new(InterceptedService::new(
-        wuye_kit::IdentitySettings::default()
-            .signer("gateway", true)
-            .unwrap()
-            .channel(named(ca.client(Some(&gateway))), "quality"),
-        CallAs(Caller {
-            user_id: "q-1".into(),
-            name: "品质专员".into(),
-            role: "quality_officer".into(),
-            property: Some(PROPERTY.into()),
-            ..Default::default()
-        }),
-    ));
+    let caller = Caller {
+        user_id: "q-1".into(),
+        name: "品质专员".into(),
+        role: "quality_officer".into(),
+        property: Some(PROPERTY.into()),
+        ..Default::default()
+    };
+    let mut escalations = EscalationServiceClient::new(
+        pki::config(addr, ca.client(Some(&gateway)).domain_name(QUALITY_NAME))
+            .signed(
+                wuye_kit::IdentitySettings::default()
+                    .signer("gateway", true)
+                    .unwrap(),
+                "quality",
+                Some(caller),
+            )
+            .lazy()
+            .unwrap(),
+    );
     let listed = escalations
         .list_escalations(ListEscalationsRequest {
             property_id: PROPERTY.into(),
@@ -337,9 +342,9 @@ impl TlsStack {
         }
     }
 
-    /// A channel to the gateway over TLS, as an app has it: the CA trusted, no certificate.
-    fn channel(&self) -> Channel {
-        pki::channel(self.gateway, self.ca.client(None))
+    /// Calls to the gateway over TLS, as an app makes them: the CA trusted, no certificate.
+    fn config(&self) -> wuye_client::Config {
+        pki::config(self.gateway, self.ca.client(None))
     }
 
     fn token(&self, role: &str) -> String {
@@ -353,14 +358,12 @@ impl TlsStack {
         .unwrap()
     }
 
-    fn as_role(&self, role: &str) -> InterceptedService<Channel, Auth> {
-        InterceptedService::new(
-            self.channel(),
-            Auth {
-                token: Some(self.token(role)),
-                property: Some(PROPERTY.into()),
-            },
-        )
+    fn as_role(&self, role: &str) -> Authed {
+        self.config()
+            .token(self.token(role))
+            .property(PROPERTY)
+            .lazy()
+            .unwrap()
     }
 }
 
