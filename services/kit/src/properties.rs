@@ -369,7 +369,7 @@ impl Properties {
 
     /// The property a call works on: named by the message's `property_id`, and the one the
     /// gateway authorized the caller for. Departments reach it through [`crate::scope`].
-    pub fn for_call(&self, caller: &Caller, property_id: &str) -> Result<&Property> {
+    pub(crate) fn for_call(&self, caller: &Caller, property_id: &str) -> Result<&Property> {
         if property_id.is_empty() {
             return Err(Error::invalid("property_id", "must not be empty"));
         }
