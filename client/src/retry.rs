@@ -97,33 +97,14 @@ impl Policy {
     }
 }
 
-/// What the client knows of a method from the contracts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Method {
-    /// The field number of the request's `request_id` (0: none).
-    pub request_id: u32,
-    pub read: bool,
-    pub streams_in: bool,
-}
+pub(crate) use wuye_proto::{Method, method};
 
-include!(concat!(env!("OUT_DIR"), "/methods.rs"));
-
-/// The method at `path` (`/wuye.customerservice.v1.ComplaintService/CreateComplaint`).
-pub(crate) fn method(path: &str) -> Option<Method> {
-    METHODS
-        .binary_search_by(|(p, _)| (*p).cmp(path))
-        .ok()
-        .map(|i| METHODS[i].1)
-}
-
-impl Method {
-    /// The idempotency of one call, `body` its gRPC frame.
-    pub fn idempotency(&self, body: &[u8]) -> Idempotency {
-        if self.read || (self.request_id != 0 && carries(body, self.request_id)) {
-            Idempotency::Idempotent
-        } else {
-            Idempotency::Once
-        }
+/// The idempotency of one call of `method`, `body` its gRPC frame.
+pub(crate) fn idempotency(method: &Method, body: &[u8]) -> Idempotency {
+    if method.read || (method.request_id != 0 && carries(body, method.request_id)) {
+        Idempotency::Idempotent
+    } else {
+        Idempotency::Once
     }
 }
 
@@ -236,7 +217,7 @@ pub(crate) async fn send(
     let body = body.collect().await?.to_bytes();
     let mut template = http::Request::from_parts(parts, ());
     let deadline = timeout(template.headers()).map(|t| started + t);
-    let idempotency = method.idempotency(&body);
+    let idempotency = idempotency(&method, &body);
     let mut number = 1;
     let mut request = attempt(&template, &body);
     loop {
