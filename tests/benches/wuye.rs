@@ -215,7 +215,7 @@ async fn proxy(args: &Args, stack: &Stack, complaint_id: &str) {
 }
 
 /// Scenario 3: intake: CreateComplaint through the gateway against the same registration written
-/// straight to a database of its own (customer-service's store, no gRPC): the storage limit.
+/// straight to a database of its own (customer-service's use case, no gRPC): the storage limit.
 async fn intake(args: &Args, backend: Backend) -> anyhow::Result<()> {
     let name = match backend {
         Backend::Sqlite => "SQLite",
@@ -257,7 +257,7 @@ async fn intake(args: &Args, backend: Backend) -> anyhow::Result<()> {
     let limit = Measured::median(storage_runs);
     let share = 100.0 * gateway.per_second / limit.per_second;
     table.row("through the gateway", gateway);
-    table.row("storage limit (store, no gRPC)", limit);
+    table.row("storage limit (use case, no gRPC)", limit);
     table.note(format!(
         "the gateway path reaches {share:.0}% of the storage limit"
     ));
