@@ -363,7 +363,12 @@ mod storage {
                 Arc::new(SystemClock),
                 tokio::sync::watch::channel(false).1,
             );
-            let keyring = ServiceSettings::default().keyring(wuye_customer_service::NAME)?;
+            // Development, as the harness: the public keyring seals the benchmark's data.
+            let development = ServiceSettings {
+                dev: true,
+                ..ServiceSettings::default()
+            };
+            let keyring = development.keyring(wuye_customer_service::NAME)?;
             let properties = deploy_properties();
             let service = CustomerService::new(
                 SealedDb::new(db, keyring),
