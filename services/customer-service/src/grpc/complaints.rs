@@ -25,41 +25,47 @@ use crate::{
 
 const MAX_REQUEST_ID: usize = 100;
 
-/// The steps of a complaint's life (CMP-5), each declared once: its RPC, its messages, and
-/// the checks and domain [`Step`] of its request (`$r`, its violations `$v`). The handler
-/// establishes the scope, requires the complaint id after the step's own checks, and takes
-/// the step. `#[tonic::async_trait]` leaves macro items alone, so the macro writes the
-/// signature it would have written.
-macro_rules! steps {
-    ($($rpc:ident($req:ident) -> $resp:ident |$r:ident, $v:ident| $step:block)+) => {$(
-        fn $rpc<'life0, 'async_trait>(
-            &'life0 self,
-            request: Request<pb::$req>,
-        ) -> std::pin::Pin<Box<
-            dyn std::future::Future<Output = Result<Response<pb::$resp>, Status>> + Send + 'async_trait,
-        >>
-        where
-            'life0: 'async_trait,
-            Self: 'async_trait,
-        {
-            Box::pin(async move {
-                let (scope, $r) = self.properties.scope(request)?;
-                let mut $v = Violations::new();
-                let step: Step = $step;
-                $v.required_text("complaint_id", &$r.complaint_id, 64);
-                $v.check()?;
-                let complaint = app::take_step(self, &scope, &$r.complaint_id, step).await?;
-                Ok::<_, Status>(Response::new(pb::$resp {
-                    complaint: Some(complaint.into()),
-                }))
-            })
+/// The service from a table. The steps of a complaint's life (CMP-5) are each declared once:
+/// its RPC, its messages, and the checks and domain [`Step`] of its request (`$r`, its
+/// violations `$v`); the handler establishes the scope, requires the complaint id after the
+/// step's own checks, and takes the step. Any other RPC calls the function named.
+macro_rules! complaint_service {
+    (
+        steps { $($rpc:ident($req:ident) -> $resp:ident |$r:ident, $v:ident| $step:block)+ }
+        calls { $($call:ident($call_req:ident) -> $call_resp:ident = $handler:ident;)+ }
+    ) => {
+        #[tonic::async_trait]
+        impl ComplaintService for CustomerService {
+            $(
+                async fn $rpc(
+                    &self,
+                    request: Request<pb::$req>,
+                ) -> Result<Response<pb::$resp>, Status> {
+                    let (scope, $r) = self.properties.scope(request)?;
+                    let mut $v = Violations::new();
+                    let step: Step = $step;
+                    $v.required_text("complaint_id", &$r.complaint_id, 64);
+                    $v.check()?;
+                    let complaint = app::take_step(self, &scope, &$r.complaint_id, step).await?;
+                    Ok(Response::new(pb::$resp {
+                        complaint: Some(complaint.into()),
+                    }))
+                }
+            )+
+            $(
+                async fn $call(
+                    &self,
+                    request: Request<pb::$call_req>,
+                ) -> Result<Response<pb::$call_resp>, Status> {
+                    $handler(self, request).await
+                }
+            )+
         }
-    )+};
+    };
 }
 
-#[tonic::async_trait]
-impl ComplaintService for CustomerService {
-    steps! {
+complaint_service! {
+    steps {
         send_to_team(SendToTeamRequest) -> SendToTeamResponse |r, v| {
             v.required_text("team", &r.team, rules::MAX_TEAM);
             v.max_text("note", &r.note, rules::MAX_NOTE);
@@ -112,291 +118,307 @@ impl ComplaintService for CustomerService {
         }
     }
 
-    async fn create_complaint(
-        &self,
-        request: Request<pb::CreateComplaintRequest>,
-    ) -> Result<Response<pb::CreateComplaintResponse>, Status> {
-        let (scope, req) = self.properties.scope(request)?;
-        let request_id = RequestId::new(scope.caller(), &req.request_id, &req);
-        check_role(&scope.actor(), Action::Register)?;
-        let mut v = Violations::new();
-        v.required_text("request_id", &req.request_id, MAX_REQUEST_ID);
-        let channel = from_proto::<pb::Channel, Channel>(req.channel);
-        if channel.is_none() {
-            v.add("channel", "must be one of letter, phone, fax, visit, app");
-        }
-        let severity = from_proto::<pb::Severity, Severity>(req.severity);
-        if severity.is_none() {
-            v.add("severity", "must be one of minor, general, serious");
-        }
-        let complainant = person(
-            "complainant",
-            req.complainant.unwrap_or_default(),
-            true,
-            &mut v,
+    calls {
+        create_complaint(CreateComplaintRequest) -> CreateComplaintResponse = create_complaint;
+        get_complaint(GetComplaintRequest) -> GetComplaintResponse = get_complaint;
+        list_complaints(ListComplaintsRequest) -> ListComplaintsResponse = list_complaints;
+        list_overdue_complaints(ListOverdueComplaintsRequest)
+            -> ListOverdueComplaintsResponse = list_overdue_complaints;
+        record_escalation_state(RecordEscalationStateRequest)
+            -> RecordEscalationStateResponse = record_escalation_state;
+        render_complaint_form(RenderComplaintFormRequest)
+            -> RenderComplaintFormResponse = render_complaint_form;
+        get_complaint_analysis(GetComplaintAnalysisRequest)
+            -> GetComplaintAnalysisResponse = get_complaint_analysis;
+        log_contact(LogContactRequest) -> LogContactResponse = log_contact;
+        list_contact_log(ListContactLogRequest) -> ListContactLogResponse = list_contact_log;
+        open_corrective_action(OpenCorrectiveActionRequest)
+            -> OpenCorrectiveActionResponse = open_corrective_action;
+        record_corrective_measures(RecordCorrectiveMeasuresRequest)
+            -> RecordCorrectiveMeasuresResponse = record_corrective_measures;
+        verify_corrective_action(VerifyCorrectiveActionRequest)
+            -> VerifyCorrectiveActionResponse = verify_corrective_action;
+        list_corrective_actions(ListCorrectiveActionsRequest)
+            -> ListCorrectiveActionsResponse = list_corrective_actions;
+    }
+}
+
+async fn create_complaint(
+    cs: &CustomerService,
+    request: Request<pb::CreateComplaintRequest>,
+) -> Result<Response<pb::CreateComplaintResponse>, Status> {
+    let (scope, req) = cs.properties.scope(request)?;
+    let request_id = RequestId::new(scope.caller(), &req.request_id, &req);
+    check_role(&scope.actor(), Action::Register)?;
+    let mut v = Violations::new();
+    v.required_text("request_id", &req.request_id, MAX_REQUEST_ID);
+    let channel = from_proto::<pb::Channel, Channel>(req.channel);
+    if channel.is_none() {
+        v.add("channel", "must be one of letter, phone, fax, visit, app");
+    }
+    let severity = from_proto::<pb::Severity, Severity>(req.severity);
+    if severity.is_none() {
+        v.add("severity", "must be one of minor, general, serious");
+    }
+    let complainant = person(
+        "complainant",
+        req.complainant.unwrap_or_default(),
+        true,
+        &mut v,
+    );
+    v.required_text("category", &req.category, rules::MAX_CATEGORY);
+    v.required_text("description", &req.description, rules::MAX_DESCRIPTION);
+    v.max_text("unit_id", &req.unit_id, 64);
+    if req.contact_number < 0 {
+        v.add(
+            "contact_number",
+            "must be a number of the call and visit log",
         );
-        v.required_text("category", &req.category, rules::MAX_CATEGORY);
-        v.required_text("description", &req.description, rules::MAX_DESCRIPTION);
-        v.max_text("unit_id", &req.unit_id, 64);
-        if req.contact_number < 0 {
-            v.add(
-                "contact_number",
-                "must be a number of the call and visit log",
+    }
+    v.check()?;
+    let (Some(channel), Some(severity)) = (channel, severity) else {
+        unreachable!("checked above");
+    };
+    let registration = Registration {
+        channel,
+        complainant,
+        unit_id: (!req.unit_id.is_empty()).then_some(req.unit_id),
+        category: req.category,
+        description: req.description,
+        severity,
+        note: String::new(),
+    };
+    let contact_number = (req.contact_number > 0).then_some(req.contact_number);
+    let complaint = app::create(cs, &scope, &request_id, contact_number, registration).await?;
+    Ok(Response::new(pb::CreateComplaintResponse {
+        complaint: Some(complaint.into()),
+    }))
+}
+
+async fn get_complaint(
+    cs: &CustomerService,
+    request: Request<pb::GetComplaintRequest>,
+) -> Result<Response<pb::GetComplaintResponse>, Status> {
+    let (scope, req) = cs.properties.scope(request)?;
+    let complaint = match (req.complaint_id.is_empty(), req.number) {
+        (false, 0) => app::get(cs, &scope, &req.complaint_id).await?,
+        (true, n) if n > 0 => app::get_by_number(cs, &scope, n).await?,
+        _ => {
+            return Err(
+                Error::invalid("complaint_id", "give either complaint_id or number").into(),
             );
         }
-        v.check()?;
-        let (Some(channel), Some(severity)) = (channel, severity) else {
-            unreachable!("checked above");
-        };
-        let registration = Registration {
-            channel,
-            complainant,
-            unit_id: (!req.unit_id.is_empty()).then_some(req.unit_id),
-            category: req.category,
-            description: req.description,
-            severity,
-            note: String::new(),
-        };
-        let contact_number = (req.contact_number > 0).then_some(req.contact_number);
-        let complaint =
-            app::create(self, &scope, &request_id, contact_number, registration).await?;
-        Ok(Response::new(pb::CreateComplaintResponse {
-            complaint: Some(complaint.into()),
-        }))
-    }
+    };
+    Ok(Response::new(pb::GetComplaintResponse {
+        complaint: Some(complaint.into()),
+    }))
+}
 
-    async fn get_complaint(
-        &self,
-        request: Request<pb::GetComplaintRequest>,
-    ) -> Result<Response<pb::GetComplaintResponse>, Status> {
-        let (scope, req) = self.properties.scope(request)?;
-        let complaint = match (req.complaint_id.is_empty(), req.number) {
-            (false, 0) => app::get(self, &scope, &req.complaint_id).await?,
-            (true, n) if n > 0 => app::get_by_number(self, &scope, n).await?,
-            _ => {
-                return Err(
-                    Error::invalid("complaint_id", "give either complaint_id or number").into(),
-                );
-            }
-        };
-        Ok(Response::new(pb::GetComplaintResponse {
-            complaint: Some(complaint.into()),
-        }))
+async fn list_complaints(
+    cs: &CustomerService,
+    request: Request<pb::ListComplaintsRequest>,
+) -> Result<Response<pb::ListComplaintsResponse>, Status> {
+    let (scope, req) = cs.properties.scope(request)?;
+    let mut v = Violations::new();
+    let state = from_proto::<pb::ComplaintState, State>(req.state);
+    if state.is_none() && req.state != 0 {
+        v.add("state", "is not a complaint state");
     }
+    let severity = from_proto::<pb::Severity, Severity>(req.severity);
+    if severity.is_none() && req.severity != 0 {
+        v.add("severity", "is not a severity");
+    }
+    v.check()?;
+    let limit = page::page_size(req.page_size)?;
+    let filter = Filter {
+        state,
+        severity,
+        before_number: page::after(&req.page_token)?,
+    };
+    let complaints = app::list(cs, &scope, &filter, limit).await?;
+    Ok(Response::new(pb::ListComplaintsResponse {
+        next_page_token: page::next_token(&complaints, limit, |c| c.number),
+        complaints: complaints.into_iter().map(Into::into).collect(),
+    }))
+}
 
-    async fn list_complaints(
-        &self,
-        request: Request<pb::ListComplaintsRequest>,
-    ) -> Result<Response<pb::ListComplaintsResponse>, Status> {
-        let (scope, req) = self.properties.scope(request)?;
-        let mut v = Violations::new();
-        let state = from_proto::<pb::ComplaintState, State>(req.state);
-        if state.is_none() && req.state != 0 {
-            v.add("state", "is not a complaint state");
+async fn list_overdue_complaints(
+    cs: &CustomerService,
+    request: Request<pb::ListOverdueComplaintsRequest>,
+) -> Result<Response<pb::ListOverdueComplaintsResponse>, Status> {
+    let (scope, req) = cs.properties.scope(request)?;
+    let limit = page::page_size(req.page_size)?;
+    // The key of a page: the reply deadline and the number of its last complaint.
+    let after = match page::after_time_and_id(&req.page_token)? {
+        Some((due, number)) => Some((due, number.parse().map_err(|_| page::bad_token())?)),
+        None => None,
+    };
+    let complaints = app::list_overdue(cs, &scope, after, limit).await?;
+    Ok(Response::new(pb::ListOverdueComplaintsResponse {
+        next_page_token: page::next_token(&complaints, limit, |c| {
+            page::time_and_id(c.reply_due_at, &c.number.to_string())
+        }),
+        complaints: complaints.into_iter().map(Into::into).collect(),
+    }))
+}
+
+async fn record_escalation_state(
+    cs: &CustomerService,
+    request: Request<pb::RecordEscalationStateRequest>,
+) -> Result<Response<pb::RecordEscalationStateResponse>, Status> {
+    // ESC-3 refuses the role before the property is looked at, as it always has.
+    require_escalation_recorder(&identity::caller(&request)?)?;
+    let (scope, req) = cs.properties.scope(request)?;
+    let mut v = Violations::new();
+    let state = from_proto::<pb::EscalationState, EscalationState>(req.state);
+    if state.is_none() {
+        v.add("state", "is not an escalation state");
+    }
+    v.max_text("decision", &req.decision, rules::MAX_NOTE);
+    v.check()?;
+    let state = state.unwrap_or(EscalationState::Received);
+    let complaint =
+        app::record_escalation(cs, &scope, &req.complaint_id, state, req.decision).await?;
+    Ok(Response::new(pb::RecordEscalationStateResponse {
+        complaint: Some(complaint.into()),
+    }))
+}
+
+async fn render_complaint_form(
+    cs: &CustomerService,
+    request: Request<pb::RenderComplaintFormRequest>,
+) -> Result<Response<pb::RenderComplaintFormResponse>, Status> {
+    let (scope, req) = cs.properties.scope(request)?;
+    let form = app::form(cs, &scope, &req.complaint_id).await?;
+    Ok(Response::new(pb::RenderComplaintFormResponse {
+        document: Some(wuye_kit::document::html_document(form.file_name, form.html)),
+    }))
+}
+
+async fn get_complaint_analysis(
+    cs: &CustomerService,
+    request: Request<pb::GetComplaintAnalysisRequest>,
+) -> Result<Response<pb::GetComplaintAnalysisResponse>, Status> {
+    let (scope, req) = cs.properties.scope(request)?;
+    if !(2000..=2100).contains(&req.year) {
+        return Err(Error::invalid("year", "must be between 2000 and 2100").into());
+    }
+    let analysis = app::analysis(cs, &scope, req.year, req.half).await?;
+    Ok(Response::new(pb::GetComplaintAnalysisResponse {
+        analysis: Some(analysis.into()),
+    }))
+}
+
+async fn log_contact(
+    cs: &CustomerService,
+    request: Request<pb::LogContactRequest>,
+) -> Result<Response<pb::LogContactResponse>, Status> {
+    let (scope, req) = cs.properties.scope(request)?;
+    let request_id = RequestId::new(scope.caller(), &req.request_id, &req);
+    let mut v = Violations::new();
+    v.required_text("request_id", &req.request_id, MAX_REQUEST_ID);
+    let channel = from_proto::<pb::Channel, Channel>(req.channel);
+    if channel.is_none() {
+        v.add("channel", "must be one of letter, phone, fax, visit, app");
+    }
+    let kind = from_proto::<pb::ContactKind, ContactKind>(req.kind);
+    match kind {
+        None => v.add("kind", "must be inquiry, repair, suggestion or praise"),
+        Some(ContactKind::Complaint) => {
+            v.add("kind", "a complaint is registered with CreateComplaint")
         }
-        let severity = from_proto::<pb::Severity, Severity>(req.severity);
-        if severity.is_none() && req.severity != 0 {
-            v.add("severity", "is not a severity");
-        }
-        v.check()?;
-        let limit = page::page_size(req.page_size)?;
-        let filter = Filter {
-            state,
-            severity,
-            before_number: page::after(&req.page_token)?,
-        };
-        let complaints = app::list(self, &scope, &filter, limit).await?;
-        Ok(Response::new(pb::ListComplaintsResponse {
-            next_page_token: page::next_token(&complaints, limit, |c| c.number),
-            complaints: complaints.into_iter().map(Into::into).collect(),
-        }))
+        Some(_) => {}
     }
+    let caller = person("caller", req.caller.unwrap_or_default(), false, &mut v);
+    v.required_text("summary", &req.summary, rules::MAX_DESCRIPTION);
+    v.max_text("unit_id", &req.unit_id, 64);
+    v.check()?;
+    let contact = Contact {
+        channel: channel.unwrap_or(Channel::Phone),
+        kind: kind.unwrap_or(ContactKind::Inquiry),
+        caller,
+        unit_id: (!req.unit_id.is_empty()).then_some(req.unit_id),
+        summary: req.summary,
+    };
+    let entry = contact_app::log(cs, &scope, &request_id, contact).await?;
+    Ok(Response::new(pb::LogContactResponse {
+        entry: Some(entry.into()),
+    }))
+}
 
-    async fn list_overdue_complaints(
-        &self,
-        request: Request<pb::ListOverdueComplaintsRequest>,
-    ) -> Result<Response<pb::ListOverdueComplaintsResponse>, Status> {
-        let (scope, req) = self.properties.scope(request)?;
-        let limit = page::page_size(req.page_size)?;
-        // The key of a page: the reply deadline and the number of its last complaint.
-        let after = match page::after_time_and_id(&req.page_token)? {
-            Some((due, number)) => Some((due, number.parse().map_err(|_| page::bad_token())?)),
-            None => None,
-        };
-        let complaints = app::list_overdue(self, &scope, after, limit).await?;
-        Ok(Response::new(pb::ListOverdueComplaintsResponse {
-            next_page_token: page::next_token(&complaints, limit, |c| {
-                page::time_and_id(c.reply_due_at, &c.number.to_string())
-            }),
-            complaints: complaints.into_iter().map(Into::into).collect(),
-        }))
-    }
+async fn list_contact_log(
+    cs: &CustomerService,
+    request: Request<pb::ListContactLogRequest>,
+) -> Result<Response<pb::ListContactLogResponse>, Status> {
+    let (scope, req) = cs.properties.scope(request)?;
+    let limit = page::page_size(req.page_size)?;
+    let before = page::after(&req.page_token)?;
+    let entries = contact_app::list(cs, &scope, before, limit).await?;
+    Ok(Response::new(pb::ListContactLogResponse {
+        next_page_token: page::next_token(&entries, limit, |e| e.number),
+        entries: entries.into_iter().map(Into::into).collect(),
+    }))
+}
 
-    async fn record_escalation_state(
-        &self,
-        request: Request<pb::RecordEscalationStateRequest>,
-    ) -> Result<Response<pb::RecordEscalationStateResponse>, Status> {
-        // ESC-3 refuses the role before the property is looked at, as it always has.
-        require_escalation_recorder(&identity::caller(&request)?)?;
-        let (scope, req) = self.properties.scope(request)?;
-        let mut v = Violations::new();
-        let state = from_proto::<pb::EscalationState, EscalationState>(req.state);
-        if state.is_none() {
-            v.add("state", "is not an escalation state");
-        }
-        v.max_text("decision", &req.decision, rules::MAX_NOTE);
-        v.check()?;
-        let state = state.unwrap_or(EscalationState::Received);
-        let complaint =
-            app::record_escalation(self, &scope, &req.complaint_id, state, req.decision).await?;
-        Ok(Response::new(pb::RecordEscalationStateResponse {
-            complaint: Some(complaint.into()),
-        }))
-    }
+async fn open_corrective_action(
+    cs: &CustomerService,
+    request: Request<pb::OpenCorrectiveActionRequest>,
+) -> Result<Response<pb::OpenCorrectiveActionResponse>, Status> {
+    let (scope, req) = cs.properties.scope(request)?;
+    let request_id = RequestId::new(scope.caller(), &req.request_id, &req);
+    let mut v = Violations::new();
+    v.required_text("request_id", &req.request_id, MAX_REQUEST_ID);
+    v.required_text("complaint_id", &req.complaint_id, 64);
+    v.required_text("problem", &req.problem, rules::MAX_NOTE);
+    v.check()?;
+    let action =
+        corrective_app::open(cs, &scope, &request_id, req.complaint_id, req.problem).await?;
+    Ok(Response::new(pb::OpenCorrectiveActionResponse {
+        action: Some(action.into()),
+    }))
+}
 
-    async fn render_complaint_form(
-        &self,
-        request: Request<pb::RenderComplaintFormRequest>,
-    ) -> Result<Response<pb::RenderComplaintFormResponse>, Status> {
-        let (scope, req) = self.properties.scope(request)?;
-        let form = app::form(self, &scope, &req.complaint_id).await?;
-        Ok(Response::new(pb::RenderComplaintFormResponse {
-            document: Some(wuye_kit::document::html_document(form.file_name, form.html)),
-        }))
-    }
+async fn record_corrective_measures(
+    cs: &CustomerService,
+    request: Request<pb::RecordCorrectiveMeasuresRequest>,
+) -> Result<Response<pb::RecordCorrectiveMeasuresResponse>, Status> {
+    let (scope, req) = cs.properties.scope(request)?;
+    let mut v = Violations::new();
+    v.required_text("measures", &req.measures, rules::MAX_NOTE);
+    v.check()?;
+    let action = corrective_app::act(cs, &scope, &req.action_id, req.measures).await?;
+    Ok(Response::new(pb::RecordCorrectiveMeasuresResponse {
+        action: Some(action.into()),
+    }))
+}
 
-    async fn get_complaint_analysis(
-        &self,
-        request: Request<pb::GetComplaintAnalysisRequest>,
-    ) -> Result<Response<pb::GetComplaintAnalysisResponse>, Status> {
-        let (scope, req) = self.properties.scope(request)?;
-        if !(2000..=2100).contains(&req.year) {
-            return Err(Error::invalid("year", "must be between 2000 and 2100").into());
-        }
-        let analysis = app::analysis(self, &scope, req.year, req.half).await?;
-        Ok(Response::new(pb::GetComplaintAnalysisResponse {
-            analysis: Some(analysis.into()),
-        }))
-    }
+async fn verify_corrective_action(
+    cs: &CustomerService,
+    request: Request<pb::VerifyCorrectiveActionRequest>,
+) -> Result<Response<pb::VerifyCorrectiveActionResponse>, Status> {
+    let (scope, req) = cs.properties.scope(request)?;
+    let mut v = Violations::new();
+    v.required_text("verification", &req.verification, rules::MAX_NOTE);
+    v.check()?;
+    let action =
+        corrective_app::verify(cs, &scope, &req.action_id, req.effective, req.verification).await?;
+    Ok(Response::new(pb::VerifyCorrectiveActionResponse {
+        action: Some(action.into()),
+    }))
+}
 
-    async fn log_contact(
-        &self,
-        request: Request<pb::LogContactRequest>,
-    ) -> Result<Response<pb::LogContactResponse>, Status> {
-        let (scope, req) = self.properties.scope(request)?;
-        let request_id = RequestId::new(scope.caller(), &req.request_id, &req);
-        let mut v = Violations::new();
-        v.required_text("request_id", &req.request_id, MAX_REQUEST_ID);
-        let channel = from_proto::<pb::Channel, Channel>(req.channel);
-        if channel.is_none() {
-            v.add("channel", "must be one of letter, phone, fax, visit, app");
-        }
-        let kind = from_proto::<pb::ContactKind, ContactKind>(req.kind);
-        match kind {
-            None => v.add("kind", "must be inquiry, repair, suggestion or praise"),
-            Some(ContactKind::Complaint) => {
-                v.add("kind", "a complaint is registered with CreateComplaint")
-            }
-            Some(_) => {}
-        }
-        let caller = person("caller", req.caller.unwrap_or_default(), false, &mut v);
-        v.required_text("summary", &req.summary, rules::MAX_DESCRIPTION);
-        v.max_text("unit_id", &req.unit_id, 64);
-        v.check()?;
-        let contact = Contact {
-            channel: channel.unwrap_or(Channel::Phone),
-            kind: kind.unwrap_or(ContactKind::Inquiry),
-            caller,
-            unit_id: (!req.unit_id.is_empty()).then_some(req.unit_id),
-            summary: req.summary,
-        };
-        let entry = contact_app::log(self, &scope, &request_id, contact).await?;
-        Ok(Response::new(pb::LogContactResponse {
-            entry: Some(entry.into()),
-        }))
-    }
-
-    async fn list_contact_log(
-        &self,
-        request: Request<pb::ListContactLogRequest>,
-    ) -> Result<Response<pb::ListContactLogResponse>, Status> {
-        let (scope, req) = self.properties.scope(request)?;
-        let limit = page::page_size(req.page_size)?;
-        let before = page::after(&req.page_token)?;
-        let entries = contact_app::list(self, &scope, before, limit).await?;
-        Ok(Response::new(pb::ListContactLogResponse {
-            next_page_token: page::next_token(&entries, limit, |e| e.number),
-            entries: entries.into_iter().map(Into::into).collect(),
-        }))
-    }
-
-    async fn open_corrective_action(
-        &self,
-        request: Request<pb::OpenCorrectiveActionRequest>,
-    ) -> Result<Response<pb::OpenCorrectiveActionResponse>, Status> {
-        let (scope, req) = self.properties.scope(request)?;
-        let request_id = RequestId::new(scope.caller(), &req.request_id, &req);
-        let mut v = Violations::new();
-        v.required_text("request_id", &req.request_id, MAX_REQUEST_ID);
-        v.required_text("complaint_id", &req.complaint_id, 64);
-        v.required_text("problem", &req.problem, rules::MAX_NOTE);
-        v.check()?;
-        let action =
-            corrective_app::open(self, &scope, &request_id, req.complaint_id, req.problem).await?;
-        Ok(Response::new(pb::OpenCorrectiveActionResponse {
-            action: Some(action.into()),
-        }))
-    }
-
-    async fn record_corrective_measures(
-        &self,
-        request: Request<pb::RecordCorrectiveMeasuresRequest>,
-    ) -> Result<Response<pb::RecordCorrectiveMeasuresResponse>, Status> {
-        let (scope, req) = self.properties.scope(request)?;
-        let mut v = Violations::new();
-        v.required_text("measures", &req.measures, rules::MAX_NOTE);
-        v.check()?;
-        let action = corrective_app::act(self, &scope, &req.action_id, req.measures).await?;
-        Ok(Response::new(pb::RecordCorrectiveMeasuresResponse {
-            action: Some(action.into()),
-        }))
-    }
-
-    async fn verify_corrective_action(
-        &self,
-        request: Request<pb::VerifyCorrectiveActionRequest>,
-    ) -> Result<Response<pb::VerifyCorrectiveActionResponse>, Status> {
-        let (scope, req) = self.properties.scope(request)?;
-        let mut v = Violations::new();
-        v.required_text("verification", &req.verification, rules::MAX_NOTE);
-        v.check()?;
-        let action = corrective_app::verify(
-            self,
-            &scope,
-            &req.action_id,
-            req.effective,
-            req.verification,
-        )
-        .await?;
-        Ok(Response::new(pb::VerifyCorrectiveActionResponse {
-            action: Some(action.into()),
-        }))
-    }
-
-    async fn list_corrective_actions(
-        &self,
-        request: Request<pb::ListCorrectiveActionsRequest>,
-    ) -> Result<Response<pb::ListCorrectiveActionsResponse>, Status> {
-        let (scope, req) = self.properties.scope(request)?;
-        let limit = page::page_size(req.page_size)?;
-        let before: Option<String> = page::after(&req.page_token)?;
-        let actions =
-            corrective_app::list(self, &scope, req.open_only, before.as_deref(), limit).await?;
-        Ok(Response::new(pb::ListCorrectiveActionsResponse {
-            next_page_token: page::next_token(&actions, limit, |a| a.id.clone()),
-            actions: actions.into_iter().map(Into::into).collect(),
-        }))
-    }
+async fn list_corrective_actions(
+    cs: &CustomerService,
+    request: Request<pb::ListCorrectiveActionsRequest>,
+) -> Result<Response<pb::ListCorrectiveActionsResponse>, Status> {
+    let (scope, req) = cs.properties.scope(request)?;
+    let limit = page::page_size(req.page_size)?;
+    let before: Option<String> = page::after(&req.page_token)?;
+    let actions = corrective_app::list(cs, &scope, req.open_only, before.as_deref(), limit).await?;
+    Ok(Response::new(pb::ListCorrectiveActionsResponse {
+        next_page_token: page::next_token(&actions, limit, |a| a.id.clone()),
+        actions: actions.into_iter().map(Into::into).collect(),
+    }))
 }
 
 /// The service's own check of who may take a step, beside the gateway's policy.
