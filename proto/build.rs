@@ -39,15 +39,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out.join("wuye_descriptor.bin"),
         compiler.encode_file_descriptor_set(),
     )?;
-    fs::write(
-        out.join("personal.rs"),
-        concealing(&compiler.descriptor_pool())?,
-    )?;
-    fs::write(out.join("scoped.rs"), scoped(&compiler.descriptor_pool())?)?;
-    fs::write(
-        out.join("methods.rs"),
-        methods(&compiler.descriptor_pool())?,
-    )?;
+    // One pool, read once, for the three generated files.
+    let pool = compiler.descriptor_pool();
+    fs::write(out.join("personal.rs"), concealing(&pool)?)?;
+    fs::write(out.join("scoped.rs"), scoped(&pool)?)?;
+    fs::write(out.join("methods.rs"), methods(&pool)?)?;
     // Decode errors are the sender's bad input (src/codec.rs).
     tonic_prost_build::configure()
         .codec_path("crate::codec::WuyeCodec")
