@@ -213,6 +213,7 @@ async fn a_connection_says_who_calls_and_for_which_property() {
     assert_eq!(seen("x-wuye-property"), ["p-1", "p-2"]);
 
     let caller = wuye_kit::identity::Caller {
+        post_id: String::new(),
         property: Some("p-3".into()),
         ..Default::default()
     };
@@ -229,6 +230,7 @@ async fn a_connection_says_who_calls_and_for_which_property() {
         .signer("gateway", true)
         .unwrap();
     let caller = wuye_kit::identity::Caller {
+        post_id: String::new(),
         user_id: "u-1".into(),
         property: Some("p-4".into()),
         ..Default::default()

@@ -215,6 +215,7 @@ pub fn check_metadata(
     let property = headers.get(PROPERTY_HEADER).and_then(|v| v.to_str().ok());
     let property = policy.authorize(method, &user, property)?;
     Ok(Caller {
+        post_id: String::new(),
         in_full: policy.in_full(method, &user.role),
         user_id: user.user_id,
         name: user.name,

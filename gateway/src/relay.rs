@@ -233,6 +233,7 @@ impl Relay {
     fn signed<T>(&self, message: T, property: Option<&str>) -> Request<T> {
         let mut request = Request::new(message);
         request.extensions_mut().insert(Caller {
+            post_id: String::new(),
             user_id: "gateway-relay".into(),
             name: "escalation relay".into(),
             role: SERVICE_ROLE.into(),

@@ -315,6 +315,7 @@ async fn complaints(stack: &Stack, n: usize) -> Vec<String> {
 /// clerk, as the gateway would forward it.
 fn direct(stack: &Stack) -> AsGateway {
     let caller = Caller {
+        post_id: String::new(),
         user_id: "front_desk-1".into(),
         name: "测试员".into(),
         role: "front_desk".into(),
@@ -382,6 +383,7 @@ mod storage {
         pub async fn register(&self, request_id: &str) -> Result<(), Status> {
             let (service, properties) = &*self.0;
             let caller = Caller {
+                post_id: String::new(),
                 user_id: "front_desk-1".into(),
                 name: "测试员".into(),
                 role: "front_desk".into(),
@@ -1155,6 +1157,7 @@ mod portfolio {
         };
 
         let signed = move |property: &str| Caller {
+            post_id: String::new(),
             user_id: "gateway-portfolio".into(),
             name: "headquarters portfolio".into(),
             role: "service".into(),

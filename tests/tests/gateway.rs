@@ -229,6 +229,7 @@ async fn services_refuse_calls_around_the_gateway(backend: Backend) {
         ComplaintServiceClient::new(config.lazy().unwrap())
     };
     let caller = Caller {
+        post_id: String::new(),
         user_id: "u1".into(),
         name: "王芳".into(),
         role: "front_desk".into(),

@@ -403,6 +403,7 @@ fn direct(stack: &Stack) -> ComplaintServiceClient<wuye_tests::AsGateway> {
     ComplaintServiceClient::new(stack.as_gateway(
         "customer-service",
         Caller {
+            post_id: String::new(),
             user_id: "u1".into(),
             name: "王芳".into(),
             role: "front_desk".into(),

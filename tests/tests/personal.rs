@@ -264,6 +264,7 @@ async fn phone_numbers_are_shown_in_full_only_to_the_posts_that_need_them(backen
     // A department decides by the identity alone: one that shows nothing in full (as any
     // identity the policy did not widen) gets the number masked, whatever the role.
     let caller = Caller {
+        post_id: String::new(),
         user_id: "u1".into(),
         name: "王芳".into(),
         role: "front_desk".into(),

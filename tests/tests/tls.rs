@@ -166,6 +166,7 @@ async fn a_department_with_mutual_tls_serves_only_clients_the_ca_signed() {
 
     // A client with a certificate of the CA: a real call, with the gateway's signed identity.
     let caller = Caller {
+        post_id: String::new(),
         user_id: "q-1".into(),
         name: "品质专员".into(),
         role: "quality_officer".into(),

@@ -110,6 +110,7 @@ async fn undecodable_messages_are_invalid_arguments_at_the_gateway_and_every_dep
             let through = send(stack.as_role(role, PROPERTY), path, body).await;
             assert_eq!(through.code(), Code::InvalidArgument, "{path}: {through:?}");
             let caller = Caller {
+                post_id: String::new(),
                 user_id: "u1".into(),
                 name: "测试员".into(),
                 role: role.into(),

@@ -114,6 +114,7 @@ impl PortfolioServer {
     fn signed<T>(&self, message: T, property: Option<&str>) -> Request<T> {
         let mut request = Request::new(message);
         request.extensions_mut().insert(Caller {
+            post_id: String::new(),
             user_id: "gateway-portfolio".into(),
             name: "headquarters portfolio".into(),
             role: wuye_kit::identity::SERVICE_ROLE.into(),

@@ -2,6 +2,7 @@ use super::*;
 
 fn caller(role: &str, property: Option<&str>) -> Caller {
     Caller {
+        post_id: String::new(),
         user_id: "u".into(),
         name: "u".into(),
         role: role.into(),

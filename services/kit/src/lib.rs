@@ -24,6 +24,7 @@ pub mod scope;
 pub mod seal;
 pub mod sealed;
 pub mod server;
+pub mod staff;
 pub mod telemetry;
 pub mod time;
 pub mod tls;

@@ -31,16 +31,21 @@ pub const PROPERTY_HEADER: &str = "x-wuye-property";
 pub const GATEWAY: &str = "gateway";
 /// The role of a wuye component calling as itself.
 pub const SERVICE_ROLE: &str = "service";
-/// What a department may call on another as itself: the event stream.
-const PEER_METHODS: &[&str] = &["/wuye.events.v1.EventService/Subscribe"];
+/// What a department may call on another as itself: the event stream, and the directory's
+/// check of the staff a request names.
+const PEER_METHODS: &[&str] = &[
+    "/wuye.events.v1.EventService/Subscribe",
+    "/wuye.directory.v1.StaffLookupService/CheckStaff",
+];
 
 /// The department serving each package of the contracts, by the name identities for its
 /// methods are addressed to.
-pub const DEPARTMENTS: [(&str, &str); 4] = [
+pub const DEPARTMENTS: [(&str, &str); 5] = [
     ("wuye.customerservice.v1", "customer-service"),
     ("wuye.engineering.v1", "engineering"),
     ("wuye.archives.v1", "archives"),
     ("wuye.quality.v1", "quality"),
+    ("wuye.directory.v1", "directory"),
 ];
 
 /// The department that serves `method` (`/package.Service/Method` or without the slash).
@@ -62,6 +67,10 @@ pub struct Caller {
     pub role: String,
     /// The property of this call, checked against the caller's scope by the gateway.
     pub property: Option<String>,
+    /// The directory post (`post_id`) the person acts in for this call, when they signed in
+    /// through the company's identity provider; empty for script tokens and services.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub post_id: String,
     /// The kinds of personal data (`phone`, `id_number`) this call may see in full, as the
     /// gateway's policy decides for the role and the method; the rest is answered masked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -76,6 +85,7 @@ impl Caller {
             name: name.to_owned(),
             role: SERVICE_ROLE.to_owned(),
             property: None,
+            post_id: String::new(),
             in_full: Vec::new(),
         }
     }

@@ -20,6 +20,7 @@ fn verifier(audience: &str) -> Verifier {
 
 fn front_desk() -> Caller {
     Caller {
+        post_id: String::new(),
         user_id: "u1".into(),
         name: "王芳".into(),
         role: "front_desk".into(),
@@ -125,6 +126,7 @@ fn remembered_identities_open_no_more_than_verified_ones() {
         assert_eq!(again, "remembered");
     }
     let other = Caller {
+        post_id: String::new(),
         user_id: "u2".into(),
         ..front_desk()
     };
