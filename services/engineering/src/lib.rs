@@ -16,6 +16,7 @@ use wuye_kit::{
     outbox::Outbox,
     properties::Properties,
     server::{Server, department},
+    staff::Directory,
 };
 use wuye_proto::engineering::{
     alert_service_server::AlertServiceServer, duty_service_server::DutyServiceServer,
@@ -46,6 +47,8 @@ pub struct Engineering {
     outbox: Outbox,
     clock: SharedClock,
     properties: Properties,
+    /// The staff directory, which the people a request names must be in.
+    directory: Directory,
 }
 
 /// Opens the database (migrating it) and assembles the server on `listener`.
@@ -56,6 +59,7 @@ pub async fn build(
 ) -> anyhow::Result<Server> {
     let migrations = sqlx::migrate!("./migrations");
     let (db, outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
+    let directory = Directory::new(&settings, NAME)?;
     // rule WO-1: the units a repair may name, from customer-service's events.
     let units = Follower {
         consumer: app::units::CONSUMER,
@@ -84,6 +88,7 @@ pub async fn build(
         outbox,
         clock: deps.clock,
         properties: deps.properties,
+        directory,
     };
     Ok(server
         .with_task(gauges)

@@ -5,7 +5,12 @@
 //! deliveries come within the scope of the complaint's property.
 
 use chrono::{DateTime, Utc};
-use wuye_kit::{Error, Result, identity::Caller, scope::Scope, time::to_timestamp};
+use wuye_kit::{
+    Error, Result,
+    identity::{Actor, Caller},
+    scope::Scope,
+    time::to_timestamp,
+};
 use wuye_proto::{
     events::{EscalationUpdated, event::Payload},
     quality as pb,
@@ -71,6 +76,39 @@ pub(crate) async fn get(q: &Quality, caller: &Caller, id: &str) -> Result<Escala
         return Err(Error::not_found("escalation", id));
     }
     Ok(escalation)
+}
+
+/// ESC-3: assigns the escalation `id` to the quality officer `assignee_user_id` (a staff id of
+/// the directory, whose name the escalation records), or to the caller when it is empty. The
+/// caller needs no look-up: only a quality officer may assign (the gateway's policy and
+/// [`domain::check_role`]), and the caller's identity is the gateway's.
+pub(crate) async fn assign(
+    q: &Quality,
+    caller: &Caller,
+    id: &str,
+    assignee_user_id: &str,
+) -> Result<Escalation> {
+    let to_caller = Step::Assign {
+        assignee: caller.actor(),
+    };
+    if assignee_user_id.is_empty() {
+        return step(q, caller, id, to_caller).await;
+    }
+    // Who may not assign learns nothing of the directory; the escalation's property is the
+    // place the officer's post must fit (a headquarters post does).
+    domain::check_role(&caller.role, &to_caller)?;
+    let before = get(q, caller, id).await?;
+    let (field, roles) = ("assignee_user_id", domain::ASSIGNEE_ROLES);
+    let officer = q
+        .directory
+        .check(&before.property_id, field, assignee_user_id, roles);
+    let officer = officer.await?;
+    let assignee = Actor {
+        user_id: officer.person_id,
+        name: officer.name,
+        role: officer.role,
+    };
+    step(q, caller, id, Step::Assign { assignee }).await
 }
 
 /// Takes `step` on the escalation `id`, in the order of handling (ESC-3); a change of state is

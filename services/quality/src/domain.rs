@@ -12,6 +12,9 @@ pub const MAX_SOURCE: usize = 100;
 pub const HEADQUARTERS_ROLES: &[&str] = &["quality_officer", "hq_viewer"];
 /// The quality department's officers, who handle escalations.
 pub const QUALITY_OFFICER: &str = "quality_officer";
+/// The posts of the officer an escalation is assigned to (ESC-3): the quality department
+/// assigns it to one of its officers (品质管理部, a headquarters post).
+pub const ASSIGNEE_ROLES: &[&str] = &[QUALITY_OFFICER];
 /// Who answers the department's questions at the property.
 pub const PROPERTY_ANSWERERS: &[&str] = &[
     "project_manager",

@@ -6,7 +6,7 @@
 use tonic::{Request, Response, Status};
 use wuye_kit::{
     Error, Result, Violations,
-    identity::{self, Actor, Caller},
+    identity::{self, Caller},
     page,
 };
 use wuye_proto::{
@@ -75,19 +75,9 @@ impl EscalationService for Quality {
         let req = request.into_inner();
         let mut v = Violations::new();
         v.max_text("assignee_user_id", &req.assignee_user_id, 100);
-        v.max_text("assignee_name", &req.assignee_name, 100);
         v.check()?;
-        let assignee = if req.assignee_user_id.is_empty() {
-            caller.actor()
-        } else {
-            Actor {
-                user_id: req.assignee_user_id,
-                name: req.assignee_name,
-                role: domain::QUALITY_OFFICER.to_owned(),
-            }
-        };
-        let step = Step::Assign { assignee };
-        let escalation = app::step(self, &caller, &req.escalation_id, step).await?;
+        let (id, assignee) = (&req.escalation_id, &req.assignee_user_id);
+        let escalation = app::assign(self, &caller, id, assignee).await?;
         Ok(Response::new(pb::AssignEscalationResponse {
             escalation: Some(escalation.into()),
         }))

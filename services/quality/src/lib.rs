@@ -18,6 +18,7 @@ use wuye_kit::{
     outbox::Outbox,
     properties::Properties,
     server::{Server, department},
+    staff::Directory,
 };
 use wuye_proto::quality::{
     escalation_relay_service_server::EscalationRelayServiceServer,
@@ -49,6 +50,8 @@ pub struct Quality {
     outbox: Outbox,
     clock: SharedClock,
     properties: Properties,
+    /// The staff directory, which the officer an assignment names must be in.
+    directory: Directory,
 }
 
 /// Opens the database (migrating it) and assembles the server on `listener`.
@@ -59,6 +62,7 @@ pub async fn build(
 ) -> anyhow::Result<Server> {
     let migrations = sqlx::migrate!("./migrations");
     let (db, outbox, server) = department(NAME, &settings, listener, &deps, migrations).await?;
+    let directory = Directory::new(&settings, NAME)?;
     let gauges = metrics::count_gauges(
         db.clone(),
         deps.clock.clone(),
@@ -70,6 +74,7 @@ pub async fn build(
         outbox,
         clock: deps.clock,
         properties: deps.properties,
+        directory,
     };
     Ok(server
         .with_task(gauges)

@@ -11,8 +11,8 @@ use crate::{
     domain::{
         Refusal,
         duty::{
-            DutyEntry, EntryKind, Fault, Incident, Shift, ShiftState, ShiftSwap, SwapState,
-            overlaps,
+            DutyEntry, EntryKind, Fault, Incident, SHIFT_ROLES, SWAP_ROLES, Shift, ShiftState,
+            ShiftSwap, SwapState, overlaps,
         },
         equipment::Condition,
     },
@@ -28,8 +28,8 @@ pub(crate) use crate::store::duty::ShiftFilter;
 
 /// A shift to put on the roster.
 pub(crate) struct NewShift {
+    /// The staff id of the person on duty.
     pub user_id: String,
-    pub user_name: String,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
 }
@@ -37,8 +37,8 @@ pub(crate) struct NewShift {
 /// A swap asked for: the shift to the other person.
 pub(crate) struct NewSwap {
     pub shift_id: String,
+    /// The staff id of the person taking the shift.
     pub to_user_id: String,
-    pub to_user_name: String,
     pub reason: String,
 }
 
@@ -123,12 +123,17 @@ pub(crate) async fn create_shift(
     request_id: &RequestId,
     new: NewShift,
 ) -> Result<Shift> {
+    let property_id = &scope.property().id;
+    let person = eng
+        .directory
+        .check(property_id, "user_id", &new.user_id, SHIFT_ROLES);
+    let person = person.await?;
     let now = eng.clock.now();
     let s = Shift {
         id: uuid::Uuid::now_v7().to_string(),
-        property_id: scope.property().id.clone(),
-        user_id: new.user_id,
-        user_name: new.user_name,
+        property_id: property_id.clone(),
+        user_id: person.person_id,
+        user_name: person.name,
         start: new.start,
         end: new.end,
         state: ShiftState::Scheduled,
@@ -167,13 +172,17 @@ pub(crate) async fn request_swap(
     new: NewSwap,
 ) -> Result<ShiftSwap> {
     let property_id = &scope.property().id;
+    let to = eng
+        .directory
+        .check(property_id, "to_user_id", &new.to_user_id, SWAP_ROLES);
+    let to = to.await?;
     let swap = ShiftSwap {
         id: uuid::Uuid::now_v7().to_string(),
         property_id: property_id.clone(),
         shift_id: new.shift_id,
         from_user_id: String::new(),
-        to_user_id: new.to_user_id,
-        to_user_name: new.to_user_name,
+        to_user_id: to.person_id,
+        to_user_name: to.name,
         reason: new.reason,
         state: SwapState::Pending,
         requested_by: scope.actor(),

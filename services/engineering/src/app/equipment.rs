@@ -1,19 +1,35 @@
 //! Zones, equipment and the duty room's inventory list.
 
-use wuye_kit::{Error, Result, idempotency::RequestId, scope::Scope};
+use wuye_kit::{Error, Result, idempotency::RequestId, scope::Scope, staff::StaffMember};
 
 use super::Claimed;
 use crate::{
     Engineering,
-    domain::equipment::{Condition, Equipment, InventoryCategory, InventoryItem, Meter, Zone},
+    domain::equipment::{
+        Condition, Equipment, InventoryCategory, InventoryItem, Meter, ZONE_TECHNICIAN_ROLES, Zone,
+    },
     store::equipment as store,
 };
 
 /// A zone and its technician (INS-1).
 pub(crate) struct NewZone {
     pub name: String,
+    /// The technician's staff id.
     pub technician_user_id: String,
-    pub technician_name: String,
+}
+
+/// The technician a request names in `field`, as the directory knows them.
+async fn technician(
+    eng: &Engineering,
+    scope: &Scope<'_>,
+    field: &str,
+    user_id: &str,
+) -> Result<StaffMember> {
+    let property_id = &scope.property().id;
+    let roles = ZONE_TECHNICIAN_ROLES;
+    eng.directory
+        .check(property_id, field, user_id, roles)
+        .await
 }
 
 /// Equipment as registered.
@@ -51,12 +67,13 @@ pub(crate) async fn create_zone(
     request_id: &RequestId,
     new: NewZone,
 ) -> Result<Zone> {
+    let tech = technician(eng, scope, "technician_user_id", &new.technician_user_id).await?;
     let z = Zone {
         id: uuid::Uuid::now_v7().to_string(),
         property_id: scope.property().id.clone(),
         name: new.name,
-        technician_user_id: new.technician_user_id,
-        technician_name: new.technician_name,
+        technician_user_id: tech.person_id,
+        technician_name: tech.name,
         created_at: eng.clock.now(),
     };
     let now = z.created_at;
@@ -86,8 +103,9 @@ pub(crate) async fn assign_zone(
     scope: &Scope<'_>,
     zone_id: &str,
     user_id: &str,
-    name: &str,
 ) -> Result<Zone> {
+    let tech = technician(eng, scope, "technician_user_id", user_id).await?;
+    let (user_id, name) = (&tech.person_id, &tech.name);
     store::assign_zone(&eng.db, &scope.property().id, zone_id, user_id, name)
         .await?
         .ok_or_else(|| Error::not_found("zone", zone_id))

@@ -13,7 +13,7 @@ use crate::{
     Engineering,
     domain::{
         equipment::Condition,
-        work_orders::{Completion, Filter, Repair, WorkOrder},
+        work_orders::{ASSIGNEE_ROLES, Completion, Filter, Repair, WorkOrder},
     },
     store,
 };
@@ -105,15 +105,20 @@ pub(crate) async fn dispatch(
     eng: &Engineering,
     scope: &Scope<'_>,
     id: &str,
-    (assignee_user_id, assignee_name): (String, String),
+    assignee_user_id: &str,
 ) -> Result<WorkOrder> {
     let property = scope.property();
+    let field = "assignee_user_id";
+    let assignee = eng
+        .directory
+        .check(&property.id, field, assignee_user_id, ASSIGNEE_ROLES);
+    let assignee = assignee.await?;
     let now = eng.clock.now();
     let mut tx = eng.db.begin().await?;
     let mut w = store::work_orders::load_for_update(&eng.db, &mut tx, &property.id, id).await?;
     w.dispatch(
-        assignee_user_id,
-        assignee_name,
+        assignee.person_id,
+        assignee.name,
         now,
         &property.rules.engineering,
     )?;

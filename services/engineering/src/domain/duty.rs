@@ -25,6 +25,15 @@ wuye_kit::text_codes!(ShiftState {
 /// The longest shift the roster takes.
 pub const MAX_SHIFT_HOURS: i64 = 24;
 
+/// The posts a person on a roster shift holds at the property (DUTY-1, DUTY-2): the duty is
+/// held by the maintenance staff, technicians (工程技工 / 值班人员) and the maintenance foreman,
+/// who sign the handover (HO-6); the engineering manager supervises the duty, not holds it.
+pub const SHIFT_ROLES: &[&str] = &["technician", "maintenance_foreman"];
+
+/// The posts of the person a shift swap gives the shift to: whoever may hold a shift
+/// ([`SHIFT_ROLES`], DUTY-1).
+pub const SWAP_ROLES: &[&str] = SHIFT_ROLES;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Shift {
     pub id: String,

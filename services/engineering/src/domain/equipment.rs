@@ -38,6 +38,11 @@ impl Meter {
     }
 }
 
+/// The posts of a zone's technician at the property: INS-1, each technician (工程技工)
+/// inspects the equipment of their own zone and records its daily inspections, which only
+/// the zone's technician records.
+pub const ZONE_TECHNICIAN_ROLES: &[&str] = &["technician"];
+
 /// A technician's zone of responsibility (INS-1).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Zone {

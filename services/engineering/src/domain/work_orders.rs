@@ -123,6 +123,11 @@ pub struct Filter {
 pub const MAX_PARTS: usize = 50;
 pub const MAX_TEAM: usize = 50;
 
+/// The posts of the person a work order is dispatched to at the property (WO-1, WO-2): the
+/// maintenance staff who go and repair, a technician or the maintenance foreman, who record
+/// the arrival.
+pub const ASSIGNEE_ROLES: &[&str] = &["technician", "maintenance_foreman"];
+
 /// WO-2: an emergency is reached within `emergency_arrival_minutes` of dispatch; an ordinary
 /// repair within `ordinary_arrival_minutes`, or at the time the customer booked when that is
 /// later.

@@ -7,7 +7,7 @@ use crate::{
     Engineering,
     app::duty::{self as app, NewFault, NewShift, NewSwap, ShiftFilter},
     domain::{
-        MAX_ID, MAX_NAME, MAX_TEXT,
+        MAX_ID, MAX_TEXT,
         duty::{EntryKind, shift_times_problem},
     },
 };
@@ -23,7 +23,6 @@ impl DutyService for Engineering {
         let mut v = Violations::new();
         check_request_id(&mut v, &req.request_id);
         id_field(&mut v, "user_id", &req.user_id);
-        v.required_text("user_name", &req.user_name, MAX_NAME);
         let start = required_time(&mut v, "start_time", &req.start_time);
         let end = required_time(&mut v, "end_time", &req.end_time);
         if let (Some(start), Some(end)) = (start, end)
@@ -34,7 +33,6 @@ impl DutyService for Engineering {
         v.check()?;
         let new = NewShift {
             user_id: req.user_id,
-            user_name: req.user_name.trim().to_owned(),
             start: start.expect("checked above"),
             end: end.expect("checked above"),
         };
@@ -80,13 +78,11 @@ impl DutyService for Engineering {
         check_request_id(&mut v, &req.request_id);
         id_field(&mut v, "shift_id", &req.shift_id);
         id_field(&mut v, "to_user_id", &req.to_user_id);
-        v.required_text("to_user_name", &req.to_user_name, MAX_NAME);
         v.required_text("reason", &req.reason, MAX_TEXT);
         v.check()?;
         let new = NewSwap {
             shift_id: req.shift_id,
             to_user_id: req.to_user_id,
-            to_user_name: req.to_user_name.trim().to_owned(),
             reason: req.reason,
         };
         let swap = app::request_swap(self, &scope, &request_id, new).await?;

@@ -26,12 +26,10 @@ impl EquipmentService for Engineering {
         check_request_id(&mut v, &req.request_id);
         v.required_text("name", &req.name, MAX_NAME);
         id_field(&mut v, "technician_user_id", &req.technician_user_id);
-        v.required_text("technician_name", &req.technician_name, MAX_NAME);
         v.check()?;
         let new = NewZone {
             name: req.name.trim().to_owned(),
             technician_user_id: req.technician_user_id,
-            technician_name: req.technician_name.trim().to_owned(),
         };
         let zone = app::create_zone(self, &scope, &request_id, new).await?;
         Ok(Response::new(pb::CreateZoneResponse {
@@ -62,10 +60,9 @@ impl EquipmentService for Engineering {
         let mut v = Violations::new();
         id_field(&mut v, "zone_id", &req.zone_id);
         id_field(&mut v, "technician_user_id", &req.technician_user_id);
-        v.required_text("technician_name", &req.technician_name, MAX_NAME);
         v.check()?;
-        let (user_id, name) = (&req.technician_user_id, req.technician_name.trim());
-        let zone = app::assign_zone(self, &scope, &req.zone_id, user_id, name).await?;
+        let user_id = &req.technician_user_id;
+        let zone = app::assign_zone(self, &scope, &req.zone_id, user_id).await?;
         Ok(Response::new(pb::AssignZoneTechnicianResponse {
             zone: Some(zone.into()),
         }))

@@ -39,9 +39,8 @@ impl WorkOrderService for Engineering {
         let mut v = Violations::new();
         id_field(&mut v, "work_order_id", &req.work_order_id);
         id_field(&mut v, "assignee_user_id", &req.assignee_user_id);
-        v.required_text("assignee_name", &req.assignee_name, MAX_NAME);
         v.check()?;
-        let assignee = (req.assignee_user_id, req.assignee_name.trim().to_owned());
+        let assignee = &req.assignee_user_id;
         let w = app::dispatch(self, &scope, &req.work_order_id, assignee).await?;
         Ok(Response::new(pb::DispatchWorkOrderResponse {
             work_order: Some(w.into()),
