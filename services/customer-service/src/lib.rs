@@ -20,6 +20,7 @@ use wuye_kit::{
     outbox::Outbox,
     properties::Properties,
     server::{Server, department},
+    staff::Directory,
 };
 use wuye_proto::customerservice::{
     complaint_service_server::ComplaintServiceServer,
@@ -71,6 +72,8 @@ pub struct CustomerService {
     outbox: Outbox,
     clock: SharedClock,
     properties: Properties,
+    /// The staff directory, which the borrowers of keys must be in.
+    directory: Directory,
 }
 
 impl CustomerService {
@@ -81,12 +84,14 @@ impl CustomerService {
         outbox: Outbox,
         clock: SharedClock,
         properties: Properties,
+        directory: Directory,
     ) -> Self {
         Self {
             db,
             outbox,
             clock,
             properties,
+            directory,
         }
     }
 }
@@ -106,6 +111,7 @@ pub async fn build(
         domain::surveys::check_rules(&property.id, &property.rules.surveys)?;
     }
     let (db, outbox, server) = department(NAME, &settings, listener, &deps, migrations()).await?;
+    let directory = Directory::new(&settings, NAME)?;
     let gauges = metrics::count_gauges(
         db.clone(),
         deps.clock.clone(),
@@ -147,6 +153,7 @@ pub async fn build(
         outbox,
         clock: deps.clock,
         properties: deps.properties,
+        directory,
     };
     let server = grpc::keys::register(server, &service, every);
     Ok(server

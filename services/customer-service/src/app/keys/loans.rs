@@ -35,14 +35,23 @@ async fn loan_in(cs: &CustomerService, tx: &mut Tx, scope: &Scope<'_>, id: &str)
         .ok_or_else(|| Error::not_found("key loan", id))
 }
 
-/// Lends keys of a set (KEY-6), once per request id. Of concurrent loans of one set exactly
-/// one takes it: the set moves from in_cabinet to on_loan in a conditional UPDATE.
+/// Lends keys of a set (KEY-6), once per request id, to a borrower of the staff directory,
+/// whose name the register records. Of concurrent loans of one set exactly one takes it: the
+/// set moves from in_cabinet to on_loan in a conditional UPDATE.
 pub(crate) async fn borrow(
     cs: &CustomerService,
     scope: &Scope<'_>,
     request_id: &RequestId,
-    loan: Loan,
+    mut loan: Loan,
 ) -> Result<Loan> {
+    let (field, roles) = ("borrower.user_id", rules::BORROWER_ROLES);
+    let staff_id = &loan.borrower.user_id;
+    let borrower = cs
+        .directory
+        .check(&scope.property().id, field, staff_id, roles);
+    let borrower = borrower.await?;
+    loan.borrower.user_id = borrower.person_id;
+    loan.borrower.name = borrower.name;
     let id = match once(
         cs,
         "BorrowKeys",

@@ -6,11 +6,27 @@ use wuye_kit::{Error, Result, identity::Actor};
 
 use super::{ChaseMethod, KeySet, KeySetState, LoanPurpose, LoanState, closed};
 
+/// The posts of a borrower at the property (KEY-6): staff borrow keys for repairs or
+/// vacant-unit patrols, so a borrower is anyone holding a post of the property's own staff
+/// (DOMAIN.md "Who is who"); headquarters posts borrow no keys.
+pub const BORROWER_ROLES: &[&str] = &[
+    "project_manager",
+    "project_manager_assistant",
+    "cs_supervisor",
+    "cs_clerk",
+    "front_desk",
+    "engineering_manager",
+    "maintenance_foreman",
+    "technician",
+];
+
 /// The staff member who borrows (KEY-6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Borrower {
-    /// Empty when the borrower has no wuye user.
+    /// The staff id of the directory; empty on loans recorded before the directory by a
+    /// borrower without a wuye user.
     pub user_id: String,
+    /// The directory's name (typed, on loans recorded before the directory).
     pub name: String,
     pub department: String,
     pub phone: String,

@@ -349,14 +349,18 @@ pub fn check_person(
     v: &mut Violations,
 ) {
     v.required_text(&format!("{prefix}name"), name, MAX_NAME);
-    let field = format!("{prefix}phone");
-    if phone_required {
-        v.required_text(&field, phone, MAX_PHONE);
+    check_phone(&format!("{prefix}phone"), phone, phone_required, v);
+}
+
+/// Checks a phone number of the form or the register.
+pub fn check_phone(field: &str, phone: &str, required: bool, v: &mut Violations) {
+    if required {
+        v.required_text(field, phone, MAX_PHONE);
     } else {
-        v.max_text(&field, phone, MAX_PHONE);
+        v.max_text(field, phone, MAX_PHONE);
     }
     if !phone.trim().is_empty() && !is_plausible_phone(phone.trim()) {
-        v.add(&field, "is not a phone number");
+        v.add(field, "is not a phone number");
     }
 }
 

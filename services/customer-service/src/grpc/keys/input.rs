@@ -243,9 +243,10 @@ pub(super) fn loan(
     }
     v.required_text("reason", &req.reason, rules::MAX_TEXT);
     let borrower = req.borrower.unwrap_or_default();
-    rules::check_person("borrower.", &borrower.name, &borrower.phone, true, &mut v);
-    v.required_text("borrower.department", &borrower.department, rules::MAX_NAME);
+    // The staff id is looked up in the directory by the use case, which records their name.
     v.max_text("borrower.user_id", &borrower.user_id, 64);
+    rules::check_phone("borrower.phone", &borrower.phone, true, &mut v);
+    v.required_text("borrower.department", &borrower.department, rules::MAX_NAME);
     // KEY-6: the borrower signs the borrowing register.
     v.required_text(
         "borrower_signature",
@@ -268,7 +269,7 @@ pub(super) fn loan(
         reason: req.reason.trim().to_owned(),
         borrower: Borrower {
             user_id: borrower.user_id.trim().to_owned(),
-            name: borrower.name.trim().to_owned(),
+            name: String::new(),
             department: borrower.department.trim().to_owned(),
             phone: borrower.phone.trim().to_owned(),
         },
