@@ -222,9 +222,8 @@ impl History<'_> {
             quantity: 1,
             purpose: pb::LoanPurpose::Repair.into(),
             reason: "入户维修".into(),
-            borrower: Some(pb::Borrower {
+            borrower: Some(pb::BorrowerSpec {
                 user_id: user_id.into(),
-                name: name.into(),
                 department: "工程管理部".into(),
                 phone: phone.into(),
             }),
@@ -315,7 +314,7 @@ impl History<'_> {
         let order = &self.plan.history.work_orders[w];
         let work_order_id = self.work_order_ids.lock().expect("ids")[&w].clone();
         let property_id = self.plan.id.clone();
-        let (user, name, _) = TECHNICIANS[order.technician];
+        let (user, _, _) = TECHNICIANS[order.technician];
         let mut technician = self.staff.technicians[order.technician].clone();
         match step {
             0 => done!(self.staff.foreman.clone().dispatch_work_order(
@@ -323,7 +322,6 @@ impl History<'_> {
                     property_id,
                     work_order_id,
                     assignee_user_id: user.into(),
-                    assignee_name: name.into(),
                 }
             )),
             1 => done!(

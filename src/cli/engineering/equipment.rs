@@ -11,16 +11,24 @@ use crate::cli::output::{left, say, short};
 
 #[derive(Subcommand)]
 pub(super) enum ZoneCommand {
+    /// A zone and its technician; the zone shows their name from the staff directory.
     Add {
         #[arg(long)]
         name: String,
-        /// The technician's user id.
-        #[arg(long)]
+        /// The zone's technician: their staff id in the directory (a technician of the
+        /// property).
+        #[arg(long = "technician", visible_alias = "tech", value_name = "STAFF_ID")]
         tech: String,
-        #[arg(long, default_value = "")]
-        tech_name: String,
         #[arg(long)]
         request_id: Option<String>,
+    },
+    /// Give a zone to another technician: its daily inspections go to them from then on.
+    Assign {
+        /// The zone: its name or id.
+        zone: String,
+        /// The technician taking the zone: their staff id in the directory.
+        #[arg(long = "technician", visible_alias = "tech", value_name = "STAFF_ID")]
+        tech: String,
     },
     List,
 }
@@ -88,9 +96,9 @@ pub(super) async fn zones(s: &Session, command: ZoneCommand) -> anyhow::Result<(
         ZoneCommand::Add {
             name,
             tech,
-            tech_name,
             request_id: rid,
-        } => add_zone(s, name, tech, tech_name, rid).await,
+        } => add_zone(s, name, tech, rid).await,
+        ZoneCommand::Assign { zone, tech } => assign_zone(s, &zone, tech).await,
         ZoneCommand::List => list_zones(s).await,
     }
 }
@@ -99,7 +107,6 @@ async fn add_zone(
     s: &Session,
     name: String,
     tech: String,
-    tech_name: String,
     rid: Option<String>,
 ) -> anyhow::Result<()> {
     let request = pb::CreateZoneRequest {
@@ -107,10 +114,24 @@ async fn add_zone(
         request_id: request_id(rid),
         name,
         technician_user_id: tech,
-        technician_name: tech_name,
     };
     let mut equipment = s.client(EquipmentServiceClient::new);
     let z = call(equipment.create_zone(request))
+        .await?
+        .zone
+        .unwrap_or_default();
+    say!("zone {} ({}) for {}", z.name, z.id, z.technician_name);
+    Ok(())
+}
+
+async fn assign_zone(s: &Session, zone: &str, tech: String) -> anyhow::Result<()> {
+    let request = pb::AssignZoneTechnicianRequest {
+        property_id: s.p(),
+        zone_id: super::zone_id(s, zone).await?,
+        technician_user_id: tech,
+    };
+    let mut equipment = s.client(EquipmentServiceClient::new);
+    let z = call(equipment.assign_zone_technician(request))
         .await?
         .zone
         .unwrap_or_default();

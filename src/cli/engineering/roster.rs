@@ -12,13 +12,12 @@ use crate::cli::{Session, for_each_page};
 
 #[derive(Subcommand)]
 pub(super) enum RosterCommand {
-    /// Put a shift on the roster.
+    /// Put a shift on the roster; the shift shows the person's name from the staff directory.
     Add {
-        /// The person's user id.
-        #[arg(long)]
+        /// The person on duty: their staff id in the directory (a technician or the
+        /// maintenance foreman of the property).
+        #[arg(long, value_name = "STAFF_ID")]
         user: String,
-        #[arg(long)]
-        name: String,
         /// Start, such as "2026-11-27 08:00" (China Standard Time).
         #[arg(long)]
         from: String,
@@ -31,17 +30,18 @@ pub(super) enum RosterCommand {
     List {
         #[arg(long)]
         day: Option<String>,
-        #[arg(long)]
+        /// Only this person's shifts: their staff id.
+        #[arg(long, value_name = "STAFF_ID")]
         user: Option<String>,
     },
     /// Ask to give a shift to someone else.
     Swap {
-        /// The shift id, or its person's user id for their next shift.
+        /// The shift id, or its person's staff id for their next shift.
         shift: String,
-        #[arg(long)]
+        /// Who takes the shift: their staff id in the directory (a technician or the
+        /// maintenance foreman of the property).
+        #[arg(long, value_name = "STAFF_ID")]
         to: String,
-        #[arg(long, default_value = "")]
-        to_name: String,
         #[arg(long)]
         reason: String,
         #[arg(long)]
@@ -63,19 +63,17 @@ pub(super) async fn run(s: &Session, command: RosterCommand) -> anyhow::Result<(
     match command {
         RosterCommand::Add {
             user,
-            name,
             from,
             to,
             request_id: rid,
-        } => add(s, c, user, name, &from, &to, rid).await,
+        } => add(s, c, user, &from, &to, rid).await,
         RosterCommand::List { day, user } => list(s, c, day, user).await,
         RosterCommand::Swap {
             shift,
             to,
-            to_name,
             reason,
             request_id: rid,
-        } => swap(s, c, &shift, to, to_name, reason, rid).await,
+        } => swap(s, c, &shift, to, reason, rid).await,
         RosterCommand::Approve { swap, reject } => approve(s, c, swap, reject).await,
     }
 }
@@ -84,7 +82,6 @@ async fn add(
     s: &Session,
     c: &mut Client,
     user: String,
-    name: String,
     from: &str,
     to: &str,
     rid: Option<String>,
@@ -93,7 +90,6 @@ async fn add(
         property_id: s.p(),
         request_id: request_id(rid),
         user_id: user,
-        user_name: name,
         start_time: Some(stamp(from)?),
         end_time: Some(stamp(to)?),
     };
@@ -131,7 +127,6 @@ async fn swap(
     c: &mut Client,
     shift: &str,
     to: String,
-    to_name: String,
     reason: String,
     rid: Option<String>,
 ) -> anyhow::Result<()> {
@@ -140,7 +135,6 @@ async fn swap(
         request_id: request_id(rid),
         shift_id: shift_id(s, shift).await?,
         to_user_id: to,
-        to_user_name: to_name,
         reason,
     };
     let swap = call(c.request_shift_swap(request))

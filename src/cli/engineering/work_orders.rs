@@ -18,10 +18,10 @@ pub(super) enum WorkOrderCommand {
     /// Send it to the person who goes; the arrival deadline starts (WO-2).
     Dispatch {
         wo: String,
-        #[arg(long)]
+        /// Who goes: their staff id in the directory (a technician or the maintenance foreman
+        /// of the property); the order shows their name from the directory.
+        #[arg(long, value_name = "STAFF_ID")]
         to: String,
-        #[arg(long, default_value = "")]
-        to_name: String,
     },
     /// The repairer is on site.
     Arrive {
@@ -103,7 +103,7 @@ pub(super) async fn run(s: &Session, command: WorkOrderCommand) -> anyhow::Resul
     let c = &mut c;
     let w = match command {
         WorkOrderCommand::Create(a) => create(s, c, a).await?,
-        WorkOrderCommand::Dispatch { wo, to, to_name } => dispatch(s, c, &wo, to, to_name).await?,
+        WorkOrderCommand::Dispatch { wo, to } => dispatch(s, c, &wo, to).await?,
         WorkOrderCommand::Arrive { wo } => arrive(s, c, &wo).await?,
         WorkOrderCommand::Complete {
             wo,
@@ -156,13 +156,11 @@ async fn dispatch(
     c: &mut Client,
     wo: &str,
     to: String,
-    to_name: String,
 ) -> anyhow::Result<Option<pb::WorkOrder>> {
     let request = pb::DispatchWorkOrderRequest {
         property_id: s.p(),
         work_order_id: work_order(s, wo).await?.id,
         assignee_user_id: to,
-        assignee_name: to_name,
     };
     Ok(call(c.dispatch_work_order(request)).await?.work_order)
 }

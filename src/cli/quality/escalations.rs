@@ -33,10 +33,10 @@ enum QualityCommand {
     /// Assign it to a quality officer (the caller when --to is absent).
     Assign {
         escalation: String,
-        #[arg(long)]
+        /// The quality officer: their staff id in the directory; the escalation shows their
+        /// name from the directory.
+        #[arg(long, value_name = "STAFF_ID")]
         to: Option<String>,
-        #[arg(long, default_value = "")]
-        name: String,
     },
     /// Ask the property for information.
     Ask {
@@ -76,11 +76,7 @@ pub async fn run(args: QualityArgs) -> anyhow::Result<()> {
     let escalation = match args.command {
         QualityCommand::Inbox { all, open, limit } => return inbox(&s, c, all, open, limit).await,
         QualityCommand::Show { escalation } => show(c, p, escalation).await?,
-        QualityCommand::Assign {
-            escalation,
-            to,
-            name,
-        } => assign(c, p, escalation, to, name).await?,
+        QualityCommand::Assign { escalation, to } => assign(c, p, escalation, to).await?,
         QualityCommand::Ask {
             escalation,
             question,
@@ -109,13 +105,11 @@ async fn assign(
     property_id: String,
     escalation: String,
     to: Option<String>,
-    name: String,
 ) -> Step {
     let request = pb::AssignEscalationRequest {
         property_id,
         escalation_id: escalation,
         assignee_user_id: to.unwrap_or_default(),
-        assignee_name: name,
     };
     Ok(call(c.assign_escalation(request)).await?.escalation)
 }

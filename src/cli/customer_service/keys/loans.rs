@@ -20,20 +20,19 @@ pub(super) struct LendArgs {
     purpose: PurposeArg,
     #[arg(long)]
     reason: String,
-    /// The borrower's name.
-    #[arg(long)]
+    /// The borrower: their staff id in the directory (staff of the property); the register
+    /// shows their name from the directory.
+    #[arg(long, value_name = "STAFF_ID")]
     borrower: String,
     /// The borrowing department, such as 工程管理部; it is the one chased.
     #[arg(long)]
     department: String,
+    /// The phone the borrower gives for the register.
     #[arg(long)]
     phone: String,
-    /// The borrower's wuye user id, if any.
-    #[arg(long, default_value = "")]
-    user: String,
-    /// The name the borrower signed with; the borrower's name when absent.
+    /// The name the borrower signed the register with.
     #[arg(long)]
-    signature: Option<String>,
+    signature: String,
     #[arg(long, default_value_t = 24)]
     hours: i64,
     /// Due back at, such as "2026-11-28 18:00"; overrides --hours.
@@ -103,10 +102,9 @@ pub(super) async fn lend(s: &Session, c: &mut Client, a: LendArgs) -> anyhow::Re
             }
             .into(),
             reason: a.reason,
-            borrower_signature: a.signature.unwrap_or_else(|| a.borrower.clone()),
-            borrower: Some(pb::Borrower {
-                user_id: a.user,
-                name: a.borrower,
+            borrower_signature: a.signature,
+            borrower: Some(pb::BorrowerSpec {
+                user_id: a.borrower,
                 department: a.department,
                 phone: a.phone,
             }),
