@@ -89,6 +89,7 @@ impl Default for GatewaySettings {
             ("wuye.engineering.v1", "http://127.0.0.1:50052"),
             ("wuye.archives.v1", "http://127.0.0.1:50053"),
             ("wuye.quality.v1", "http://127.0.0.1:50054"),
+            ("wuye.directory.v1", "http://127.0.0.1:50055"),
         ];
         Self {
             dev: false,
