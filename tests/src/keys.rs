@@ -4,10 +4,11 @@ use chrono::{DateTime, Utc};
 use wuye_kit::time::to_timestamp;
 
 use crate::{
-    PROPERTY,
+    PROPERTY, Stack,
     proto::customerservice::{
-        BorrowKeysRequest, Borrower, DesignatedCollector, DisclaimerSignature, EntrustKeysRequest,
-        IdDocumentType, IdHolder, KeySource, LoanPurpose, RecordCustodyIdRequest,
+        BorrowKeysRequest, BorrowerSpec, DesignatedCollector, DisclaimerSignature,
+        EntrustKeysRequest, IdDocumentType, IdHolder, KeySource, LoanPurpose,
+        RecordCustodyIdRequest,
     },
 };
 
@@ -81,22 +82,32 @@ pub fn entrust(request_id: &str, unit_id: &str, slot: &str) -> EntrustKeysReques
     }
 }
 
-/// The engineering technician who borrows keys for repairs.
-fn borrower() -> Option<Borrower> {
-    Some(Borrower {
-        user_id: "tech-7".into(),
-        name: "张师傅".into(),
+/// The name of the engineering technician who borrows keys for repairs (see [`hire_borrower`]).
+pub const BORROWER_NAME: &str = "张师傅";
+
+/// Hires the engineering technician of the test property who borrows keys for repairs; gives
+/// their staff id.
+pub async fn hire_borrower(stack: &Stack) -> String {
+    stack.hire(BORROWER_NAME, &[("technician", PROPERTY)]).await
+}
+
+/// The borrower `staff_id` as a loan request names them.
+pub fn borrower(staff_id: &str) -> Option<BorrowerSpec> {
+    Some(BorrowerSpec {
+        user_id: staff_id.into(),
         department: "工程管理部".into(),
         phone: "137 2222 3333".into(),
     })
 }
 
-/// A loan of `quantity` keys of `set` for a repair, expected back at `expected_return`.
+/// A loan of `quantity` keys of `set` for a repair by the staff member `borrower` (a staff
+/// id, see [`hire_borrower`]), expected back at `expected_return`.
 pub fn borrow(
     request_id: &str,
     set: &str,
     quantity: i32,
     expected_return: DateTime<Utc>,
+    borrower: &str,
 ) -> BorrowKeysRequest {
     BorrowKeysRequest {
         property_id: PROPERTY.into(),
@@ -105,8 +116,8 @@ pub fn borrow(
         quantity,
         purpose: LoanPurpose::Repair.into(),
         reason: "更换燃气表".into(),
-        borrower: borrower(),
-        borrower_signature: "张师傅".into(),
+        borrower: self::borrower(borrower),
+        borrower_signature: BORROWER_NAME.into(),
         expected_return_time: Some(to_timestamp(expected_return)),
     }
 }

@@ -47,66 +47,112 @@ both_backends!(
 
 // --- people and clients -------------------------------------------------------------------
 
+/// A person of the tests: their post at the property and their name in the directory, under a
+/// key of the test's own (their staff id is the directory's, see [`Crew`]).
 #[derive(Clone, Copy)]
 struct Person {
     role: &'static str,
-    id: &'static str,
+    key: &'static str,
     name: &'static str,
 }
 
 const MANAGER: Person = Person {
     role: "engineering_manager",
-    id: "mgr-1",
+    key: "mgr-1",
     name: "王经理",
 };
 const FOREMAN: Person = Person {
     role: "maintenance_foreman",
-    id: "fm-1",
+    key: "fm-1",
     name: "李领班",
 };
 const TECH_A: Person = Person {
     role: "technician",
-    id: "tech-a",
+    key: "tech-a",
     name: "张师傅",
 };
 const TECH_B: Person = Person {
     role: "technician",
-    id: "tech-b",
+    key: "tech-b",
     name: "刘师傅",
 };
 const TECH_C: Person = Person {
     role: "technician",
-    id: "tech-c",
+    key: "tech-c",
     name: "陈师傅",
 };
 const DESK: Person = Person {
     role: "front_desk",
-    id: "desk-1",
+    key: "desk-1",
     name: "前台",
 };
+/// The technician a swap gives B's shift to.
+const TECH_D: Person = Person {
+    role: "technician",
+    key: "tech-d",
+    name: "赵师傅",
+};
 
-fn ch(stack: &Stack, p: Person) -> Authed {
-    stack.as_user(p.role, p.id, p.name, PROPERTY)
+/// Everyone the tests name, hired into the directory at the test property.
+const CREW: [Person; 7] = [MANAGER, FOREMAN, TECH_A, TECH_B, TECH_C, TECH_D, DESK];
+
+/// The stack with [`CREW`] hired into its directory: requests name them by their staff id,
+/// and they act with tokens whose subject is that id.
+struct Crew {
+    stack: Stack,
+    ids: BTreeMap<&'static str, String>,
 }
-fn equipment(stack: &Stack, p: Person) -> EquipmentServiceClient<Authed> {
+
+impl std::ops::Deref for Crew {
+    type Target = Stack;
+    fn deref(&self) -> &Stack {
+        &self.stack
+    }
+}
+
+impl Crew {
+    async fn start(backend: Backend) -> Crew {
+        let stack = Stack::start(backend).await;
+        let mut ids = BTreeMap::new();
+        for p in CREW {
+            ids.insert(p.key, stack.hire(p.name, &[(p.role, PROPERTY)]).await);
+        }
+        Crew { stack, ids }
+    }
+
+    /// The staff id of `p`.
+    fn id(&self, p: Person) -> &str {
+        &self.ids[p.key]
+    }
+}
+
+/// A channel as `p`: as the directory's person, or, for someone not hired, with a script
+/// token naming them by their key.
+fn ch(stack: &Crew, p: Person) -> Authed {
+    match stack.ids.get(p.key) {
+        Some(id) => stack.as_person(id, p.name, p.role, PROPERTY),
+        None => stack.as_user(p.role, p.key, p.name, PROPERTY),
+    }
+}
+fn equipment(stack: &Crew, p: Person) -> EquipmentServiceClient<Authed> {
     EquipmentServiceClient::new(ch(stack, p))
 }
-fn duty(stack: &Stack, p: Person) -> DutyServiceClient<Authed> {
+fn duty(stack: &Crew, p: Person) -> DutyServiceClient<Authed> {
     DutyServiceClient::new(ch(stack, p))
 }
-fn handover(stack: &Stack, p: Person) -> HandoverServiceClient<Authed> {
+fn handover(stack: &Crew, p: Person) -> HandoverServiceClient<Authed> {
     HandoverServiceClient::new(ch(stack, p))
 }
-fn alerts(stack: &Stack, p: Person) -> AlertServiceClient<Authed> {
+fn alerts(stack: &Crew, p: Person) -> AlertServiceClient<Authed> {
     AlertServiceClient::new(ch(stack, p))
 }
-fn work_orders(stack: &Stack, p: Person) -> WorkOrderServiceClient<Authed> {
+fn work_orders(stack: &Crew, p: Person) -> WorkOrderServiceClient<Authed> {
     WorkOrderServiceClient::new(ch(stack, p))
 }
-fn inspections(stack: &Stack, p: Person) -> InspectionServiceClient<Authed> {
+fn inspections(stack: &Crew, p: Person) -> InspectionServiceClient<Authed> {
     InspectionServiceClient::new(ch(stack, p))
 }
-fn figures(stack: &Stack, p: Person) -> FiguresServiceClient<Authed> {
+fn figures(stack: &Crew, p: Person) -> FiguresServiceClient<Authed> {
     FiguresServiceClient::new(ch(stack, p))
 }
 
@@ -206,7 +252,7 @@ async fn events(stack: &Stack, after: i64) -> Vec<Event> {
 /// A property with two zones, three pieces of equipment, an inventory list, the day's roster
 /// (A 08–16, B and C 16–24) and A on duty.
 struct Site {
-    stack: Stack,
+    stack: Crew,
     zone_a: String,
     zone_b: String,
     pump: String,
@@ -220,14 +266,13 @@ struct Site {
 }
 
 async fn site(backend: Backend) -> Site {
-    let stack = Stack::start(backend).await;
+    let stack = Crew::start(backend).await;
     let mut eq = equipment(&stack, MANAGER);
     let zone = |request_id: &str, name: &str, tech: Person| pb::CreateZoneRequest {
         property_id: PROPERTY.into(),
         request_id: request_id.into(),
         name: name.into(),
-        technician_user_id: tech.id.into(),
-        technician_name: tech.name.into(),
+        technician_user_id: stack.id(tech).into(),
     };
     let zone_a = eq
         .create_zone(zone("z-a", "地下室泵房与配电房", TECH_A))
@@ -317,9 +362,8 @@ async fn site(backend: Backend) -> Site {
     let shift = |who: Person, from: DateTime<Utc>, to: DateTime<Utc>| {
         let req = pb::CreateShiftRequest {
             property_id: PROPERTY.into(),
-            request_id: format!("shift-{}-{}", who.id, from.timestamp()),
-            user_id: who.id.into(),
-            user_name: who.name.into(),
+            request_id: format!("shift-{}-{}", who.key, from.timestamp()),
+            user_id: stack.id(who).into(),
             start_time: ts(from),
             end_time: ts(to),
         };
@@ -688,7 +732,7 @@ async fn a_clean_handover_passes_the_duty(backend: Backend) {
             completed[0].incoming_user_id.as_str(),
             completed[0].handover_id.as_str()
         ),
-        (TECH_B.id, h.id.as_str())
+        (s.stack.id(TECH_B), h.id.as_str())
     );
 }
 
@@ -725,7 +769,7 @@ async fn each_ho7_condition_alone_refuses_and_alerts(backend: Backend) {
         .into_inner()
         .handover
         .unwrap();
-    assert_eq!(replaced.incoming_user_id, TECH_C.id);
+    assert_eq!(replaced.incoming_user_id, s.stack.id(TECH_C));
     assert!(replaced.arrival.is_none());
     s.arrive(&h, TECH_C, pb::Fitness::Fit).await.unwrap();
     s.ready(&h, TECH_C).await;
@@ -826,7 +870,7 @@ async fn each_ho7_condition_alone_refuses_and_alerts(backend: Backend) {
         s.sign(&h, TECH_C).await.unwrap().state(),
         pb::HandoverState::Completed
     );
-    assert_eq!(s.on_duty().await.shift.unwrap().user_id, TECH_C.id);
+    assert_eq!(s.on_duty().await.shift.unwrap().user_id, s.stack.id(TECH_C));
 
     // The month's figures count the refusals and why.
     let f = figures(&s.stack, MANAGER)
@@ -1011,7 +1055,7 @@ async fn a_fault_during_the_handover_stops_it(backend: Backend) {
 // --- inspections -------------------------------------------------------------------------
 
 /// Answers every item of a checklist: normal, in range, yes; `over` changes some.
-async fn generate(stack: &Stack, day: &str) -> Vec<pb::Inspection> {
+async fn generate(stack: &Crew, day: &str) -> Vec<pb::Inspection> {
     inspections(stack, FOREMAN)
         .generate_due_inspections(pb::GenerateDueInspectionsRequest {
             property_id: PROPERTY.into(),
@@ -1024,7 +1068,7 @@ async fn generate(stack: &Stack, day: &str) -> Vec<pb::Inspection> {
 }
 
 async fn record(
-    stack: &Stack,
+    stack: &Crew,
     who: Person,
     i: &pb::Inspection,
     results: Vec<pb::ItemResult>,
@@ -1072,7 +1116,8 @@ async fn a_day_of_inspections(backend: Backend) {
         .find(|i| i.zone_id == s.zone_b)
         .unwrap()
         .clone();
-    assert_eq!(daily_a.assignee_user_id, TECH_A.id);
+    assert_eq!(daily_a.assignee_user_id, stack.id(TECH_A));
+    assert_eq!(daily_a.assignee_name, TECH_A.name, "the directory's name");
     assert_eq!(from_ts(&daily_a.due_time), at(28, 0, 0));
     let weekly = &created[2];
     assert_eq!(
@@ -1183,7 +1228,7 @@ async fn a_day_of_inspections(backend: Backend) {
         .into_inner()
         .inspection
         .unwrap();
-    assert_eq!(signed.spot_checked_by.unwrap().user_id, MANAGER.id);
+    assert_eq!(signed.spot_checked_by.unwrap().user_id, stack.id(MANAGER));
     // A major finding reported at once, outside a recorded round; a retry is the same alert.
     let report = |rid: &str| {
         let mut c = inspections(stack, TECH_B);
@@ -1283,7 +1328,7 @@ async fn register_unit(stack: &Stack, property: &str, building: &str, room: &str
 /// equipment that does not exist, so the probe is refused either way and stores nothing.
 async fn unit_refused(stack: &Stack, property: &str, unit_id: &str) -> bool {
     let status =
-        WorkOrderServiceClient::new(stack.as_user(DESK.role, DESK.id, DESK.name, property))
+        WorkOrderServiceClient::new(stack.as_user(DESK.role, DESK.key, DESK.name, property))
             .create_work_order(pb::CreateWorkOrderRequest {
                 property_id: property.into(),
                 equipment_id: "probe-no-such-equipment".into(),
@@ -1305,7 +1350,7 @@ async fn known_to_engineering(stack: &Stack, property: &str, unit_id: &str) {
 }
 
 async fn a_work_order_from_request_to_completion(backend: Backend) {
-    let stack = Stack::start(backend).await;
+    let stack = Crew::start(backend).await;
     let unit = register_unit(&stack, PROPERTY, "3", "1502").await;
     known_to_engineering(&stack, PROPERTY, &unit).await;
     let mut desk = work_orders(&stack, DESK);
@@ -1339,15 +1384,22 @@ async fn a_work_order_from_request_to_completion(backend: Backend) {
     let mut tech = work_orders(&stack, TECH_A);
     let t0 = stack.clock_now();
     for id in [&first.id, &second.id] {
-        foreman
+        let dispatched = foreman
             .dispatch_work_order(pb::DispatchWorkOrderRequest {
                 property_id: PROPERTY.into(),
                 work_order_id: id.clone(),
-                assignee_user_id: TECH_A.id.into(),
-                assignee_name: TECH_A.name.into(),
+                assignee_user_id: stack.id(TECH_A).into(),
             })
             .await
+            .unwrap()
+            .into_inner()
+            .work_order
             .unwrap();
+        let assignee = (dispatched.assignee_user_id, dispatched.assignee_name);
+        assert_eq!(
+            assignee,
+            (stack.id(TECH_A).to_owned(), TECH_A.name.to_owned())
+        );
     }
     // rule WO-2: ordinary within 15 minutes, emergency within 30.
     stack.clock.set(t0 + Duration::minutes(15));
@@ -1490,7 +1542,7 @@ fn violation(status: &Status, field: &str) -> String {
 async fn a_work_order_names_a_unit_of_its_property(backend: Backend) {
     // rule WO-1: a repair's unit is a unit of the call's property, as customer-service
     // registered it; anything else is refused and leaves nothing behind.
-    let stack = Stack::start(backend).await;
+    let stack = Crew::start(backend).await;
     let ours = register_unit(&stack, PROPERTY, "3", "1502").await;
     let theirs = register_unit(&stack, OTHER_PROPERTY, "9", "0101").await;
     // Engineering knows both, each at its own property.
@@ -1560,7 +1612,7 @@ async fn a_work_order_names_a_unit_of_its_property(backend: Backend) {
 
     // The other property's desk reaches its own unit, and not ours.
     let mut their_desk =
-        WorkOrderServiceClient::new(stack.as_user(DESK.role, DESK.id, DESK.name, OTHER_PROPERTY));
+        WorkOrderServiceClient::new(stack.as_user(DESK.role, DESK.key, DESK.name, OTHER_PROPERTY));
     let theirs_order = their_desk
         .create_work_order(pb::CreateWorkOrderRequest {
             property_id: OTHER_PROPERTY.into(),
@@ -1608,7 +1660,7 @@ async fn plant_unannounced_unit(stack: &Stack, id: &str, building: &str, room: &
 async fn units_registered_before_units_were_announced_become_known(backend: Backend) {
     // rule WO-1: units stored before customer-service announced units are announced once
     // when it starts, and engineering then takes repairs for them.
-    let stack = Stack::start(backend).await;
+    let stack = Crew::start(backend).await;
     let fresh = register_unit(&stack, PROPERTY, "3", "1502").await;
     known_to_engineering(&stack, PROPERTY, &fresh).await;
 
@@ -1709,7 +1761,7 @@ async fn figures_over_a_generated_month_match_an_independent_count(backend: Back
                     }
                     stack
                         .clock
-                        .set(at(day, 10, 0) + Duration::minutes(i64::from(who.id == TECH_B.id)));
+                        .set(at(day, 10, 0) + Duration::minutes(i64::from(who.key == TECH_B.key)));
                     let pump_bad = day % 5 == 0;
                     let fan_bad = day % 7 == 0;
                     let results = inspection_answers(&i.items, |item| {
@@ -1847,7 +1899,7 @@ async fn figures_over_a_generated_month_match_an_independent_count(backend: Back
 // --- input, retries, roster ----------------------------------------------------------------
 
 async fn bad_input_and_retries(backend: Backend) {
-    let stack = Stack::start(backend).await;
+    let stack = Crew::start(backend).await;
     let mut eq = equipment(&stack, MANAGER);
     let status = eq
         .create_equipment(pb::CreateEquipmentRequest {
@@ -1899,8 +1951,7 @@ async fn bad_input_and_retries(backend: Backend) {
         .create_shift(pb::CreateShiftRequest {
             property_id: PROPERTY.into(),
             request_id: "s1".into(),
-            user_id: TECH_A.id.into(),
-            user_name: TECH_A.name.into(),
+            user_id: stack.id(TECH_A).into(),
             start_time: ts(at(27, 16, 0)),
             end_time: ts(at(27, 8, 0)),
         })
@@ -1975,7 +2026,7 @@ async fn bad_input_and_retries(backend: Backend) {
         &stack,
         Person {
             role: "admin",
-            id: "adm",
+            key: "adm",
             name: "管理员",
         },
     )
@@ -1995,8 +2046,7 @@ async fn roster_swaps_need_approval(backend: Backend) {
             property_id: PROPERTY.into(),
             request_id: "sw-1".into(),
             shift_id: s.shift_b.clone(),
-            to_user_id: "tech-d".into(),
-            to_user_name: "赵师傅".into(),
+            to_user_id: s.stack.id(TECH_D).into(),
             reason: "家中有事".into(),
         })
         .await
@@ -2006,8 +2056,9 @@ async fn roster_swaps_need_approval(backend: Backend) {
         .unwrap();
     assert_eq!(swap.state(), pb::SwapState::Pending);
     // Not yet approved: the shift is still B's.
-    let shifts = |user: &'static str| {
+    let shifts = |who: Person| {
         let mut d = duty(&s.stack, FOREMAN);
+        let user = s.stack.id(who).to_owned();
         async move {
             d.list_shifts(pb::ListShiftsRequest {
                 property_id: PROPERTY.into(),
@@ -2020,7 +2071,7 @@ async fn roster_swaps_need_approval(backend: Backend) {
             .shifts
         }
     };
-    assert_eq!(shifts(TECH_B.id).await.len(), 1);
+    assert_eq!(shifts(TECH_B).await.len(), 1);
     // A technician cannot decide; a technician cannot swap another's shift.
     let status = d
         .decide_shift_swap(pb::DecideShiftSwapRequest {
@@ -2036,8 +2087,7 @@ async fn roster_swaps_need_approval(backend: Backend) {
             property_id: PROPERTY.into(),
             request_id: "sw-2".into(),
             shift_id: s.shift_c.clone(),
-            to_user_id: "tech-d".into(),
-            to_user_name: "赵师傅".into(),
+            to_user_id: s.stack.id(TECH_D).into(),
             reason: "想换".into(),
         })
         .await
@@ -2053,16 +2103,17 @@ async fn roster_swaps_need_approval(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!(decided.swap.unwrap().state(), pb::SwapState::Approved);
-    assert_eq!(decided.shift.unwrap().user_id, "tech-d");
-    assert!(shifts(TECH_B.id).await.is_empty());
-    assert_eq!(shifts("tech-d").await.len(), 1);
+    let shift = decided.shift.unwrap();
+    assert_eq!(shift.user_id, s.stack.id(TECH_D));
+    assert_eq!(shift.user_name, TECH_D.name, "the directory's name");
+    assert!(shifts(TECH_B).await.is_empty());
+    assert_eq!(shifts(TECH_D).await.len(), 1);
     // The roster keeps one shift per person at a time.
     let status = duty(&s.stack, FOREMAN)
         .create_shift(pb::CreateShiftRequest {
             property_id: PROPERTY.into(),
             request_id: "overlap".into(),
-            user_id: TECH_A.id.into(),
-            user_name: TECH_A.name.into(),
+            user_id: s.stack.id(TECH_A).into(),
             start_time: ts(at(27, 15, 0)),
             end_time: ts(at(27, 20, 0)),
         })
