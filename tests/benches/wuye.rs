@@ -334,8 +334,13 @@ mod storage {
         domain::complaints::{Channel, Complainant, Registration, Severity},
     };
     use wuye_kit::{
-        db::Db, idempotency::RequestId, identity::Caller, outbox::Outbox, properties::Properties,
+        db::Db,
+        idempotency::RequestId,
+        identity::Caller,
+        outbox::Outbox,
+        properties::Properties,
         sealed::SealedDb,
+        staff::{DIRECTORY, Directory},
     };
 
     /// The department's own registration of a complaint (its application function, the
@@ -365,17 +370,22 @@ mod storage {
                 tokio::sync::watch::channel(false).1,
             );
             // Development, as the harness: the public keyring seals the benchmark's data.
-            let development = ServiceSettings {
+            let mut development = ServiceSettings {
                 dev: true,
                 ..ServiceSettings::default()
             };
             let keyring = development.keyring(wuye_customer_service::NAME)?;
             let properties = deploy_properties();
+            // Registration asks the staff directory nothing: it is never reached.
+            let nowhere = "http://127.0.0.1:9".to_owned();
+            development.peers.insert(DIRECTORY.into(), nowhere);
+            let directory = Directory::new(&development, wuye_customer_service::NAME)?;
             let service = CustomerService::new(
                 SealedDb::new(db, keyring),
                 outbox,
                 Arc::new(SystemClock),
                 properties.clone(),
+                directory,
             );
             Ok(Limit(Arc::new((service, properties))))
         }
@@ -670,6 +680,8 @@ mod day {
         work_order_ids: Arc<Vec<String>>,
         /// Key sets not on loan; a loan takes one and gives it back.
         free_sets: Arc<Mutex<Vec<String>>>,
+        /// The staff id of the technician who borrows the keys.
+        borrower: Arc<str>,
         /// The day's dailies not yet recorded, each with a client of its zone's technician.
         dailies: Arc<Mutex<Vec<Daily>>>,
         timings: Arc<Mutex<BTreeMap<&'static str, Sample>>>,
@@ -791,7 +803,13 @@ mod day {
                     let back = SystemClock.now() + chrono::Duration::hours(2);
                     let lent = c
                         .keys
-                        .borrow_keys(keys::borrow(&format!("day-borrow-{i}"), &set, 1, back))
+                        .borrow_keys(keys::borrow(
+                            &format!("day-borrow-{i}"),
+                            &set,
+                            1,
+                            back,
+                            &self.borrower,
+                        ))
                         .await;
                     let loan = lent.map(|r| r.into_inner().loan.unwrap_or_default().id);
                     let returned_from = Instant::now();
@@ -965,17 +983,18 @@ mod day {
             .await;
             work_order_ids.push(order.id);
         }
-        // A zone per daily, each with its own technician, who records it (INS-1).
+        // A zone per daily, each with its own technician of the directory, who records it
+        // (INS-1).
         let mut equipment =
             EquipmentServiceClient::new(stack.as_role("engineering_manager", PROPERTY));
         for z in 0..zones {
+            let technician = stack.hire("李师傅", &[("technician", PROPERTY)]).await;
             equipment
                 .create_zone(CreateZoneRequest {
                     property_id: PROPERTY.into(),
                     request_id: format!("day-zone-{z}"),
                     name: format!("{z}号设备房"),
-                    technician_user_id: format!("day-tech-{z}"),
-                    technician_name: "李师傅".into(),
+                    technician_user_id: technician,
                 })
                 .await
                 .expect("a zone");
@@ -1000,7 +1019,7 @@ mod day {
             .filter(|i| i.kind() == InspectionKind::Daily)
             .map(|daily| {
                 let technician =
-                    stack.as_user("technician", &daily.assignee_user_id, "李师傅", PROPERTY);
+                    stack.as_person(&daily.assignee_user_id, "李师傅", "technician", PROPERTY);
                 (daily, InspectionServiceClient::new(technician))
             })
             .collect();
@@ -1013,6 +1032,7 @@ mod day {
             unit_id,
             work_order_ids: Arc::new(work_order_ids),
             free_sets: Arc::new(Mutex::new(sets)),
+            borrower: keys::hire_borrower(stack).await.into(),
             dailies: Arc::new(Mutex::new(dailies)),
             timings: Arc::default(),
             by_minute: Arc::default(),

@@ -278,12 +278,12 @@ async fn a_request_id_reused_for_another_request_is_refused(backend: Backend) {
 
     // The same in every department: engineering's zones, for one.
     let mut zones = EquipmentServiceClient::new(stack.as_role("engineering_manager", PROPERTY));
+    let tech = stack.hire("张师傅", &[("technician", PROPERTY)]).await;
     let zone = |name: &str| CreateZoneRequest {
         property_id: PROPERTY.into(),
         request_id: "z-1".into(),
         name: name.into(),
-        technician_user_id: "tech-1".into(),
-        technician_name: "张师傅".into(),
+        technician_user_id: tech.clone(),
     };
     zones.create_zone(zone("泵房")).await.unwrap();
     let status = zones.create_zone(zone("配电房")).await.unwrap_err();

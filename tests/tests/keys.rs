@@ -79,9 +79,11 @@ async fn unit(stack: &Stack, room: &str, state: UnitState) -> String {
         .id
 }
 
-/// A loan expected back `hours` after the stack's now.
+/// A loan by the staff member `borrower` (a staff id) expected back `hours` after the stack's
+/// now.
 fn borrow(
     stack: &Stack,
+    borrower: &str,
     request_id: &str,
     set: &str,
     quantity: i32,
@@ -92,6 +94,7 @@ fn borrow(
         set,
         quantity,
         stack.clock.now() + Days::hours(hours),
+        borrower,
     )
 }
 
@@ -203,6 +206,7 @@ async fn all_events(stack: &Stack) -> Vec<Event> {
 
 async fn a_key_set_is_recorded_from_entrustment_to_collection(backend: Backend) {
     let stack = Stack::start(backend).await;
+    let tech = keys::hire_borrower(&stack).await;
     let unit_id = unit(&stack, "1502", UnitState::Vacant).await;
     let mut clerk = stack.keys_as("cs_clerk", "clerk-1", "李管理员");
 
@@ -251,7 +255,7 @@ async fn a_key_set_is_recorded_from_entrustment_to_collection(backend: Backend) 
 
     // Lend two keys for a repair (KEY-6), and take both back (KEY-7).
     let loan = clerk
-        .borrow_keys(borrow(&stack, "b1", &set.id, 2, 4))
+        .borrow_keys(borrow(&stack, &tech, "b1", &set.id, 2, 4))
         .await
         .unwrap()
         .into_inner()
@@ -259,6 +263,10 @@ async fn a_key_set_is_recorded_from_entrustment_to_collection(backend: Backend) 
         .unwrap();
     assert_eq!(loan.state(), KeyLoanState::Open);
     assert_eq!(loan.slot, "A-01");
+    // The register names the borrower as the directory does.
+    let borrower = loan.borrower.clone().unwrap();
+    assert_eq!(borrower.user_id, tech);
+    assert_eq!(borrower.name, keys::BORROWER_NAME);
     assert_eq!(
         whereabouts(&mut clerk, &set.id).await,
         (KeySetState::OnLoan, 1, 2)
@@ -292,7 +300,7 @@ async fn a_key_set_is_recorded_from_entrustment_to_collection(backend: Backend) 
         .unwrap()
         .into_inner();
     let loan = clerk
-        .borrow_keys(borrow(&stack, "b2", &set.id, 3, 24))
+        .borrow_keys(borrow(&stack, &tech, "b2", &set.id, 3, 24))
         .await
         .unwrap()
         .into_inner()
@@ -455,12 +463,14 @@ async fn a_key_set_is_recorded_from_entrustment_to_collection(backend: Backend) 
         ),
         (2, 3, 1)
     );
-    let tech = figures.iter().find(|f| f.user_id == "tech-7").unwrap();
+    let tech = figures.iter().find(|f| f.user_id == tech).unwrap();
+    assert_eq!(tech.name, keys::BORROWER_NAME, "the directory's name");
     assert_eq!((tech.loans_borrowed, tech.overdue_loans), (2, 1));
 }
 
 async fn refusals_carry_a_reason_and_write_nothing(backend: Backend) {
     let stack = Stack::start(backend).await;
+    let tech = keys::hire_borrower(&stack).await;
     let unit_id = unit(&stack, "0801", UnitState::Vacant).await;
     let mut clerk = stack.keys("cs_clerk");
 
@@ -565,7 +575,7 @@ async fn refusals_carry_a_reason_and_write_nothing(backend: Backend) {
 
     // A set that is out is not lent again.
     let loan = clerk
-        .borrow_keys(borrow(&stack, "b1", &set.id, 2, 4))
+        .borrow_keys(borrow(&stack, &tech, "b1", &set.id, 2, 4))
         .await
         .unwrap()
         .into_inner()
@@ -573,7 +583,7 @@ async fn refusals_carry_a_reason_and_write_nothing(backend: Backend) {
         .unwrap();
     refused(
         &clerk
-            .borrow_keys(borrow(&stack, "b2", &set.id, 1, 4))
+            .borrow_keys(borrow(&stack, &tech, "b2", &set.id, 1, 4))
             .await
             .unwrap_err(),
         "KEYS_OUT",
@@ -657,6 +667,7 @@ fn fields(status: &Status) -> BTreeSet<String> {
 
 async fn bad_input_names_every_field(backend: Backend) {
     let stack = Stack::start(backend).await;
+    let tech = keys::hire_borrower(&stack).await;
     let unit_id = unit(&stack, "0602", UnitState::Vacant).await;
     let mut clerk = stack.keys("cs_clerk");
 
@@ -713,7 +724,7 @@ async fn bad_input_names_every_field(backend: Backend) {
         "quantity",
         "purpose",
         "reason",
-        "borrower.name",
+        "borrower.user_id",
         "borrower.phone",
         "borrower.department",
         "borrower_signature",
@@ -725,7 +736,7 @@ async fn bad_input_names_every_field(backend: Backend) {
 
     // Lending more keys than the set has is bad input, not a refusal.
     let status = clerk
-        .borrow_keys(borrow(&stack, "b2", &set.id, 4, 2))
+        .borrow_keys(borrow(&stack, &tech, "b2", &set.id, 4, 2))
         .await
         .unwrap_err();
     assert_eq!(fields(&status), BTreeSet::from(["quantity".to_owned()]));
@@ -776,6 +787,7 @@ async fn bad_input_names_every_field(backend: Backend) {
 
 async fn retries_with_the_same_request_id_never_duplicate(backend: Backend) {
     let stack = Stack::start(backend).await;
+    let tech = keys::hire_borrower(&stack).await;
     let unit_id = unit(&stack, "0703", UnitState::Vacant).await;
     let mut clerk = stack.keys("cs_clerk");
 
@@ -797,14 +809,14 @@ async fn retries_with_the_same_request_id_never_duplicate(backend: Backend) {
     assert_eq!(key_sets(&mut clerk).await.len(), 1);
 
     let loan = clerk
-        .borrow_keys(borrow(&stack, "b1", &first.id, 3, 4))
+        .borrow_keys(borrow(&stack, &tech, "b1", &first.id, 3, 4))
         .await
         .unwrap()
         .into_inner()
         .loan
         .unwrap();
     let retry = clerk
-        .borrow_keys(borrow(&stack, "b1", &first.id, 3, 4))
+        .borrow_keys(borrow(&stack, &tech, "b1", &first.id, 3, 4))
         .await
         .unwrap()
         .into_inner()
@@ -851,6 +863,7 @@ async fn retries_with_the_same_request_id_never_duplicate(backend: Backend) {
 
 async fn concurrent_loans_of_one_set_give_exactly_one_loan(backend: Backend) {
     let stack = Stack::start(backend).await;
+    let tech = keys::hire_borrower(&stack).await;
     let unit_id = unit(&stack, "1101", UnitState::Vacant).await;
     let set = stack
         .keys("cs_clerk")
@@ -863,7 +876,7 @@ async fn concurrent_loans_of_one_set_give_exactly_one_loan(backend: Backend) {
     // A hundred clerks at once (one person's calls are bounded by the gateway's limits).
     let calls = (0..100).map(|i| {
         let mut clerk = stack.keys_as("cs_clerk", &format!("clerk-{i}"), "客服专员");
-        let request = borrow(&stack, &format!("b{i}"), &set.id, 1, 4);
+        let request = borrow(&stack, &tech, &format!("b{i}"), &set.id, 1, 4);
         async move {
             clerk
                 .borrow_keys(request)
@@ -891,6 +904,7 @@ async fn concurrent_loans_of_one_set_give_exactly_one_loan(backend: Backend) {
 
 async fn the_overdue_alert_stream_delivers_once_per_loan(backend: Backend) {
     let stack = Stack::start(backend).await;
+    let tech = keys::hire_borrower(&stack).await;
     let first_unit = unit(&stack, "1201", UnitState::Vacant).await;
     let second_unit = unit(&stack, "1202", UnitState::Vacant).await;
     let mut clerk = stack.keys("cs_clerk");
@@ -919,7 +933,7 @@ async fn the_overdue_alert_stream_delivers_once_per_loan(backend: Backend) {
         .unwrap()
         .into_inner();
     let first = clerk
-        .borrow_keys(borrow(&stack, "b1", &a.id, 1, 2))
+        .borrow_keys(borrow(&stack, &tech, "b1", &a.id, 1, 2))
         .await
         .unwrap()
         .into_inner()
@@ -957,7 +971,7 @@ async fn the_overdue_alert_stream_delivers_once_per_loan(backend: Backend) {
 
     // A second loan goes overdue: its alert comes next, and the first is not raised again.
     let second = clerk
-        .borrow_keys(borrow(&stack, "b2", &b.id, 2, 1))
+        .borrow_keys(borrow(&stack, &tech, "b2", &b.id, 2, 1))
         .await
         .unwrap()
         .into_inner()
@@ -1018,6 +1032,7 @@ async fn the_overdue_alert_stream_delivers_once_per_loan(backend: Backend) {
 
 async fn retention_purges_only_custodies_closed_over_two_years(backend: Backend) {
     let stack = Stack::start(backend).await;
+    let tech = keys::hire_borrower(&stack).await;
     let unit_id = unit(&stack, "1301", UnitState::Vacant).await;
     let mut clerk = stack.keys("cs_clerk");
     let start = stack.clock.now();
@@ -1038,7 +1053,7 @@ async fn retention_purges_only_custodies_closed_over_two_years(backend: Backend)
         .await
         .unwrap();
     let loan = clerk
-        .borrow_keys(borrow(&stack, "b1", &a.id, 1, 2))
+        .borrow_keys(borrow(&stack, &tech, "b1", &a.id, 1, 2))
         .await
         .unwrap()
         .into_inner()
@@ -1136,6 +1151,7 @@ async fn retention_purges_only_custodies_closed_over_two_years(backend: Backend)
 
 async fn the_cabinet_audit_reports_every_mismatch(backend: Backend) {
     let stack = Stack::start(backend).await;
+    let tech = keys::hire_borrower(&stack).await;
     let unit_id = unit(&stack, "1401", UnitState::Vacant).await;
     let mut clerk = stack.keys("cs_clerk");
     let a = clerk
@@ -1153,7 +1169,7 @@ async fn the_cabinet_audit_reports_every_mismatch(backend: Backend) {
         .key_set
         .unwrap();
     clerk
-        .borrow_keys(borrow(&stack, "b1", &b.id, 1, 4))
+        .borrow_keys(borrow(&stack, &tech, "b1", &b.id, 1, 4))
         .await
         .unwrap();
     let mut supervisor = stack.keys("cs_supervisor");

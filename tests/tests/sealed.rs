@@ -19,7 +19,7 @@ use wuye_tests::{
             retention_service_client::RetentionServiceClient,
         },
         customerservice::{
-            BorrowKeysRequest, Borrower, Channel, CollectKeysRequest, Complainant, ContactKind,
+            BorrowKeysRequest, BorrowerSpec, Channel, CollectKeysRequest, Complainant, ContactKind,
             CreateComplaintRequest, CreateUnitRequest, DesignatedCollector, DisclaimerSignature,
             EntrustKeysRequest, GetComplaintRequest, GetHouseholdRequest, GetKeySetRequest,
             GetVisitRequest, IdDocumentType, KeySource, ListContactLogRequest, ListContactsRequest,
@@ -435,12 +435,12 @@ async fn repair(stack: &Stack, request_id: &str, phone: &str, signature: &str) -
     )
     .await;
     let mut foreman = work_orders(stack, "maintenance_foreman");
+    let tech = stack.hire("张师傅", &[("technician", PROPERTY)]).await;
     foreman
         .dispatch_work_order(DispatchWorkOrderRequest {
             property_id: PROPERTY.into(),
             work_order_id: order.id.clone(),
-            assignee_user_id: "tech-7".into(),
-            assignee_name: "张师傅".into(),
+            assignee_user_id: tech,
         })
         .await
         .unwrap();
@@ -612,9 +612,8 @@ async fn no_department_stores_a_personal_value_in_clear(backend: Backend) {
             quantity: 1,
             purpose: LoanPurpose::Repair.into(),
             reason: "更换燃气表".into(),
-            borrower: Some(Borrower {
-                user_id: "tech-7".into(),
-                name: "张师傅".into(),
+            borrower: Some(BorrowerSpec {
+                user_id: wuye_tests::keys::hire_borrower(&stack).await,
                 department: "工程管理部".into(),
                 phone: v.text("customer-service BorrowKeys borrower.phone").into(),
             }),
@@ -840,12 +839,14 @@ async fn custody_from_entrustment_to_collection(stack: &Stack) -> (String, Strin
         .into_inner()
         .key_set
         .unwrap();
+    let tech = key_requests::hire_borrower(stack).await;
     let loan = keys
         .borrow_keys(key_requests::borrow(
             "b1",
             &set.id,
             1,
             stack.clock.now() + chrono::Duration::hours(4),
+            &tech,
         ))
         .await
         .unwrap()

@@ -146,9 +146,9 @@ async fn a_complaint_is_one_trace_and_is_measured() {
         .key_set
         .unwrap();
     let back = stack.clock.now() + chrono::Duration::hours(1);
-    keys.borrow_keys(wuye_tests::keys::borrow("telemetry-loan", &set.id, 1, back))
-        .await
-        .unwrap();
+    let tech = wuye_tests::keys::hire_borrower(&stack).await;
+    let loan = wuye_tests::keys::borrow("telemetry-loan", &set.id, 1, back, &tech);
+    keys.borrow_keys(loan).await.unwrap();
     stack.clock.advance(chrono::Duration::hours(26));
 
     // Archives applies the move-in in the background; everything is exported in batches.

@@ -181,16 +181,18 @@ async fn complete_repair(stack: &Stack, request_id: &str, unit_id: &str) -> Stri
         },
     )
     .await;
+    // The repair goes to a technician of the directory, who records it as themself.
+    let tech_id = stack.hire("张师傅", &[("technician", PROPERTY)]).await;
     work_orders(stack, "maintenance_foreman", "fm-1", "李领班")
         .dispatch_work_order(eng::DispatchWorkOrderRequest {
             property_id: PROPERTY.into(),
             work_order_id: order.id.clone(),
-            assignee_user_id: "tech-a".into(),
-            assignee_name: "张师傅".into(),
+            assignee_user_id: tech_id.clone(),
         })
         .await
         .unwrap();
-    let mut tech = work_orders(stack, "technician", "tech-a", "张师傅");
+    let as_tech = stack.as_person(&tech_id, "张师傅", "technician", PROPERTY);
+    let mut tech = WorkOrderServiceClient::new(as_tech);
     tech.record_work_order_arrival(eng::RecordWorkOrderArrivalRequest {
         property_id: PROPERTY.into(),
         work_order_id: order.id.clone(),

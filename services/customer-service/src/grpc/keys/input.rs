@@ -244,7 +244,7 @@ pub(super) fn loan(
     v.required_text("reason", &req.reason, rules::MAX_TEXT);
     let borrower = req.borrower.unwrap_or_default();
     // The staff id is looked up in the directory by the use case, which records their name.
-    v.max_text("borrower.user_id", &borrower.user_id, 64);
+    v.required_text("borrower.user_id", &borrower.user_id, 64);
     rules::check_phone("borrower.phone", &borrower.phone, true, &mut v);
     v.required_text("borrower.department", &borrower.department, rules::MAX_NAME);
     // KEY-6: the borrower signs the borrowing register.
