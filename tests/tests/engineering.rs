@@ -2062,7 +2062,7 @@ async fn roster_swaps_need_approval(backend: Backend) {
         async move {
             d.list_shifts(pb::ListShiftsRequest {
                 property_id: PROPERTY.into(),
-                user_id: user.into(),
+                user_id: user,
                 ..Default::default()
             })
             .await
