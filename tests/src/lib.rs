@@ -821,6 +821,10 @@ impl Stack {
     pub async fn killable_quality(&self, properties: Properties) -> Killable {
         let mut settings = service_settings(self.backend, "quality", &self.data_dir).await;
         settings.database.data_dir = self.data_dir.join("killable");
+        // Assigning an escalation asks the directory about the assignee.
+        settings
+            .peers
+            .insert("directory".into(), format!("http://{}", self.directory));
         let deps = Deps {
             clock: std::sync::Arc::new(self.clock.clone()),
             properties,
