@@ -219,8 +219,18 @@ impl Issuer {
         }
     }
 
-    /// How many keys are held (tests).
+    /// How many keys are held.
     pub fn key_count(&self) -> usize {
         self.state(|s| s.keys.len())
+    }
+
+    /// Moves the last fetches `by` into the past, as if that much time went by.
+    #[cfg(test)]
+    pub fn age(&self, by: Duration) {
+        self.state(|s| {
+            let back = |at: Option<Instant>| at.map(|at| at.checked_sub(by).unwrap_or(at));
+            s.fetched = back(s.fetched);
+            s.attempted = back(s.attempted);
+        });
     }
 }
