@@ -464,6 +464,52 @@ async fn tokens_of_an_unknown_issuer_are_refused_with_the_reason() {
     );
 }
 
+#[tokio::test]
+async fn production_may_trust_only_an_openid_provider() {
+    use tonic_types::StatusExt as _;
+    let mut production = settings(start_service().await);
+    production.dev = false;
+    production.identity.signing_key = wuye_kit::config::Secret::new(PRODUCTION_IDENTITY_KEY);
+    // Neither keys nor providers: refused, naming what to configure.
+    let err = wuye_gateway::build(production.clone(), listener().await)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        format!("{err:#}").contains("WUYE_GATEWAY__AUTH__KEYS"),
+        "{err:#}"
+    );
+    // A plain http provider elsewhere than loopback: refused.
+    production.auth.oidc = vec![wuye_gateway::OidcIssuerSettings {
+        issuer: "http://sso.example.com/realms/wuye".into(),
+        audiences: vec!["wuye-console".into()],
+        ..Default::default()
+    }];
+    let err = wuye_gateway::build(production.clone(), listener().await)
+        .await
+        .err()
+        .unwrap();
+    assert!(format!("{err:#}").contains("plain http"), "{err:#}");
+    // A provider only (unreachable here): the gateway starts; script tokens are of no
+    // issuer it trusts.
+    production.auth.oidc[0].issuer = "https://sso.example.com/realms/wuye".into();
+    let bound = listener().await;
+    let addr = bound.local_addr().unwrap();
+    let server = wuye_gateway::build(production, bound).await.unwrap();
+    tokio::spawn(server.run_until(std::future::pending()));
+    let channel = wuye_client::Config::to(addr).channel().await.unwrap();
+    let mut client = HouseholdServiceClient::new(channel);
+    let desk = token("front_desk", &["sunshine-garden"]);
+    let status = client
+        .get_unit(get_unit(Some(&desk), "sunshine-garden"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status.get_details_error_info().unwrap().reason,
+        "UNKNOWN_ISSUER"
+    );
+}
+
 /// An Ed25519 key of this test only, as a production gateway's identity key.
 const PRODUCTION_IDENTITY_KEY: &str = "-----BEGIN PRIVATE KEY-----
 MC4CAQAwBQYDK2VwBCIEIFcA0dNa5Bj9WqZmeJTQCHNcb7cubmTvgM2+nkVJbIB4

@@ -126,7 +126,7 @@ impl Issuer {
             return Ok(key.clone());
         }
         if keys.is_empty() {
-            tracing::warn!(issuer = self.name(), failure = ?failure, "no keys of the identity provider");
+            tracing::info!(issuer = self.name(), failure = ?failure, "no keys of the identity provider yet");
             return Err(Error::Unavailable(format!(
                 "the identity provider {} cannot be reached: try again later",
                 self.name()
