@@ -391,6 +391,15 @@ async fn the_development_issuer_exists_only_in_development() {
         .await
         .unwrap();
 
+    // Development with the sign-in turned off: none either.
+    let mut off = settings(start_service().await);
+    off.auth.dev_sign_in = false;
+    let bound = listener().await;
+    let off_addr = bound.local_addr().unwrap();
+    let server = wuye_gateway::build(off, bound).await.unwrap();
+    tokio::spawn(server.run_until(std::future::pending()));
+    assert_ne!(http_get(off_addr, "/dev/oidc/jwks").await.0, 200);
+
     // Production: no such routes (the listener answers gRPC and gRPC-Web only).
     let mut production = settings(start_service().await);
     production.dev = false;
