@@ -17,7 +17,7 @@ mkdir -p "$dir"/identity "$dir"/token "$dir"/tls "$dir"/ca
 cd "$dir"
 umask 077
 
-components=(gateway customer-service engineering archives quality)
+components=(gateway customer-service engineering archives quality directory)
 
 ed25519() {  # ed25519 PATH-WITHOUT-.pem
   [ -e "$1.pem" ] && return
@@ -47,11 +47,11 @@ issue() {  # issue NAME DNS-NAMES…: server and client authentication, for 397 
       "extendedKeyUsage=serverAuth,clientAuth") 2>/dev/null
   rm "tls/$name.csr"
 }
-for c in customer-service engineering archives quality; do
+for c in customer-service engineering archives quality directory; do
   issue "$c" "$c" "$c.wuye.svc" "$c.wuye.svc.cluster.local" localhost
 done
 issue gateway gateway gateway.wuye.svc gateway.wuye.svc.cluster.local localhost
-issue postgres customer-service-db engineering-db archives-db quality-db localhost
+issue postgres customer-service-db engineering-db archives-db quality-db directory-db localhost
 
 if [ ! -e wuye.env ]; then
   keyring() { echo "k$(date +%Y%m)=$(openssl rand -hex 32)"; }
@@ -60,6 +60,7 @@ WUYE_DB_PASSWORD=$(openssl rand -hex 16)
 WUYE_CUSTOMER_SERVICE_ENCRYPTION_KEYS=$(keyring)
 WUYE_ENGINEERING_ENCRYPTION_KEYS=$(keyring)
 WUYE_ARCHIVES_ENCRYPTION_KEYS=$(keyring)
+WUYE_DIRECTORY_ENCRYPTION_KEYS=$(keyring)
 ENV
 fi
 

@@ -8,11 +8,12 @@ use tokio::net::TcpListener;
 use wuye_kit::{Deps, ServiceSettings, server::Server};
 
 /// Every department service: the protobuf package the gateway routes to it, and its name.
-pub const DEPARTMENTS: [(&str, &str); 4] = [
+pub const DEPARTMENTS: [(&str, &str); 5] = [
     ("wuye.customerservice.v1", wuye_customer_service::NAME),
     ("wuye.engineering.v1", wuye_engineering::NAME),
     ("wuye.archives.v1", wuye_archives::NAME),
     ("wuye.quality.v1", wuye_quality::NAME),
+    ("wuye.directory.v1", wuye_directory::NAME),
 ];
 
 /// Builds the department called `name` (one of [`DEPARTMENTS`]) on `listener`.
@@ -27,6 +28,7 @@ pub async fn build_department(
         wuye_engineering::NAME => wuye_engineering::build(settings, listener, deps).await,
         wuye_archives::NAME => wuye_archives::build(settings, listener, deps).await,
         wuye_quality::NAME => wuye_quality::build(settings, listener, deps).await,
+        wuye_directory::NAME => wuye_directory::build(settings, listener, deps).await,
         other => anyhow::bail!("no department is called {other}"),
     }
 }

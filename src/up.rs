@@ -1,4 +1,4 @@
-//! `wuye up`: the four departments and the gateway in one process.
+//! `wuye up`: the five departments and the gateway in one process.
 
 use std::{
     path::{Path, PathBuf},

@@ -1507,8 +1507,10 @@ mod footprint {
             .database
             .max_connections
             .to_string();
-        let Deployment { processes, gateway } =
-            Deployment::start(&work, &[const { String::new() }; 4], |prefix| {
+        let Deployment { processes, gateway } = Deployment::start(
+            &work,
+            &[const { String::new() }; DEPARTMENTS.len()],
+            |prefix| {
                 if prefix == "GATEWAY" {
                     return Vec::new();
                 }
@@ -1516,8 +1518,9 @@ mod footprint {
                     format!("WUYE_{prefix}__DATABASE__MAX_CONNECTIONS"),
                     pool.clone(),
                 )]
-            })
-            .await;
+            },
+        )
+        .await;
         let names: Vec<&str> = DEPARTMENTS
             .iter()
             .map(|(name, _, _)| *name)

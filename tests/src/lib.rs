@@ -75,6 +75,7 @@ pub struct Stack {
     pub engineering: SocketAddr,
     pub archives: SocketAddr,
     pub quality: SocketAddr,
+    pub directory: SocketAddr,
     pub clock: ManualClock,
     pub backend: Backend,
     stop: watch::Sender<bool>,
@@ -156,6 +157,7 @@ impl Stack {
             engineering: addrs[1],
             archives: addrs[2],
             quality: addrs[3],
+            directory: addrs[4],
             clock,
             backend,
             stop,
@@ -247,6 +249,7 @@ impl Stack {
             "engineering" => self.engineering,
             "archives" => self.archives,
             "quality" => self.quality,
+            "directory" => self.directory,
             other => panic!("no department is called {other}"),
         }
     }
@@ -449,6 +452,101 @@ impl Stack {
         )
         .expect("dev token");
         self.authed(Some(token), Some(property))
+    }
+}
+
+pub type DirectoryClient =
+    proto::directory::directory_service_client::DirectoryServiceClient<Authed>;
+pub type StaffLookupClient =
+    proto::directory::staff_lookup_service_client::StaffLookupServiceClient<AsGateway>;
+
+impl Stack {
+    /// A channel to the gateway as an administrator (a script token of role admin), without a
+    /// property: the directory's calls span the company.
+    pub fn admin(&self) -> Authed {
+        self.authed(Some(self.token("admin", &[])), None)
+    }
+
+    /// The staff directory as an administrator.
+    pub fn directory_admin(&self) -> DirectoryClient {
+        proto::directory::directory_service_client::DirectoryServiceClient::new(self.admin())
+    }
+
+    /// The staff directory as `role` of `property`.
+    pub fn directory(&self, role: &str, property: &str) -> DirectoryClient {
+        proto::directory::directory_service_client::DirectoryServiceClient::new(
+            self.as_role(role, property),
+        )
+    }
+
+    /// The directory's lookups straight at the service, signed by the gateway's development
+    /// key as the gateway itself (as it signs people in).
+    pub fn staff_lookup(&self) -> StaffLookupClient {
+        proto::directory::staff_lookup_service_client::StaffLookupServiceClient::new(
+            self.as_gateway("directory", Caller::service(wuye_kit::identity::GATEWAY)),
+        )
+    }
+
+    /// Hires `name` into the directory through the gateway as an administrator, with `posts`
+    /// (role, property; "" for a headquarters post) and a staff number of its own; gives the
+    /// person's staff id (`person_id`). The person does not sign in.
+    pub async fn hire(&self, name: &str, posts: &[(&str, &str)]) -> String {
+        self.hire_signing_in(name, "", posts).await
+    }
+
+    /// Like [`Stack::hire`], for a person who signs in with `sign_in` (the identity
+    /// provider's claim value).
+    pub async fn hire_signing_in(
+        &self,
+        name: &str,
+        sign_in: &str,
+        posts: &[(&str, &str)],
+    ) -> String {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let request = proto::directory::CreatePersonRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            staff_number: format!("T{n:05}"),
+            name: name.to_owned(),
+            phone: String::new(),
+            sign_in: sign_in.to_owned(),
+            posts: posts
+                .iter()
+                .map(|(role, property)| proto::directory::PostSpec {
+                    role: (*role).to_owned(),
+                    property_id: (*property).to_owned(),
+                })
+                .collect(),
+        };
+        let person = self
+            .directory_admin()
+            .create_person(request)
+            .await
+            .unwrap_or_else(|e| panic!("hiring {name}: {e:?}"))
+            .into_inner()
+            .person
+            .expect("the person");
+        person.person_id
+    }
+
+    /// A channel to the gateway as the directory's person `person_id` (named `name`) acting
+    /// as `role` at `property` ("" for headquarters: no property), with a script token whose
+    /// `sub` is the staff id, as records name people.
+    pub fn as_person(&self, person_id: &str, name: &str, role: &str, property: &str) -> Authed {
+        let properties: Vec<String> = if property.is_empty() {
+            Vec::new()
+        } else {
+            vec![property.to_owned()]
+        };
+        let token = wuye_gateway::sign_dev_token(
+            role,
+            &properties,
+            person_id,
+            name,
+            Duration::from_secs(3600),
+        )
+        .expect("dev token");
+        self.authed(Some(token), (!property.is_empty()).then_some(property))
     }
 }
 
@@ -712,6 +810,7 @@ impl Stack {
             ("wuye.engineering.v1", self.engineering),
             ("wuye.archives.v1", self.archives),
             ("wuye.quality.v1", self.quality),
+            ("wuye.directory.v1", self.directory),
         ]
         .into_iter()
         .map(|(package, address)| (package.to_owned(), format!("http://{address}")))

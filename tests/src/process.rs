@@ -36,12 +36,13 @@ pub struct TestKeys {
 /// The `kid` of the tests' user token key.
 pub const TOKEN_KID: &str = "tests-1";
 /// The components with an identity key of their own.
-const COMPONENTS: [&str; 5] = [
+const COMPONENTS: [&str; 6] = [
     "gateway",
     "customer-service",
     "engineering",
     "archives",
     "quality",
+    "directory",
 ];
 
 impl TestKeys {
@@ -128,6 +129,7 @@ fn keyring(prefix: &str) -> String {
         "CUSTOMER_SERVICE" => "2b",
         "ENGINEERING" => "3c",
         "ARCHIVES" => "8f",
+        "DIRECTORY" => "5e",
         _ => "4d",
     };
     format!("k1={}", byte.repeat(32))
@@ -418,7 +420,7 @@ impl Drop for Processes {
 }
 
 /// (binary, environment prefix, package the gateway routes to it)
-pub const DEPARTMENTS: [(&str, &str, &str); 4] = [
+pub const DEPARTMENTS: [(&str, &str, &str); 5] = [
     (
         "customer-service",
         "CUSTOMER_SERVICE",
@@ -427,9 +429,13 @@ pub const DEPARTMENTS: [(&str, &str, &str); 4] = [
     ("engineering", "ENGINEERING", "wuye.engineering.v1"),
     ("archives", "ARCHIVES", "wuye.archives.v1"),
     ("quality", "QUALITY", "wuye.quality.v1"),
+    ("directory", "DIRECTORY", "wuye.directory.v1"),
 ];
 
-/// The four departments and the gateway, each a process of its own binary, wired as the
+/// The index of the directory in [`DEPARTMENTS`].
+const DIRECTORY: usize = 4;
+
+/// The five departments and the gateway, each a process of its own binary, wired as the
 /// manifests wire them.
 pub struct Deployment {
     pub processes: Processes,
@@ -469,6 +475,7 @@ impl Deployment {
         {
             let p = format!("WUYE_{prefix}__");
             let mut env = department_env(prefix, addr, url, work);
+            env.extend(directory_env(name, &p, scheme, addrs[DIRECTORY]));
             if name == "customer-service" {
                 env.extend([
                     // Completed work orders become repair follow-ups (VIS-4).
@@ -530,6 +537,33 @@ impl Deployment {
         serving_over("gateway", gateway, hops).await;
         Self { processes, gateway }
     }
+}
+
+/// What the staff directory and the departments know of each other: every department checks
+/// the staff its requests name with the directory (as itself), and the directory trusts each
+/// department's identity for it.
+fn directory_env(
+    name: &str,
+    p: &str,
+    scheme: &str,
+    directory: SocketAddr,
+) -> Vec<(String, String)> {
+    if name != "directory" {
+        return vec![(
+            format!("{p}PEERS__DIRECTORY"),
+            format!("{scheme}://{directory}"),
+        )];
+    }
+    DEPARTMENTS
+        .iter()
+        .filter(|(department, ..)| *department != "directory")
+        .map(|(department, prefix, _)| {
+            (
+                format!("{p}IDENTITY__TRUSTED__{prefix}"),
+                keys().public(department).display().to_string(),
+            )
+        })
+        .collect()
 }
 
 /// A channel to a process at `addr` whose connections are `hops`: over TLS trusting the test

@@ -352,7 +352,8 @@ async fn the_keys_make_keys_makes_start_production_binaries() {
                     "{{\"wuye.quality.v1\"=\"https://localhost:{}\", \
                      \"wuye.customerservice.v1\"=\"https://localhost:{idle}\", \
                      \"wuye.engineering.v1\"=\"https://localhost:{idle}\", \
-                     \"wuye.archives.v1\"=\"https://localhost:{idle}\"}}",
+                     \"wuye.archives.v1\"=\"https://localhost:{idle}\", \
+                     \"wuye.directory.v1\"=\"https://localhost:{idle}\"}}",
                     quality.port(),
                     idle = free_port().port()
                 ),

@@ -64,6 +64,7 @@ async fn grpcurl_lists_the_services_through_the_gateway() {
         "wuye.customerservice.v1.ComplaintService",
         "wuye.customerservice.v1.HouseholdService",
         "wuye.hq.v1.PortfolioService",
+        "wuye.directory.v1.DirectoryService",
         "grpc.health.v1.Health",
     ] {
         assert!(
@@ -79,6 +80,7 @@ async fn grpcurl_lists_the_services_through_the_gateway() {
     for hidden in [
         "wuye.events.v1.EventService",
         "wuye.quality.v1.EscalationRelayService",
+        "wuye.directory.v1.StaffLookupService",
     ] {
         assert!(
             !listed.lines().any(|l| l == hidden),
@@ -120,8 +122,9 @@ fn production_env(name: &str, prefix: &str, dir: &Path) -> Vec<(String, String)>
     } else {
         department_env(prefix, free_port(), "", dir)
     };
-    // Peers, so that the departments that follow others get as far as their keys.
-    for peer in ["ENGINEERING", "CUSTOMER_SERVICE"] {
+    // Peers, so that the departments that follow others (and ask the staff directory) get as
+    // far as their keys.
+    for peer in ["ENGINEERING", "CUSTOMER_SERVICE", "DIRECTORY"] {
         env.push((
             format!("WUYE_{prefix}__PEERS__{peer}"),
             format!("http://{}", free_port()),
@@ -200,13 +203,25 @@ fn production_refuses_missing_and_public_development_keys_naming_the_setting() {
             "IDENTITY__SIGNING_KEY",
             dev_identity("archives.pem"),
         ),
-        ("archives", "ARCHIVES", "ENCRYPTION_KEYS", dev_keyring),
+        (
+            "archives",
+            "ARCHIVES",
+            "ENCRYPTION_KEYS",
+            dev_keyring.clone(),
+        ),
         (
             "quality",
             "QUALITY",
             "IDENTITY__TRUSTED__GATEWAY",
             dev_identity("gateway.pub.pem"),
         ),
+        (
+            "directory",
+            "DIRECTORY",
+            "IDENTITY__TRUSTED__GATEWAY",
+            dev_identity("gateway.pub.pem"),
+        ),
+        ("directory", "DIRECTORY", "ENCRYPTION_KEYS", dev_keyring),
     ];
     for (name, prefix, setting, public) in cases {
         let var = format!("WUYE_{prefix}__{setting}");

@@ -6,7 +6,7 @@
 //! naming the setting to configure.
 
 /// The public development identity keys of each component: (name, private PEM, public PEM).
-pub const IDENTITY_KEYS: [(&str, &str, &str); 5] = [
+pub const IDENTITY_KEYS: [(&str, &str, &str); 6] = [
     (
         "gateway",
         include_str!("../../../deploy/dev-keys/identity/gateway.pem"),
@@ -31,6 +31,11 @@ pub const IDENTITY_KEYS: [(&str, &str, &str); 5] = [
         "quality",
         include_str!("../../../deploy/dev-keys/identity/quality.pem"),
         include_str!("../../../deploy/dev-keys/identity/quality.pub.pem"),
+    ),
+    (
+        "directory",
+        include_str!("../../../deploy/dev-keys/identity/directory.pem"),
+        include_str!("../../../deploy/dev-keys/identity/directory.pub.pem"),
     ),
 ];
 
