@@ -73,7 +73,18 @@ impl Target {
     /// A connection to the gateway, connected now: with `--token`, or else as signed in with
     /// `wuye login` (renewed first when the sign-in expires soon).
     pub async fn channel(&self) -> anyhow::Result<Authed> {
+        self.channel_over(self.config()?).await
+    }
+
+    /// [`Target::channel`] for calls about the caller, not a property (`wuye whoami`): no
+    /// `x-wuye-property`, so a post at another property than `--property` answers too.
+    pub async fn channel_unscoped(&self) -> anyhow::Result<Authed> {
         let mut config = self.config()?;
+        config.property = None;
+        self.channel_over(config).await
+    }
+
+    async fn channel_over(&self, mut config: wuye_client::Config) -> anyhow::Result<Authed> {
         if config.token.is_none()
             && let Some(signed_in) = self.signed_in().await?
         {
@@ -151,5 +162,30 @@ pub async fn connect(config: &wuye_client::Config) -> anyhow::Result<Authed> {
 pub async fn call<T>(
     response: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
 ) -> anyhow::Result<T> {
-    Ok(wuye_client::call(response).await?)
+    wuye_client::call(response)
+        .await
+        .map_err(|refused| match posts_to_choose(&refused.0) {
+            Some(choose) => anyhow::anyhow!(choose),
+            None => refused.into(),
+        })
+}
+
+/// For a person with several posts who named none (`POST_REQUIRED`): the posts the gateway
+/// lists, and how to choose one.
+fn posts_to_choose(status: &tonic::Status) -> Option<String> {
+    use tonic_types::StatusExt as _;
+    let info = status.get_details_error_info()?;
+    if info.reason != "POST_REQUIRED" {
+        return None;
+    }
+    let mut text = format!(
+        "你有 {} 个岗位：用 --post <岗位编号> (或 WUYE_POST) 选择本次所用的岗位 [POST_REQUIRED]",
+        info.metadata.len()
+    );
+    let mut posts: Vec<_> = info.metadata.iter().collect();
+    posts.sort();
+    for (post_id, post) in posts {
+        text.push_str(&format!("\n  {post_id}  {post}"));
+    }
+    Some(text)
 }

@@ -35,7 +35,7 @@ pub(crate) fn role_title(role: &str) -> &'static str {
 }
 
 pub async fn run(args: WhoamiArgs) -> anyhow::Result<()> {
-    let channel = args.target.channel().await?;
+    let channel = args.target.channel_unscoped().await?;
     let answer = call(DirectoryServiceClient::new(channel).who_am_i(WhoAmIRequest {})).await?;
     let person = answer
         .person

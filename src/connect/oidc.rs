@@ -215,14 +215,12 @@ pub async fn refresh(http: &Http, old: &Credentials) -> anyhow::Result<Credentia
     credentials(http, &issuer, &old.client_id, &tokens, None, Some(old)).await
 }
 
+/// An answer of [`Http`] as `oauth2` awaits it.
+type Answer =
+    std::pin::Pin<Box<dyn Future<Output = Result<http::Response<Vec<u8>>, std::io::Error>> + Send>>;
+
 /// The `oauth2` HTTP client over [`Http`].
-fn oauth_client(
-    http: &Http,
-) -> impl Fn(
-    http::Request<Vec<u8>>,
-) -> std::pin::Pin<
-    Box<dyn Future<Output = Result<http::Response<Vec<u8>>, std::io::Error>> + Send>,
-> {
+fn oauth_client(http: &Http) -> impl Fn(http::Request<Vec<u8>>) -> Answer {
     let http = http.clone();
     move |request| {
         let http = http.clone();

@@ -1,7 +1,11 @@
 //! Signing in: the test OpenID provider (tests/oidc/, the certified `oidc-provider`) and
 //! `wuye login` against it.
 
-use wuye_tests::oidc::{Alg, Client, Options, Provider, write_keys};
+use wuye_tests::{
+    Backend, OTHER_PROPERTY, PROPERTY, Stack,
+    oidc::{Alg, Client, Options, Provider, write_keys},
+    proto::directory::GetPersonRequest,
+};
 
 /// The claims of a JWT, undecoded and unverified (the gateway's tests verify).
 fn claims(jwt: &str) -> serde_json::Value {
@@ -253,7 +257,10 @@ fn an_expired_sign_in_is_renewed_with_the_refresh_token_before_a_call() {
     let renewed = user.credentials();
     assert_ne!(renewed["id_token"], first["id_token"]);
     assert!(renewed["expires_at"].as_i64() > first["expires_at"].as_i64());
-    assert_eq!(claims(renewed["id_token"].as_str().unwrap())["sub"], "li.si");
+    assert_eq!(
+        claims(renewed["id_token"].as_str().unwrap())["sub"],
+        "li.si"
+    );
     assert!(!err.contains(renewed["id_token"].as_str().unwrap()));
 
     // A refresh token the provider no longer knows (it restarted): sign in again, it says.
@@ -263,4 +270,147 @@ fn an_expired_sign_in_is_renewed_with_the_refresh_token_before_a_call() {
     let (ok, _, err) = user.run(&["whoami", "--gateway", &gateway]);
     assert!(!ok && err.contains("wuye login"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The current posts of `person_id`, as (role, property, post id).
+async fn posts_of(stack: &Stack, person_id: &str) -> Vec<(String, String, String)> {
+    let person = stack
+        .directory_admin()
+        .get_person(GetPersonRequest {
+            person_id: person_id.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .person
+        .unwrap();
+    person
+        .posts
+        .into_iter()
+        .filter(|p| p.end_time.is_none())
+        .map(|p| (p.role, p.property_id, p.post_id))
+        .collect()
+}
+
+/// The line of `whoami`'s output that names `post_id`.
+fn line_of<'a>(out: &'a str, post_id: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.contains(post_id))
+        .unwrap_or_else(|| panic!("no post {post_id} in {out}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whoami_shows_the_person_and_post_of_a_development_sign_in() {
+    let stack = Stack::start(Backend::Sqlite).await;
+    let person_id = stack
+        .hire_signing_in("王五", "wang.wu", &[("technician", PROPERTY)])
+        .await;
+    let gateway = format!("http://{}", stack.gateway);
+    let user = User::new();
+    let (ok, out, err) = tokio::task::block_in_place(|| {
+        user.run(&["login", "--dev", "wang.wu", "--gateway", &gateway])
+    });
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("开发登录"),
+        "announced as a development sign-in: {out}"
+    );
+    let stored = user.credentials();
+    assert_eq!(stored["development"], true);
+    assert!(!out.contains(stored["id_token"].as_str().unwrap()));
+
+    let (ok, out, err) =
+        tokio::task::block_in_place(|| user.run(&["whoami", "--gateway", &gateway]));
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("王五") && out.contains("在职") && out.contains(&person_id),
+        "{out}"
+    );
+    let (_, _, post_id) = &posts_of(&stack, &person_id).await[0];
+    let line = line_of(&out, post_id);
+    assert!(
+        line.contains("工程技工 technician") && line.contains(PROPERTY),
+        "{line}"
+    );
+    assert!(
+        line.trim_start().starts_with('*'),
+        "the post acted in is marked: {line}"
+    );
+    assert!(out.contains("开发登录："), "{out}");
+
+    // `wuye token` keeps working for scripts, and --token wins over the stored sign-in.
+    let (ok, token, _) = user.run(&["token", "--role", "technician", "--property", PROPERTY]);
+    assert!(ok && token.trim().split('.').count() == 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whoami_after_signing_in_at_the_company_provider_acts_in_the_chosen_post() {
+    let provider = Provider::with_clients(vec![Client::new("wuye", Alg::Rs256)]);
+    let stack = Stack::start(Backend::Sqlite).await;
+    let issuer = provider.issuer();
+    let gateway = stack
+        .gateway_with(|settings| {
+            settings.auth.oidc.push(wuye_gateway::OidcIssuerSettings {
+                issuer: issuer.clone(),
+                audiences: vec!["wuye".into()],
+                ..Default::default()
+            })
+        })
+        .await;
+    let gateway = format!("http://{}", gateway.address);
+    let person_id = stack
+        .hire_signing_in(
+            "赵六",
+            "zhao.liu",
+            &[("technician", PROPERTY), ("cs_clerk", OTHER_PROPERTY)],
+        )
+        .await;
+    let posts = posts_of(&stack, &person_id).await;
+    let post = |role: &str| posts.iter().find(|p| p.0 == role).unwrap().2.clone();
+    let (technician, clerk) = (post("technician"), post("cs_clerk"));
+
+    let user = User::new();
+    tokio::task::block_in_place(|| user.login(&provider, "zhao.liu", &["--gateway", &gateway]));
+
+    // Two posts, none named: the refusal says how to choose, listing them.
+    let (ok, out, err) =
+        tokio::task::block_in_place(|| user.run(&["whoami", "--gateway", &gateway]));
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("POST_REQUIRED") && err.contains("--post"),
+        "{err}"
+    );
+    assert!(err.contains(&technician) && err.contains(&clerk), "{err}");
+
+    for (acting, other, title) in [
+        (&technician, &clerk, "工程技工 technician"),
+        (&clerk, &technician, "客户服务部管理员 cs_clerk"),
+    ] {
+        let (ok, out, err) = tokio::task::block_in_place(|| {
+            user.run(&["whoami", "--gateway", &gateway, "--post", acting])
+        });
+        assert!(ok, "{out}{err}");
+        assert!(out.contains("赵六"), "{out}");
+        let line = line_of(&out, acting);
+        assert!(
+            line.trim_start().starts_with('*') && line.contains(title),
+            "{line}"
+        );
+        assert!(!line_of(&out, other).trim_start().starts_with('*'), "{out}");
+        assert!(out.contains(&format!("登录：{issuer}")), "{out}");
+    }
+
+    // A post remembered at login is the default.
+    tokio::task::block_in_place(|| {
+        user.login(
+            &provider,
+            "zhao.liu",
+            &["--gateway", &gateway, "--post", &clerk],
+        )
+    });
+    let (ok, out, err) =
+        tokio::task::block_in_place(|| user.run(&["whoami", "--gateway", &gateway]));
+    assert!(ok, "{out}{err}");
+    assert!(line_of(&out, &clerk).trim_start().starts_with('*'), "{out}");
 }
