@@ -213,7 +213,8 @@ impl History<'_> {
 
     async fn borrow(&self, k: usize, j: usize, now: DateTime<Utc>) -> anyhow::Result<()> {
         let (borrow, back, who) = self.plan.history.key_sets[k].loans[j];
-        let (user_id, name, phone) = TECHNICIANS[who];
+        let (_, _, phone) = TECHNICIANS[who];
+        let borrower = self.staff.people.technician(who)?;
         let due_days = back.map_or(3, |back| back - borrow + 1);
         let request = pb::BorrowKeysRequest {
             property_id: self.plan.id.clone(),
@@ -223,12 +224,12 @@ impl History<'_> {
             purpose: pb::LoanPurpose::Repair.into(),
             reason: "入户维修".into(),
             borrower: Some(pb::Borrower {
-                user_id: user_id.into(),
-                name: name.into(),
+                user_id: borrower.person_id.clone(),
+                name: borrower.name.clone(),
                 department: "工程管理部".into(),
                 phone: phone.into(),
             }),
-            borrower_signature: name.into(),
+            borrower_signature: borrower.name.clone(),
             expected_return_time: Some(to_timestamp(now + chrono::Duration::days(due_days.into()))),
         };
         let mut keys = KeyServiceClient::new(self.staff.clerk.clone());
@@ -315,15 +316,16 @@ impl History<'_> {
         let order = &self.plan.history.work_orders[w];
         let work_order_id = self.work_order_ids.lock().expect("ids")[&w].clone();
         let property_id = self.plan.id.clone();
-        let (user, name, _) = TECHNICIANS[order.technician];
+        // The technician is named by their staff id, and records the arrival as themselves.
+        let assignee = self.staff.people.technician(order.technician)?;
         let mut technician = self.staff.technicians[order.technician].clone();
         match step {
             0 => done!(self.staff.foreman.clone().dispatch_work_order(
                 eng::DispatchWorkOrderRequest {
                     property_id,
                     work_order_id,
-                    assignee_user_id: user.into(),
-                    assignee_name: name.into(),
+                    assignee_user_id: assignee.person_id.clone(),
+                    assignee_name: assignee.name.clone(),
                 }
             )),
             1 => done!(

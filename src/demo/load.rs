@@ -20,6 +20,7 @@ use super::{
     Back, Loaded, TimeMachine,
     history::{Act, History},
     plan::{PropertyPlan, TECHNICIANS},
+    staff::{self, Hired, HiredStaff},
 };
 use crate::connect::{Authed, call};
 
@@ -121,7 +122,9 @@ pub async fn load(
         }
     };
     go(0);
-    let clerk = connection_as(gateway, &plan.id, "cs_clerk", "demo-loader", "演示数据").await?;
+    // The people who act, in the staff directory first: records name them by their staff id.
+    let hired = staff::hire(gateway, seed, &plan.staff).await?;
+    let clerk = as_person(gateway, &plan.id, hired.person("clerk")?).await?;
     let households = HouseholdServiceClient::new(clerk.clone());
     let key = |what: &str, i: usize| format!("demo-{seed}-{}-{what}-{i}", plan.id);
 
@@ -146,7 +149,7 @@ pub async fn load(
         unit_ids: &unit_ids,
         household_ids: &household_ids,
         key: &key,
-        staff: Staff::of(gateway, &plan.id, clerk).await?,
+        staff: Staff::of(gateway, &plan.id, clerk, hired).await?,
         complaint_ids: Mutex::new(HashMap::new()),
         work_order_ids: Mutex::new(HashMap::new()),
         key_set_ids: Mutex::new(HashMap::new()),
@@ -330,8 +333,16 @@ fn days(plan: &PropertyPlan) -> BTreeMap<u32, BTreeMap<(u8, usize), Vec<Act>>> {
     days
 }
 
+/// A connection to the gateway as the hired person `who`, in the role they act in, at
+/// `property`.
+async fn as_person(gateway: &str, property: &str, who: &Hired) -> anyhow::Result<Authed> {
+    connection_as(gateway, property, &who.role, &who.person_id, &who.name).await
+}
+
 /// Who acts in the history, each calling as themselves.
 pub(super) struct Staff {
+    /// The property's people in the directory: the staff ids requests name them by.
+    pub people: HiredStaff,
     pub clerk: Authed,
     pub supervisor: ComplaintServiceClient<Authed>,
     pub manager: ComplaintServiceClient<Authed>,
@@ -341,28 +352,26 @@ pub(super) struct Staff {
 }
 
 impl Staff {
-    async fn of(gateway: &str, property: &str, clerk: Authed) -> anyhow::Result<Staff> {
-        let as_ = async |role: &str, user: &str, name: &str| {
-            connection_as(gateway, property, role, user, name).await
-        };
+    async fn of(
+        gateway: &str,
+        property: &str,
+        clerk: Authed,
+        people: HiredStaff,
+    ) -> anyhow::Result<Staff> {
+        let as_ = async |key: &str| as_person(gateway, property, people.person(key)?).await;
         let mut technicians = Vec::new();
-        for (user, name, _) in TECHNICIANS {
+        for i in 0..TECHNICIANS.len() {
             technicians.push(WorkOrderServiceClient::new(
-                as_("technician", user, name).await?,
+                as_(&format!("technician-{i}")).await?,
             ));
         }
         Ok(Staff {
             clerk,
-            supervisor: ComplaintServiceClient::new(
-                as_("cs_supervisor", "demo-supervisor", "客服主管 陈静").await?,
-            ),
-            manager: ComplaintServiceClient::new(
-                as_("project_manager", "demo-manager", "项目经理 刘强").await?,
-            ),
-            foreman: WorkOrderServiceClient::new(
-                as_("maintenance_foreman", "demo-foreman", "维修领班 赵刚").await?,
-            ),
+            supervisor: ComplaintServiceClient::new(as_("supervisor").await?),
+            manager: ComplaintServiceClient::new(as_("manager").await?),
+            foreman: WorkOrderServiceClient::new(as_("foreman").await?),
             technicians,
+            people,
         })
     }
 }

@@ -8,6 +8,7 @@
 mod history;
 mod load;
 mod plan;
+mod staff;
 
 use std::time::Instant;
 
@@ -19,6 +20,7 @@ pub use plan::{
     COMPLAINT_PATH, ComplaintPlan, HistoryPlan, KeySetPlan, PropertyPlan, TECHNICIANS, UnitPlan,
     VisitPlan, WorkOrderPlan, plan_property, property_configs,
 };
+pub use staff::{Hired, HiredStaff, StaffPlan, headquarters_staff, plan_staff};
 
 /// How much to plan.
 #[derive(Debug, Clone, Copy)]
@@ -142,8 +144,15 @@ pub async fn load_all(
 ) -> anyhow::Result<Loaded> {
     let started = Instant::now();
     let mut total = Loaded::default();
-    for (id, name) in properties {
-        let plan = plan_property(seed, id, name, size);
+    let headquarters = staff::hire(gateway, seed, &headquarters_staff()).await?;
+    let mut sign_ins: Vec<String> = headquarters.iter().map(|h| h.sign_in.clone()).collect();
+    for (i, (id, name)) in properties.iter().enumerate() {
+        let mut plan = plan_property(seed, id, name, size);
+        // Each property's people sign in with logins of their own.
+        plan.staff = plan_staff(id, i);
+        if i == 0 {
+            sign_ins.extend(plan.staff.iter().map(|p| p.sign_in.clone()));
+        }
         let loaded = load(gateway, seed, &plan, machine).await?;
         total.units += loaded.units;
         total.households += loaded.households;
@@ -163,6 +172,13 @@ pub async fn load_all(
         total.households,
         total.complaints,
         started.elapsed().as_secs_f64()
+    );
+    println!(
+        "demo staff: {} people at headquarters and {} at each property; sign-ins {} (at a \
+         later property with its number: wangfang2, …)",
+        headquarters.iter().count(),
+        plan_staff("", 0).len(),
+        sign_ins.join(", ")
     );
     if size.months > 0 {
         println!(

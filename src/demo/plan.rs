@@ -3,7 +3,10 @@
 use wuye_kit::properties::{PropertyConfig, Rules};
 use wuye_proto::customerservice as pb;
 
-use super::{DemoSize, Rng};
+use super::{
+    DemoSize, Rng,
+    staff::{StaffPlan, plan_staff},
+};
 
 const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
@@ -116,6 +119,8 @@ pub struct PropertyPlan {
     pub complaints: Vec<ComplaintPlan>,
     /// Empty without months of history.
     pub history: HistoryPlan,
+    /// The property's people in the staff directory, who act in its history.
+    pub staff: Vec<StaffPlan>,
 }
 
 /// What happens over the months of history, by day from its first day (day 0, when the
@@ -366,6 +371,7 @@ pub fn plan_property(seed: u64, id: &str, name: &str, size: DemoSize) -> Propert
         units,
         complaints,
         history,
+        staff: plan_staff(id, 0),
     }
 }
 

@@ -134,3 +134,49 @@ fn id_numbers_carry_a_valid_check_digit() {
         assert_eq!((sum + value) % 11, 1, "{id}");
     }
 }
+
+#[test]
+fn every_property_has_its_own_staff_signing_in_with_readable_logins() {
+    let first = super::plan_staff("sunshine-garden", 0);
+    let second = super::plan_staff("riverside", 1);
+    let headquarters = super::headquarters_staff();
+    let everyone: Vec<&super::StaffPlan> =
+        first.iter().chain(&second).chain(&headquarters).collect();
+    let sign_ins: std::collections::BTreeSet<&str> =
+        everyone.iter().map(|p| p.sign_in.as_str()).collect();
+    let numbers: std::collections::BTreeSet<&str> =
+        everyone.iter().map(|p| p.staff_number.as_str()).collect();
+    assert_eq!(sign_ins.len(), everyone.len(), "one login each");
+    assert_eq!(numbers.len(), everyone.len(), "one staff number each");
+    assert!(sign_ins.contains("wangfang") && sign_ins.contains("chenjing"));
+    assert!(
+        sign_ins
+            .iter()
+            .all(|s| s.chars().all(|c| c.is_ascii_alphanumeric()))
+    );
+    // The actors of the history, some holding two posts (一人多岗).
+    for key in ["clerk", "supervisor", "manager", "foreman", "technician-3"] {
+        assert!(first.iter().any(|p| p.key == key), "{key}");
+    }
+    assert!(first.iter().any(|p| p.posts.len() == 2));
+    assert!(
+        first
+            .iter()
+            .flat_map(|p| &p.posts)
+            .all(|(_, property)| property == "sunshine-garden")
+    );
+    assert_ne!(first[0].name, second[0].name, "other people elsewhere");
+    let hq: Vec<&str> = headquarters.iter().map(|p| p.role()).collect();
+    assert_eq!(hq, ["quality_officer", "hq_viewer", "admin"]);
+    assert!(
+        headquarters
+            .iter()
+            .all(|p| p.posts.iter().all(|(_, at)| at.is_empty()))
+    );
+    assert_eq!(
+        plan_property(1, "p001", "x", DemoSize::default())
+            .staff
+            .len(),
+        10
+    );
+}

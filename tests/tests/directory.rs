@@ -30,6 +30,7 @@ both_backends!(
     sign_in_and_who_am_i,
     retries_do_not_duplicate_and_refusals_write_nothing,
     the_directory_announces_people_and_posts,
+    staff_phones_are_sealed_at_rest,
 );
 
 fn reason(status: &Status) -> String {
@@ -784,4 +785,47 @@ async fn the_directory_announces_people_and_posts(backend: Backend) {
     ];
     let seen: Vec<(&str, &str)> = seen.iter().map(|(p, w)| (p.as_str(), w.as_str())).collect();
     assert_eq!(seen, expected);
+}
+
+async fn staff_phones_are_sealed_at_rest(backend: Backend) {
+    use sqlx::Connection;
+    let stack = Stack::start(backend).await;
+    let mut admin = stack.directory_admin();
+    let mut req = new_person("S1", "王芳", vec![spec("front_desk", PROPERTY)]);
+    req.phone = "13912345678".into();
+    req.sign_in = "marker-wangfang".into();
+    create(&mut admin, req).await;
+    let stored: Vec<u8> = match backend {
+        Backend::Sqlite => {
+            let mut bytes = Vec::new();
+            for entry in std::fs::read_dir(wuye_tests::data_dir(&stack)).unwrap() {
+                let path = entry.unwrap().path();
+                if path
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("directory.db")
+                {
+                    bytes.extend(std::fs::read(path).unwrap());
+                }
+            }
+            bytes
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&stack.database("directory"))
+                .await
+                .unwrap();
+            let rows: Vec<(String,)> = sqlx::query_as("SELECT row_to_json(p)::text FROM people p")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+            rows.into_iter().flat_map(|(r,)| r.into_bytes()).collect()
+        }
+    };
+    let has = |needle: &str| stored.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(
+        has("marker-wangfang"),
+        "the search reads the directory's data"
+    );
+    assert!(!has("13912345678"), "the phone is stored in clear");
 }

@@ -108,13 +108,14 @@ pub struct Person {
 }
 
 impl Person {
-    /// Orders the posts as answers show them: current first, then ended, each newest first.
+    /// Orders the posts as answers show them: current first, then ended, each newest first;
+    /// posts given at the same moment (in one request) in the order they were given.
     pub fn order_posts(&mut self) {
         self.posts.sort_by(|a, b| {
             b.is_current()
                 .cmp(&a.is_current())
                 .then(b.started_at.cmp(&a.started_at))
-                .then(b.id.cmp(&a.id))
+                .then(a.id.cmp(&b.id))
         });
     }
 
