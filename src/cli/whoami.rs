@@ -68,7 +68,7 @@ fn print_person(person: &Person) {
         ("姓名", person.name.as_str()),
         ("工号", person.staff_number.as_str()),
         ("状态", status),
-        ("员工编号", person.person_id.as_str()),
+        ("员工 ID", person.person_id.as_str()),
     ];
     for (label, value) in rows {
         say!("{}{}", left(label, 10), or_dash(value));
