@@ -129,9 +129,21 @@ impl Target {
                 credentials::save(&path, &renewed)?;
                 Ok(Some(renewed))
             }
-            // Still valid for a few seconds: this call goes through, the next one retries.
-            Err(_) if !stored.expired(now) => Ok(Some(stored)),
-            Err(e) => Err(e),
+            Err(e) => {
+                // Another command may have renewed it meanwhile (refresh tokens are used once).
+                if let Some(newer) = credentials::load(&path)?
+                    && newer.id_token != stored.id_token
+                    && !newer.expired(now)
+                {
+                    return Ok(Some(newer));
+                }
+                // Still valid for a few seconds: this call goes through, the next one retries.
+                if stored.expired(now) {
+                    Err(e)
+                } else {
+                    Ok(Some(stored))
+                }
+            }
         }
     }
 }

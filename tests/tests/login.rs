@@ -157,10 +157,19 @@ impl User {
     /// `wuye login --no-browser --issuer …`, the test playing the browser as `login` on the
     /// address it prints; its stdout.
     fn login(&self, provider: &Provider, login: &str, extra: &[&str]) -> String {
+        let issuer = provider.issuer();
+        let mut args = vec!["--no-browser", "--issuer", &issuer];
+        args.extend(extra);
+        self.login_with(provider, login, &args)
+    }
+
+    /// `wuye login args…`, the test playing the browser as `login`; its stdout.
+    fn login_with(&self, provider: &Provider, login: &str, args: &[&str]) -> String {
         use std::io::BufRead as _;
         let issuer = provider.issuer();
-        let mut args = vec!["login", "--no-browser", "--issuer", &issuer];
-        args.extend(extra);
+        let args: Vec<&str> = std::iter::once("login")
+            .chain(args.iter().copied())
+            .collect();
         let mut child = self
             .command(&args)
             .stdout(std::process::Stdio::piped())
@@ -230,8 +239,22 @@ fn wuye_login_signs_in_in_the_browser_and_keeps_the_tokens_for_the_user_alone() 
         assert_eq!(mode & 0o777, 0o600, "readable by the user alone");
     }
 
+    // Signing in again: the issuer of the last sign-in is the default.
+    let printed = user.login_with(&provider, "zhang.san", &["--no-browser"]);
+    assert!(printed.contains(&provider.issuer()), "{printed}");
+    assert_ne!(user.credentials()["id_token"], stored["id_token"]);
+    assert!(
+        user.credentials()["post"].is_null(),
+        "no post named this time"
+    );
+
     let (ok, out, _) = user.run(&["logout"]);
     assert!(ok && out.contains("已退出登录"), "{out}");
+    let (ok, _, err) = user.run(&["login", "--no-browser"]);
+    assert!(
+        !ok && err.contains("--issuer"),
+        "signed out, no issuer known: {err}"
+    );
     assert!(!user.credentials_file().exists());
     let (ok, out, _) = user.run(&["logout"]);
     assert!(ok && out.contains("没有登录"), "{out}");

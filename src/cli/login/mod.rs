@@ -23,8 +23,8 @@ pub struct LoginArgs {
     #[command(flatten)]
     target: Target,
     /// The issuer URL of the company's OpenID provider (such as
-    /// `https://sso.example.com/realms/wuye`).
-    #[arg(long, env = "WUYE_OIDC_ISSUER", required_unless_present = "dev")]
+    /// `https://sso.example.com/realms/wuye`); by default the one of the last sign-in.
+    #[arg(long, env = "WUYE_OIDC_ISSUER")]
     issuer: Option<String>,
     /// The client id wuye is registered with at the provider (a public client, with the
     /// redirect URI `http://127.0.0.1/callback` on any port).
@@ -44,7 +44,16 @@ pub struct LogoutArgs {}
 
 pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
     let http = args.target.http()?;
-    let mut signed_in = match (&args.dev, &args.issuer) {
+    let path = credentials::path()?;
+    let last_issuer = || -> anyhow::Result<Option<String>> {
+        let last = credentials::load(&path)?;
+        Ok(last.filter(|c| !c.development).map(|c| c.issuer))
+    };
+    let issuer = match &args.issuer {
+        Some(issuer) => Some(issuer.clone()),
+        None => last_issuer()?,
+    };
+    let mut signed_in = match (&args.dev, &issuer) {
         (Some(sign_in), _) => {
             say!(
                 "开发登录 (development sign-in)：由网关 {} 的开发签发方签发，不经过公司的身份提供方，\
@@ -54,11 +63,14 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
             oidc::dev_sign_in(&http, &args.target.gateway, sign_in).await?
         }
         (None, Some(issuer)) => browser_sign_in(&args, &http, issuer).await?,
-        (None, None) => anyhow::bail!("需要 --issuer (公司的身份提供方) 或 --dev <登录名>"),
+        (None, None) => {
+            anyhow::bail!(
+                "需要 --issuer <公司身份提供方的地址> (或 WUYE_OIDC_ISSUER)，开发时 --dev <登录名>"
+            )
+        }
     };
     signed_in.gateway = Some(args.target.gateway.clone());
     signed_in.post = args.target.post.clone();
-    let path = credentials::path()?;
     credentials::save(&path, &signed_in)?;
     report(&signed_in, &path);
     Ok(())
