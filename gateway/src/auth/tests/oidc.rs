@@ -488,3 +488,24 @@ fn refuses_bad_issuer_settings() {
         ..good
     }));
 }
+
+#[tokio::test]
+async fn a_verdict_is_kept_no_longer_than_the_directory_cache() {
+    let provider = TestProvider::start(vec![jwk("ed-1", "ed", None)]).await;
+    let issuers = vec![Arc::new(
+        Issuer::new(&provider.settings(), fetcher()).unwrap(),
+    )];
+    let directory = StaffDirectory::new(None, Duration::from_secs(5), Duration::from_secs(1));
+    let oidc = Oidc::new(issuers, directory, 30, 12 * 3600, 5).unwrap();
+    let iss = provider.issuer();
+    let token = sign(Algorithm::EdDSA, ED_1, "ed", &claims(&iss));
+    // No directory here: unavailable, but the token itself was verified and remembered.
+    let err = oidc.authenticate(&iss, &token).await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+    let (_, sign_in, until) = oidc.verified.lock().unwrap()[&token].clone();
+    assert_eq!(sign_in, "wang.fang");
+    assert!(
+        until <= unix_now() + 5,
+        "kept past the directory's cache time"
+    );
+}
