@@ -1,5 +1,7 @@
-//! The wuye gateway: the one door of the system. It authenticates users (bearer JWT),
-//! authorizes each call by the policy file (role and property scope, deny by default) and
+//! The wuye gateway: the one door of the system. It authenticates callers (bearer JWT: an ID
+//! token of the company's OpenID provider, the person and their post looked up in the staff
+//! directory, or a script token of the static keys; see [`auth`]), authorizes each call by
+//! the policy file (role and property scope, deny by default) and
 //! forwards it untouched to the department service of its package, with the verified caller
 //! as a short-lived signed internal identity and the call's trace context. It speaks gRPC and
 //! gRPC-Web.
