@@ -6,7 +6,7 @@ mod up;
 
 use clap::{Parser, Subcommand};
 
-use cli::{archives, customer_service as cs, engineering, hq, quality, token};
+use cli::{archives, customer_service as cs, engineering, hq, login, quality, token, whoami};
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +25,13 @@ enum Command {
     Up(up::UpArgs),
     /// Print a token: signed with the development key of deploy/dev-keys, or with `--key`.
     Token(token::TokenArgs),
+    /// Sign in through the company's identity provider (OpenID Connect), or `--dev` in
+    /// development; the next commands call as the person signed in.
+    Login(login::LoginArgs),
+    /// Forget the sign-in of `wuye login`.
+    Logout(login::LogoutArgs),
+    /// Who the gateway takes you for: the person and posts of the staff directory.
+    Whoami(whoami::WhoamiArgs),
     /// File, show and list complaints through the gateway.
     Complaint(cs::complaints::ComplaintArgs),
     /// Add and list the units of a property through the gateway.
@@ -54,6 +61,9 @@ fn main() -> std::process::ExitCode {
         .and_then(|runtime| match cli.command {
             Command::Up(args) => runtime.block_on(up::run(args)),
             Command::Token(args) => token::token(args),
+            Command::Login(args) => runtime.block_on(login::login(args)),
+            Command::Logout(args) => login::logout(args),
+            Command::Whoami(args) => runtime.block_on(whoami::run(args)),
             Command::Complaint(args) => runtime.block_on(cs::complaints::run(args)),
             Command::Unit(args) => runtime.block_on(cs::units::run(args)),
             Command::Household(args) => runtime.block_on(cs::households::run(args)),

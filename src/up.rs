@@ -110,7 +110,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     if args.demo {
         load_demo(&args, &deps.properties, &address, &clock).await?;
     }
-    announce(&address, &args.data, &property)?;
+    announce(&address, &args.data, &property, args.demo)?;
 
     tokio::select! {
         _ = wuye_kit::server::shutdown_signal() => {}
@@ -169,8 +169,9 @@ async fn load_demo(
     Ok(())
 }
 
-/// Says where wuye is, and a development token to call it with.
-fn announce(address: &str, data: &Path, property: &str) -> anyhow::Result<()> {
+/// Says where wuye is, a development token to call it with, and with the demo's staff, the
+/// development sign-in.
+fn announce(address: &str, data: &Path, property: &str, demo: bool) -> anyhow::Result<()> {
     let token = wuye_gateway::sign_dev_token(
         "front_desk",
         &[property.to_owned()],
@@ -185,5 +186,13 @@ fn announce(address: &str, data: &Path, property: &str) -> anyhow::Result<()> {
     );
     println!("development token (front_desk of {property}, 12 h; `wuye token` makes others):");
     println!("export WUYE_GATEWAY={address} WUYE_PROPERTY={property} WUYE_TOKEN={token}");
+    if demo {
+        println!(
+            "development sign-in (no identity provider: the gateway's development issuer \
+             {address}/dev/oidc signs for anyone of the directory, as a company's provider would \
+             after a password): `wuye login --dev <sign-in> --gateway {address}` with a sign-in \
+             of the demo staff above, then `wuye whoami`"
+        );
+    }
     Ok(())
 }

@@ -1,11 +1,14 @@
-//! The wuye gateway: the one door of the system. It authenticates users (bearer JWT),
-//! authorizes each call by the policy file (role and property scope, deny by default) and
+//! The wuye gateway: the one door of the system. It authenticates callers (bearer JWT: an ID
+//! token of the company's OpenID provider, the person and their post looked up in the staff
+//! directory, or a script token of the static keys; see [`auth`]), authorizes each call by
+//! the policy file (role and property scope, deny by default) and
 //! forwards it untouched to the department service of its package, with the verified caller
 //! as a short-lived signed internal identity and the call's trace context. It speaks gRPC and
 //! gRPC-Web.
 
 pub mod auth;
 pub mod cors;
+mod gate;
 pub mod limits;
 pub mod policy;
 pub mod portfolio;
@@ -14,24 +17,17 @@ pub mod relay;
 
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc, time::Duration};
 
-use axum::{
-    extract::{Request, State},
-    middleware::Next,
-    response::Response,
-};
+use axum::extract::Request;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tonic::{Status, service::Routes};
-use wuye_kit::{
-    IdentitySettings,
-    identity::{Caller, GATEWAY, PROPERTY_HEADER},
-    server::Server,
-    telemetry::TelemetrySettings,
-};
+use tonic::service::Routes;
+use wuye_kit::{IdentitySettings, identity::GATEWAY, server::Server, telemetry::TelemetrySettings};
 
 pub use auth::{
-    AuthSettings, Authenticator, Claims, KeyAlgorithm, User, VerifyKey, sign_dev_token, sign_token,
+    AuthSettings, Authenticator, Claims, KeyAlgorithm, OidcAlgorithm, OidcIssuerSettings,
+    POST_HEADER, User, VerifyKey, sign_dev_token, sign_token,
 };
+pub use gate::check_metadata;
 pub use policy::Policy;
 pub use proxy::Proxy;
 
@@ -117,21 +113,56 @@ impl Default for GatewaySettings {
 
 /// Assembles the gateway on `listener`: loads and checks the policy and the keys, and
 /// refuses to start when a policy method has no upstream. Run the returned server.
+///
+/// In development (without TLS) the listener is held by the development sign-in's front
+/// (see [`auth::Front`]), which passes every gRPC connection on to the server.
 pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::Result<Server> {
     if settings.dev {
         wuye_kit::dev::announce(GATEWAY);
     }
     let policy = Policy::load(&settings.policy_file)?;
-    let auth = Authenticator::new(&settings.auth, settings.dev)?;
     let signer = settings.identity.signer(GATEWAY, settings.dev)?;
     let tls = settings.tls.load(GATEWAY)?;
+    let (listener, front) = if settings.dev && settings.auth.dev_sign_in && tls.is_none() {
+        let inner = TcpListener::bind("127.0.0.1:0").await?;
+        let issuer = auth::DevIssuer::new(
+            auth::dev_issuer_url(listener.local_addr()?),
+            Duration::from_secs(settings.auth.dev_token_ttl_secs),
+        )?;
+        tracing::warn!(
+            issuer = issuer.issuer(),
+            "DEVELOPMENT SIGN-IN: POST {}/token with sign_in=<a person's sign_in> gives anyone \
+             an ID token of this gateway's development issuer; never use this with real data",
+            issuer.issuer()
+        );
+        let front = auth::Front {
+            listener,
+            inner: inner.local_addr()?,
+            issuer: Arc::new(issuer),
+        };
+        (inner, Some(front))
+    } else {
+        if settings.dev && tls.is_some() {
+            tracing::warn!("development sign-in is off: it is not served over TLS");
+        }
+        (listener, None)
+    };
+    let dev_issuer = front.as_ref().map(|f| f.issuer.issuer().to_owned());
+    let gate = gate::Gate::new(
+        &settings,
+        policy,
+        &signer,
+        tls.as_ref(),
+        dev_issuer.as_deref(),
+    )?;
     let proxy = Proxy::new(
         &settings.upstreams,
         Duration::from_millis(settings.upstream_timeout_ms),
         signer.clone(),
         tls.as_ref(),
     )?;
-    let unrouted: Vec<&str> = policy
+    let unrouted: Vec<&str> = gate
+        .policy
         .methods()
         .filter(|m| !proxy.routes(m) && !portfolio::serves(m))
         .collect();
@@ -145,35 +176,13 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
         "upstream_timeout_ms must be positive"
     );
     let limits = limits::LimitLayer::new(Arc::new(limits::Limiter::new(settings.limits.clone())?));
-    let gate = Gate {
-        policy: Arc::new(policy),
-        auth,
-    };
-    let cors = cors::layer(&settings.cors)?;
-    let reachable = gate.policy.reachable_services();
-    // gRPC-Web too, for browser-based internal apps: translated to gRPC before the gate, so
-    // it is authorized and forwarded like any call.
-    let mut server = Server::new("gateway", listener)
-        .max_message_bytes(settings.max_message_bytes)?
-        // Callers prove who they are with their token: no client certificate is asked.
-        .tls(tls.clone(), wuye_kit::tls::ClientCerts::NotAsked)
-        .health_on(&settings.health_listen)
-        .await?
-        .accept_grpc_web()
-        // Outside the gate: a preflight carries no token.
-        .with_cors(cors)
-        // Reflection shows what users can reach, not the event stream or the relay's methods.
-        .reflect_only(reachable)
-        .add_service(
-            portfolio::PortfolioServer::new(
-                &settings.upstreams,
-                &settings.portfolio_upstreams,
-                Duration::from_millis(settings.portfolio_deadline_ms.max(1)),
-                signer.clone(),
-                tls.as_ref(),
-            )?
-            .service(),
-        );
+    let mut server = server(&settings, listener, &gate, &signer, tls.clone()).await?;
+    if let Some(front) = front {
+        server = server.with_task(front.run());
+    }
+    for issuer in gate.issuers() {
+        server = server.with_task(issuer.keep_fresh());
+    }
     if let Some(relay) =
         relay::Relay::new(&settings.relay, &settings.upstreams, &signer, tls.as_ref())?
     {
@@ -187,65 +196,43 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
             .into_axum_router()
             .fallback(move |request: Request| async move { proxy.forward(request).await })
             .layer(limits)
-            .layer(axum::middleware::from_fn_with_state(gate, admit));
+            .layer(axum::middleware::from_fn_with_state(gate, gate::admit));
         Routes::from(router)
     }))
 }
 
-#[derive(Clone)]
-struct Gate {
-    policy: Arc<Policy>,
-    auth: Authenticator,
-}
-
-impl Gate {
-    fn check(&self, method: &str, headers: &http::HeaderMap) -> wuye_kit::Result<Caller> {
-        check_metadata(&self.policy, &self.auth, method, headers)
-    }
-}
-
-/// The gate's reading of a call's metadata: the bearer token verified, then the role and the
-/// `x-wuye-property` checked by the policy. Public for the fuzz targets (`fuzz/`).
-pub fn check_metadata(
-    policy: &Policy,
-    auth: &Authenticator,
-    method: &str,
-    headers: &http::HeaderMap,
-) -> wuye_kit::Result<Caller> {
-    let user = auth.authenticate_headers(headers)?;
-    let property = headers.get(PROPERTY_HEADER).and_then(|v| v.to_str().ok());
-    let property = policy.authorize(method, &user, property)?;
-    Ok(Caller {
-        post_id: String::new(),
-        in_full: policy.in_full(method, &user.role),
-        user_id: user.user_id,
-        name: user.name,
-        role: user.role,
-        property,
-    })
-}
-
-/// Public methods pass; every other call needs a valid token and the policy's consent. The
-/// verified caller goes on in the request's extensions, for the proxy to sign.
-async fn admit(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
-    request
-        .extensions_mut()
-        .insert(proxy::Arrival(tokio::time::Instant::now()));
-    let method = request.uri().path().trim_start_matches('/').to_owned();
-    if gate.policy.is_public(&method) {
-        return next.run(request).await;
-    }
-    match gate.check(&method, request.headers()) {
-        Ok(caller) => {
-            wuye_kit::rpc::record_caller_role(&caller.role);
-            request.extensions_mut().insert(caller);
-            next.run(request).await
-        }
-        Err(e) => {
-            tracing::info!(%method, error = %e, "call refused");
-            Status::from(e).into_http()
-        }
-    }
+/// The gateway's server on `listener`, with gRPC-Web, CORS, reflection of what users can
+/// reach, and the portfolio.
+async fn server(
+    settings: &GatewaySettings,
+    listener: TcpListener,
+    gate: &gate::Gate,
+    signer: &wuye_kit::identity::Signer,
+    tls: Option<wuye_kit::tls::Tls>,
+) -> anyhow::Result<Server> {
+    let cors = cors::layer(&settings.cors)?;
+    let reachable = gate.policy.reachable_services();
+    let portfolio = portfolio::PortfolioServer::new(
+        &settings.upstreams,
+        &settings.portfolio_upstreams,
+        Duration::from_millis(settings.portfolio_deadline_ms.max(1)),
+        signer.clone(),
+        tls.as_ref(),
+    )?;
+    // gRPC-Web too, for browser-based internal apps: translated to gRPC before the gate, so
+    // it is authorized and forwarded like any call.
+    Ok(Server::new("gateway", listener)
+        .max_message_bytes(settings.max_message_bytes)?
+        // Callers prove who they are with their token: no client certificate is asked.
+        .tls(tls, wuye_kit::tls::ClientCerts::NotAsked)
+        .health_on(&settings.health_listen)
+        .await?
+        .accept_grpc_web()
+        // Outside the gate: a preflight carries no token.
+        .with_cors(cors)
+        // Reflection shows what users can reach, not the event stream or the relay's methods.
+        .reflect_only(reachable)
+        .add_service(portfolio.service()))
 }
 
 #[cfg(test)]
@@ -276,5 +263,37 @@ mod tests {
         );
         assert!(Authenticator::new(&settings.auth, settings.dev).is_ok());
         assert!(Authenticator::new(&settings.auth, false).is_err());
+        let auth = &settings.auth;
+        let default = &defaults.auth;
+        assert!(auth.oidc.is_empty());
+        assert_eq!(auth.directory_cache_secs, default.directory_cache_secs);
+        assert_eq!(auth.fetch_timeout_ms, default.fetch_timeout_ms);
+        assert_eq!(auth.fetch_max_bytes, default.fetch_max_bytes);
+        assert_eq!(auth.dev_token_ttl_secs, default.dev_token_ttl_secs);
+        assert_eq!(auth.dev_sign_in, default.dev_sign_in);
+        // The commented provider, as written, is the defaults plus issuer and audiences.
+        let text = std::fs::read_to_string(&file).unwrap();
+        let start = text.find("# [[auth.oidc]]\n").unwrap();
+        let provider: String = text[start..]
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .map(|l| l.strip_prefix("# ").unwrap_or_default())
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        #[derive(Deserialize)]
+        struct Oidc {
+            auth: AuthSettings,
+        }
+        let parsed: Oidc = toml::from_str(&provider).unwrap();
+        let example = &parsed.auth.oidc[0];
+        assert_eq!(
+            example,
+            &OidcIssuerSettings {
+                issuer: example.issuer.clone(),
+                audiences: example.audiences.clone(),
+                ..OidcIssuerSettings::default()
+            }
+        );
     }
 }

@@ -6,9 +6,11 @@ pub(crate) mod customer_service;
 pub(crate) mod engineering;
 pub(crate) mod hq;
 pub(crate) mod input;
+pub(crate) mod login;
 pub(crate) mod output;
 pub(crate) mod quality;
 pub(crate) mod token;
+pub(crate) mod whoami;
 
 use wuye::connect::{Authed, Target};
 

@@ -24,7 +24,9 @@ use wuye_kit::{
 
 pub use wuye_proto as proto;
 
+pub mod gateway_oidc;
 pub mod keys;
+pub mod oidc;
 pub mod process;
 
 /// The property most tests work on, from `deploy/properties.toml`.

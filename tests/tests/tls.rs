@@ -503,6 +503,7 @@ async fn the_gateway_serves_tls_and_forwards_over_mutual_tls_end_to_end() {
         token: Some(stack.token("cs_clerk")),
         property: PROPERTY.into(),
         ca,
+        post: None,
     };
     let channel = cli(Some(stack.ca.ca_file()))
         .channel()

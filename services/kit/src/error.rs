@@ -35,6 +35,13 @@ pub enum Error {
     },
     #[error("{0}")]
     Unauthenticated(String),
+    /// A bearer credential refused, with why (`UNAUTHENTICATED` + `ErrorInfo` with a stable
+    /// reason, such as `TOKEN_EXPIRED`).
+    #[error("{message}")]
+    Refused {
+        reason: &'static str,
+        message: String,
+    },
     #[error("{message}")]
     PermissionDenied {
         reason: &'static str,
@@ -97,6 +104,14 @@ impl Error {
         }
     }
 
+    /// A bearer credential refused for `reason` (`UNAUTHENTICATED`).
+    pub fn refused(reason: &'static str, message: impl Into<String>) -> Self {
+        Error::Refused {
+            reason,
+            message: message.into(),
+        }
+    }
+
     pub fn permission_denied(reason: &'static str, message: impl Into<String>) -> Self {
         Error::PermissionDenied {
             reason,
@@ -136,6 +151,11 @@ impl From<Error> for Status {
                 ErrorDetails::with_precondition_failure(violations),
             ),
             Error::Unauthenticated(message) => Status::unauthenticated(message),
+            Error::Refused { reason, message } => Status::with_error_details(
+                Code::Unauthenticated,
+                message,
+                ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new()),
+            ),
             Error::PermissionDenied { reason, message } => Status::with_error_details(
                 Code::PermissionDenied,
                 message,
@@ -264,6 +284,15 @@ mod tests {
         assert_eq!(status.code(), Code::FailedPrecondition);
         let info = status.get_details_error_info().unwrap();
         assert_eq!(info.reason, "ID_NOT_VERIFIED");
+        assert_eq!(info.domain, ERROR_DOMAIN);
+    }
+
+    #[test]
+    fn refused_credentials_say_why() {
+        let status = Status::from(Error::refused("TOKEN_EXPIRED", "the token expired"));
+        assert_eq!(status.code(), Code::Unauthenticated);
+        let info = status.get_details_error_info().unwrap();
+        assert_eq!(info.reason, "TOKEN_EXPIRED");
         assert_eq!(info.domain, ERROR_DOMAIN);
     }
 
