@@ -31,6 +31,7 @@ const REQUEST_HEADERS: &[&str] = &[
     "grpc-timeout",
     "authorization",
     PROPERTY_HEADER,
+    crate::auth::POST_HEADER,
     "traceparent",
     "tracestate",
 ];

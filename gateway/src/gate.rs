@@ -97,7 +97,10 @@ impl Gate {
         let property = headers.get(PROPERTY_HEADER).and_then(|v| v.to_str().ok());
         if let Some(oidc) = self.oidc.as_ref().filter(|o| o.knows(&iss)) {
             let person = oidc.authenticate(&iss, token).await?;
-            let chosen = headers.get(POST_HEADER).and_then(|v| v.to_str().ok());
+            // A value that is not text names no post held.
+            let chosen = headers
+                .get(POST_HEADER)
+                .map(|v| v.to_str().unwrap_or("\u{fffd}"));
             let post = choose_post(&person, chosen)?;
             let user = User {
                 user_id: person.person_id.clone(),

@@ -121,7 +121,7 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
     let policy = Policy::load(&settings.policy_file)?;
     let signer = settings.identity.signer(GATEWAY, settings.dev)?;
     let tls = settings.tls.load(GATEWAY)?;
-    let (listener, front) = if settings.dev && tls.is_none() {
+    let (listener, front) = if settings.dev && settings.auth.dev_sign_in && tls.is_none() {
         let inner = TcpListener::bind("127.0.0.1:0").await?;
         let issuer = auth::DevIssuer::new(
             auth::dev_issuer_url(listener.local_addr()?),
@@ -140,7 +140,7 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
         };
         (inner, Some(front))
     } else {
-        if settings.dev {
+        if settings.dev && tls.is_some() {
             tracing::warn!("development sign-in is off: it is not served over TLS");
         }
         (listener, None)
@@ -261,5 +261,37 @@ mod tests {
         );
         assert!(Authenticator::new(&settings.auth, settings.dev).is_ok());
         assert!(Authenticator::new(&settings.auth, false).is_err());
+        let auth = &settings.auth;
+        let default = &defaults.auth;
+        assert!(auth.oidc.is_empty());
+        assert_eq!(auth.directory_cache_secs, default.directory_cache_secs);
+        assert_eq!(auth.fetch_timeout_ms, default.fetch_timeout_ms);
+        assert_eq!(auth.fetch_max_bytes, default.fetch_max_bytes);
+        assert_eq!(auth.dev_token_ttl_secs, default.dev_token_ttl_secs);
+        assert_eq!(auth.dev_sign_in, default.dev_sign_in);
+        // The commented provider, as written, is the defaults plus issuer and audiences.
+        let text = std::fs::read_to_string(&file).unwrap();
+        let start = text.find("# [[auth.oidc]]\n").unwrap();
+        let provider: String = text[start..]
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .map(|l| l.strip_prefix("# ").unwrap_or_default())
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        #[derive(Deserialize)]
+        struct Oidc {
+            auth: AuthSettings,
+        }
+        let parsed: Oidc = toml::from_str(&provider).unwrap();
+        let example = &parsed.auth.oidc[0];
+        assert_eq!(
+            example,
+            &OidcIssuerSettings {
+                issuer: example.issuer.clone(),
+                audiences: example.audiences.clone(),
+                ..OidcIssuerSettings::default()
+            }
+        );
     }
 }

@@ -340,3 +340,192 @@ async fn refuses_to_start_without_an_upstream_for_a_method() {
         .unwrap();
     assert!(err.to_string().contains("no upstream serves"), "{err}");
 }
+
+/// One HTTP/1.1 request to `addr`, the connection closed after: the status line's code and
+/// the body.
+async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, body.to_owned())
+}
+
+#[tokio::test]
+async fn the_development_issuer_exists_only_in_development() {
+    // Development: served on the gateway's own address, beside gRPC on the same listener.
+    let bound = listener().await;
+    let addr = bound.local_addr().unwrap();
+    let server = wuye_gateway::build(settings(start_service().await), bound)
+        .await
+        .unwrap();
+    tokio::spawn(server.run_until(std::future::pending()));
+    let (code, body) = http_get(addr, "/dev/oidc/.well-known/openid-configuration").await;
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains(&format!("\"issuer\":\"http://{addr}/dev/oidc\"")),
+        "{body}"
+    );
+    let (code, body) = http_get(addr, "/dev/oidc/jwks").await;
+    assert_eq!(code, 200);
+    assert!(
+        body.contains("\"kid\":\"dev-1\"") && body.contains("\"OKP\""),
+        "{body}"
+    );
+    assert_eq!(http_get(addr, "/dev/oidc/elsewhere").await.0, 404);
+    // gRPC on the same address still works.
+    let channel = wuye_client::Config::to(addr).channel().await.unwrap();
+    let mut client = HouseholdServiceClient::new(channel);
+    let desk = token("front_desk", &["sunshine-garden"]);
+    client
+        .get_unit(get_unit(Some(&desk), "sunshine-garden"))
+        .await
+        .unwrap();
+
+    // Development with the sign-in turned off: none either.
+    let mut off = settings(start_service().await);
+    off.auth.dev_sign_in = false;
+    let bound = listener().await;
+    let off_addr = bound.local_addr().unwrap();
+    let server = wuye_gateway::build(off, bound).await.unwrap();
+    tokio::spawn(server.run_until(std::future::pending()));
+    assert_ne!(http_get(off_addr, "/dev/oidc/jwks").await.0, 200);
+
+    // Production: no such routes (the listener answers gRPC and gRPC-Web only).
+    let mut production = settings(start_service().await);
+    production.dev = false;
+    production.identity.signing_key = wuye_kit::config::Secret::new(PRODUCTION_IDENTITY_KEY);
+    production.auth.keys = vec![wuye_gateway::VerifyKey {
+        kid: "prod-1".into(),
+        public_key_pem: PRODUCTION_TOKEN_KEY.into(),
+        ..Default::default()
+    }];
+    let bound = listener().await;
+    let addr = bound.local_addr().unwrap();
+    let server = wuye_gateway::build(production, bound).await.unwrap();
+    tokio::spawn(server.run_until(std::future::pending()));
+    for path in [
+        "/dev/oidc/.well-known/openid-configuration",
+        "/dev/oidc/jwks",
+    ] {
+        let (code, body) = http_get(addr, path).await;
+        assert_ne!(code, 200, "{path}: {body}");
+        assert!(!body.contains("dev-1"), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn tokens_of_an_unknown_issuer_are_refused_with_the_reason() {
+    use tonic_types::StatusExt as _;
+    let channel = start_gateway(settings(start_service().await)).await;
+    let mut client = HouseholdServiceClient::new(channel);
+    let mut claims = wuye_gateway::Claims::new(
+        "u1",
+        "王芳",
+        "front_desk",
+        &["sunshine-garden".into()],
+        Duration::from_secs(60),
+    );
+    claims.iss = "https://sso.elsewhere.example".into();
+    let elsewhere = wuye_gateway::sign_token(
+        wuye_gateway::KeyAlgorithm::EdDSA,
+        wuye_gateway::auth::DEV_PRIVATE_KEY_PEM.as_bytes(),
+        "dev-1",
+        &claims,
+    )
+    .unwrap();
+    let status = client
+        .get_unit(get_unit(Some(&elsewhere), "sunshine-garden"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(
+        status.get_details_error_info().unwrap().reason,
+        "UNKNOWN_ISSUER"
+    );
+    let mut expired = claims.clone();
+    expired.iss = "wuye".into();
+    expired.iat -= 3600;
+    expired.exp = expired.iat + 60;
+    let expired = wuye_gateway::sign_token(
+        wuye_gateway::KeyAlgorithm::EdDSA,
+        wuye_gateway::auth::DEV_PRIVATE_KEY_PEM.as_bytes(),
+        "dev-1",
+        &expired,
+    )
+    .unwrap();
+    let status = client
+        .get_unit(get_unit(Some(&expired), "sunshine-garden"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status.get_details_error_info().unwrap().reason,
+        "TOKEN_EXPIRED"
+    );
+}
+
+#[tokio::test]
+async fn production_may_trust_only_an_openid_provider() {
+    use tonic_types::StatusExt as _;
+    let mut production = settings(start_service().await);
+    production.dev = false;
+    production.identity.signing_key = wuye_kit::config::Secret::new(PRODUCTION_IDENTITY_KEY);
+    // Neither keys nor providers: refused, naming what to configure.
+    let err = wuye_gateway::build(production.clone(), listener().await)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        format!("{err:#}").contains("WUYE_GATEWAY__AUTH__KEYS"),
+        "{err:#}"
+    );
+    // A plain http provider elsewhere than loopback: refused.
+    production.auth.oidc = vec![wuye_gateway::OidcIssuerSettings {
+        issuer: "http://sso.example.com/realms/wuye".into(),
+        audiences: vec!["wuye-console".into()],
+        ..Default::default()
+    }];
+    let err = wuye_gateway::build(production.clone(), listener().await)
+        .await
+        .err()
+        .unwrap();
+    assert!(format!("{err:#}").contains("plain http"), "{err:#}");
+    // A provider only (unreachable here): the gateway starts; script tokens are of no
+    // issuer it trusts.
+    production.auth.oidc[0].issuer = "https://sso.example.com/realms/wuye".into();
+    let bound = listener().await;
+    let addr = bound.local_addr().unwrap();
+    let server = wuye_gateway::build(production, bound).await.unwrap();
+    tokio::spawn(server.run_until(std::future::pending()));
+    let channel = wuye_client::Config::to(addr).channel().await.unwrap();
+    let mut client = HouseholdServiceClient::new(channel);
+    let desk = token("front_desk", &["sunshine-garden"]);
+    let status = client
+        .get_unit(get_unit(Some(&desk), "sunshine-garden"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status.get_details_error_info().unwrap().reason,
+        "UNKNOWN_ISSUER"
+    );
+}
+
+/// An Ed25519 key of this test only, as a production gateway's identity key.
+const PRODUCTION_IDENTITY_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIFcA0dNa5Bj9WqZmeJTQCHNcb7cubmTvgM2+nkVJbIB4
+-----END PRIVATE KEY-----
+";
+/// An Ed25519 public key of this test only, as a production gateway's script token key.
+const PRODUCTION_TOKEN_KEY: &str = "-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAmLCQYJQ/oalf6Q+VyN8tKwdws/3FIgnVh0c7hxX/IHk=
+-----END PUBLIC KEY-----
+";

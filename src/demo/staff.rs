@@ -86,7 +86,9 @@ const ROSTER: [(&str, usize, &str, &str, &[&str]); 10] = [
 ];
 
 /// The staff of the property `property_id`, the `index`-th the demo loads (0 for the first,
-/// whose people sign in with plain logins; later ones' logins end in their number).
+/// whose people sign in with plain logins; later ones' logins end in their number, so that
+/// two properties' people never share one). Property ids are short (a staff number holds at
+/// most 32 characters).
 pub fn plan_staff(property_id: &str, index: usize) -> Vec<StaffPlan> {
     ROSTER
         .iter()
@@ -101,7 +103,8 @@ pub fn plan_staff(property_id: &str, index: usize) -> Vec<StaffPlan> {
             };
             StaffPlan {
                 key: (*key).to_owned(),
-                staff_number: format!("P{:03}-{:02}", index + 1, n + 1),
+                // By the property: one property's staff is never another's, whatever the order.
+                staff_number: format!("{property_id}-{:02}", n + 1),
                 name: format!("{surname}{given}"),
                 sign_in: format!("{surname_pinyin}{pinyin}{suffix}"),
                 phone: format!("139{:04}{:04}", index + 1, n + 1),

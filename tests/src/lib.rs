@@ -24,6 +24,7 @@ use wuye_kit::{
 
 pub use wuye_proto as proto;
 
+pub mod gateway_oidc;
 pub mod keys;
 pub mod oidc;
 pub mod process;

@@ -31,6 +31,7 @@ both_backends!(
     retries_do_not_duplicate_and_refusals_write_nothing,
     the_directory_announces_people_and_posts,
     staff_phones_are_sealed_at_rest,
+    racing_assignments_give_a_post_once,
 );
 
 fn reason(status: &Status) -> String {
@@ -828,4 +829,22 @@ async fn staff_phones_are_sealed_at_rest(backend: Backend) {
         "the search reads the directory's data"
     );
     assert!(!has("13912345678"), "the phone is stored in clear");
+}
+
+async fn racing_assignments_give_a_post_once(backend: Backend) {
+    let stack = Stack::start(backend).await;
+    let id = stack.hire("张伟", &[]).await;
+    let attempts = (0..6).map(|_| {
+        let mut admin = stack.directory_admin();
+        let id = id.clone();
+        async move { assign(&mut admin, &id, "technician", PROPERTY).await }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let given = answers.iter().filter(|a| a.is_ok()).count();
+    assert_eq!(given, 1, "{answers:?}");
+    for refused in answers.iter().filter_map(|a| a.as_ref().err()) {
+        assert_eq!(reason(refused), "POST_ALREADY_HELD", "{refused:?}");
+    }
+    let mut admin = stack.directory_admin();
+    assert_eq!(get(&mut admin, &id).await.posts.len(), 1);
 }

@@ -26,7 +26,6 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 use tokio::{
     net::{TcpListener, TcpStream},
-    task::JoinSet,
     time::Instant,
 };
 
@@ -216,23 +215,19 @@ const DEV_REQUESTS: [&[u8]; 2] = [b"GET /dev/oidc/", b"POST /dev/oidc/"];
 const FIRST_BYTES_WAIT: Duration = Duration::from_secs(1);
 
 impl Front {
-    /// Serves until dropped; the connections it holds end with it.
+    /// Accepts until dropped (the server stops accepting as it begins to stop). A connection
+    /// taken lives on by itself until either end closes it, so calls in flight finish as the
+    /// gRPC server stops gracefully.
     pub async fn run(self) {
-        let mut connections = JoinSet::new();
         loop {
-            tokio::select! {
-                accepted = self.listener.accept() => match accepted {
-                    Ok((stream, _)) => {
-                        let inner = self.inner;
-                        let issuer = self.issuer.clone();
-                        connections.spawn(connection(stream, inner, issuer));
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accepting a connection");
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                },
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            match self.listener.accept().await {
+                Ok((stream, _)) => {
+                    tokio::spawn(connection(stream, self.inner, self.issuer.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accepting a connection");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
             }
         }
     }

@@ -10,6 +10,7 @@ use std::{
 };
 
 use tonic::{Code, transport::Channel};
+use tonic_types::StatusExt as _;
 use wuye_kit::{Error, identity::Signed};
 use wuye_proto::directory::{
     PersonStatus, SignInRequest, staff_lookup_service_client::StaffLookupServiceClient,
@@ -144,6 +145,9 @@ impl StaffDirectory {
                 }))
             }
             Err(status) if status.code() == Code::NotFound => Ok(Answer::NotFound),
+            Err(status) if status.code() == Code::FailedPrecondition && is_left(&status) => {
+                Ok(Answer::Left)
+            }
             Err(status) => {
                 tracing::warn!(code = ?status.code(), message = status.message(), "the staff directory did not answer a sign-in");
                 Err(Error::Unavailable(
@@ -152,4 +156,11 @@ impl StaffDirectory {
             }
         }
     }
+}
+
+/// Whether the directory refused a sign-in because the person left.
+fn is_left(status: &tonic::Status) -> bool {
+    status
+        .get_details_error_info()
+        .is_some_and(|info| info.reason == reason::STAFF_LEFT)
 }

@@ -126,7 +126,7 @@ impl Issuer {
             return Ok(key.clone());
         }
         if keys.is_empty() {
-            tracing::warn!(issuer = self.name(), failure = ?failure, "no keys of the identity provider");
+            tracing::info!(issuer = self.name(), failure = ?failure, "no keys of the identity provider yet");
             return Err(Error::Unavailable(format!(
                 "the identity provider {} cannot be reached: try again later",
                 self.name()
@@ -219,8 +219,18 @@ impl Issuer {
         }
     }
 
-    /// How many keys are held (tests).
+    /// How many keys are held.
     pub fn key_count(&self) -> usize {
         self.state(|s| s.keys.len())
+    }
+
+    /// Moves the last fetches `by` into the past, as if that much time went by.
+    #[cfg(test)]
+    pub fn age(&self, by: Duration) {
+        self.state(|s| {
+            let back = |at: Option<Instant>| at.map(|at| at.checked_sub(by).unwrap_or(at));
+            s.fetched = back(s.fetched);
+            s.attempted = back(s.attempted);
+        });
     }
 }

@@ -80,6 +80,9 @@ pub struct AuthSettings {
     pub fetch_timeout_ms: u64,
     /// The largest discovery document or JWKS read, in bytes.
     pub fetch_max_bytes: usize,
+    /// Development only: serve the development sign-in (`/dev/oidc`) and trust its issuer.
+    /// Off, the gateway's listener is the gRPC server's own (no front before it).
+    pub dev_sign_in: bool,
     /// Development only: the lifetime of the development issuer's ID tokens, in seconds.
     pub dev_token_ttl_secs: u64,
 }
@@ -96,6 +99,7 @@ impl Default for AuthSettings {
             directory_cache_secs: 10,
             fetch_timeout_ms: 5_000,
             fetch_max_bytes: 1024 * 1024,
+            dev_sign_in: true,
             dev_token_ttl_secs: 3600,
         }
     }

@@ -162,3 +162,7 @@ impl Oidc {
         Ok((person, exp))
     }
 }
+
+#[cfg(test)]
+#[path = "tests/oidc.rs"]
+mod tests;

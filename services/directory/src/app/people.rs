@@ -79,7 +79,9 @@ pub(crate) async fn create(
     });
     let mut events = vec![(String::new(), created)];
     for post in &person.posts {
-        store::insert_post(&mut tx, &person.id, post).await?;
+        if !store::insert_post(&mut tx, &person.id, post).await? {
+            return Err(domain::post_already_held());
+        }
         events.push((post.property_id.clone(), post_assigned(&person, post)));
     }
     for (property_id, event) in events {

@@ -32,7 +32,9 @@ pub(crate) async fn assign(
     }
     let mut person = load(d, &mut tx, person_id).await?;
     domain::may_assign(&person, &spec)?;
-    store::insert_post(&mut tx, &person.id, &post).await?;
+    if !store::insert_post(&mut tx, &person.id, &post).await? {
+        return Err(domain::post_already_held());
+    }
     let event = post_assigned(&person, &post);
     d.outbox.append(&mut tx, &post.property_id, event).await?;
     tx.commit().await?;

@@ -197,12 +197,17 @@ pub fn check_active(person: &Person) -> Result<()> {
 pub fn may_assign(person: &Person, spec: &PostSpec) -> Result<()> {
     check_active(person)?;
     if person.posts.iter().any(|p| p.is_current() && p.is(spec)) {
-        return Err(Error::rule(
-            POST_ALREADY_HELD,
-            "this person already holds this role at this place",
-        ));
+        return Err(post_already_held());
     }
     Ok(())
+}
+
+/// The refusal of a second post of the same role at the same place.
+pub fn post_already_held() -> Error {
+    Error::rule(
+        POST_ALREADY_HELD,
+        "this person already holds this role at this place",
+    )
 }
 
 /// The current post `post_id` of `person`, which may end: another person's post is not found,

@@ -63,6 +63,10 @@ impl DirectoryService for Directory {
     ) -> Result<Response<pb::GetPersonResponse>, Status> {
         let caller = identity::caller(&request)?;
         let req = request.into_inner();
+        let mut v = Violations::new();
+        v.max_text("person_id", &req.person_id, MAX_ID);
+        v.max_text("staff_number", &req.staff_number, domain::MAX_STAFF_NUMBER);
+        v.check()?;
         let key = match (req.person_id.as_str(), req.staff_number.as_str()) {
             (id, "") if !id.is_empty() => Key::Id(id),
             ("", number) if !number.is_empty() => Key::StaffNumber(number),

@@ -64,9 +64,10 @@ fn sign_in_column(sign_in: &str) -> Option<&str> {
     (!sign_in.is_empty()).then_some(sign_in)
 }
 
-/// Writes a post of `person_id`.
-pub async fn insert_post(tx: &mut Tx, person_id: &str, post: &Post) -> Result<()> {
-    sqlx::query(
+/// Writes a post of `person_id`; false when the person holds this role at this place already
+/// (a concurrent call gave it first: the index holds a post once).
+pub async fn insert_post(tx: &mut Tx, person_id: &str, post: &Post) -> Result<bool> {
+    let inserted = sqlx::query(
         "INSERT INTO posts (post_id, person_id, role, property_id, start_at, end_at) \
          VALUES ($1, $2, $3, $4, $5, NULL)",
     )
@@ -76,8 +77,12 @@ pub async fn insert_post(tx: &mut Tx, person_id: &str, post: &Post) -> Result<()
     .bind(&post.property_id)
     .bind(to_micros(post.started_at))
     .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await;
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Ends the current post `post_id`; whether it was current.
