@@ -177,8 +177,11 @@ pub struct Provider {
 impl Provider {
     /// Starts the provider on a free port and waits until its discovery document answers.
     pub fn start(options: &Options) -> Self {
-        let dir = std::env::temp_dir().join(format!("wuye-oidc-{}", uuid::Uuid::now_v7()));
-        std::fs::create_dir_all(&dir).unwrap();
+        Self::start_in(options, new_dir())
+    }
+
+    /// [`Provider::start`] with `dir` as its directory (removed when it stops).
+    fn start_in(options: &Options, dir: PathBuf) -> Self {
         let (child, port) = spawn(options, 0, &dir);
         let provider = Self {
             child,
@@ -192,8 +195,7 @@ impl Provider {
 
     /// A provider with a fresh key of each algorithm (in a temporary directory) and `clients`.
     pub fn with_clients(clients: Vec<Client>) -> Self {
-        let dir = std::env::temp_dir().join(format!("wuye-oidc-keys-{}", uuid::Uuid::now_v7()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = new_dir();
         let keys = dir.join("keys.json");
         write_keys(
             &keys,
@@ -203,7 +205,7 @@ impl Provider {
                 (Alg::EdDsa, "ed-1"),
             ],
         );
-        Self::start(&Options::new(keys).clients(clients))
+        Self::start_in(&Options::new(keys).clients(clients), dir)
     }
 
     /// `http://127.0.0.1:<port>`, without a trailing slash.
@@ -291,6 +293,13 @@ impl Drop for Provider {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A new temporary directory for a provider.
+fn new_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wuye-oidc-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// Starts `provider.mjs` on `port` (0: a free one) and waits for its `ready <issuer>` line;

@@ -6,10 +6,11 @@ mod loopback;
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Args;
 use wuye::connect::{
-    Target,
     credentials::{self, Credentials},
+    http::Http,
     oidc::{self, Authorization},
 };
 
@@ -20,8 +21,15 @@ const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[derive(Args)]
 pub struct LoginArgs {
-    #[command(flatten)]
-    target: Target,
+    /// The gateway the sign-in is for (the development sign-in asks it).
+    #[arg(long, env = "WUYE_GATEWAY", default_value = "http://127.0.0.1:50050")]
+    gateway: String,
+    /// The CA certificate (PEM) of an `https://` gateway or provider, besides the system's.
+    #[arg(long, env = "WUYE_GATEWAY_CA")]
+    ca: Option<std::path::PathBuf>,
+    /// The post to act in by default, for a person with several (`wuye whoami` lists them).
+    #[arg(long, env = "WUYE_POST")]
+    post: Option<String>,
     /// The issuer URL of the company's OpenID provider (such as
     /// `https://sso.example.com/realms/wuye`); by default the one of the last sign-in.
     #[arg(long, env = "WUYE_OIDC_ISSUER")]
@@ -42,8 +50,18 @@ pub struct LoginArgs {
 #[derive(Args)]
 pub struct LogoutArgs {}
 
+impl LoginArgs {
+    /// The HTTP client of the sign-in, trusting `--ca` too.
+    fn http(&self) -> anyhow::Result<Http> {
+        let ca = (self.ca.as_ref())
+            .map(|ca| std::fs::read(ca).with_context(|| format!("reading {}", ca.display())))
+            .transpose()?;
+        Http::new(ca.as_deref())
+    }
+}
+
 pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
-    let http = args.target.http()?;
+    let http = args.http()?;
     let path = credentials::path()?;
     let last_issuer = || -> anyhow::Result<Option<String>> {
         let last = credentials::load(&path)?;
@@ -58,9 +76,9 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
             say!(
                 "开发登录 (development sign-in)：由网关 {} 的开发签发方签发，不经过公司的身份提供方，\
                  仅在开发模式下可用。",
-                args.target.gateway
+                args.gateway
             );
-            oidc::dev_sign_in(&http, &args.target.gateway, sign_in).await?
+            oidc::dev_sign_in(&http, &args.gateway, sign_in).await?
         }
         (None, Some(issuer)) => browser_sign_in(&args, &http, issuer).await?,
         (None, None) => {
@@ -69,8 +87,8 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
             )
         }
     };
-    signed_in.gateway = Some(args.target.gateway.clone());
-    signed_in.post = args.target.post.clone();
+    signed_in.gateway = Some(args.gateway.clone());
+    signed_in.post = args.post.clone();
     credentials::save(&path, &signed_in)?;
     report(&signed_in, &path);
     Ok(())
@@ -79,7 +97,7 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
 /// The authorization code flow: the loopback, the URL to open, the code, the tokens.
 async fn browser_sign_in(
     args: &LoginArgs,
-    http: &wuye::connect::http::Http,
+    http: &Http,
     issuer: &str,
 ) -> anyhow::Result<Credentials> {
     let issuer = oidc::discover(http, issuer).await?;
