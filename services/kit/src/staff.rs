@@ -49,7 +49,10 @@ impl Directory {
         roles: &[&str],
     ) -> Result<StaffMember> {
         if person_id.trim().is_empty() {
-            return Err(Error::invalid(field, "is required: a staff id of the directory"));
+            return Err(Error::invalid(
+                field,
+                "is required: a staff id of the directory",
+            ));
         }
         let request = wuye_proto::directory::CheckStaffRequest {
             property_id: property_id.to_owned(),
