@@ -67,11 +67,14 @@ async fn a_killed_service_loses_no_acknowledged_complaint_and_no_number(backend:
     };
     let (service, gateway) = (free_port(), free_port());
     let mut env = department_env("CUSTOMER_SERVICE", service, &url, &work);
-    // Engineering is not part of this test: nothing listens there, so no repair events come.
-    env.push((
-        "WUYE_CUSTOMER_SERVICE__PEERS__ENGINEERING".to_owned(),
-        format!("http://{}", free_port()),
-    ));
+    // Engineering and the directory are not part of this test: nothing listens there, so no
+    // repair events come (and intake names no staff).
+    for peer in ["ENGINEERING", "DIRECTORY"] {
+        env.push((
+            format!("WUYE_CUSTOMER_SERVICE__PEERS__{peer}"),
+            format!("http://{}", free_port()),
+        ));
+    }
     let mut processes = Processes::new();
     processes.spawn("customer-service", &work, env);
     processes.spawn(

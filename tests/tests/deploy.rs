@@ -327,6 +327,12 @@ async fn the_keys_make_keys_makes_start_production_binaries() {
                 "IDENTITY__TRUSTED__GATEWAY",
                 file("identity/gateway.pub.pem"),
             ),
+            // Quality asks the directory about assignees, as itself; nothing listens there.
+            ("IDENTITY__SIGNING_KEY", file("identity/quality.pem")),
+            (
+                "PEERS__DIRECTORY",
+                format!("https://localhost:{}", free_port().port()),
+            ),
             ("TLS__CERT_FILE", file("tls/quality.crt")),
             ("TLS__KEY_FILE", file("tls/quality.key")),
             ("TLS__CA_FILE", file("tls/ca.crt")),

@@ -55,6 +55,10 @@ fn department_settings(data_dir: &std::path::Path) -> ServiceSettings {
     settings.database.data_dir = data_dir.to_owned();
     settings.database.max_connections = 4;
     settings.jobs_interval_ms = 50;
+    // Quality asks the directory about assignees; nothing listens there in these tests.
+    settings
+        .peers
+        .insert("directory".into(), "http://127.0.0.1:9".into());
     settings
 }
 
@@ -150,6 +154,10 @@ async fn a_department_with_mutual_tls_serves_only_clients_the_ca_signed() {
         key_file: own.key_file.clone(),
         ca_file: ca.ca_file(),
     };
+    // Quality asks the directory about assignees; with TLS its peers are https.
+    settings
+        .peers
+        .insert("directory".into(), "https://localhost:9".into());
     // Probes that cannot speak TLS (the kubelet's) check health on a port of their own.
     settings.health_listen = "127.0.0.1:0".into();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -654,6 +662,9 @@ async fn tls_in_part_or_mixed_with_plaintext_addresses_stops_the_start() {
 fn settings_with(dir: &std::path::Path, tls: &wuye_kit::tls::TlsSettings) -> ServiceSettings {
     let mut settings = department_settings(dir);
     settings.tls = tls.clone();
+    settings
+        .peers
+        .insert("directory".into(), "https://localhost:9".into());
     settings
 }
 

@@ -96,9 +96,9 @@ impl ServiceSettings {
     pub fn peer(&self, name: &str) -> anyhow::Result<&str> {
         let env_name = name.replace('-', "_");
         let found = self.peers.get(name).or_else(|| self.peers.get(&env_name));
-        found.map(String::as_str).ok_or_else(|| {
-            anyhow::anyhow!("peers.{name} is not configured: this service follows its events")
-        })
+        found
+            .map(String::as_str)
+            .ok_or_else(|| anyhow::anyhow!("peers.{name} is not configured: this service calls it"))
     }
 }
 
