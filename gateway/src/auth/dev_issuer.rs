@@ -3,7 +3,7 @@
 //! development key. The gateway trusts it as one of its OpenID providers, so a development
 //! sign-in goes through discovery, the JWKS and the staff directory as a real one does.
 //!
-//! Routes (plain HTTP/1.1, outside the policy gate):
+//! Routes (plain HTTP, HTTP/1.1 or h2c, outside the policy gate):
 //! - `GET  /dev/oidc/.well-known/openid-configuration`
 //! - `GET  /dev/oidc/jwks`: the development key as an OKP JWK, kid `dev-1`
 //! - `POST /dev/oidc/token`, form `sign_in=<value>`: `{"id_token", "token_type", "expires_in"}`
