@@ -114,8 +114,8 @@ impl Default for GatewaySettings {
 /// Assembles the gateway on `listener`: loads and checks the policy and the keys, and
 /// refuses to start when a policy method has no upstream. Run the returned server.
 ///
-/// In development (without TLS) the listener is held by the development sign-in's front
-/// (see [`auth::Front`]), which passes every gRPC connection on to the server.
+/// In development (without TLS, unless `auth.dev_sign_in` is off) the server also answers
+/// the development sign-in's plain HTTP routes (see [`auth::DevIssuer`]).
 pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::Result<Server> {
     if settings.dev {
         wuye_kit::dev::announce(GATEWAY);
@@ -123,37 +123,14 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
     let policy = Policy::load(&settings.policy_file)?;
     let signer = settings.identity.signer(GATEWAY, settings.dev)?;
     let tls = settings.tls.load(GATEWAY)?;
-    let (listener, front) = if settings.dev && settings.auth.dev_sign_in && tls.is_none() {
-        let inner = TcpListener::bind("127.0.0.1:0").await?;
-        let issuer = auth::DevIssuer::new(
-            auth::dev_issuer_url(listener.local_addr()?),
-            Duration::from_secs(settings.auth.dev_token_ttl_secs),
-        )?;
-        tracing::warn!(
-            issuer = issuer.issuer(),
-            "DEVELOPMENT SIGN-IN: POST {}/token with sign_in=<a person's sign_in> gives anyone \
-             an ID token of this gateway's development issuer; never use this with real data",
-            issuer.issuer()
-        );
-        let front = auth::Front {
-            listener,
-            inner: inner.local_addr()?,
-            issuer: Arc::new(issuer),
-        };
-        (inner, Some(front))
-    } else {
-        if settings.dev && tls.is_some() {
-            tracing::warn!("development sign-in is off: it is not served over TLS");
-        }
-        (listener, None)
-    };
-    let dev_issuer = front.as_ref().map(|f| f.issuer.issuer().to_owned());
+    let dev_issuer = dev_issuer(&settings, &listener, tls.is_some())?;
+    let dev_issuer_url = dev_issuer.as_ref().map(|i| i.issuer().to_owned());
     let gate = gate::Gate::new(
         &settings,
         policy,
         &signer,
         tls.as_ref(),
-        dev_issuer.as_deref(),
+        dev_issuer_url.as_deref(),
     )?;
     let proxy = Proxy::new(
         &settings.upstreams,
@@ -177,8 +154,8 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
     );
     let limits = limits::LimitLayer::new(Arc::new(limits::Limiter::new(settings.limits.clone())?));
     let mut server = server(&settings, listener, &gate, &signer, tls.clone()).await?;
-    if let Some(front) = front {
-        server = server.with_task(front.run());
+    if let Some(issuer) = dev_issuer {
+        server = server.http_routes(auth::DEV_ISSUER_PATH, issuer.router());
     }
     for issuer in gate.issuers() {
         server = server.with_task(issuer.keep_fresh());
@@ -199,6 +176,32 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
             .layer(axum::middleware::from_fn_with_state(gate, gate::admit));
         Routes::from(router)
     }))
+}
+
+/// The development issuer, in development without TLS unless `auth.dev_sign_in` is off.
+fn dev_issuer(
+    settings: &GatewaySettings,
+    listener: &TcpListener,
+    tls: bool,
+) -> anyhow::Result<Option<auth::DevIssuer>> {
+    if !settings.dev || !settings.auth.dev_sign_in {
+        return Ok(None);
+    }
+    if tls {
+        tracing::warn!("development sign-in is off: it is not served over TLS");
+        return Ok(None);
+    }
+    let issuer = auth::DevIssuer::new(
+        auth::dev_issuer_url(listener.local_addr()?),
+        Duration::from_secs(settings.auth.dev_token_ttl_secs),
+    )?;
+    tracing::warn!(
+        issuer = issuer.issuer(),
+        "DEVELOPMENT SIGN-IN: POST {}/token with sign_in=<a person's sign_in> gives anyone \
+         an ID token of this gateway's development issuer; never use this with real data",
+        issuer.issuer()
+    );
+    Ok(Some(issuer))
 }
 
 /// The gateway's server on `listener`, with gRPC-Web, CORS, reflection of what users can

@@ -716,3 +716,47 @@ async fn a_department_reaches_postgresql_over_verified_tls() {
     let _ = stop.send(true);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The kit's plain HTTP routes (`Server::http_routes`) answer over TLS too, HTTP/1.1 offered
+/// by ALPN without gRPC-Web, and gRPC goes on over h2 on the same listener.
+#[tokio::test]
+async fn plain_http_routes_answer_over_tls_beside_grpc() {
+    let ca = Ca::new("http-routes");
+    let tls = ca.settings("plain").load("plain").unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = axum::Router::new().route(
+        "/plain/hello",
+        axum::routing::get(|| async { "hello over TLS" }),
+    );
+    let server = Server::new("plain", listener)
+        .tls(tls, wuye_kit::tls::ClientCerts::NotAsked)
+        .http_routes("/plain", router);
+    let (stop, _) = watch::channel(false);
+    spawn(server, &stop);
+
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let config = rustls_client(&ca.pem(), None, &[wuye_kit::tls::ALPN_HTTP1]);
+    let name = ServerName::try_from("localhost").unwrap();
+    let io = TlsConnector::from(config).connect(name, tcp).await.unwrap();
+    assert_eq!(
+        io.get_ref().1.alpn_protocol(),
+        Some(wuye_kit::tls::ALPN_HTTP1)
+    );
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let request = http::Request::get("/plain/hello")
+        .header(http::header::HOST, "localhost")
+        .body(Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), http::StatusCode::OK);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"hello over TLS");
+
+    health(pki::channel(addr, ca.client(None))).await.unwrap();
+    stop.send_replace(true);
+}

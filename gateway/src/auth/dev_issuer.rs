@@ -3,31 +3,30 @@
 //! development key. The gateway trusts it as one of its OpenID providers, so a development
 //! sign-in goes through discovery, the JWKS and the staff directory as a real one does.
 //!
-//! Routes (plain HTTP/1.1, outside the policy gate):
+//! Routes (plain HTTP, HTTP/1.1 or h2c, outside the policy gate):
 //! - `GET  /dev/oidc/.well-known/openid-configuration`
 //! - `GET  /dev/oidc/jwks`: the development key as an OKP JWK, kid `dev-1`
 //! - `POST /dev/oidc/token`, form `sign_in=<value>`: `{"id_token", "token_type", "expires_in"}`
 //!
-//! The kit's server answers only gRPC (and gRPC-Web), so in development the gateway's
-//! listener is held by a [`Front`]: it looks at the first bytes of each connection, serves
-//! these routes itself, and passes every other connection, untouched, to the gRPC server on a
-//! loopback listener of its own. Outside development there is no front and no such route.
+//! They are plain HTTP routes of the kit's server, beside gRPC on the gateway's listener
+//! ([`wuye_kit::server::Server::http_routes`]), outside CORS, the gate and the limits.
+//! Outside development there is no such route.
 
-use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, State},
+    response::{IntoResponse as _, Response},
+    routing::{get, post},
+};
 use base64::{
     Engine as _,
     engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
 };
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full, Limited};
-use hyper_util::rt::TokioIo;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
-use tokio::{
-    net::{TcpListener, TcpStream},
-    time::Instant,
-};
 
 use super::{DEFAULT_AUDIENCE, DEV_KID, DEV_PRIVATE_KEY_PEM, DEV_PUBLIC_KEY_PEM, unix_now};
 
@@ -111,32 +110,35 @@ impl DevIssuer {
         })
     }
 
-    /// Answers one request of the development routes.
-    pub async fn answer<B>(&self, request: http::Request<B>) -> http::Response<Full<Bytes>>
-    where
-        B: http_body::Body<Data = Bytes>,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        let path = request.uri().path().to_owned();
-        let route = path.strip_prefix(DEV_ISSUER_PATH).unwrap_or("-");
-        match (request.method().as_str(), route) {
-            ("GET", "/.well-known/openid-configuration") => json_answer(200, &self.discovery()),
-            ("GET", "/jwks") => json_answer(200, &json!({ "keys": [self.jwk] })),
-            ("POST", "/token") => self.token(request.into_body()).await,
-            _ => json_answer(404, &json!({ "error": "not_found" })),
-        }
+    /// The development routes, under [`DEV_ISSUER_PATH`].
+    pub fn router(self) -> Router {
+        Router::new()
+            .route(
+                &format!("{DEV_ISSUER_PATH}/.well-known/openid-configuration"),
+                get(|State(issuer): State<Arc<Self>>| async move {
+                    json_answer(200, &issuer.discovery())
+                }),
+            )
+            .route(
+                &format!("{DEV_ISSUER_PATH}/jwks"),
+                get(|State(issuer): State<Arc<Self>>| async move {
+                    json_answer(200, &json!({ "keys": [issuer.jwk] }))
+                }),
+            )
+            .route(
+                &format!("{DEV_ISSUER_PATH}/token"),
+                post(|State(issuer): State<Arc<Self>>, form: Bytes| async move {
+                    issuer.token(&form)
+                })
+                .layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
+            )
+            .fallback(|| async { json_answer(404, &json!({ "error": "not_found" })) })
+            .with_state(Arc::new(self))
     }
 
-    async fn token<B>(&self, body: B) -> http::Response<Full<Bytes>>
-    where
-        B: http_body::Body<Data = Bytes>,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        let Ok(form) = Limited::new(body, MAX_FORM_BYTES).collect().await else {
-            return json_answer(400, &json!({ "error": "invalid_request" }));
-        };
-        let form = form.to_bytes();
-        let sign_in = form_value(&form, "sign_in").unwrap_or_default();
+    /// Answers a token request of the form `form`.
+    fn token(&self, form: &[u8]) -> Response {
+        let sign_in = form_value(form, "sign_in").unwrap_or_default();
         if sign_in.trim().is_empty() {
             let why = "the form needs sign_in=<the directory's sign_in of a person>";
             return json_answer(
@@ -161,19 +163,16 @@ impl DevIssuer {
     }
 }
 
-fn json_answer(status: u16, body: &serde_json::Value) -> http::Response<Full<Bytes>> {
-    let mut response = http::Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or_default();
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    headers.insert(
-        http::header::CACHE_CONTROL,
-        http::HeaderValue::from_static("no-store"),
-    );
-    response
+fn json_answer(status: u16, body: &serde_json::Value) -> Response {
+    (
+        http::StatusCode::from_u16(status).unwrap_or_default(),
+        [
+            (http::header::CONTENT_TYPE, "application/json"),
+            (http::header::CACHE_CONTROL, "no-store"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// The value of `name` in an `application/x-www-form-urlencoded` body.
@@ -199,85 +198,6 @@ fn percent_decode(text: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
-}
-
-/// The gateway's listener in development: the development routes, and every other
-/// connection passed on to the gRPC server at `inner`.
-pub struct Front {
-    pub listener: TcpListener,
-    pub inner: SocketAddr,
-    pub issuer: Arc<DevIssuer>,
-}
-
-/// How the first bytes of a development route's request look.
-const DEV_REQUESTS: [&[u8]; 2] = [b"GET /dev/oidc/", b"POST /dev/oidc/"];
-/// The longest wait for a connection's first bytes before it is passed on.
-const FIRST_BYTES_WAIT: Duration = Duration::from_secs(1);
-
-impl Front {
-    /// Accepts until dropped (the server stops accepting as it begins to stop). A connection
-    /// taken lives on by itself until either end closes it, so calls in flight finish as the
-    /// gRPC server stops gracefully.
-    pub async fn run(self) {
-        loop {
-            match self.listener.accept().await {
-                Ok((stream, _)) => {
-                    tokio::spawn(connection(stream, self.inner, self.issuer.clone()));
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "accepting a connection");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            }
-        }
-    }
-}
-
-async fn connection(stream: TcpStream, inner: SocketAddr, issuer: Arc<DevIssuer>) {
-    let _ = stream.set_nodelay(true);
-    if asks_dev_route(&stream).await {
-        let service = hyper::service::service_fn(move |request| {
-            let issuer = issuer.clone();
-            async move { Ok::<_, Infallible>(issuer.answer(request).await) }
-        });
-        // One request per connection: the next one on it may be a gRPC-Web call.
-        let served = hyper::server::conn::http1::Builder::new()
-            .keep_alive(false)
-            .serve_connection(TokioIo::new(stream), service)
-            .await;
-        if let Err(e) = served {
-            tracing::debug!(error = %e, "development sign-in connection");
-        }
-        return;
-    }
-    let Ok(mut upstream) = TcpStream::connect(inner).await else {
-        tracing::warn!(%inner, "the gateway's gRPC server cannot be reached");
-        return;
-    };
-    let _ = upstream.set_nodelay(true);
-    let mut stream = stream;
-    let _ = tokio::io::copy_bidirectional(&mut stream, &mut upstream).await;
-}
-
-/// Whether the connection's first bytes are a request of the development routes; bytes are
-/// only looked at, left for whoever serves the connection.
-async fn asks_dev_route(stream: &TcpStream) -> bool {
-    let deadline = Instant::now() + FIRST_BYTES_WAIT;
-    let mut buf = [0u8; 16];
-    loop {
-        let seen = match tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await {
-            Ok(Ok(n)) if n > 0 => &buf[..n],
-            _ => return false,
-        };
-        if DEV_REQUESTS.iter().any(|r| seen.starts_with(r)) {
-            return true;
-        }
-        if !DEV_REQUESTS.iter().any(|r| r.starts_with(seen)) {
-            return false;
-        }
-        // A prefix of one: wait for more.
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ mod static_keys;
 use serde::{Deserialize, Serialize};
 use wuye_kit::Error;
 
-pub use dev_issuer::{DEV_ISSUER_PATH, DevIssuer, Front, dev_issuer_url};
+pub use dev_issuer::{DEV_ISSUER_PATH, DevIssuer, dev_issuer_url};
 pub use directory::{Held, SignedIn, StaffDirectory};
 pub use fetch::Fetcher;
 pub use issuer::Issuer;
@@ -80,8 +80,8 @@ pub struct AuthSettings {
     pub fetch_timeout_ms: u64,
     /// The largest discovery document or JWKS read, in bytes.
     pub fetch_max_bytes: usize,
-    /// Development only: serve the development sign-in (`/dev/oidc`) and trust its issuer.
-    /// Off, the gateway's listener is the gRPC server's own (no front before it).
+    /// Development only: serve the development sign-in (`/dev/oidc`) and trust its issuer;
+    /// off, a development gateway has no such routes and trusts only the configured issuers.
     pub dev_sign_in: bool,
     /// Development only: the lifetime of the development issuer's ID tokens, in seconds.
     pub dev_token_ttl_secs: u64,

@@ -10,6 +10,7 @@ pub mod dev;
 pub mod document;
 pub mod error;
 pub mod follow;
+pub mod http_routes;
 pub mod idempotency;
 pub mod identity;
 pub mod message_size;

@@ -1,7 +1,8 @@
 //! Server bootstrap on a listener passed in (port 0 in tests): gRPC health, reflection (v1 and
 //! v1alpha, for grpcurl), a span and RED metrics per call ([`crate::rpc`]), the internal
-//! identity check, gRPC-Web when asked, TLS when configured ([`crate::tls`]), a plaintext
-//! health-only listener for probes that cannot speak TLS, and graceful shutdown.
+//! identity check, gRPC-Web when asked, plain HTTP routes beside gRPC when asked
+//! ([`Server::http_routes`]), TLS when configured ([`crate::tls`]), a plaintext health-only
+//! listener for probes that cannot speak TLS, and graceful shutdown.
 
 use std::{future::Future, net::SocketAddr};
 
@@ -29,6 +30,8 @@ pub struct Server {
     wrap: Option<Box<dyn FnOnce(Routes) -> Routes + Send>>,
     tasks: Vec<BackgroundTask>,
     grpc_web: bool,
+    /// Plain HTTP routers by path prefix, answered before every layer.
+    http_routes: Vec<(&'static str, axum::Router)>,
     cors: Option<tower_http::cors::CorsLayer>,
     max_message_bytes: usize,
     tls: Option<(Tls, ClientCerts)>,
@@ -53,6 +56,7 @@ impl Server {
             wrap: None,
             tasks: Vec::new(),
             grpc_web: false,
+            http_routes: Vec::new(),
             cors: None,
             max_message_bytes: crate::message_size::DEFAULT_MAX_MESSAGE_BYTES,
             tls: None,
@@ -157,6 +161,18 @@ impl Server {
     /// Also accepts gRPC-Web (HTTP/1.1 and HTTP/2, binary and text) for browser-based apps.
     pub fn accept_grpc_web(mut self) -> Self {
         self.grpc_web = true;
+        self
+    }
+
+    /// Also answers plain HTTP on the same listener: a request whose path is `prefix` or under
+    /// it (`prefix/…`), and whose content-type is not gRPC or gRPC-Web, goes to `router`,
+    /// which sees the whole path. It is answered before every other layer: CORS, gRPC-Web,
+    /// the RPC span and metrics, the message-size check and the identity check see none of
+    /// these requests (see [`crate::http_routes`]). HTTP/1.1 is accepted (and offered by ALPN
+    /// under TLS) from then on. The first prefix holding a path wins.
+    pub fn http_routes(mut self, prefix: &'static str, router: axum::Router) -> Self {
+        debug_assert!(prefix.starts_with('/'), "a path prefix starts with /");
+        self.http_routes.push((prefix, router));
         self
     }
 
@@ -292,9 +308,11 @@ impl Server {
     ) -> anyhow::Result<()> {
         let name = self.name;
         let addr = self.listener.local_addr()?;
+        // gRPC-Web and plain HTTP may come over HTTP/1.1; gRPC never does.
+        let http1 = self.grpc_web || !self.http_routes.is_empty();
         let tls = match &self.tls {
             Some((tls, clients)) => {
-                let alpn: &[&[u8]] = if self.grpc_web {
+                let alpn: &[&[u8]] = if http1 {
                     &[crate::tls::ALPN_H2, crate::tls::ALPN_HTTP1]
                 } else {
                     &[crate::tls::ALPN_H2]
@@ -309,10 +327,13 @@ impl Server {
             Some((_, ClientCerts::NotAsked)) => "TLS",
         };
         tracing::info!(server = name, %addr, transport = mode, "serving");
+        let http_routes = (!self.http_routes.is_empty())
+            .then(|| crate::http_routes::HttpRoutes::new(self.http_routes));
         let router = tonic::transport::Server::builder()
-            .accept_http1(self.grpc_web)
-            // CORS, then gRPC-Web outermost: the span, the metrics and the identity check see
-            // the call as plain gRPC.
+            .accept_http1(http1)
+            // The plain HTTP routes outermost; then CORS, then gRPC-Web: the span, the metrics
+            // and the identity check see the call as plain gRPC.
+            .layer(tower::util::option_layer(http_routes))
             .layer(tower::util::option_layer(self.cors))
             .layer(tower::util::option_layer(
                 self.grpc_web.then(tonic_web::GrpcWebLayer::new),
