@@ -4,7 +4,6 @@
 //! token when it expires soon ([`oidc::refresh`]).
 
 pub mod credentials;
-pub mod http;
 pub mod oidc;
 
 use std::path::PathBuf;
@@ -13,9 +12,7 @@ use anyhow::Context;
 use clap::Args;
 
 use credentials::Credentials;
-
-/// The metadata naming the post a person acts in, for a person with several.
-pub const POST_HEADER: &str = "x-wuye-post";
+use wuye_kit::identity::POST_HEADER;
 
 /// Where and as whom a client command calls.
 #[derive(Args)]
@@ -97,14 +94,8 @@ impl Target {
     }
 
     /// The HTTP client of signing in, trusting the gateway's CA too.
-    pub fn http(&self) -> anyhow::Result<http::Http> {
-        let ca = match &self.ca {
-            Some(ca) => {
-                Some(std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?)
-            }
-            None => None,
-        };
-        http::Http::new(ca.as_deref())
+    pub fn http(&self) -> anyhow::Result<wuye_kit::http::Client> {
+        sign_in_client(self.ca.as_deref())
     }
 
     /// The sign-in of `wuye login`, renewed (and kept) when it expires within a minute; none
@@ -146,6 +137,18 @@ impl Target {
             }
         }
     }
+}
+
+/// The HTTP client of signing in, trusting the CA certificate (PEM) `ca` too; plain http goes
+/// to any host (a development gateway): [`oidc`] checks the issuers' URLs.
+pub fn sign_in_client(ca: Option<&std::path::Path>) -> anyhow::Result<wuye_kit::http::Client> {
+    let ca = ca
+        .map(|ca| std::fs::read(ca).with_context(|| format!("reading {}", ca.display())))
+        .transpose()?;
+    wuye_kit::http::Client::builder()
+        .ca_pem(ca.as_deref())
+        .plain_http_anywhere(true)
+        .build()
 }
 
 /// What to do when a sign-in without a refresh token expired.

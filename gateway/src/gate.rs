@@ -142,11 +142,12 @@ fn oidc(
     tls: Option<&wuye_kit::tls::Tls>,
 ) -> anyhow::Result<auth::Oidc> {
     let auth = &settings.auth;
-    let fetcher = Fetcher::new(
-        Duration::from_millis(auth.fetch_timeout_ms.max(1)),
-        auth.fetch_max_bytes,
-        settings.dev,
-    )?;
+    let fetcher = Fetcher::builder()
+        .timeout(Duration::from_millis(auth.fetch_timeout_ms.max(1)))
+        .max_bytes(auth.fetch_max_bytes)
+        .plain_http_anywhere(settings.dev)
+        .user_agent("wuye-gateway")
+        .build()?;
     let issuers = providers
         .iter()
         .map(|p| Issuer::new(p, fetcher.clone()).map(Arc::new))

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use anyhow::Context as _;
-use jsonwebtoken::{DecodingKey, Validation, jwk::JwkSet};
+use jsonwebtoken::Validation;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, CsrfToken, EndpointNotSet, EndpointSet, ExtraTokenFields,
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
@@ -18,8 +18,12 @@ use oauth2::{
     },
 };
 use serde::{Deserialize, Serialize};
+use wuye_kit::{
+    http::Client as Http,
+    oidc::{Discovery, Keys, NoKey, discovery_url, key_for, parse_jwks},
+};
 
-use super::{credentials::Credentials, http::Http};
+use super::credentials::Credentials;
 
 /// What `wuye login` asks for: the person (`openid profile email`) and a refresh token.
 pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
@@ -37,16 +41,27 @@ pub struct Issuer {
 pub async fn discover(http: &Http, issuer: &str) -> anyhow::Result<Issuer> {
     let issuer = issuer.trim_end_matches('/');
     check_secure(issuer)?;
-    let url = format!("{issuer}/.well-known/openid-configuration");
-    let found: Issuer = http
-        .get_json(&url)
+    let failed = || format!("读取身份提供方 {issuer} 的配置 (discovery) 失败");
+    let found: Discovery = http
+        .get_json(&discovery_url(issuer))
         .await
-        .with_context(|| format!("读取身份提供方 {issuer} 的配置 (discovery) 失败"))?;
-    anyhow::ensure!(
-        found.issuer.trim_end_matches('/') == issuer,
-        "身份提供方的 issuer 是 {}，与 {issuer} 不符",
-        found.issuer
-    );
+        .with_context(failed)?;
+    // The issuer as named, with the trailing slash its provider may write.
+    let named = match found.issuer.ends_with('/') {
+        true => format!("{issuer}/"),
+        false => issuer.to_owned(),
+    };
+    found
+        .check_issuer(&named)
+        .with_context(|| format!("身份提供方的 issuer 是 {}，与 {issuer} 不符", found.issuer))?;
+    let endpoint =
+        |url: Option<String>, name: &str| url.with_context(|| format!("{}: 没有 {name}", failed()));
+    let found = Issuer {
+        authorization_endpoint: endpoint(found.authorization_endpoint, "authorization_endpoint")?,
+        token_endpoint: endpoint(found.token_endpoint, "token_endpoint")?,
+        issuer: found.issuer,
+        jwks_uri: found.jwks_uri,
+    };
     for url in [
         &found.authorization_endpoint,
         &found.token_endpoint,
@@ -59,18 +74,9 @@ pub async fn discover(http: &Http, issuer: &str) -> anyhow::Result<Issuer> {
 
 /// Tokens go over TLS, or to this machine only (a development provider).
 fn check_secure(url: &str) -> anyhow::Result<()> {
-    let uri: http::Uri = url
-        .parse()
-        .with_context(|| format!("{url} 不是有效的地址"))?;
-    let loopback = matches!(
-        uri.host(),
-        Some("127.0.0.1" | "localhost" | "[::1]" | "::1")
-    );
-    match uri.scheme_str() {
-        Some("https") => Ok(()),
-        Some("http") if loopback => Ok(()),
-        _ => anyhow::bail!("{url}：身份提供方须使用 https:// (本机地址除外)"),
-    }
+    wuye_kit::http::check_url(url, false)
+        .with_context(|| format!("{url}：身份提供方须使用 https:// (本机地址除外)"))?;
+    Ok(())
 }
 
 /// The extra field of an OpenID Connect token response.
@@ -219,12 +225,16 @@ pub async fn refresh(http: &Http, old: &Credentials) -> anyhow::Result<Credentia
 type Answer =
     std::pin::Pin<Box<dyn Future<Output = Result<http::Response<Vec<u8>>, std::io::Error>> + Send>>;
 
-/// The `oauth2` HTTP client over [`Http`].
+/// The `oauth2` HTTP client over [`Http`]: the error is an `io::Error` with the whole message.
 fn oauth_client(http: &Http) -> impl Fn(http::Request<Vec<u8>>) -> Answer {
     let http = http.clone();
     move |request| {
         let http = http.clone();
-        Box::pin(async move { http.oauth(request).await })
+        Box::pin(async move {
+            http.send(request)
+                .await
+                .map_err(|e| std::io::Error::other(format!("{e:#}")))
+        })
     }
 }
 
@@ -259,10 +269,11 @@ async fn credentials(
         .id_token
         .clone()
         .context("身份提供方没有返回 ID 令牌 (id_token)：它是 OpenID Connect 提供方吗？")?;
-    let keys: JwkSet = http
+    let document: serde_json::Value = http
         .get_json(&issuer.jwks_uri)
         .await
         .context("读取身份提供方的公钥 (JWKS) 失败")?;
+    let (keys, _) = parse_jwks(&document);
     let claims = verify(&id_token, &keys, &issuer.issuer, client_id, nonce)?;
     let refresh_token = tokens
         .refresh_token()
@@ -300,32 +311,30 @@ pub struct IdClaims {
 }
 
 /// Checks `id_token` as OpenID Connect Core 3.1.3.7 asks: signed by a key of `keys` with
-/// the algorithm the header names, issued by `issuer` for `client_id`, not expired, and with
-/// `nonce` when one was sent.
+/// the algorithm the header names (one the key accepts), issued by `issuer` for `client_id`,
+/// not expired, and with `nonce` when one was sent.
 pub fn verify(
     id_token: &str,
-    keys: &JwkSet,
+    keys: &Keys,
     issuer: &str,
     client_id: &str,
     nonce: Option<&str>,
 ) -> anyhow::Result<IdClaims> {
     let header = jsonwebtoken::decode_header(id_token).context("ID 令牌格式不对")?;
-    let jwk = match &header.kid {
-        Some(kid) => keys.find(kid),
-        None => keys.keys.first().filter(|_| keys.keys.len() == 1),
-    }
-    .with_context(|| {
-        format!(
-            "ID 令牌的签名密钥 {} 不在身份提供方的公钥中",
-            header.kid.as_deref().unwrap_or("(无 kid)")
-        )
-    })?;
-    let key = DecodingKey::from_jwk(jwk).context("身份提供方的公钥无法使用")?;
+    let key = &key_for(keys, &header)
+        .map_err(|no| match no {
+            NoKey::Unknown(kid) => anyhow::anyhow!(
+                "ID 令牌的签名密钥 {} 不在身份提供方的公钥中",
+                if kid.is_empty() { "(无 kid)" } else { &kid }
+            ),
+            NoKey::Refused(alg) => anyhow::anyhow!("身份提供方的公钥不签 {alg:?} 的 ID 令牌"),
+        })?
+        .key;
     let mut validation = Validation::new(header.alg);
     validation.set_audience(&[client_id]);
     validation.set_issuer(&[issuer]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    let claims = jsonwebtoken::decode::<IdClaims>(id_token, &key, &validation)
+    let claims = jsonwebtoken::decode::<IdClaims>(id_token, key, &validation)
         .context("ID 令牌未通过校验")?
         .claims;
     if let Some(nonce) = nonce {
@@ -398,7 +407,10 @@ pub async fn dev_sign_in(http: &Http, gateway: &str, sign_in: &str) -> anyhow::R
 
 #[cfg(test)]
 mod tests {
-    use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
+    use jsonwebtoken::{
+        Algorithm, EncodingKey, Header,
+        jwk::{Jwk, JwkSet},
+    };
 
     use super::*;
 
@@ -506,7 +518,7 @@ mod tests {
         assert!(check_secure("ftp://id.example.com").is_err());
     }
 
-    fn signed(claims: serde_json::Value, kid: &str) -> (String, JwkSet) {
+    fn signed(claims: serde_json::Value, kid: &str) -> (String, Keys) {
         let pem = std::fs::read(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("deploy/dev-keys/jwt-ed25519.pem"),
@@ -518,7 +530,8 @@ mod tests {
         let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
         let mut jwk = Jwk::from_encoding_key(&key, Algorithm::EdDSA).unwrap();
         jwk.common.key_id = Some("k1".into());
-        (token, JwkSet { keys: vec![jwk] })
+        let set = serde_json::to_value(JwkSet { keys: vec![jwk] }).unwrap();
+        (token, parse_jwks(&set).0)
     }
 
     #[test]

@@ -5,20 +5,19 @@
 //! held, so a provider that is down for a while does not stop sign-ins it already verifies.
 
 use std::{
-    collections::HashMap,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
 use anyhow::Context as _;
-use jsonwebtoken::Algorithm;
+use jsonwebtoken::{Algorithm, Header};
 use tokio::time::Instant;
-use wuye_kit::Error;
-
-use super::{
-    Fetcher, OidcIssuerSettings, Refusal,
-    jwks::{JwksKey, parse_jwks},
+use wuye_kit::{
+    Error,
+    oidc::{Discovery, JwksKey, Keys, NoKey, key_for, parse_jwks},
 };
+
+use super::{Fetcher, OidcIssuerSettings, Refusal};
 
 /// A provider: its settings and its keys.
 pub struct Issuer {
@@ -32,7 +31,7 @@ pub struct Issuer {
 
 #[derive(Default)]
 struct State {
-    keys: Arc<HashMap<String, JwksKey>>,
+    keys: Arc<Keys>,
     /// The last fetch that succeeded.
     fetched: Option<Instant>,
     /// The last fetch tried.
@@ -105,26 +104,23 @@ impl Issuer {
         })
     }
 
-    /// The key a token names, fetching the keys when it is not known yet or they are due.
-    pub async fn key(&self, kid: &str) -> Result<JwksKey, Error> {
+    /// The key that verifies a token of `header`, fetching the keys when its `kid` is not
+    /// known yet or they are due.
+    pub async fn key(&self, header: &Header) -> Result<JwksKey, Error> {
         let (keys, due) = self.state(|s| {
             let due = s
                 .fetched
                 .is_none_or(|at| at.elapsed() >= self.refresh_every());
             (s.keys.clone(), due)
         });
-        if let Some(key) = keys.get(kid)
-            && !due
-        {
-            return Ok(key.clone());
+        let known = !matches!(key_for(&keys, header), Err(NoKey::Unknown(_)));
+        if known && !due {
+            return self.chosen(&keys, header);
         }
         if self.may_fetch() {
             self.refresh(false).await;
         }
         let (keys, failure) = self.state(|s| (s.keys.clone(), s.failure.clone()));
-        if let Some(key) = keys.get(kid) {
-            return Ok(key.clone());
-        }
         if keys.is_empty() {
             tracing::info!(issuer = self.name(), failure = ?failure, "no keys of the identity provider yet");
             return Err(Error::Unavailable(format!(
@@ -132,7 +128,13 @@ impl Issuer {
                 self.name()
             )));
         }
-        Err(Refusal::bad(format!("unknown kid {kid:?} of {}", self.name())).into_error())
+        self.chosen(&keys, header)
+    }
+
+    fn chosen(&self, keys: &Keys, header: &Header) -> Result<JwksKey, Error> {
+        key_for(keys, header)
+            .cloned()
+            .map_err(|no| Refusal::bad(format!("{no} of {}", self.name())).into_error())
     }
 
     /// Fetches the discovery document and the keys; on failure the keys held stay. A fetch
@@ -165,24 +167,18 @@ impl Issuer {
         });
     }
 
-    async fn fetch(&self) -> anyhow::Result<HashMap<String, JwksKey>> {
+    async fn fetch(&self) -> anyhow::Result<Keys> {
         let url = self.settings.discovery();
-        let discovery = self
+        let discovery: Discovery = self
             .fetcher
             .get_json(&url)
             .await
             .with_context(|| format!("discovery {url}"))?;
-        let issuer = discovery.get("issuer").and_then(|v| v.as_str());
-        anyhow::ensure!(
-            issuer == Some(self.name()),
-            "discovery {url} names the issuer {issuer:?}, not {}",
-            self.name()
-        );
-        let jwks_uri = discovery
-            .get("jwks_uri")
-            .and_then(|v| v.as_str())
-            .with_context(|| format!("discovery {url} has no jwks_uri"))?;
-        let document = self
+        discovery
+            .check_issuer(self.name())
+            .with_context(|| format!("discovery {url}"))?;
+        let jwks_uri = &discovery.jwks_uri;
+        let document: serde_json::Value = self
             .fetcher
             .get_json(jwks_uri)
             .await

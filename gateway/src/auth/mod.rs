@@ -13,9 +13,7 @@
 
 mod dev_issuer;
 mod directory;
-mod fetch;
 mod issuer;
-mod jwks;
 mod oidc;
 mod post;
 mod static_keys;
@@ -25,15 +23,16 @@ use wuye_kit::Error;
 
 pub use dev_issuer::{DEV_ISSUER_PATH, DevIssuer, dev_issuer_url};
 pub use directory::{Held, SignedIn, StaffDirectory};
-pub use fetch::Fetcher;
 pub use issuer::Issuer;
-pub use jwks::{JwksKey, parse_jwks};
 pub use oidc::Oidc;
 pub use post::{POST_HEADER, choose_post};
 pub use static_keys::{
     Authenticator, Claims, DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEV_KID, DEV_PRIVATE_KEY_PEM,
     DEV_PUBLIC_KEY_PEM, KeyAlgorithm, User, VerifyKey, sign_dev_token, sign_token,
 };
+/// The HTTP client of the providers' documents.
+pub use wuye_kit::http::Client as Fetcher;
+pub use wuye_kit::oidc::{JwksKey, parse_jwks};
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat` by default.
 pub(crate) const LEEWAY_SECS: u64 = 30;
@@ -170,10 +169,7 @@ impl OidcIssuerSettings {
     /// The discovery document's URL.
     pub fn discovery(&self) -> String {
         if self.discovery_url.is_empty() {
-            format!(
-                "{}/.well-known/openid-configuration",
-                self.issuer.trim_end_matches('/')
-            )
+            wuye_kit::oidc::discovery_url(&self.issuer)
         } else {
             self.discovery_url.clone()
         }

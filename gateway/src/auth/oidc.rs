@@ -104,14 +104,7 @@ impl Oidc {
             ))
             .into_error());
         }
-        let key = issuer
-            .key(header.kid.as_deref().unwrap_or_default())
-            .await?;
-        if !key.accepts(header.alg) {
-            return Err(
-                Refusal::bad(format!("the key does not sign {:?} tokens", header.alg)).into_error(),
-            );
-        }
+        let key = issuer.key(&header).await?;
         let mut validation = Validation::new(header.alg);
         validation.leeway = self.leeway;
         validation.validate_nbf = true;

@@ -6,11 +6,9 @@ use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt as _};
 use wuye_kit::error::ERROR_DOMAIN;
+pub use wuye_kit::identity::POST_HEADER;
 
 use super::{Held, SignedIn};
-
-/// The metadata naming the post (`post_id` of the directory) a call is made in.
-pub const POST_HEADER: &str = "x-wuye-post";
 
 /// `PERMISSION_DENIED` reasons of post selection.
 pub const POST_REQUIRED: &str = "POST_REQUIRED";

@@ -10,11 +10,13 @@ pub mod dev;
 pub mod document;
 pub mod error;
 pub mod follow;
+pub mod http;
 pub mod http_routes;
 pub mod idempotency;
 pub mod identity;
 pub mod message_size;
 pub mod metrics;
+pub mod oidc;
 pub mod outbox;
 pub mod page;
 /// Personal data in answers: what a call may see in full, and the masks (see the contracts).

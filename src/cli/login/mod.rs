@@ -6,13 +6,13 @@ mod loopback;
 
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::Args;
 use wuye::connect::{
     credentials::{self, Credentials},
-    http::Http,
     oidc::{self, Authorization},
+    sign_in_client,
 };
+use wuye_kit::http::Client as Http;
 
 use super::output::say;
 
@@ -53,10 +53,7 @@ pub struct LogoutArgs {}
 impl LoginArgs {
     /// The HTTP client of the sign-in, trusting `--ca` too.
     fn http(&self) -> anyhow::Result<Http> {
-        let ca = (self.ca.as_ref())
-            .map(|ca| std::fs::read(ca).with_context(|| format!("reading {}", ca.display())))
-            .transpose()?;
-        Http::new(ca.as_deref())
+        sign_in_client(self.ca.as_deref())
     }
 }
 

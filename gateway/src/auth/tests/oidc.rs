@@ -134,7 +134,11 @@ impl TestProvider {
 }
 
 fn fetcher() -> Fetcher {
-    Fetcher::new(Duration::from_secs(5), 1024 * 1024, false).unwrap()
+    Fetcher::builder()
+        .timeout(Duration::from_secs(5))
+        .max_bytes(1024 * 1024)
+        .build()
+        .unwrap()
 }
 
 fn oidc_of(settings: Vec<OidcIssuerSettings>) -> Oidc {
@@ -398,6 +402,13 @@ async fn an_unknown_kid_fetches_the_keys_again_at_most_so_often() {
     assert_eq!(refusal(oidc.verify(&iss, &old).await), reason::BAD_TOKEN);
 }
 
+/// The header of an EdDSA token signed with the key `kid`.
+fn ed_header(kid: &str) -> Header {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(kid.into());
+    header
+}
+
 #[tokio::test]
 async fn keys_are_refreshed_when_due_and_kept_when_the_provider_fails() {
     let provider = TestProvider::start(vec![jwk("ed-1", "ed", None)]).await;
@@ -407,20 +418,20 @@ async fn keys_are_refreshed_when_due_and_kept_when_the_provider_fails() {
         ..provider.settings()
     };
     let issuer = Issuer::new(&settings, fetcher()).unwrap();
-    issuer.key("ed").await.unwrap();
-    issuer.key("ed").await.unwrap();
+    issuer.key(&ed_header("ed")).await.unwrap();
+    issuer.key(&ed_header("ed")).await.unwrap();
     assert_eq!(provider.fetches(), 1);
     // Due: fetched again on use.
     issuer.age(Duration::from_secs(61));
-    issuer.key("ed").await.unwrap();
+    issuer.key(&ed_header("ed")).await.unwrap();
     assert_eq!(provider.fetches(), 2);
     // The provider is down: the keys held stay in use.
     *provider.down.lock().unwrap() = true;
     issuer.age(Duration::from_secs(61));
-    issuer.key("ed").await.unwrap();
+    issuer.key(&ed_header("ed")).await.unwrap();
     issuer.refresh(true).await;
     assert_eq!(issuer.key_count(), 1);
-    issuer.key("ed").await.unwrap();
+    issuer.key(&ed_header("ed")).await.unwrap();
 }
 
 #[tokio::test]
@@ -435,14 +446,17 @@ async fn a_provider_that_cannot_be_reached_or_names_another_issuer_gives_no_keys
         ..OidcIssuerSettings::default()
     };
     let issuer = Issuer::new(&settings, fetcher()).unwrap();
-    let err = issuer.key("k").await.unwrap_err();
+    let err = issuer.key(&ed_header("k")).await.unwrap_err();
     assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
     assert!(err.to_string().contains("cannot be reached"), "{err}");
 
     let provider = TestProvider::start(vec![jwk("ed-1", "ed", None)]).await;
     *provider.named.lock().unwrap() = "https://impostor.example".into();
     let issuer = Issuer::new(&provider.settings(), fetcher()).unwrap();
-    assert!(matches!(issuer.key("ed").await, Err(Error::Unavailable(_))));
+    assert!(matches!(
+        issuer.key(&ed_header("ed")).await,
+        Err(Error::Unavailable(_))
+    ));
     assert_eq!(
         provider.fetches(),
         0,

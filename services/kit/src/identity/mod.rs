@@ -26,6 +26,8 @@ pub const IDENTITY_HEADER: &str = "x-wuye-identity";
 /// Metadata key naming the property a call works on; the gateway checks it against the
 /// token's scope and services check it against the message's `property_id`.
 pub const PROPERTY_HEADER: &str = "x-wuye-property";
+/// Metadata key naming the post a signed-in person acts in, for a person with several.
+pub const POST_HEADER: &str = "x-wuye-post";
 
 /// The name the gateway signs as: identities of users come only from it.
 pub const GATEWAY: &str = "gateway";
