@@ -256,6 +256,11 @@ async fn development_is_explicit_and_announced() {
     env.extend([
         ("WUYE_QUALITY__DEV".to_owned(), "true".to_owned()),
         ("WUYE_QUALITY__LISTEN".to_owned(), address.to_string()),
+        // Quality asks the directory about assignees; nothing listens there in this test.
+        (
+            "WUYE_QUALITY__PEERS__DIRECTORY".to_owned(),
+            format!("http://{}", wuye_tests::process::free_port()),
+        ),
         (
             "WUYE_QUALITY__PROPERTIES_FILE".to_owned(),
             repo_root()
