@@ -14,21 +14,6 @@ use wuye_kit::{Error, identity::PROPERTY_HEADER};
 
 use crate::auth::User;
 
-/// The role codes of DOMAIN.md "Who is who".
-pub const ROLES: &[&str] = &[
-    "project_manager",
-    "project_manager_assistant",
-    "cs_supervisor",
-    "cs_clerk",
-    "front_desk",
-    "engineering_manager",
-    "maintenance_foreman",
-    "technician",
-    "quality_officer",
-    "hq_viewer",
-    "admin",
-];
-
 /// Packages of the contracts that the gateway never routes: the event stream is service to
 /// service.
 const UNROUTED_PACKAGES: &[&str] = &["wuye.events.v1"];
@@ -117,7 +102,7 @@ impl Policy {
             }
         }
         let mut unknown_role = |role: &String, place: &str| {
-            if !ROLES.contains(&role.as_str()) {
+            if !wuye_kit::roles::is_role(role) {
                 problems.push(format!("unknown role code {role} in {place}"));
             }
         };

@@ -132,19 +132,7 @@ mod tests {
 
     #[test]
     fn every_role_of_domain_md_has_its_title() {
-        for role in [
-            "project_manager",
-            "project_manager_assistant",
-            "cs_supervisor",
-            "cs_clerk",
-            "front_desk",
-            "engineering_manager",
-            "maintenance_foreman",
-            "technician",
-            "quality_officer",
-            "hq_viewer",
-            "admin",
-        ] {
+        for role in wuye_kit::roles::all() {
             assert!(!role_title(role).is_empty(), "{role}");
         }
         assert_eq!(role_title("nobody"), "");

@@ -39,7 +39,7 @@ use wuye_proto::{
 
 /// The policy's headquarters roles: they see every property's figures. Anyone else sees only
 /// the property of the call.
-pub const HEADQUARTERS_ROLES: &[&str] = &["quality_officer", "hq_viewer"];
+pub use wuye_kit::roles::HEADQUARTERS_ROLES;
 /// Marks a portfolio call from another gateway: it is answered from the local departments
 /// only, so gateways that list each other never loop.
 pub const HOP_HEADER: &str = "x-wuye-portfolio-hop";

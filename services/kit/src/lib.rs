@@ -22,6 +22,7 @@ pub mod page;
 /// Personal data in answers: what a call may see in full, and the masks (see the contracts).
 pub use wuye_proto::personal;
 pub mod properties;
+pub mod roles;
 pub mod rpc;
 pub mod scope;
 pub mod seal;

@@ -9,7 +9,7 @@ pub const MAX_ACTIONS: usize = 50;
 pub const MAX_SOURCE: usize = 100;
 
 /// Roles whose scope is every property: they see every escalation (DOMAIN.md "Who is who").
-pub const HEADQUARTERS_ROLES: &[&str] = &["quality_officer", "hq_viewer"];
+pub use wuye_kit::roles::HEADQUARTERS_ROLES;
 /// The quality department's officers, who handle escalations.
 pub const QUALITY_OFFICER: &str = "quality_officer";
 /// The posts of the officer an escalation is assigned to (ESC-3): the quality department

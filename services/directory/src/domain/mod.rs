@@ -8,21 +8,7 @@ mod tests;
 use chrono::{DateTime, Utc};
 use wuye_kit::{Error, Result, Violations};
 
-/// The roles held at a property.
-pub const PROPERTY_ROLES: [&str; 8] = [
-    "project_manager",
-    "project_manager_assistant",
-    "cs_supervisor",
-    "cs_clerk",
-    "front_desk",
-    "engineering_manager",
-    "maintenance_foreman",
-    "technician",
-];
-/// The roles held at headquarters only, spanning every property.
-pub const HEADQUARTERS_ROLES: [&str; 2] = ["quality_officer", "hq_viewer"];
-/// System administration: at headquarters or at a property.
-pub const ADMIN: &str = "admin";
+pub use wuye_kit::roles::{ADMIN, HEADQUARTERS_ROLES, PROPERTY_ROLES, is_role};
 
 pub const MAX_NAME: usize = 100;
 pub const MAX_STAFF_NUMBER: usize = 32;
@@ -52,11 +38,6 @@ wuye_kit::text_codes!(Status {
     Active => "active",
     Left => "left",
 });
-
-/// Whether `role` is a role code of DOMAIN.md.
-pub fn is_role(role: &str) -> bool {
-    role == ADMIN || PROPERTY_ROLES.contains(&role) || HEADQUARTERS_ROLES.contains(&role)
-}
 
 /// Whether a post of `role` may be held at headquarters (empty property).
 pub fn at_headquarters(role: &str) -> bool {

@@ -9,16 +9,7 @@ use super::{ChaseMethod, KeySet, KeySetState, LoanPurpose, LoanState, closed};
 /// The posts of a borrower at the property (KEY-6): staff borrow keys for repairs or
 /// vacant-unit patrols, so a borrower is anyone holding a post of the property's own staff
 /// (DOMAIN.md "Who is who"); headquarters posts borrow no keys.
-pub const BORROWER_ROLES: &[&str] = &[
-    "project_manager",
-    "project_manager_assistant",
-    "cs_supervisor",
-    "cs_clerk",
-    "front_desk",
-    "engineering_manager",
-    "maintenance_foreman",
-    "technician",
-];
+pub const BORROWER_ROLES: &[&str] = wuye_kit::roles::PROPERTY_ROLES;
 
 /// The staff member who borrows (KEY-6).
 #[derive(Debug, Clone, PartialEq, Eq)]
