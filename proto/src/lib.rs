@@ -36,6 +36,11 @@ pub mod wuye {
             tonic::include_proto!("wuye.events.v1");
         }
     }
+    pub mod gateway {
+        pub mod v1 {
+            tonic::include_proto!("wuye.gateway.v1");
+        }
+    }
     pub mod hq {
         pub mod v1 {
             tonic::include_proto!("wuye.hq.v1");
@@ -50,7 +55,8 @@ pub mod wuye {
 
 pub use wuye::{
     archives::v1 as archives, common::v1 as common, customerservice::v1 as customerservice,
-    directory::v1 as directory, engineering::v1 as engineering, events::v1 as events, hq::v1 as hq,
+    directory::v1 as directory, engineering::v1 as engineering, events::v1 as events,
+    gateway::v1 as gateway, hq::v1 as hq,
     quality::v1 as quality,
 };
 
