@@ -1,0 +1,24 @@
+// One gRPC-Web transport to the gateway at the page's own origin. Every call carries the
+// signed-in person's ID token, the post they act in and the property they work on.
+import type { Interceptor } from "@connectrpc/connect";
+import { createGrpcWebTransport } from "@connectrpc/connect-web";
+import { credentials } from "@/session/session";
+
+/** The metadata the gateway reads (gateway/src/auth, policy.rs). */
+export const PROPERTY_HEADER = "x-wuye-property";
+export const POST_HEADER = "x-wuye-post";
+
+const signedIn: Interceptor = (next) => async (req) => {
+  const { token, postId, propertyId } = credentials();
+  if (token) req.header.set("authorization", `Bearer ${token}`);
+  if (postId) req.header.set(POST_HEADER, postId);
+  if (propertyId && !req.header.has(PROPERTY_HEADER)) req.header.set(PROPERTY_HEADER, propertyId);
+  return await next(req);
+};
+
+export const transport = createGrpcWebTransport({
+  baseUrl: globalThis.location?.origin ?? "http://127.0.0.1",
+  interceptors: [signedIn],
+  // Deadlines past the gateway's upstream timeout would only hide a stuck call.
+  defaultTimeoutMs: 15_000,
+});
