@@ -3,14 +3,22 @@
 import { createI18n } from "vue-i18n";
 import { common } from "./common";
 import { reasons } from "./reasons";
-import { desk } from "./desk";
+import { complaints } from "./complaints";
+import { households } from "./households";
+import { keys } from "./keys";
 
 export type Locale = "zh-CN" | "en";
 export const LOCALES: Locale[] = ["zh-CN", "en"];
 const KEY = "wuye.locale";
 
 function messages(locale: Locale) {
-  return { ...common[locale], ...desk[locale], reasons: reasons[locale] };
+  return {
+    ...common[locale],
+    complaints: complaints[locale],
+    keys: keys[locale],
+    households: households[locale],
+    reasons: reasons[locale],
+  };
 }
 
 function initial(): Locale {

@@ -1,0 +1,5 @@
+// The words of the complaints screens.
+export const complaints = {
+  "zh-CN": {},
+  en: {},
+};

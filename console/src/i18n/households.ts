@@ -1,0 +1,5 @@
+// The words of the households screens.
+export const households = {
+  "zh-CN": {},
+  en: {},
+};

@@ -1,0 +1,5 @@
+// The words of the keys screens.
+export const keys = {
+  "zh-CN": {},
+  en: {},
+};
