@@ -44,6 +44,21 @@ impl HouseholdService for CustomerService {
         }))
     }
 
+    async fn find_unit(
+        &self,
+        request: Request<pb::FindUnitRequest>,
+    ) -> Result<Response<pb::FindUnitResponse>, Status> {
+        let (scope, req) = self.properties.scope(request)?;
+        let mut v = Violations::new();
+        v.max_text("label", &req.label, 100);
+        v.check()?;
+        let label = rules::read_label(&req.label).map_err(|why| Error::invalid("label", why))?;
+        let unit = units_app::find_unit(self, &scope, &req.label, &label).await?;
+        Ok(Response::new(pb::FindUnitResponse {
+            unit: Some(unit.into()),
+        }))
+    }
+
     async fn list_units(
         &self,
         request: Request<pb::ListUnitsRequest>,
