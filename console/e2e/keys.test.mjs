@@ -129,6 +129,7 @@ test("the register lists the set and prints its authorization form", async () =>
   const form = page.frameLocator('[data-test="document-frame"]');
   await form.getByText("客户托管钥匙委托书").first().waitFor();
   await form.getByText("林晓").first().waitFor();
+  await shot(page, "keys-entrustment-form");
   assert.equal(await at("document-frame").getAttribute("sandbox"), "allow-same-origin allow-modals");
 });
 
@@ -171,6 +172,7 @@ test("an overdue loan is chased with the borrowing department", async () => {
   await at("chase-submit").click();
   await page.getByText("已登记催还").waitFor();
   await at("overdue-loans").getByText("答应明天上午归还").first().waitFor();
+  await shot(page, "keys-overdue");
 });
 
 test("keys are not handed over without ID, and are with it", async () => {
