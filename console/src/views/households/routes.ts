@@ -13,6 +13,11 @@ export const householdRoutes: RouteRecordRaw[] = [
     meta: { title: "nav.contactLog", group: "nav.desk", method: `${C}ListContactLog` },
   },
   {
+    path: "contact-log/:number(\\d+)",
+    component: () => import("./contact-log/EntryView.vue"),
+    meta: { method: `${C}GetContactLogEntry` },
+  },
+  {
     path: "units",
     component: () => import("./UnitsView.vue"),
     meta: { title: "nav.households", group: "nav.households", method: `${H}ListUnits` },

@@ -1,7 +1,12 @@
 // Reading a property's units: every page of ListUnits, and a cache of them by id so lists that
 // carry only a unit id (the call log, a complaint) show its label.
+import { Code } from "@connectrpc/connect";
 import { client } from "@/api/clients";
+import { problemOf } from "@/api/errors";
+import { explain, fieldWords } from "@/api/explain";
 import { HouseholdService, type Unit } from "@/gen/wuye/customerservice/v1/households_pb";
+import { t } from "@/i18n";
+import { can } from "@/session/session";
 import { matchUnit } from "./model";
 
 /** Pages read at most in one go (500 units each): a property larger than this pages on. */
@@ -39,11 +44,27 @@ export function labelsOf(units: readonly Unit[]): Map<string, string> {
   return new Map(units.map((u) => [u.id, u.label]));
 }
 
+/** The unit a typed label resolves to: its id ("" for none typed), or why there is none. */
+export type UnitChoice = { unitId: string } | { error: string };
+
 /**
- * The unit a label typed at the desk means: "" for none typed, undefined when no unit (or more
- * than one) of the property has it.
+ * The unit a label typed at the desk means: the one unit of the property whose label reads
+ * the same, else the service's reading of it (FindUnit), which knows forms we do not.
  */
-export async function unitOfLabel(propertyId: string, text: string): Promise<Unit | "" | undefined> {
-  if (!text.trim()) return "";
-  return matchUnit(text, await knownUnits(propertyId));
+export async function unitOfLabel(propertyId: string, text: string): Promise<UnitChoice> {
+  if (!text.trim()) return { unitId: "" };
+  const unknown = { error: t("households.log.unitUnknown") };
+  const known = await knownUnits(propertyId).catch(() => []);
+  const local = matchUnit(text, known);
+  if (local) return { unitId: local.id };
+  if (!can("wuye.customerservice.v1.HouseholdService/FindUnit")) return unknown;
+  try {
+    const answer = await client(HouseholdService).findUnit({ propertyId, label: text.trim() });
+    return answer.unit ? { unitId: answer.unit.id } : unknown;
+  } catch (error) {
+    const problem = problemOf(error);
+    if (problem.fields.label) return { error: fieldWords(problem.fields.label) };
+    if (problem.code === Code.NotFound || problem.code === Code.Unimplemented) return unknown;
+    return { error: explain(problem) };
+  }
 }
