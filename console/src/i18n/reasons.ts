@@ -45,9 +45,8 @@ export const reasons = {
     CALLER_CONCURRENCY_EXCEEDED: "同时进行的操作过多，请稍后再试",
     GATEWAY_BUSY: "系统繁忙，请稍后再试",
     MESSAGE_TOO_LARGE: "提交的内容过大",
-    // households and the call and visit log
+    // Households (迁出); CONTACT_ALREADY_A_COMPLAINT comes with the complaints' reasons.
     HOUSEHOLD_MOVED_OUT: "该住户已经迁出",
-    CONTACT_ALREADY_A_COMPLAINT: "这条来电来访记录已登记为投诉",
   },
   en: {
     TOKEN_EXPIRED: "Your sign-in has expired; sign in again",
@@ -93,8 +92,7 @@ export const reasons = {
     CALLER_CONCURRENCY_EXCEEDED: "Too many calls at once; try again shortly",
     GATEWAY_BUSY: "The system is busy; try again shortly",
     MESSAGE_TOO_LARGE: "What you sent is too large",
-    // households and the call and visit log
+    // Households (迁出); CONTACT_ALREADY_A_COMPLAINT comes with the complaints' reasons.
     HOUSEHOLD_MOVED_OUT: "The household has already moved out",
-    CONTACT_ALREADY_A_COMPLAINT: "This log entry is already a complaint",
   },
 } as const;
