@@ -77,10 +77,12 @@ export async function startWuye(args = []) {
   return { url, stop, output: () => output };
 }
 
-/** Debian's chromium (playwright cannot download browsers here), headless. */
+/**
+ * Debian's chromium (playwright cannot download browsers here), headless, on a fresh profile
+ * that playwright makes and removes.
+ */
 export async function openBrowser() {
-  const profile = mkdtempSync(join(tmpdir(), "wuye-chromium-"));
-  const browser = await chromium.launch({
+  return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
     args: [
@@ -91,11 +93,8 @@ export async function openBrowser() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
-      `--user-data-dir=${profile}`,
     ],
   });
-  browser.on("disconnected", () => rmSync(profile, { recursive: true, force: true }));
-  return browser;
 }
 
 /** A desk screen (1366×768) or a phone (390×844). */
