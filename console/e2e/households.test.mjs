@@ -1,7 +1,7 @@
 // The households screens and the desk's call and visit log in a real browser: a call logged
 // at the front desk with the keyboard alone and found again by its number, then filed as a
 // complaint that keeps the number; a move-in into a vacant unit that then appears in the
-// contact list; screenshots of the units by building, the move-in form, the contact list and
+// contact list, and its move-out; screenshots of the units by building, the move-in form, the contact list and
 // the call log.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -80,7 +80,7 @@ test("a call logged at the desk is found by its number and filed as a complaint 
   await page.close();
 });
 
-test("a household moves into a vacant unit and appears in the contact list", async () => {
+test("a household moves into a vacant unit, appears in the contact list, and moves out", async () => {
   const page = await newPage(browser);
   await signIn(page, wuye.url, "zhoumin");
   await page.goto(`${wuye.url}/units`);
@@ -128,6 +128,17 @@ test("a household moves into a vacant unit and appears in the contact list", asy
   const unit = page.locator(`[data-test="unit"][data-label="${label}"]`);
   await unit.waitFor();
   assert.equal(await unit.getAttribute("data-state"), "OCCUPIED");
+  await unit.click();
+  await page.locator('[data-test="unit-state"]').getByText("已入住").waitFor();
+  assert.equal(await page.locator('[data-test="move-in"]').count(), 0);
+
+  // The household moves out (today): the unit is vacant again.
+  await page.locator('[data-test="unit-households"] a').first().click();
+  await page.locator('[data-test="move-out"]').click();
+  await page.locator('[data-test="move-out-confirm"]').click();
+  await page.locator('[data-test="household-state"]').getByText("已迁出").waitFor();
+  await page.goto(`${wuye.url}/units?building=${building}`);
+  await page.locator(`[data-test="unit"][data-label="${label}"][data-state="VACANT"]`).waitFor();
   await page.close();
 });
 

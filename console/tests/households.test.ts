@@ -7,7 +7,8 @@ import {
   ContactKind,
   Severity,
 } from "@/gen/wuye/customerservice/v1/complaints_pb";
-import { ResidentRelation, UnitSchema, UnitState } from "@/gen/wuye/customerservice/v1/households_pb";
+import { HouseholdState, ResidentRelation, UnitSchema, UnitState } from "@/gen/wuye/customerservice/v1/households_pb";
+import { households } from "@/i18n/households";
 import {
   buildingsOf,
   canMoveInto,
@@ -204,5 +205,25 @@ describe("the call and visit log", () => {
     expect(req.channel).toBe(Channel.VISIT);
     expect(canBecomeComplaint(entry)).toBe(true);
     expect(canBecomeComplaint(create(ContactEntrySchema, { ...entry, complaintId: "c-1" }))).toBe(false);
+  });
+});
+
+describe("the households words", () => {
+  it("has every key in both languages", () => {
+    const keys = (o: object, prefix = ""): string[] =>
+      Object.entries(o).flatMap(([k, v]) => (typeof v === "object" ? keys(v as object, `${prefix}${k}.`) : [`${prefix}${k}`]));
+    expect(keys(households.en).sort()).toEqual(keys(households["zh-CN"]).sort());
+  });
+
+  it("names every state, relation, channel, kind and severity", () => {
+    const names = (e: object) => Object.values(e).filter((v): v is string => typeof v === "string");
+    for (const words of [households["zh-CN"], households.en]) {
+      expect(Object.keys(words.unitState).sort()).toEqual(names(UnitState).sort());
+      expect(Object.keys(words.relation).sort()).toEqual(names(ResidentRelation).sort());
+      expect(Object.keys(words.householdState).sort()).toEqual(names(HouseholdState).sort());
+      expect(Object.keys(words.channel).sort()).toEqual(names(Channel).sort());
+      expect(Object.keys(words.kind).sort()).toEqual(names(ContactKind).sort());
+      expect(Object.keys(words.severity).sort()).toEqual(names(Severity).sort());
+    }
   });
 });
