@@ -2,6 +2,7 @@
 // call and visit log.
 export const households = {
   "zh-CN": {
+    nav: { units: "楼栋房屋" },
     unitState: { UNSPECIFIED: "全部", UNSOLD: "未售", VACANT: "空置", OCCUPIED: "已入住" },
     relation: { UNSPECIFIED: "—", OWNER: "业主", FAMILY: "家庭成员", TENANT: "租户" },
     householdState: { UNSPECIFIED: "—", LIVING: "在住", MOVED_OUT: "已迁出" },
@@ -147,6 +148,7 @@ export const households = {
     },
   },
   en: {
+    nav: { units: "Units by building" },
     unitState: { UNSPECIFIED: "All", UNSOLD: "Unsold", VACANT: "Vacant", OCCUPIED: "Occupied" },
     relation: { UNSPECIFIED: "—", OWNER: "Owner", FAMILY: "Family", TENANT: "Tenant" },
     householdState: { UNSPECIFIED: "—", LIVING: "Living", MOVED_OUT: "Moved out" },

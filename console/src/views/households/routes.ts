@@ -20,7 +20,7 @@ export const householdRoutes: RouteRecordRaw[] = [
   {
     path: "units",
     component: () => import("./UnitsView.vue"),
-    meta: { title: "nav.households", group: "nav.households", method: `${H}ListUnits` },
+    meta: { title: "households.nav.units", group: "nav.households", method: `${H}ListUnits` },
   },
   {
     path: "contacts",
