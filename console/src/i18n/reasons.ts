@@ -57,6 +57,8 @@ export const reasons = {
     LOAN_NOT_OVERDUE: "该借用尚未逾期，无需催还",
     ID_ALREADY_ON_FILE: "该人员的完整证件号码已登记，不能更换",
     NO_ID_ON_FILE: "委托书未登记该人员的证件：凭本人任一有效证件领取即可",
+    // Households (迁出); CONTACT_ALREADY_A_COMPLAINT comes with the complaints' reasons.
+    HOUSEHOLD_MOVED_OUT: "该住户已经迁出",
   },
   en: {
     TOKEN_EXPIRED: "Your sign-in has expired; sign in again",
@@ -114,5 +116,7 @@ export const reasons = {
     LOAN_NOT_OVERDUE: "The loan is not overdue yet",
     ID_ALREADY_ON_FILE: "This person's whole ID number is on file already and is never replaced",
     NO_ID_ON_FILE: "The form records no ID for this person: any valid ID in their name will do",
+    // Households (迁出); CONTACT_ALREADY_A_COMPLAINT comes with the complaints' reasons.
+    HOUSEHOLD_MOVED_OUT: "The household has already moved out",
   },
 } as const;
