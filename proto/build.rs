@@ -20,7 +20,7 @@ use prost_reflect::{
 };
 
 /// Method names that only read: safe to send again.
-const READS: [&str; 5] = ["Get", "List", "Render", "Watch", "Download"];
+const READS: [&str; 6] = ["Get", "List", "Find", "Render", "Watch", "Download"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=wuye");

@@ -67,6 +67,15 @@ impl EscalationService for Quality {
         }))
     }
 
+    async fn get_escalation_of_complaint(
+        &self,
+        _request: Request<pb::GetEscalationOfComplaintRequest>,
+    ) -> Result<Response<pb::GetEscalationOfComplaintResponse>, Status> {
+        Err(Status::unimplemented(
+            "GetEscalationOfComplaint is not served yet",
+        ))
+    }
+
     async fn assign_escalation(
         &self,
         request: Request<pb::AssignEscalationRequest>,

@@ -132,6 +132,8 @@ complaint_service! {
             -> GetComplaintAnalysisResponse = get_complaint_analysis;
         log_contact(LogContactRequest) -> LogContactResponse = log_contact;
         list_contact_log(ListContactLogRequest) -> ListContactLogResponse = list_contact_log;
+        get_contact_log_entry(GetContactLogEntryRequest)
+            -> GetContactLogEntryResponse = get_contact_log_entry;
         open_corrective_action(OpenCorrectiveActionRequest)
             -> OpenCorrectiveActionResponse = open_corrective_action;
         record_corrective_measures(RecordCorrectiveMeasuresRequest)
@@ -358,6 +360,15 @@ async fn list_contact_log(
         next_page_token: page::next_token(&entries, limit, |e| e.number),
         entries: entries.into_iter().map(Into::into).collect(),
     }))
+}
+
+async fn get_contact_log_entry(
+    _cs: &CustomerService,
+    _request: Request<pb::GetContactLogEntryRequest>,
+) -> Result<Response<pb::GetContactLogEntryResponse>, Status> {
+    Err(Status::unimplemented(
+        "GetContactLogEntry is not served yet",
+    ))
 }
 
 async fn open_corrective_action(

@@ -44,6 +44,13 @@ impl HouseholdService for CustomerService {
         }))
     }
 
+    async fn find_unit(
+        &self,
+        _request: Request<pb::FindUnitRequest>,
+    ) -> Result<Response<pb::FindUnitResponse>, Status> {
+        Err(Status::unimplemented("FindUnit is not served yet"))
+    }
+
     async fn list_units(
         &self,
         request: Request<pb::ListUnitsRequest>,
