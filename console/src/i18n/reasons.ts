@@ -45,6 +45,10 @@ export const reasons = {
     CALLER_CONCURRENCY_EXCEEDED: "同时进行的操作过多，请稍后再试",
     GATEWAY_BUSY: "系统繁忙，请稍后再试",
     MESSAGE_TOO_LARGE: "提交的内容过大",
+    // Complaints (CMP-2, CMP-8, ESC-3).
+    CONTACT_ALREADY_A_COMPLAINT: "该来电来访登记已经转为投诉",
+    CORRECTIVE_ACTION_VERIFIED: "该纠正预防措施已经验证过",
+    PROPERTY_MISMATCH: "该记录不属于您所在的项目",
   },
   en: {
     TOKEN_EXPIRED: "Your sign-in has expired; sign in again",
@@ -90,5 +94,8 @@ export const reasons = {
     CALLER_CONCURRENCY_EXCEEDED: "Too many calls at once; try again shortly",
     GATEWAY_BUSY: "The system is busy; try again shortly",
     MESSAGE_TOO_LARGE: "What you sent is too large",
+    CONTACT_ALREADY_A_COMPLAINT: "This call log entry is a complaint already",
+    CORRECTIVE_ACTION_VERIFIED: "The corrective action is verified already",
+    PROPERTY_MISMATCH: "The record is not of the property you work on",
   },
 } as const;
