@@ -25,7 +25,7 @@ export default defineConfig({
     rolldownOptions: {
       output: {
         // Element Plus and Vue change less often than the screens: their own cached chunk.
-        advancedChunks: {
+        codeSplitting: {
           groups: [
             { name: "vendor-vue", test: /node_modules[\\/](@vue|vue|vue-router|vue-i18n|@intlify)[\\/]/ },
             { name: "vendor-element", test: /node_modules[\\/](element-plus|@element-plus|@floating-ui|@ctrl|lodash-es|async-validator|dayjs)[\\/]/ },

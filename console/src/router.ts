@@ -2,7 +2,8 @@
 // call its screen is built on, so the menu shows it only to posts the gateway policy lets
 // make that call (GetMyAccess), and a deep link to it is refused the same way.
 import { createRouter, createWebHistory, type RouteRecordRaw } from "vue-router";
-import { can, signedIn } from "@/session/session";
+import { can, session, signedIn } from "@/session/session";
+import { renewSignIn } from "@/session/signin";
 import { complaintRoutes } from "@/views/complaints/routes";
 import { householdRoutes } from "@/views/households/routes";
 import { keyRoutes } from "@/views/keys/routes";
@@ -42,9 +43,12 @@ const routes: RouteRecordRaw[] = [
 
 export const router = createRouter({ history: createWebHistory(), routes });
 
-router.beforeEach((to) => {
+router.beforeEach(async (to) => {
   if (to.meta.public) return true;
-  if (!signedIn.value) return { path: "/sign-in", query: { returnTo: to.fullPath } };
+  // A sign-in that expired while the tab stayed open is renewed when it can be.
+  if (!signedIn.value && !(session.value?.access && (await renewSignIn()))) {
+    return { path: "/sign-in", query: { returnTo: to.fullPath } };
+  }
   if (to.meta.method && !can(to.meta.method)) return { path: "/" };
   return true;
 });

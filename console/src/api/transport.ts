@@ -1,6 +1,6 @@
 // One gRPC-Web transport to the gateway at the page's own origin. Every call carries the
 // signed-in person's ID token, the post they act in and the property they work on.
-import type { Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { credentials } from "@/session/session";
 
@@ -8,12 +8,31 @@ import { credentials } from "@/session/session";
 export const PROPERTY_HEADER = "x-wuye-property";
 export const POST_HEADER = "x-wuye-post";
 
+let renew: (() => Promise<boolean>) | null = null;
+
+/** How an expired sign-in is renewed without leaving the page (see session/signin.ts). */
+export function setRenewal(renewal: () => Promise<boolean>): void {
+  renew = renewal;
+}
+
 const signedIn: Interceptor = (next) => async (req) => {
-  const { token, postId, propertyId } = credentials();
-  if (token) req.header.set("authorization", `Bearer ${token}`);
-  if (postId) req.header.set(POST_HEADER, postId);
-  if (propertyId && !req.header.has(PROPERTY_HEADER)) req.header.set(PROPERTY_HEADER, propertyId);
-  return await next(req);
+  const put = () => {
+    const { token, postId, propertyId } = credentials();
+    if (token) req.header.set("authorization", `Bearer ${token}`);
+    if (postId) req.header.set(POST_HEADER, postId);
+    if (propertyId && !req.header.has(PROPERTY_HEADER)) req.header.set(PROPERTY_HEADER, propertyId);
+  };
+  put();
+  try {
+    return await next(req);
+  } catch (error) {
+    // An expired token is renewed once and the call made again, so a form being filled in
+    // survives the end of a sign-in. The gateway refused it before any work was done.
+    if (!(error instanceof ConnectError) || error.code !== Code.Unauthenticated || !renew) throw error;
+    if (!(await renew())) throw error;
+    put();
+    return await next(req);
+  }
 };
 
 export const transport = createGrpcWebTransport({

@@ -3,9 +3,10 @@
 // ends with an ID token the gateway verifies, and the post the person acts in.
 import { UserManager, WebStorageStateStore } from "oidc-client-ts";
 import { client } from "@/api/clients";
+import { setRenewal } from "@/api/transport";
 import { problemOf } from "@/api/errors";
 import { AccessService } from "@/gen/wuye/gateway/v1/access_pb";
-import { type Access, type Session, saveSession, session } from "./session";
+import { type Access, type Session, saveSession, session, updateSession } from "./session";
 
 export interface Provider {
   name: string;
@@ -176,3 +177,30 @@ export async function signOut(): Promise<void> {
     if (provider) await manager(provider).removeUser();
   }
 }
+
+/**
+ * A new ID token for the signed-in person, keeping their post and property: the development
+ * issuer signs again; the company's provider renews with its refresh token when it gave one.
+ * False when it cannot: the person signs in again.
+ */
+export async function renewSignIn(): Promise<boolean> {
+  const s = session.value;
+  if (!s) return false;
+  try {
+    if (s.via === "dev") {
+      const fresh = await devSignIn(s.issuer, s.signIn);
+      updateSession({ token: fresh.token, expiresAt: fresh.expiresAt });
+      return true;
+    }
+    const config = await loadConfig();
+    const provider = config.providers.find((p) => p.issuer === s.issuer);
+    const user = provider ? await manager(provider).signinSilent() : null;
+    if (!user?.id_token) return false;
+    updateSession({ token: user.id_token, expiresAt: (user.expires_at ?? 0) * 1000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+setRenewal(renewSignIn);
