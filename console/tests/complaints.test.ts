@@ -314,3 +314,47 @@ describe("corrective actions (CMP-8)", () => {
     expect(offeredCorrectiveSteps({ state: CorrectiveActionState.ACTED }, role("maintenance_foreman"))).toEqual(["RECORD"]);
   });
 });
+
+describe("the words", () => {
+  type Tree = { [key: string]: string | Tree };
+  const keysOf = (tree: Tree, prefix = ""): string[] =>
+    Object.entries(tree).flatMap(([key, value]) =>
+      typeof value === "string" ? [`${prefix}${key}`] : keysOf(value, `${prefix}${key}.`),
+    );
+
+  it("are there in both languages", async () => {
+    const { complaints } = await import("@/i18n/complaints");
+    expect(keysOf(complaints.en as Tree)).toEqual(keysOf(complaints["zh-CN"] as Tree));
+  });
+
+  it("exist for every key the screens name", async () => {
+    const { i18n } = await import("@/i18n");
+    const sources = import.meta.glob<string>("../src/views/complaints/*.{vue,ts}", { query: "?raw", import: "default", eager: true });
+    const used = new Set<string>();
+    for (const text of Object.values(sources)) {
+      // complaints.* keys have three parts ("complaints.length" is code).
+      for (const [, key] of text.matchAll(/["'`]((?:complaints\.[A-Za-z]+|nav|action|roles|codes)\.[A-Za-z.]+)["'`]/g)) used.add(key!);
+    }
+    expect(used.size).toBeGreaterThan(50);
+    for (const key of used) {
+      expect(i18n.global.te(key, "zh-CN"), key).toBe(true);
+      expect(i18n.global.te(key, "en"), key).toBe(true);
+    }
+  });
+
+  it("exist for every step, state and enum the screens show", async () => {
+    const { i18n } = await import("@/i18n");
+    const { ESCALATION_STEPS } = await import("@/views/complaints/escalation");
+    const keys = [
+      ...STEPS.flatMap((s) => [`complaints.action.${s.kind}`, `complaints.hint.${s.kind}`]),
+      ...Object.keys(StepAction).filter((k) => Number.isNaN(Number(k)) && k !== "UNSPECIFIED").map((k) => `complaints.action.${k}`),
+      ...Object.keys(ComplaintState).filter((k) => Number.isNaN(Number(k))).map((k) => `complaints.state.${k}`),
+      ...Object.keys(EscalationState).filter((k) => Number.isNaN(Number(k))).map((k) => `complaints.escalation.state.${k}`),
+      ...ESCALATION_STEPS.flatMap((s) => [`complaints.escalation.step.${s.kind}`, ...(s.field ? [`complaints.escalation.field.${s.field}`] : [`complaints.escalation.hint.${s.kind}`])]),
+    ];
+    for (const key of keys) {
+      expect(i18n.global.te(key, "zh-CN"), key).toBe(true);
+      expect(i18n.global.te(key, "en"), key).toBe(true);
+    }
+  });
+});
