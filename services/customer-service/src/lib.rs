@@ -137,6 +137,12 @@ pub async fn build(
             "customer-service: sealed phone numbers stored in clear"
         );
     }
+    // ListComplaints finds complainants' phones by their blind index; those of before are
+    // indexed now.
+    let indexed = app::complaints::index_phones(&db).await?;
+    if indexed > 0 {
+        tracing::info!(indexed, "customer-service: indexed complainants' phones");
+    }
     // rule WO-1: the other departments learn the units from their events; units registered
     // before units were announced are announced now, once, before the service serves.
     let announced = app::units::announce_unannounced(&db, &outbox).await?;
@@ -147,7 +153,7 @@ pub async fn build(
         );
     }
     let every = std::time::Duration::from_millis(settings.jobs_interval_ms.max(10));
-    let late_units = announce_late_units(wuye_kit::db::Db::clone(&db), outbox.clone(), every);
+    let late = catch_up_late_writes(db.clone(), outbox.clone(), every);
     let service = CustomerService {
         db,
         outbox,
@@ -158,7 +164,7 @@ pub async fn build(
     let server = grpc::keys::register(server, &service, every);
     Ok(server
         .with_task(gauges)
-        .with_task(late_units)
+        .with_task(late)
         .with_task(jobs::run(service.clone(), every))
         .with_task(repairs.run())
         .add_service(SurveyServiceServer::new(service.clone()))
@@ -169,10 +175,11 @@ pub async fn build(
         .add_service(PropertyServiceServer::new(service)))
 }
 
-/// Every `every`, announces the units a replica of the previous version registered without an
-/// announcement while this one was starting (a rolling upgrade): the start-up step saw the
-/// units of before, this catches those registered since. Nothing to do is one index lookup.
-async fn announce_late_units(db: wuye_kit::db::Db, outbox: Outbox, every: std::time::Duration) {
+/// Every `every`, catches up with what a replica of the previous version wrote while this one
+/// was starting (a rolling upgrade): the start-up steps saw the rows of before, this the rows
+/// since: units registered without an announcement, complaints without the blind index of
+/// their phone. Nothing to do is two index lookups.
+async fn catch_up_late_writes(db: store::Store, outbox: Outbox, every: std::time::Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -181,6 +188,11 @@ async fn announce_late_units(db: wuye_kit::db::Db, outbox: Outbox, every: std::t
             Ok(0) => {}
             Ok(announced) => tracing::info!(announced, "units registered unannounced, announced"),
             Err(e) => tracing::warn!(error = %e, "announcing units failed"),
+        }
+        match app::complaints::index_phones(&db).await {
+            Ok(0) => {}
+            Ok(indexed) => tracing::info!(indexed, "complainants' phones indexed late"),
+            Err(e) => tracing::warn!(error = %e, "indexing complainants' phones failed"),
         }
     }
 }

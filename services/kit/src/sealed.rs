@@ -31,6 +31,11 @@ fn place(table: &str, row: &str, column: &str) -> String {
     format!("{table}/{row}/{column}")
 }
 
+/// The context of a column's blind index: no place (table/row/column) is one.
+fn index_context(table: &str, column: &str) -> String {
+    format!("blind-index:{table}/{column}")
+}
+
 /// What a personal column holds.
 pub enum Kind {
     /// Text; empty when there is none.
@@ -107,6 +112,27 @@ impl SealedDb {
     pub fn digest(&self, table: &str, row: &str, column: &str, value: &str) -> Vec<u8> {
         self.keyring
             .digest_value(&place(table, row, column), value.as_bytes())
+    }
+
+    /// The blind index of a personal value of `column` (ARC-6): its keyed digest for the
+    /// column, the same in every row, so the rows holding a value are found without opening
+    /// them. It tells equal values apart from others and nothing more; nobody without the
+    /// keyring can compute it from a guess.
+    pub fn blind_index(&self, table: &str, column: &str, value: &str) -> Vec<u8> {
+        self.keyring
+            .digest_value(&index_context(table, column), value.as_bytes())
+    }
+
+    /// What the blind index of `value` may be stored as: one digest per key of the ring
+    /// ([`SealedDb::blind_index_keys`] of them), so rows indexed before a rotation are found.
+    pub fn blind_index_candidates(&self, table: &str, column: &str, value: &str) -> Vec<Vec<u8>> {
+        self.keyring
+            .digest_values_every_key(&index_context(table, column), value.as_bytes())
+    }
+
+    /// How many candidates [`SealedDb::blind_index_candidates`] gives.
+    pub fn blind_index_keys(&self) -> usize {
+        self.keyring.key_count()
     }
 
     /// Whether `value` is the one whose digest [`SealedDb::digest`] stored at this place.

@@ -78,6 +78,20 @@ pub(crate) async fn get(q: &Quality, caller: &Caller, id: &str) -> Result<Escala
     Ok(escalation)
 }
 
+/// The escalation of the complaint `complaint_id` of the scope's property, for the complaint's
+/// page (ESC-3: the property sees its escalation); NOT_FOUND when it has none.
+pub(crate) async fn of_complaint(
+    q: &Quality,
+    scope: &Scope<'_>,
+    complaint_id: &str,
+) -> Result<Escalation> {
+    let property_id = &scope.property().id;
+    match store::id_of_complaint(&q.db, property_id, complaint_id).await? {
+        Some(id) => store::get(&q.db, &id).await,
+        None => Err(Error::not_found("escalation of complaint", complaint_id)),
+    }
+}
+
 /// ESC-3: assigns the escalation `id` to the quality officer `assignee_user_id` (a staff id of
 /// the directory, whose name the escalation records), or to the caller when it is empty. The
 /// caller needs no look-up: only a quality officer may assign (the gateway's policy and

@@ -69,11 +69,17 @@ impl EscalationService for Quality {
 
     async fn get_escalation_of_complaint(
         &self,
-        _request: Request<pb::GetEscalationOfComplaintRequest>,
+        request: Request<pb::GetEscalationOfComplaintRequest>,
     ) -> Result<Response<pb::GetEscalationOfComplaintResponse>, Status> {
-        Err(Status::unimplemented(
-            "GetEscalationOfComplaint is not served yet",
-        ))
+        // The complaint's page is the property's: the call's property, as the relay's.
+        let (scope, req) = self.properties.scope(request)?;
+        let mut v = Violations::new();
+        v.required_text("complaint_id", &req.complaint_id, 64);
+        v.check()?;
+        let escalation = app::of_complaint(self, &scope, &req.complaint_id).await?;
+        Ok(Response::new(pb::GetEscalationOfComplaintResponse {
+            escalation: Some(escalation.into()),
+        }))
     }
 
     async fn assign_escalation(

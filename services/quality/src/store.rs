@@ -58,6 +58,21 @@ pub async fn of_complaint(
     Ok((id, decode_state(&state)?))
 }
 
+/// The id of a complaint's escalation, if it has one.
+pub async fn id_of_complaint(
+    db: &Db,
+    property_id: &str,
+    complaint_id: &str,
+) -> Result<Option<String>> {
+    let id: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM escalations WHERE property_id = $1 AND complaint_id = $2")
+            .bind(property_id)
+            .bind(complaint_id)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(id.map(|(id,)| id))
+}
+
 /// Records the delivered reason of the escalation `id`, once; whether it was new.
 pub async fn add_reason(tx: &mut Tx, id: &str, d: &Delivery, now: DateTime<Utc>) -> Result<bool> {
     let added = sqlx::query(

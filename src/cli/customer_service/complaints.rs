@@ -5,8 +5,8 @@ use wuye::connect::{Authed, Target, call};
 use wuye_proto::customerservice::{self as pb, complaint_service_client::ComplaintServiceClient};
 
 use super::{SeverityArg, unit_id};
-use crate::cli::Session;
 use crate::cli::output::{left, say, short, time};
+use crate::cli::{Session, input};
 
 #[derive(Args)]
 pub struct ComplaintArgs {
@@ -22,13 +22,10 @@ enum ComplaintCommand {
     File(FileArgs),
     /// Show one complaint, by its number (or id), with every step.
     Show { complaint: String },
-    /// List complaints, newest first.
-    List {
-        #[arg(long, value_enum)]
-        severity: Option<SeverityArg>,
-        #[arg(long, default_value_t = 20)]
-        limit: i32,
-    },
+    /// List complaints, newest first; the filters given all hold.
+    List(ListArgs),
+    /// Show one entry of the call and visit log (客户来电来访登记表) by its number.
+    Contact { number: i64 },
     /// Complaints past their reply deadline without a reply (CMP-3).
     Overdue,
     #[command(flatten)]
@@ -70,6 +67,74 @@ struct FileArgs {
     /// Retry key; a new one is made when absent.
     #[arg(long)]
     request_id: Option<String>,
+}
+
+#[derive(Args)]
+struct ListArgs {
+    #[arg(long, value_enum)]
+    state: Option<StateArg>,
+    #[arg(long, value_enum)]
+    severity: Option<SeverityArg>,
+    /// The unit: its id or its label such as 3-2-1502.
+    #[arg(long)]
+    unit: Option<String>,
+    /// The building of the complaints' units.
+    #[arg(long)]
+    building: Option<String>,
+    /// The complainant's phone number, however written.
+    #[arg(long)]
+    phone: Option<String>,
+    #[arg(long)]
+    category: Option<String>,
+    /// The team it was sent to.
+    #[arg(long)]
+    team: Option<String>,
+    /// Registered at or after: 2026-11-27 or 2026-11-27 08:00 (China Standard Time).
+    #[arg(long)]
+    from: Option<String>,
+    /// Registered before.
+    #[arg(long)]
+    to: Option<String>,
+    /// Only those past their reply deadline without a reply (CMP-3).
+    #[arg(long)]
+    overdue: bool,
+    /// Only those whose reply is due within this many hours, not past.
+    #[arg(long, value_name = "HOURS")]
+    due_within: Option<i32>,
+    /// The number, or a piece of the description.
+    #[arg(long, short)]
+    query: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    limit: i32,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StateArg {
+    Registered,
+    SentToTeam,
+    PlanProposed,
+    PlanConfirmed,
+    Communicated,
+    InProgress,
+    Reported,
+    ResultTold,
+    Closed,
+}
+
+impl From<StateArg> for pb::ComplaintState {
+    fn from(s: StateArg) -> Self {
+        match s {
+            StateArg::Registered => pb::ComplaintState::Registered,
+            StateArg::SentToTeam => pb::ComplaintState::SentToTeam,
+            StateArg::PlanProposed => pb::ComplaintState::PlanProposed,
+            StateArg::PlanConfirmed => pb::ComplaintState::PlanConfirmed,
+            StateArg::Communicated => pb::ComplaintState::Communicated,
+            StateArg::InProgress => pb::ComplaintState::InProgress,
+            StateArg::Reported => pb::ComplaintState::Reported,
+            StateArg::ResultTold => pb::ComplaintState::ResultTold,
+            StateArg::Closed => pb::ComplaintState::Closed,
+        }
+    }
 }
 
 /// The steps of CMP-5, each declared once: its subcommand (the complaint, then the step's
@@ -204,7 +269,8 @@ pub async fn run(args: ComplaintArgs) -> anyhow::Result<()> {
     match args.command {
         ComplaintCommand::File(file) => self::file(&s, &mut c, file).await,
         ComplaintCommand::Show { complaint } => show(&s, &mut c, &complaint).await,
-        ComplaintCommand::List { severity, limit } => list(&s, &mut c, severity, limit).await,
+        ComplaintCommand::List(args) => list(&s, &mut c, args).await,
+        ComplaintCommand::Contact { number } => contact(&s, &mut c, number).await,
         ComplaintCommand::Overdue => overdue(&s, &mut c).await,
         ComplaintCommand::Step(step) => take_step(&s, &mut c, step).await,
         ComplaintCommand::Form { complaint, out } => form(&s, &mut c, &complaint, &out).await,
@@ -256,19 +322,34 @@ async fn show(s: &Session, c: &mut Client, complaint: &str) -> anyhow::Result<()
     Ok(())
 }
 
-async fn list(
-    s: &Session,
-    c: &mut Client,
-    severity: Option<SeverityArg>,
-    limit: i32,
-) -> anyhow::Result<()> {
+async fn list(s: &Session, c: &mut Client, args: ListArgs) -> anyhow::Result<()> {
+    let unit_id = match &args.unit {
+        Some(unit) => unit_id(s, unit).await?,
+        None => String::new(),
+    };
+    let stamp = |t: &Option<String>| t.as_deref().map(input::stamp).transpose();
     let request = pb::ListComplaintsRequest {
         property_id: s.p(),
-        severity: severity
+        state: args
+            .state
+            .map(|s| pb::ComplaintState::from(s).into())
+            .unwrap_or_default(),
+        severity: args
+            .severity
             .map(|s| pb::Severity::from(s).into())
             .unwrap_or_default(),
-        page_size: limit,
-        ..Default::default()
+        page_size: args.limit,
+        page_token: String::new(),
+        unit_id,
+        building: args.building.unwrap_or_default(),
+        complainant_phone: args.phone.unwrap_or_default(),
+        category: args.category.unwrap_or_default(),
+        team: args.team.unwrap_or_default(),
+        registered_from: stamp(&args.from)?,
+        registered_to: stamp(&args.to)?,
+        overdue: args.overdue,
+        due_within_hours: args.due_within.unwrap_or_default(),
+        query: args.query.unwrap_or_default(),
     };
     let list = call(c.list_complaints(request)).await?;
     say!(
@@ -289,6 +370,48 @@ async fn list(
             left(&time(c.reply_due_time.as_ref()), 16),
             c.description.chars().take(30).collect::<String>(),
         );
+    }
+    Ok(())
+}
+
+async fn contact(s: &Session, c: &mut Client, number: i64) -> anyhow::Result<()> {
+    let request = pb::GetContactLogEntryRequest {
+        property_id: s.p(),
+        number,
+    };
+    let e = call(c.get_contact_log_entry(request))
+        .await?
+        .entry
+        .unwrap_or_default();
+    let caller = e.caller.clone().unwrap_or_default();
+    let by = e.registered_by.clone().unwrap_or_default();
+    say!(
+        "contact #{}  {}  {}",
+        e.number,
+        short(e.kind().as_str_name(), "CONTACT_KIND_"),
+        short(e.channel().as_str_name(), "CHANNEL_")
+    );
+    say!(
+        "  caller      {}",
+        [caller.name, caller.phone].join(" ").trim_end()
+    );
+    say!(
+        "  unit        {}",
+        if e.unit_id.is_empty() {
+            "-"
+        } else {
+            &e.unit_id
+        }
+    );
+    say!("  summary     {}", e.summary);
+    say!(
+        "  registered  {} by {} ({})",
+        time(e.register_time.as_ref()),
+        by.name,
+        by.role
+    );
+    if !e.complaint_id.is_empty() {
+        say!("  complaint   {}", e.complaint_id);
     }
     Ok(())
 }
@@ -390,7 +513,11 @@ async fn analysis(s: &Session, c: &mut Client, year: i32, half: i32) -> anyhow::
 }
 
 /// A complaint by its number ("12", "#12") or id.
-async fn find(c: &mut Client, property_id: &str, complaint: &str) -> anyhow::Result<pb::Complaint> {
+pub(crate) async fn find(
+    c: &mut Client,
+    property_id: &str,
+    complaint: &str,
+) -> anyhow::Result<pb::Complaint> {
     let number = complaint.trim_start_matches('#').parse::<i64>().ok();
     let request = pb::GetComplaintRequest {
         property_id: property_id.to_owned(),

@@ -30,31 +30,24 @@ impl From<SeverityArg> for pb::Severity {
     }
 }
 
-/// A unit id given as such, or found by its label (3-2-1502).
+/// A unit id given as such, or found by its label as people say it (3-2-1502, 3栋2单元1502).
 pub(crate) async fn resolve_unit(
     units: &mut HouseholdServiceClient<Authed>,
     property_id: &str,
     unit: &str,
 ) -> anyhow::Result<String> {
-    let building = unit.split('-').next().unwrap_or_default().to_owned();
-    let mut page_token = String::new();
-    loop {
-        let request = pb::ListUnitsRequest {
-            property_id: property_id.to_owned(),
-            building: building.clone(),
-            page_size: 500,
-            page_token,
-        };
-        let page = call(units.list_units(request)).await?;
-        if let Some(u) = page.units.iter().find(|u| u.label == unit || u.id == unit) {
-            return Ok(u.id.clone());
-        }
-        if page.next_page_token.is_empty() {
-            // Not a label: pass it on as an id for the service to judge.
-            return Ok(unit.to_owned());
-        }
-        page_token = page.next_page_token;
+    if uuid::Uuid::parse_str(unit).is_ok() {
+        return Ok(unit.to_owned());
     }
+    let request = pb::FindUnitRequest {
+        property_id: property_id.to_owned(),
+        label: unit.to_owned(),
+    };
+    Ok(call(units.find_unit(request))
+        .await?
+        .unit
+        .unwrap_or_default()
+        .id)
 }
 
 /// [`resolve_unit`] on the session.

@@ -24,6 +24,8 @@ enum UnitCommand {
         #[arg(long)]
         building: Option<String>,
     },
+    /// Find a unit by its label as people say it: 2-2-502, 2-502, 2栋2单元502.
+    Find { label: String },
 }
 
 #[derive(Args)]
@@ -45,6 +47,7 @@ pub async fn run(args: UnitArgs) -> anyhow::Result<()> {
     match args.command {
         UnitCommand::Add(unit) => add(&s, unit).await,
         UnitCommand::List { building } => list(&s, building.unwrap_or_default()).await,
+        UnitCommand::Find { label } => find(&s, label).await,
     }
 }
 
@@ -65,6 +68,27 @@ async fn add(s: &Session, unit: AddArgs) -> anyhow::Result<()> {
         .unit
         .unwrap_or_default();
     say!("{}  {}", u.label, u.id);
+    Ok(())
+}
+
+async fn find(s: &Session, label: String) -> anyhow::Result<()> {
+    let request = pb::FindUnitRequest {
+        property_id: s.p(),
+        label,
+    };
+    let mut units = s.client(HouseholdServiceClient::new);
+    let u = call(units.find_unit(request))
+        .await?
+        .unit
+        .unwrap_or_default();
+    say!(
+        "{}  {}  floor {}  {:.1} m²  {}",
+        u.label,
+        short(u.state().as_str_name(), "UNIT_STATE_"),
+        u.floor,
+        u.area_m2,
+        u.id
+    );
     Ok(())
 }
 

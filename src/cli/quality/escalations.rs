@@ -2,7 +2,10 @@
 
 use clap::{Args, Subcommand};
 use wuye::connect::{Authed, Target, call};
-use wuye_proto::quality::{self as pb, escalation_service_client::EscalationServiceClient};
+use wuye_proto::{
+    customerservice::complaint_service_client::ComplaintServiceClient,
+    quality::{self as pb, escalation_service_client::EscalationServiceClient},
+};
 
 use crate::cli::Session;
 use crate::cli::output::{left, say, short, time};
@@ -30,6 +33,8 @@ enum QualityCommand {
     },
     /// One escalation with its reasons, questions and decision.
     Show { escalation: String },
+    /// The escalation of a complaint of the property, by the complaint's number (or id).
+    Complaint { complaint: String },
     /// Assign it to a quality officer (the caller when --to is absent).
     Assign {
         escalation: String,
@@ -76,6 +81,7 @@ pub async fn run(args: QualityArgs) -> anyhow::Result<()> {
     let escalation = match args.command {
         QualityCommand::Inbox { all, open, limit } => return inbox(&s, c, all, open, limit).await,
         QualityCommand::Show { escalation } => show(c, p, escalation).await?,
+        QualityCommand::Complaint { complaint } => of_complaint(&s, c, complaint).await?,
         QualityCommand::Assign { escalation, to } => assign(c, p, escalation, to).await?,
         QualityCommand::Ask {
             escalation,
@@ -196,6 +202,19 @@ async fn show(c: &mut Client, property_id: String, escalation: String) -> Step {
         escalation_id: escalation,
     };
     Ok(call(c.get_escalation(request)).await?.escalation)
+}
+
+async fn of_complaint(s: &Session, c: &mut Client, complaint: String) -> Step {
+    let mut complaints = s.client(ComplaintServiceClient::new);
+    let complaint =
+        crate::cli::customer_service::complaints::find(&mut complaints, &s.p(), &complaint).await?;
+    let request = pb::GetEscalationOfComplaintRequest {
+        property_id: s.p(),
+        complaint_id: complaint.id,
+    };
+    Ok(call(c.get_escalation_of_complaint(request))
+        .await?
+        .escalation)
 }
 
 fn print_escalation(e: &pb::Escalation) {

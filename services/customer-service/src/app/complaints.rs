@@ -212,7 +212,25 @@ pub(crate) async fn list(
     filter: &Filter,
     limit: i64,
 ) -> Result<Vec<Complaint>> {
-    store::complaints::list(&cs.db, &scope.property().id, filter, limit).await
+    let now = cs.clock.now();
+    store::complaints::list(&cs.db, &scope.property().id, filter, now, limit).await
+}
+
+/// Writes the blind index of every complaint's phone that has none (written before the
+/// index, or by a replica of the previous version), a batch at a time: how many.
+pub(crate) async fn index_phones(db: &store::Store) -> Result<u64> {
+    const BATCH: i64 = 500;
+    let mut indexed = 0;
+    loop {
+        let batch = store::complaints::unindexed_phones(db, BATCH).await?;
+        if batch.is_empty() {
+            return Ok(indexed);
+        }
+        for (id, phone) in &batch {
+            store::complaints::index_phone(db, id, phone).await?;
+            indexed += 1;
+        }
+    }
 }
 
 /// ListOverdueComplaints (CMP-3): oldest deadline first, after the key (deadline, number).

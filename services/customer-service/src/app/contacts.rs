@@ -60,3 +60,14 @@ pub(crate) async fn list(
 ) -> Result<Vec<ContactEntry>> {
     store::contacts::list(&cs.db, &scope.property().id, before, limit).await
 }
+
+/// GetContactLogEntry: the entry `number` of the property's log.
+pub(crate) async fn get(
+    cs: &CustomerService,
+    scope: &Scope<'_>,
+    number: i64,
+) -> Result<ContactEntry> {
+    store::contacts::get(&cs.db, &scope.property().id, number)
+        .await?
+        .ok_or_else(|| Error::not_found("contact log entry", number.to_string()))
+}

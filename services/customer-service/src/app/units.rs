@@ -12,7 +12,7 @@ use wuye_proto::events::event::Payload;
 
 use crate::{
     CustomerService,
-    domain::units::{Unit, UnitState},
+    domain::units::{self, Found, Label, Unit, UnitState},
     store::units::{self as store, UnitKey},
 };
 
@@ -75,6 +75,28 @@ pub(crate) async fn get_unit(cs: &CustomerService, scope: &Scope<'_>, id: &str) 
     store::get(&cs.db, &scope.property().id, id)
         .await?
         .ok_or_else(|| Error::not_found("unit", id))
+}
+
+/// FindUnit: the unit `label` names, read by [`units::read_label`]: NOT_FOUND when none, a
+/// violation of `label` when it names units of several entrances.
+pub(crate) async fn find_unit(
+    cs: &CustomerService,
+    scope: &Scope<'_>,
+    text: &str,
+    label: &Label,
+) -> Result<Unit> {
+    let candidates = store::with_room(&cs.db, &scope.property().id, &label.room).await?;
+    match units::find(label, &candidates) {
+        Found::One(unit) => Ok(unit.clone()),
+        Found::None => Err(Error::not_found("unit", text.trim())),
+        Found::Several(labels) => Err(Error::invalid(
+            "label",
+            format!(
+                "names units of several entrances ({}): give the entrance",
+                labels.join(", ")
+            ),
+        )),
+    }
 }
 
 /// Units ordered by building, entrance and room, after `after`.

@@ -4,6 +4,9 @@
 use chrono::{DateTime, Duration, Utc};
 use wuye_kit::{Error, Result, identity::Actor, properties::Property};
 
+pub mod filter;
+pub use filter::{Filter, Query, ReplyDue};
+
 /// How the customer reached the service center (CMP-1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
@@ -444,15 +447,6 @@ fn fill(next: &mut Complaint, step: Step, at: DateTime<Utc>) -> Result<String> {
         Step::ConfirmPlan { note } | Step::StartWork { note } | Step::UrgeWork { note } => note,
         Step::RejectPlan { reason } => reason,
     })
-}
-
-/// Which complaints a list shows.
-#[derive(Debug, Default)]
-pub struct Filter {
-    pub state: Option<State>,
-    pub severity: Option<Severity>,
-    /// Only numbers below this one (the page token).
-    pub before_number: Option<i64>,
 }
 
 /// Whether the reply deadline has passed without a reply (CMP-3).

@@ -16,10 +16,12 @@ use crate::{
     app::{complaints as app, contacts as contact_app, corrective as corrective_app},
     domain::{
         complaints::{
-            self as rules, Action, Channel, Complainant, EscalationState, Filter, Registration,
-            Severity, State, Step,
+            self as rules, Action, Channel, Complainant, EscalationState, Filter, Query,
+            Registration, ReplyDue, Severity, State, Step,
+            filter::{MAX_DUE_WITHIN_HOURS, MAX_QUERY},
         },
         contacts::{Contact, ContactKind},
+        normalize_phone, units,
     },
 };
 
@@ -222,6 +224,19 @@ async fn list_complaints(
 ) -> Result<Response<pb::ListComplaintsResponse>, Status> {
     let (scope, req) = cs.properties.scope(request)?;
     let mut v = Violations::new();
+    let mut filter = list_filter(&req, &mut v);
+    v.check()?;
+    let limit = page::page_size(req.page_size)?;
+    filter.before_number = page::after(&req.page_token)?;
+    let complaints = app::list(cs, &scope, &filter, limit).await?;
+    Ok(Response::new(pb::ListComplaintsResponse {
+        next_page_token: page::next_token(&complaints, limit, |c| c.number),
+        complaints: complaints.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// The filters of a list, each checked; a bad one is a violation of its field.
+fn list_filter(req: &pb::ListComplaintsRequest, v: &mut Violations) -> Filter {
     let state = from_proto::<pb::ComplaintState, State>(req.state);
     if state.is_none() && req.state != 0 {
         v.add("state", "is not a complaint state");
@@ -230,18 +245,65 @@ async fn list_complaints(
     if severity.is_none() && req.severity != 0 {
         v.add("severity", "is not a severity");
     }
-    v.check()?;
-    let limit = page::page_size(req.page_size)?;
-    let filter = Filter {
+    v.max_text("unit_id", &req.unit_id, 64);
+    v.max_text("building", &req.building, units::MAX_PART);
+    v.max_text("category", &req.category, rules::MAX_CATEGORY);
+    v.max_text("team", &req.team, rules::MAX_TEAM);
+    v.max_text("query", &req.query, MAX_QUERY);
+    let phone = req.complainant_phone.trim();
+    let complainant_phone = normalize_phone(phone);
+    if !phone.is_empty() && complainant_phone.is_none() {
+        v.add("complainant_phone", "is not a phone number");
+    }
+    let registered_from = optional_time(req.registered_from.as_ref(), "registered_from", v);
+    let registered_to = optional_time(req.registered_to.as_ref(), "registered_to", v);
+    if let (Some(from), Some(to)) = (registered_from, registered_to)
+        && to <= from
+    {
+        v.add("registered_to", "must be after registered_from");
+    }
+    let reply = match (req.overdue, req.due_within_hours) {
+        (false, 0) => None,
+        (true, 0) => Some(ReplyDue::Overdue),
+        (false, h @ 1..=MAX_DUE_WITHIN_HOURS) => Some(ReplyDue::Within(h as u32)),
+        (true, _) => {
+            v.add("due_within_hours", "cannot be combined with overdue");
+            None
+        }
+        (false, _) => {
+            let message = format!("must be between 1 and {MAX_DUE_WITHIN_HOURS}");
+            v.add("due_within_hours", message);
+            None
+        }
+    };
+    let text = |t: &str| (!t.trim().is_empty()).then(|| t.trim().to_owned());
+    Filter {
         state,
         severity,
-        before_number: page::after(&req.page_token)?,
-    };
-    let complaints = app::list(cs, &scope, &filter, limit).await?;
-    Ok(Response::new(pb::ListComplaintsResponse {
-        next_page_token: page::next_token(&complaints, limit, |c| c.number),
-        complaints: complaints.into_iter().map(Into::into).collect(),
-    }))
+        unit_id: text(&req.unit_id),
+        building: text(&req.building),
+        complainant_phone,
+        category: text(&req.category),
+        team: text(&req.team),
+        registered_from,
+        registered_to,
+        reply,
+        query: Query::of(&req.query),
+        before_number: None,
+    }
+}
+
+/// An optional timestamp of the request, checked.
+fn optional_time(
+    ts: Option<&prost_types::Timestamp>,
+    field: &str,
+    v: &mut Violations,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let at = wuye_kit::time::from_timestamp(ts?);
+    if at.is_none() {
+        v.add(field, "is not a valid time");
+    }
+    at
 }
 
 async fn list_overdue_complaints(
@@ -363,12 +425,17 @@ async fn list_contact_log(
 }
 
 async fn get_contact_log_entry(
-    _cs: &CustomerService,
-    _request: Request<pb::GetContactLogEntryRequest>,
+    cs: &CustomerService,
+    request: Request<pb::GetContactLogEntryRequest>,
 ) -> Result<Response<pb::GetContactLogEntryResponse>, Status> {
-    Err(Status::unimplemented(
-        "GetContactLogEntry is not served yet",
-    ))
+    let (scope, req) = cs.properties.scope(request)?;
+    if req.number <= 0 {
+        return Err(Error::invalid("number", "must be a number of the call and visit log").into());
+    }
+    let entry = contact_app::get(cs, &scope, req.number).await?;
+    Ok(Response::new(pb::GetContactLogEntryResponse {
+        entry: Some(entry.into()),
+    }))
 }
 
 async fn open_corrective_action(

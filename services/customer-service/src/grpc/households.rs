@@ -46,9 +46,17 @@ impl HouseholdService for CustomerService {
 
     async fn find_unit(
         &self,
-        _request: Request<pb::FindUnitRequest>,
+        request: Request<pb::FindUnitRequest>,
     ) -> Result<Response<pb::FindUnitResponse>, Status> {
-        Err(Status::unimplemented("FindUnit is not served yet"))
+        let (scope, req) = self.properties.scope(request)?;
+        let mut v = Violations::new();
+        v.max_text("label", &req.label, 100);
+        v.check()?;
+        let label = rules::read_label(&req.label).map_err(|why| Error::invalid("label", why))?;
+        let unit = units_app::find_unit(self, &scope, &req.label, &label).await?;
+        Ok(Response::new(pb::FindUnitResponse {
+            unit: Some(unit.into()),
+        }))
     }
 
     async fn list_units(

@@ -13,6 +13,8 @@ use crate::domain::{
         Action, Channel, Complainant, Complaint, Escalation, EscalationState, Filter, Severity,
         State, StepRecord,
     },
+    normalize_phone,
+    units::part,
 };
 
 const COLUMNS: &str = "id, property_id, number, channel, complainant_name, complainant_phone_sealed, \
@@ -48,8 +50,8 @@ pub async fn insert(store: &Store, tx: &mut Tx, c: &Complaint) -> Result<()> {
         "INSERT INTO complaints (id, property_id, number, channel, complainant_name, \
          complainant_phone, complainant_phone_sealed, unit_id, category, description, severity, \
          state, register_at, reply_due_at, registered_by_id, registered_by_name, \
-         registered_by_role) \
-         VALUES ($1, $2, $3, $4, $5, '', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         registered_by_role, complainant_phone_index) \
+         VALUES ($1, $2, $3, $4, $5, '', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(&c.id)
     .bind(&c.property_id)
@@ -67,6 +69,7 @@ pub async fn insert(store: &Store, tx: &mut Tx, c: &Complaint) -> Result<()> {
     .bind(&c.registered_by.user_id)
     .bind(&c.registered_by.name)
     .bind(&c.registered_by.role)
+    .bind(phone_index(store, &c.complainant.phone))
     .execute(&mut **tx)
     .await?;
     for step in &c.steps {
@@ -174,27 +177,134 @@ pub async fn load(
     Ok(Some((complaint, version)))
 }
 
-/// Complaints of the property, newest number first, without their steps.
+/// The blind index of a complainant's phone (ARC-6): of its normalized form, or of the text
+/// as written when it has none; NULL without a phone.
+fn phone_index(store: &Store, phone: &str) -> Option<Vec<u8>> {
+    let phone = phone.trim();
+    if phone.is_empty() {
+        return None;
+    }
+    let normalized = normalize_phone(phone).unwrap_or_else(|| phone.to_owned());
+    Some(store.blind_index("complaints", "complainant_phone", &normalized))
+}
+
+/// The placeholder of the first candidate of the phone's blind index in [`list`].
+const FIRST_PHONE_PLACEHOLDER: usize = 20;
+
+/// Complaints of the property that pass `filter` at `now`, newest number first, without their
+/// steps. Unused filters take a sentinel, so the query text stays the same for every
+/// combination.
 pub async fn list(
     db: &Store,
     property_id: &str,
     filter: &Filter,
+    now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Complaint>> {
+    // The phone's index under each key of the ring: rows indexed before a rotation match too.
+    let phones: Vec<String> = (0..db.blind_index_keys())
+        .map(|i| format!("${}", FIRST_PHONE_PLACEHOLDER + i))
+        .collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM complaints WHERE property_id = $1 \
          AND ($2 = '' OR state = $2) AND ($3 = '' OR severity = $3) AND number < $4 \
-         ORDER BY number DESC LIMIT $5"
+         AND ($5 = '' OR unit_id = $5) \
+         AND ($6 = '' OR unit_id IN \
+             (SELECT id FROM units WHERE property_id = $1 AND building IN ($6, $7))) \
+         AND ($8 = '' OR category = $8) AND ($9 = '' OR team = $9) \
+         AND register_at >= $10 AND register_at < $11 \
+         AND ($12 = 0 OR (reply_at IS NULL AND state <> 'closed' \
+             AND reply_due_at >= $13 AND reply_due_at < $14)) \
+         AND ($15 = 0 OR number = $16 OR LOWER(description) LIKE $17 ESCAPE '\\') \
+         AND ($18 = 0 OR complainant_phone_index IN ({})) \
+         ORDER BY number DESC LIMIT $19",
+        phones.join(", ")
     ));
-    let rows = sqlx::query(sql)
+    let (due_from, due_to) = match filter.reply {
+        Some(reply) => {
+            let (from, to) = reply.deadlines(now);
+            (from.map_or(i64::MIN, to_micros), to_micros(to))
+        }
+        None => (i64::MIN, i64::MAX),
+    };
+    let building = filter.building.as_deref().unwrap_or_default();
+    let query = filter.query.as_ref();
+    let mut q = sqlx::query(sql)
         .bind(property_id)
         .bind(filter.state.map(State::code).unwrap_or_default())
         .bind(filter.severity.map(Severity::code).unwrap_or_default())
         .bind(filter.before_number.unwrap_or(i64::MAX))
-        .bind(limit)
-        .fetch_all(db.pool())
-        .await?;
+        .bind(filter.unit_id.as_deref().unwrap_or_default())
+        .bind(building)
+        .bind(part(building))
+        .bind(filter.category.as_deref().unwrap_or_default())
+        .bind(filter.team.as_deref().unwrap_or_default())
+        .bind(filter.registered_from.map_or(i64::MIN, to_micros))
+        .bind(filter.registered_to.map_or(i64::MAX, to_micros))
+        .bind(i64::from(filter.reply.is_some()))
+        .bind(due_from)
+        .bind(due_to)
+        .bind(i64::from(query.is_some()))
+        .bind(query.and_then(|q| q.number).unwrap_or(0))
+        .bind(query.map(|q| contains_pattern(&q.text)).unwrap_or_default())
+        .bind(i64::from(filter.complainant_phone.is_some()))
+        .bind(limit);
+    let candidates = match &filter.complainant_phone {
+        Some(phone) => db.blind_index_candidates("complaints", "complainant_phone", phone),
+        None => vec![Vec::new(); phones.len()],
+    };
+    for candidate in candidates {
+        q = q.bind(candidate);
+    }
+    let rows = q.fetch_all(db.pool()).await?;
     rows.iter().map(|row| from_row(db, row)).collect()
+}
+
+/// The LIKE pattern of the descriptions containing `text`, its wildcards escaped.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Up to `limit` complaints with a sealed phone and no blind index yet (written before the
+/// index, or by a replica of the previous version): their ids and phones.
+pub async fn unindexed_phones(db: &Store, limit: i64) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT id, complainant_phone_sealed FROM complaints \
+         WHERE complainant_phone_index IS NULL AND complainant_phone_sealed IS NOT NULL \
+         ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let id: String = row.try_get("id")?;
+            let phone = db.open("complaints", &id, "complainant_phone", row)?;
+            Ok((id, phone))
+        })
+        .collect()
+}
+
+/// Writes the blind index of the complaint's phone, unless it has one.
+pub async fn index_phone(db: &Store, id: &str, phone: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE complaints SET complainant_phone_index = $2 \
+         WHERE id = $1 AND complainant_phone_index IS NULL",
+    )
+    .bind(id)
+    // A sealed phone is never empty; an empty one would be indexed as an empty digest.
+    .bind(phone_index(db, phone).unwrap_or_default())
+    .execute(db.pool())
+    .await?;
+    Ok(())
 }
 
 /// Complaints past their reply deadline without a reply (CMP-3), oldest deadline first,

@@ -82,6 +82,21 @@ pub async fn get(db: &Db, property_id: &str, id: &str) -> Result<Option<Unit>> {
     row.as_ref().map(from_row).transpose()
 }
 
+/// The units of the property whose room, its ASCII letters in upper case, is `room`: where a
+/// label's unit is among (FindUnit).
+pub async fn with_room(db: &Db, property_id: &str, room: &str) -> Result<Vec<Unit>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM units WHERE property_id = $1 AND UPPER(room) = $2 \
+         ORDER BY building, entrance, room"
+    ));
+    let rows = sqlx::query(sql)
+        .bind(property_id)
+        .bind(room)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// A unit of the property, read inside a writing transaction.
 pub async fn get_in(tx: &mut Tx, property_id: &str, id: &str) -> Result<Option<Unit>> {
     let sql = sqlx::AssertSqlSafe(format!(

@@ -254,10 +254,30 @@ impl Keyring {
     /// The keyed digest of `value` for `context` under the current key, as one column value:
     /// the key id's length, the key id, then the 32 bytes of HMAC-SHA-256.
     pub fn digest_value(&self, context: &str, value: &[u8]) -> Vec<u8> {
-        let digest = self.digest_with(&self.current, context, value);
-        let mut out = Vec::with_capacity(1 + self.current.len() + DIGEST_LEN);
-        out.push(self.current.len() as u8);
-        out.extend_from_slice(self.current.as_bytes());
+        self.digest_value_with(&self.current, context, value)
+    }
+
+    /// [`Keyring::digest_value`] under every key of the ring, the current one first: what a
+    /// digest stored under any of them is, so values digested before a rotation are found.
+    pub fn digest_values_every_key(&self, context: &str, value: &[u8]) -> Vec<Vec<u8>> {
+        let mut ids: Vec<&String> = self.keys.keys().filter(|id| **id != self.current).collect();
+        ids.sort();
+        std::iter::once(&self.current)
+            .chain(ids)
+            .map(|id| self.digest_value_with(id, context, value))
+            .collect()
+    }
+
+    /// How many keys the ring holds.
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    fn digest_value_with(&self, key_id: &str, context: &str, value: &[u8]) -> Vec<u8> {
+        let digest = self.digest_with(key_id, context, value);
+        let mut out = Vec::with_capacity(1 + key_id.len() + DIGEST_LEN);
+        out.push(key_id.len() as u8);
+        out.extend_from_slice(key_id.as_bytes());
         out.extend_from_slice(&digest);
         out
     }

@@ -318,3 +318,24 @@ fn bad_keyrings_are_refused() {
         assert!(Keyring::parse(&Secret::new(spec)).is_err(), "{spec}");
     }
 }
+
+#[test]
+fn digests_under_every_key_find_values_digested_before_a_rotation() {
+    let old = Keyring::parse(&Secret::new(K1)).unwrap();
+    let stored = old.digest_value("index:t/phone", b"13800138000");
+    let rotated = Keyring::parse(&Secret::new(format!("{K2},{K1}"))).unwrap();
+    let every = rotated.digest_values_every_key("index:t/phone", b"13800138000");
+    assert_eq!(every.len(), rotated.key_count());
+    assert_eq!(
+        every[0],
+        rotated.digest_value("index:t/phone", b"13800138000")
+    );
+    assert!(every.contains(&stored));
+    // The same value gives the same digest; another value or context does not.
+    assert_eq!(
+        old.digest_values_every_key("index:t/phone", b"13800138000"),
+        vec![stored.clone()]
+    );
+    assert!(!every.contains(&old.digest_value("index:t/phone", b"13800138001")));
+    assert!(!every.contains(&old.digest_value("index:u/phone", b"13800138000")));
+}
