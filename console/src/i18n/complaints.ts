@@ -126,7 +126,6 @@ export const complaints = {
       less: "收起",
       total: "已显示 {n} 件",
       none: "没有符合条件的投诉",
-      unitNotFound: "没有这个房号",
       common: "公共区域",
     },
     create: {
@@ -161,6 +160,11 @@ export const complaints = {
       refresh: "刷新",
       stepDone: "已完成：{action}",
       stale: "投诉已被他人处理，已刷新为最新状态",
+    },
+    unitWords: {
+      missing: "本项目没有这个房号",
+      unreadable: "看不懂这个房号：请按 2-2-502 或 2栋2单元502 填写",
+      several: "几个单元都有这个房号（{labels}），请写明单元",
     },
     unitState: {
       UNSPECIFIED: "",
@@ -384,7 +388,6 @@ export const complaints = {
       less: "Fewer filters",
       total: "{n} shown",
       none: "No complaint matches",
-      unitNotFound: "No such unit",
       common: "Common parts",
     },
     create: {
@@ -419,6 +422,11 @@ export const complaints = {
       refresh: "Refresh",
       stepDone: "Done: {action}",
       stale: "Someone else moved the complaint on; it is shown as it is now",
+    },
+    unitWords: {
+      missing: "The property has no such unit",
+      unreadable: "Not a unit label: write it like 2-2-502",
+      several: "Several entrances have this room ({labels}): give the entrance",
     },
     unitState: {
       UNSPECIFIED: "",

@@ -4,7 +4,9 @@ import { Code } from "@connectrpc/connect";
 import { reactive } from "vue";
 import { client } from "@/api/clients";
 import { type Problem, problemOf } from "@/api/errors";
+import { explain, fieldWords } from "@/api/explain";
 import { HouseholdService, type Unit } from "@/gen/wuye/customerservice/v1/households_pb";
+import { i18n } from "@/i18n";
 import { can } from "@/session/session";
 
 const labels = reactive(new Map<string, string>());
@@ -50,4 +52,16 @@ export async function findUnit(propertyId: string, label: string): Promise<Found
     if (problem.code === Code.NotFound) return { missing: true };
     return { problem };
   }
+}
+
+/** Why FindUnit could not read a label, in the console's language. */
+export function labelTrouble(found: Exclude<Found, { unit: Unit }>): string {
+  const t = i18n.global.t;
+  if ("missing" in found) return t("complaints.unitWords.missing");
+  const description = found.problem.fields.label;
+  if (!description) return explain(found.problem);
+  if (description.startsWith("is not a unit label")) return t("complaints.unitWords.unreadable");
+  const several = /^names units of several entrances \((.*)\)/.exec(description);
+  if (several) return t("complaints.unitWords.several", { labels: several[1] });
+  return fieldWords(description);
 }
