@@ -49,9 +49,12 @@ export async function startWuye(args = []) {
     const timer = setTimeout(() => fail(new Error(`wuye up did not start in 180 s:\n${output}`)), 180_000);
     const read = (chunk) => {
       output += chunk;
-      if (output.includes("console: ")) {
+      // After the demo loads, `wuye up` names the console's address (or that it has none).
+      const said = /^console: (http|none)/m.exec(output);
+      if (said) {
         clearTimeout(timer);
-        done();
+        if (said[1] === "none") fail(new Error(`wuye up serves no console (npm run build first):\n${output}`));
+        else done();
       }
     };
     child.stdout.on("data", read);

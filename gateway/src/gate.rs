@@ -9,8 +9,8 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use tonic::Status;
-use wuye_kit::identity::{Caller, PROPERTY_HEADER, Signer};
+use tonic::{Status, transport::Channel};
+use wuye_kit::identity::{Caller, PROPERTY_HEADER, Signed, Signer};
 use wuye_proto::directory::staff_lookup_service_client::StaffLookupServiceClient;
 
 use crate::{
@@ -26,6 +26,16 @@ use crate::{
 const DIRECTORY_PACKAGE: &str = "wuye.directory.v1";
 /// The directory's service the gateway asks.
 const STAFF_LOOKUP: &str = "wuye.directory.v1.StaffLookupService";
+
+/// What the gate verified of a caller besides the [`Caller`], in a call's extensions beside
+/// it: what `AccessService/GetMyAccess` tells.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// Signed in as a person of the directory, not with a script token.
+    pub person: bool,
+    /// The properties of the token or the post (none for a headquarters post).
+    pub properties: Vec<String>,
+}
 
 #[derive(Clone)]
 pub(crate) struct Gate {
@@ -90,8 +100,12 @@ impl Gate {
             .collect()
     }
 
-    /// The verified caller of a call of `method`, or why it is refused.
-    pub async fn check(&self, method: &str, headers: &http::HeaderMap) -> Result<Caller, Status> {
+    /// The verified caller of a call of `method` and their reach, or why it is refused.
+    pub async fn check(
+        &self,
+        method: &str,
+        headers: &http::HeaderMap,
+    ) -> Result<(Caller, Reach), Status> {
         let token = auth::bearer(headers)?;
         let iss = auth::unverified_issuer(token)?;
         let property = headers.get(PROPERTY_HEADER).and_then(|v| v.to_str().ok());
@@ -111,18 +125,21 @@ impl Gate {
                     .into_iter()
                     .collect(),
             };
-            return Ok(caller_of(
-                &self.policy,
-                method,
-                user,
-                &post.post_id,
-                property,
-            )?);
+            let reach = Reach {
+                person: true,
+                properties: user.properties.clone(),
+            };
+            let caller = caller_of(&self.policy, method, user, &post.post_id, property)?;
+            return Ok((caller, reach));
         }
         match &self.keys {
             Some(keys) if iss == self.static_issuer => {
                 let user = keys.authenticate(token)?;
-                Ok(caller_of(&self.policy, method, user, "", property)?)
+                let reach = Reach {
+                    person: false,
+                    properties: user.properties.clone(),
+                };
+                Ok((caller_of(&self.policy, method, user, "", property)?, reach))
             }
             _ => Err(
                 auth::Refusal::new(reason::UNKNOWN_ISSUER, "not a configured issuer")
@@ -152,20 +169,12 @@ fn oidc(
         .iter()
         .map(|p| Issuer::new(p, fetcher.clone()).map(Arc::new))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let client = match directory_upstream(&settings.upstreams) {
-        Some(address) => {
-            let channel = wuye_kit::follow::peer_channel(address, tls)?;
-            Some(StaffLookupServiceClient::new(
-                signer.channel(channel, wuye_kit::staff::DIRECTORY),
-            ))
-        }
-        None => {
-            tracing::warn!(
-                "no upstream serves {DIRECTORY_PACKAGE}: OpenID sign-ins are refused until one does"
-            );
-            None
-        }
-    };
+    let client = directory_client(settings, signer, tls)?;
+    if client.is_none() {
+        tracing::warn!(
+            "no upstream serves {DIRECTORY_PACKAGE}: OpenID sign-ins are refused until one does"
+        );
+    }
     let directory = StaffDirectory::new(
         client,
         Duration::from_secs(auth.directory_cache_secs),
@@ -178,6 +187,23 @@ fn oidc(
         auth.max_lifetime_secs,
         auth.directory_cache_secs,
     )
+}
+
+/// The directory's lookup service over its upstream, each call signed as the gateway itself;
+/// none without an upstream.
+pub(crate) fn directory_client(
+    settings: &GatewaySettings,
+    signer: &Signer,
+    tls: Option<&wuye_kit::tls::Tls>,
+) -> anyhow::Result<Option<StaffLookupServiceClient<Signed<Channel>>>> {
+    directory_upstream(&settings.upstreams)
+        .map(|address| {
+            let channel = wuye_kit::follow::peer_channel(address, tls)?;
+            Ok(StaffLookupServiceClient::new(
+                signer.channel(channel, wuye_kit::staff::DIRECTORY),
+            ))
+        })
+        .transpose()
 }
 
 /// The upstream with the longest package prefix of the directory's lookup service.
@@ -238,9 +264,10 @@ pub(crate) async fn admit(State(gate): State<Gate>, mut request: Request, next: 
         return next.run(request).await;
     }
     match gate.check(&method, request.headers()).await {
-        Ok(caller) => {
+        Ok((caller, reach)) => {
             wuye_kit::rpc::record_caller_role(&caller.role);
             request.extensions_mut().insert(caller);
+            request.extensions_mut().insert(reach);
             next.run(request).await
         }
         Err(status) => {

@@ -4,9 +4,11 @@
 //! the policy file (role and property scope, deny by default) and
 //! forwards it untouched to the department service of its package, with the verified caller
 //! as a short-lived signed internal identity and the call's trace context. It speaks gRPC and
-//! gRPC-Web.
+//! gRPC-Web, and serves the web console ([`console`]) beside them.
 
+pub mod access;
 pub mod auth;
+pub mod console;
 pub mod cors;
 mod gate;
 pub mod limits;
@@ -27,7 +29,7 @@ pub use auth::{
     AuthSettings, Authenticator, Claims, KeyAlgorithm, OidcAlgorithm, OidcIssuerSettings,
     POST_HEADER, User, VerifyKey, sign_dev_token, sign_token,
 };
-pub use gate::check_metadata;
+pub use gate::{Reach, check_metadata};
 pub use policy::Policy;
 pub use proxy::Proxy;
 
@@ -76,6 +78,8 @@ pub struct GatewaySettings {
     /// Address of a plaintext listener serving only the gRPC health service, for probes that
     /// cannot speak TLS (the kubelet's gRPC probes); empty: none.
     pub health_listen: String,
+    /// The web console's files and how it signs staff in.
+    pub console: console::ConsoleSettings,
 }
 
 impl Default for GatewaySettings {
@@ -107,6 +111,7 @@ impl Default for GatewaySettings {
             cors: Default::default(),
             tls: Default::default(),
             health_listen: String::new(),
+            console: Default::default(),
         }
     }
 }
@@ -115,12 +120,14 @@ impl Default for GatewaySettings {
 /// refuses to start when a policy method has no upstream. Run the returned server.
 ///
 /// In development (without TLS, unless `auth.dev_sign_in` is off) the server also answers
-/// the development sign-in's plain HTTP routes (see [`auth::DevIssuer`]).
+/// the development sign-in's plain HTTP routes (see [`auth::DevIssuer`]). It serves the web
+/// console's files and configuration (see [`console`]).
 pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::Result<Server> {
     if settings.dev {
         wuye_kit::dev::announce(GATEWAY);
     }
     let policy = Policy::load(&settings.policy_file)?;
+    settings.console.check(&settings.auth.oidc)?;
     let signer = settings.identity.signer(GATEWAY, settings.dev)?;
     let tls = settings.tls.load(GATEWAY)?;
     let dev_issuer = dev_issuer(&settings, &listener, tls.is_some())?;
@@ -141,7 +148,7 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
     let unrouted: Vec<&str> = gate
         .policy
         .methods()
-        .filter(|m| !proxy.routes(m) && !portfolio::serves(m))
+        .filter(|m| !proxy.routes(m) && !portfolio::serves(m) && !access::serves(m))
         .collect();
     anyhow::ensure!(
         unrouted.is_empty(),
@@ -153,10 +160,8 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
         "upstream_timeout_ms must be positive"
     );
     let limits = limits::LimitLayer::new(Arc::new(limits::Limiter::new(settings.limits.clone())?));
-    let mut server = server(&settings, listener, &gate, &signer, tls.clone()).await?;
-    if let Some(issuer) = dev_issuer {
-        server = server.http_routes(auth::DEV_ISSUER_PATH, issuer.router());
-    }
+    let server = server(&settings, listener, &gate, &signer, tls.clone()).await?;
+    let mut server = http_routes(server, &settings, dev_issuer, &signer, tls.as_ref())?;
     for issuer in gate.issuers() {
         server = server.with_task(issuer.keep_fresh());
     }
@@ -176,6 +181,36 @@ pub async fn build(settings: GatewaySettings, listener: TcpListener) -> anyhow::
             .layer(axum::middleware::from_fn_with_state(gate, gate::admit));
         Routes::from(router)
     }))
+}
+
+/// The plain HTTP beside gRPC: the development issuer (or, without it, not found under its
+/// path), the console's configuration and its files.
+fn http_routes(
+    server: Server,
+    settings: &GatewaySettings,
+    dev_issuer: Option<auth::DevIssuer>,
+    signer: &wuye_kit::identity::Signer,
+    tls: Option<&wuye_kit::tls::Tls>,
+) -> anyhow::Result<Server> {
+    let dev = dev_issuer.is_some();
+    let mut server = match dev_issuer {
+        Some(issuer) => {
+            let people = auth::dev_people::router(
+                gate::directory_client(settings, signer, tls)?,
+                Duration::from_millis(settings.upstream_timeout_ms.max(1)),
+            );
+            server.http_routes(auth::DEV_ISSUER_PATH, issuer.router().merge(people))
+        }
+        None => server.http_routes(auth::DEV_ISSUER_PATH, auth::dev_issuer_absent()),
+    };
+    server = server.http_reads(
+        console::CONFIG_PATH,
+        console::config_router(&settings.console, dev),
+    );
+    if let Some(assets) = console::assets_router(&settings.console, &settings.auth.oidc) {
+        server = server.http_reads("/", assets);
+    }
+    Ok(server)
 }
 
 /// The development issuer, in development without TLS unless `auth.dev_sign_in` is off.
@@ -205,7 +240,7 @@ fn dev_issuer(
 }
 
 /// The gateway's server on `listener`, with gRPC-Web, CORS, reflection of what users can
-/// reach, and the portfolio.
+/// reach, the portfolio and the access service.
 async fn server(
     settings: &GatewaySettings,
     listener: TcpListener,
@@ -235,7 +270,8 @@ async fn server(
         .with_cors(cors)
         // Reflection shows what users can reach, not the event stream or the relay's methods.
         .reflect_only(reachable)
-        .add_service(portfolio.service()))
+        .add_service(portfolio.service())
+        .add_service(access::AccessServer::new(gate.policy.clone()).service()))
 }
 
 #[cfg(test)]
@@ -276,14 +312,7 @@ mod tests {
         assert_eq!(auth.dev_sign_in, default.dev_sign_in);
         // The commented provider, as written, is the defaults plus issuer and audiences.
         let text = std::fs::read_to_string(&file).unwrap();
-        let start = text.find("# [[auth.oidc]]\n").unwrap();
-        let provider: String = text[start..]
-            .lines()
-            .take_while(|l| l.starts_with('#'))
-            .map(|l| l.strip_prefix("# ").unwrap_or_default())
-            .filter(|l| !l.starts_with('#'))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let provider = commented(&text, "# [[auth.oidc]]\n");
         #[derive(Deserialize)]
         struct Oidc {
             auth: AuthSettings,
@@ -298,5 +327,33 @@ mod tests {
                 ..OidcIssuerSettings::default()
             }
         );
+        // The console: the default directory; the commented sign-in, a client of the
+        // commented provider with the default scope.
+        assert_eq!(settings.console.dir, defaults.console.dir);
+        assert!(settings.console.sign_in.is_empty());
+        let sign_in = commented(&text, "# [[console.sign_in]]\n");
+        #[derive(Deserialize)]
+        struct SignIn {
+            console: console::ConsoleSettings,
+        }
+        let console: SignIn = toml::from_str(&sign_in).unwrap();
+        let console = console.console;
+        assert_eq!(
+            console.sign_in[0].scope,
+            console::SignInSettings::default().scope
+        );
+        console.check(&parsed.auth.oidc).unwrap();
+    }
+
+    /// The commented table starting with `start` in `text`, uncommented.
+    fn commented(text: &str, start: &str) -> String {
+        let at = text.find(start).unwrap();
+        text[at..]
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .map(|l| l.strip_prefix("# ").unwrap_or_default())
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }

@@ -183,6 +183,19 @@ impl Policy {
         self.methods.keys().map(String::as_str)
     }
 
+    /// The methods `role` may call, sorted.
+    pub fn methods_of<'a>(&'a self, role: &'a str) -> impl Iterator<Item = &'a str> {
+        self.methods
+            .iter()
+            .filter(move |(_, rule)| rule.roles.contains(role))
+            .map(|(method, _)| method.as_str())
+    }
+
+    /// Whether `role` spans every property.
+    pub fn is_headquarters(&self, role: &str) -> bool {
+        self.headquarters_roles.contains(role)
+    }
+
     /// Decides whether `user` may call `method` on `property` (the `x-wuye-property`
     /// metadata); returns the property the call is authorized for.
     pub fn authorize(
@@ -207,7 +220,7 @@ impl Policy {
                 format!("this method needs the {PROPERTY_HEADER} metadata"),
             )),
             None => Ok(None),
-            Some(p) if self.headquarters_roles.contains(&user.role) => Ok(Some(p.to_owned())),
+            Some(p) if self.is_headquarters(&user.role) => Ok(Some(p.to_owned())),
             Some(p) if user.properties.iter().any(|own| own == p) => Ok(Some(p.to_owned())),
             Some(p) => Err(Error::permission_denied(
                 "PROPERTY_OUT_OF_SCOPE",

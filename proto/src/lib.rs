@@ -56,8 +56,7 @@ pub mod wuye {
 pub use wuye::{
     archives::v1 as archives, common::v1 as common, customerservice::v1 as customerservice,
     directory::v1 as directory, engineering::v1 as engineering, events::v1 as events,
-    gateway::v1 as gateway, hq::v1 as hq,
-    quality::v1 as quality,
+    gateway::v1 as gateway, hq::v1 as hq, quality::v1 as quality,
 };
 
 /// A message that names the property it works on (every wuye message with a top-level

@@ -8,9 +8,11 @@
 //! - `GET  /dev/oidc/jwks`: the development key as an OKP JWK, kid `dev-1`
 //! - `POST /dev/oidc/token`, form `sign_in=<value>`: `{"id_token", "token_type", "expires_in"}`
 //!
+//! - `GET  /dev/oidc/people`: who may sign in (see `dev_people`)
+//!
 //! They are plain HTTP routes of the kit's server, beside gRPC on the gateway's listener
 //! ([`wuye_kit::server::Server::http_routes`]), outside CORS, the gate and the limits.
-//! Outside development there is no such route.
+//! Outside development every path under /dev/oidc is not found.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -35,6 +37,11 @@ pub const DEV_ISSUER_PATH: &str = "/dev/oidc";
 
 /// The largest token request read, in bytes.
 const MAX_FORM_BYTES: usize = 4096;
+
+/// What answers under [`DEV_ISSUER_PATH`] when the development issuer is not served.
+pub fn dev_issuer_absent() -> Router {
+    Router::new().fallback(|| async { json_answer(404, &json!({ "error": "not_found" })) })
+}
 
 /// The development issuer's URL for a gateway listening on `addr`.
 pub fn dev_issuer_url(addr: SocketAddr) -> String {
@@ -163,7 +170,7 @@ impl DevIssuer {
     }
 }
 
-fn json_answer(status: u16, body: &serde_json::Value) -> Response {
+pub(super) fn json_answer(status: u16, body: &serde_json::Value) -> Response {
     (
         http::StatusCode::from_u16(status).unwrap_or_default(),
         [

@@ -12,6 +12,7 @@
 //! why in detail, never with the token or the person's data.
 
 mod dev_issuer;
+pub mod dev_people;
 mod directory;
 mod issuer;
 mod oidc;
@@ -21,7 +22,7 @@ mod static_keys;
 use serde::{Deserialize, Serialize};
 use wuye_kit::Error;
 
-pub use dev_issuer::{DEV_ISSUER_PATH, DevIssuer, dev_issuer_url};
+pub use dev_issuer::{DEV_ISSUER_PATH, DevIssuer, dev_issuer_absent, dev_issuer_url};
 pub use directory::{Held, SignedIn, StaffDirectory};
 pub use issuer::Issuer;
 pub use oidc::Oidc;

@@ -1,6 +1,7 @@
 //! Plain HTTP beside gRPC on one listener ([`crate::server::Server::http_routes`]): a request
 //! that is not gRPC or gRPC-Web by its content-type, and whose path is one of the prefixes or
-//! under it, is answered by that prefix's axum router. It is the server's outermost layer:
+//! under it (of a GET or HEAD, for a prefix of reads only: [`crate::server::Server::http_reads`]),
+//! is answered by that prefix's axum router. It is the server's outermost layer:
 //! CORS, gRPC-Web, the RPC span and metrics, the message-size check and the identity check see
 //! none of these requests, and every other request goes on to them as if the layer were not
 //! there.
@@ -17,12 +18,21 @@ use futures::{
 use tonic::body::Body;
 use tower::{Layer, Service, ServiceExt as _};
 
+/// A router of the requests under a path prefix.
+#[derive(Clone)]
+pub(crate) struct HttpRoute {
+    pub prefix: &'static str,
+    /// Only GET and HEAD: the rest (a CORS preflight, a stray POST) goes on.
+    pub reads_only: bool,
+    pub router: axum::Router,
+}
+
 /// The routers by prefix, as a layer.
 #[derive(Clone, Default)]
-pub(crate) struct HttpRoutes(Arc<Vec<(&'static str, axum::Router)>>);
+pub(crate) struct HttpRoutes(Arc<Vec<HttpRoute>>);
 
 impl HttpRoutes {
-    pub(crate) fn new(routes: Vec<(&'static str, axum::Router)>) -> Self {
+    pub(crate) fn new(routes: Vec<HttpRoute>) -> Self {
         Self(Arc::new(routes))
     }
 
@@ -32,10 +42,11 @@ impl HttpRoutes {
             return None;
         }
         let path = request.uri().path();
+        let read = matches!(*request.method(), http::Method::GET | http::Method::HEAD);
         self.0
             .iter()
-            .find(|(prefix, _)| is_under(path, prefix))
-            .map(|(_, router)| router)
+            .find(|route| (read || !route.reads_only) && is_under(path, route.prefix))
+            .map(|route| &route.router)
     }
 }
 
@@ -137,9 +148,42 @@ mod tests {
         assert!(!is_under("/wuye.x.v1.S/M", "/dev/oidc"));
     }
 
+    fn route(prefix: &'static str, reads_only: bool) -> HttpRoute {
+        HttpRoute {
+            prefix,
+            reads_only,
+            router: axum::Router::new(),
+        }
+    }
+
+    #[test]
+    fn a_prefix_of_reads_takes_only_get_and_head() {
+        let routes = HttpRoutes::new(vec![route("/", true)]);
+        for (method, routed) in [
+            (http::Method::GET, true),
+            (http::Method::HEAD, true),
+            (http::Method::OPTIONS, false),
+            (http::Method::POST, false),
+        ] {
+            let request = http::Request::builder()
+                .method(method.clone())
+                .uri("/x")
+                .body(())
+                .unwrap();
+            assert_eq!(routes.router_for(&request).is_some(), routed, "{method}");
+        }
+        let routes = HttpRoutes::new(vec![route("/", false)]);
+        let options = http::Request::builder()
+            .method(http::Method::OPTIONS)
+            .uri("/x")
+            .body(())
+            .unwrap();
+        assert!(routes.router_for(&options).is_some());
+    }
+
     #[test]
     fn grpc_and_grpc_web_are_never_routed() {
-        let routes = HttpRoutes::new(vec![("/", axum::Router::new())]);
+        let routes = HttpRoutes::new(vec![route("/", false)]);
         for (content_type, routed) in [
             (Some("application/grpc"), false),
             (Some("application/grpc+proto"), false),

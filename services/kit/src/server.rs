@@ -31,7 +31,7 @@ pub struct Server {
     tasks: Vec<BackgroundTask>,
     grpc_web: bool,
     /// Plain HTTP routers by path prefix, answered before every layer.
-    http_routes: Vec<(&'static str, axum::Router)>,
+    http_routes: Vec<crate::http_routes::HttpRoute>,
     cors: Option<tower_http::cors::CorsLayer>,
     max_message_bytes: usize,
     tls: Option<(Tls, ClientCerts)>,
@@ -170,9 +170,23 @@ impl Server {
     /// the RPC span and metrics, the message-size check and the identity check see none of
     /// these requests (see [`crate::http_routes`]). HTTP/1.1 is accepted (and offered by ALPN
     /// under TLS) from then on. The first prefix holding a path wins.
-    pub fn http_routes(mut self, prefix: &'static str, router: axum::Router) -> Self {
+    pub fn http_routes(self, prefix: &'static str, router: axum::Router) -> Self {
+        self.http_route(prefix, false, router)
+    }
+
+    /// Like [`Self::http_routes`], for GET and HEAD requests only: the others under `prefix`
+    /// (a CORS preflight, a stray POST) go on to gRPC. For pages served under `/`.
+    pub fn http_reads(self, prefix: &'static str, router: axum::Router) -> Self {
+        self.http_route(prefix, true, router)
+    }
+
+    fn http_route(mut self, prefix: &'static str, reads_only: bool, router: axum::Router) -> Self {
         debug_assert!(prefix.starts_with('/'), "a path prefix starts with /");
-        self.http_routes.push((prefix, router));
+        self.http_routes.push(crate::http_routes::HttpRoute {
+            prefix,
+            reads_only,
+            router,
+        });
         self
     }
 

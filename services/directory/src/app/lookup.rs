@@ -7,13 +7,25 @@ use super::get;
 use crate::{
     Directory,
     domain::{self, Person, Post},
-    store::Key,
+    store::{self, Key},
 };
 
 /// The person of an identity provider's sign-in, with their current posts: a person who left
 /// is answered with status LEFT and no posts, for the gateway to refuse.
 pub(crate) async fn sign_in(d: &Directory, sign_in: &str) -> Result<Person> {
     Ok(get(d, Key::SignIn(sign_in)).await?.current())
+}
+
+/// Who may sign in (the gateway's development sign-in): the people who work for the company
+/// with a sign-in, by staff number after `after`, each with their current posts.
+pub(crate) async fn sign_ins(
+    d: &Directory,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Person>> {
+    let mut conn = d.db.pool().acquire().await?;
+    let people = store::list_signing_in(&d.db, &mut conn, after, limit).await?;
+    Ok(people.into_iter().map(Person::current).collect())
 }
 
 /// The staff member `person_id` a record of `property_id` names, and the post of theirs that

@@ -2,7 +2,7 @@
 //! check the staff their requests name).
 
 use tonic::{Request, Response, Status};
-use wuye_kit::{Violations, identity};
+use wuye_kit::{Violations, identity, page};
 use wuye_proto::directory::{self as pb, staff_lookup_service_server::StaffLookupService};
 
 use super::MAX_ID;
@@ -26,6 +26,24 @@ impl StaffLookupService for Directory {
         let person = app::sign_in(self, &req.sign_in).await?;
         Ok(Response::new(pb::SignInResponse {
             person: Some(person.into()),
+        }))
+    }
+
+    async fn list_sign_ins(
+        &self,
+        request: Request<pb::ListSignInsRequest>,
+    ) -> Result<Response<pb::ListSignInsResponse>, Status> {
+        // A department's own identity opens only the peer methods: a service caller of this
+        // method is the gateway.
+        identity::caller(&request)?.require_service()?;
+        let req = request.into_inner();
+        let limit = page::page_size(req.page_size)?;
+        let after = page::after::<String>(&req.page_token)?;
+        let people = app::sign_ins(self, after.as_deref(), limit).await?;
+        let next_page_token = page::next_token(&people, limit, |p| p.staff_number.clone());
+        Ok(Response::new(pb::ListSignInsResponse {
+            people: people.into_iter().map(Into::into).collect(),
+            next_page_token,
         }))
     }
 

@@ -173,6 +173,32 @@ pub async fn list_at(
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
+    with_posts(db, conn, &rows).await
+}
+
+/// The people who work for the company and sign in, by staff number after `after`, each with
+/// all their posts.
+pub async fn list_signing_in(
+    db: &Store,
+    conn: &mut AnyConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Person>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM people WHERE staff_number > $1 AND sign_in IS NOT NULL \
+         AND status = $2 ORDER BY staff_number LIMIT $3"
+    ));
+    let rows = sqlx::query(sql)
+        .bind(after.unwrap_or(""))
+        .bind(Status::Active.code())
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    with_posts(db, conn, &rows).await
+}
+
+/// The people of `rows`, in their order, each with all their posts.
+async fn with_posts(db: &Store, conn: &mut AnyConnection, rows: &[AnyRow]) -> Result<Vec<Person>> {
     let mut people = rows
         .iter()
         .map(|r| from_row(db, r))
