@@ -9,7 +9,7 @@
 // maintenance foreman (also engineering manager), 刘强 project manager; 郑敏 quality officer.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { newPage, openBrowser, refusal, shot, signIn, startWuye } from "./harness.mjs";
+import { newPage, openBrowser, refusal, shot as harnessShot, signIn, startWuye } from "./harness.mjs";
 
 const FRONT_DESK = ["王芳"];
 const CLERK = ["周敏"];
@@ -53,6 +53,15 @@ async function as([person, post], options) {
     }, property);
   }
   return page;
+}
+
+/** A screenshot once loading masks, dialogs and Element Plus' entrance transitions are done. */
+async function shot(page, name) {
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll(".el-loading-mask, .el-overlay")].every((e) => e.getClientRects().length === 0),
+  );
+  await page.waitForTimeout(500);
+  await harnessShot(page, name);
 }
 
 /** The input or textarea of the element marked `data-test=name` (Element Plus puts it on the input). */
@@ -198,6 +207,9 @@ test("a complaint from intake to a satisfied close, with a dissatisfied round", 
   await phone.goto(`${wuye.url}/complaints`);
   await phone.locator('[data-test="complaint-link"]').first().waitFor();
   await shot(phone, "complaints-list-phone");
+  await phone.locator('[data-test="complaint-link"]').first().click();
+  await phone.locator('[data-test="timeline"]').waitFor();
+  await shot(phone, "complaint-detail-phone");
   await phone.context().close();
 });
 
@@ -273,6 +285,7 @@ test("a major complaint at the quality department, and its corrective action", {
   await opening.locator('[data-test="escalation-decision"]').getByRole("button").first().click();
   await opening.locator('[data-test="corrective-submit"]').click();
   await opening.locator('[data-test="corrective-action"]', { hasText: "每周抽查楼道保洁" }).waitFor();
+  await opening.locator('[data-test="escalation"]').scrollIntoViewIfNeeded();
   await shot(opening, "complaint-escalation");
   await opening.context().close();
 

@@ -79,7 +79,7 @@ export async function startWuye(args = []) {
 
 /** Debian's chromium (playwright cannot download browsers here), headless. */
 export async function openBrowser() {
-  const profile = mkdtempSync(join(tmpdir(), "wuye-chromium-"));
+  // playwright gives chromium a fresh profile of its own (it refuses --user-data-dir).
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
@@ -91,10 +91,8 @@ export async function openBrowser() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
-      `--user-data-dir=${profile}`,
     ],
   });
-  browser.on("disconnected", () => rmSync(profile, { recursive: true, force: true }));
   return browser;
 }
 
