@@ -305,3 +305,36 @@ test("a major complaint at the quality department, and its corrective action", {
   await verifying.locator('[data-test="corrective-action"]', { hasText: "已验证" }).waitFor();
   await verifying.context().close();
 });
+
+test("the list finds complaints by what the desk knows", { timeout: 300_000 }, async () => {
+  const page = await as(CLERK);
+  const numbers = async () => {
+    await page.locator('[data-test="complaint-list"]').waitFor();
+    await page.waitForFunction(() => !document.querySelector(".el-loading-mask:not([style*='display: none'])"));
+    return page.locator('[data-test="complaint-link"]').allInnerTexts();
+  };
+  const show = async (query) => {
+    await page.goto(`${wuye.url}/complaints?${new URLSearchParams(query)}`);
+    return numbers();
+  };
+
+  // The search, typed and submitted with Enter.
+  await page.goto(`${wuye.url}/complaints`);
+  await field(page, "filter-query").fill("天花板");
+  await field(page, "filter-query").press("Enter");
+  await page.waitForURL(/query=/);
+  assert.deepEqual(await numbers(), [first]);
+
+  assert.deepEqual(await show({ phone: "13902134567" }), [second, first]);
+  assert.deepEqual(await show({ unit: "2栋2单元502", category: "卫生" }), [second]);
+  assert.deepEqual(await show({ building: "2", team: "维修班", state: "CLOSED" }), [first]);
+  assert.ok((await show({ severity: "GENERAL", deadline: "due", hours: "72" })).length > 0);
+  assert.ok(!(await show({ deadline: "overdue" })).includes(first));
+  const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
+  assert.ok((await show({ from: today, to: today })).includes(second));
+
+  // A label the service cannot read is said at its field.
+  await page.goto(`${wuye.url}/complaints?unit=${encodeURIComponent("二栋")}`);
+  await page.locator(".el-form-item__error", { hasText: "房号" }).waitFor();
+  await page.context().close();
+});

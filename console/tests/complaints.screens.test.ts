@@ -170,6 +170,33 @@ describe("filing a complaint", () => {
   });
 });
 
+describe("a complaint from the call and visit log", () => {
+  it("keeps the entry's number and starts from what was logged", async () => {
+    signIn([`${COMPLAINTS}/CreateComplaint`, `${COMPLAINTS}/GetContactLogEntry`, `${HOUSEHOLDS}/FindUnit`, `${HOUSEHOLDS}/GetUnit`]);
+    const getEntry = fake(COMPLAINTS, "getContactLogEntry").mockResolvedValue({
+      entry: { number: 4n, channel: Channel.VISIT, caller: { name: "张秀英", phone: "13800138000" }, unitId: unit.id, summary: "投诉保安态度" },
+    });
+    fake(HOUSEHOLDS, "getUnit").mockResolvedValue({ unit });
+    fake(HOUSEHOLDS, "findUnit").mockResolvedValue({ unit });
+    const createComplaint = fake(COMPLAINTS, "createComplaint").mockResolvedValue({
+      complaint: create(ComplaintSchema, { id: "c-4", number: 4n, severity: Severity.MINOR }),
+    });
+    const wrapper = await mountAt("/complaints/new?contact=4", () => import("@/views/complaints/ComplaintNew.vue"));
+    expect(getEntry).toHaveBeenCalledWith({ propertyId: "sunshine-garden", number: 4n });
+    const value = (name: string) => document.querySelector<HTMLInputElement>(`[data-test='field-${name}']`)!.value;
+    expect(value("name")).toBe("张秀英");
+    expect(value("unit")).toBe("2-2-502");
+    expect(value("description")).toBe("投诉保安态度");
+    expect(wrapper.text()).toContain("已读取 4 号来电来访登记");
+    await type("field-category", "服务态度");
+    (document.querySelector("[data-test='severity-MINOR'] input") as HTMLInputElement).click();
+    document.querySelector("[data-test='complaint-form']")!.dispatchEvent(new Event("submit"));
+    await flushPromises();
+    expect(createComplaint.mock.calls[0]![0]).toMatchObject({ contactNumber: 4n, channel: Channel.VISIT, unitId: unit.id });
+    wrapper.unmount();
+  });
+});
+
 describe("the list", () => {
   it("asks for what its address says, the unit found by its label", async () => {
     signIn([`${COMPLAINTS}/ListComplaints`, `${HOUSEHOLDS}/FindUnit`, `${HOUSEHOLDS}/GetUnit`]);
