@@ -93,6 +93,8 @@ async function fillStep(page, kind, values = {}) {
   await page.locator(`[data-test="action-${kind}"]`).click();
   const form = page.locator('[data-test="step-form"]');
   await form.waitFor();
+  // The keyboard starts in the form's first field.
+  await page.waitForFunction(() => document.activeElement?.matches('[data-test="step-form"] [data-test^="field-"]'));
   for (const [name, text] of Object.entries(values)) await field(form, `field-${name}`).fill(text);
   if (values.team) await field(form, "field-team").press("Enter");
   else await form.locator('[data-test="step-submit"]').click();
@@ -303,6 +305,11 @@ test("a major complaint at the quality department, and its corrective action", {
   await field(verifying, "field-verification").fill("连续四周抽查合格");
   await verifying.locator('[data-test="corrective-submit"]').click();
   await verifying.locator('[data-test="corrective-action"]', { hasText: "已验证" }).waitFor();
+  // The property's verification report: verified ones too, each with its complaint.
+  await verifying.goto(`${wuye.url}/corrective-actions`);
+  await verifying.locator('[data-test="open-only"]').click();
+  await verifying.locator('[data-test="corrective-action"]', { hasText: `投诉 ${second} 号` }).waitFor();
+  await shot(verifying, "corrective-actions");
   await verifying.context().close();
 });
 
