@@ -59,6 +59,10 @@ export const reasons = {
     NO_ID_ON_FILE: "委托书未登记该人员的证件：凭本人任一有效证件领取即可",
     // Households (迁出); CONTACT_ALREADY_A_COMPLAINT comes with the complaints' reasons.
     HOUSEHOLD_MOVED_OUT: "该住户已经迁出",
+    // Complaints (CMP-2, CMP-8, ESC-3).
+    CONTACT_ALREADY_A_COMPLAINT: "该来电来访登记已经转为投诉",
+    CORRECTIVE_ACTION_VERIFIED: "该纠正预防措施已经验证过",
+    PROPERTY_MISMATCH: "该记录不属于您所在的项目",
   },
   en: {
     TOKEN_EXPIRED: "Your sign-in has expired; sign in again",
@@ -118,5 +122,8 @@ export const reasons = {
     NO_ID_ON_FILE: "The form records no ID for this person: any valid ID in their name will do",
     // Households (迁出); CONTACT_ALREADY_A_COMPLAINT comes with the complaints' reasons.
     HOUSEHOLD_MOVED_OUT: "The household has already moved out",
+    CONTACT_ALREADY_A_COMPLAINT: "This call log entry is a complaint already",
+    CORRECTIVE_ACTION_VERIFIED: "The corrective action is verified already",
+    PROPERTY_MISMATCH: "The record is not of the property you work on",
   },
 } as const;
