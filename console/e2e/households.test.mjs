@@ -150,9 +150,9 @@ test("the registers print as the service renders them", async () => {
   await shot(page, "overview-register");
   await page.locator('[data-test="print-view"]').click();
   await page.waitForURL(/\/registers\/overview\/print/);
-  const frame = page.frameLocator('[data-test="print-frame"]');
+  const frame = page.frameLocator('[data-test="document-frame"]');
   await frame.getByText("客户情况登记一览表").first().waitFor();
-  assert.equal(await page.locator('[data-test="print-frame"]').getAttribute("sandbox"), "allow-same-origin allow-modals");
+  assert.equal(await page.locator('[data-test="document-frame"]').getAttribute("sandbox"), "allow-same-origin allow-modals");
   await shot(page, "overview-print");
   await page.close();
 });
