@@ -2,6 +2,7 @@
 
 use std::{
     path::{Path, PathBuf},
+    process::Command,
     sync::Arc,
     time::Duration,
 };
@@ -53,6 +54,10 @@ pub struct UpArgs {
     /// `json` for JSON log lines.
     #[arg(long, default_value = "text")]
     log_format: String,
+    /// The web console's built files, served by the gateway. Missing, they are built first
+    /// (`npm ci`, `npm run build` in the directory above, console/) when npm is on PATH.
+    #[arg(long, default_value = "console/dist")]
+    console: PathBuf,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -66,6 +71,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     settings.telemetry.log_format = args.log_format.clone();
     settings.telemetry.log_filter = "info,sqlx=warn".into();
     let telemetry = wuye_kit::telemetry::init("wuye", &settings.telemetry)?;
+    let console_dir = args.console.clone();
+    let console = tokio::task::spawn_blocking(move || build_console(&console_dir)).await?;
     let properties = properties(&args)?;
     // The services' clock is real time, except while demo history loads: then it is set to
     // each day of the history in turn, and back to real time before anyone is served.
@@ -80,6 +87,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         policy_file: args.policy.clone(),
         ..Default::default()
     };
+    gateway.console.dir = args.console.clone();
     let mut servers = Vec::new();
     for department in wuye::build_departments(|_| settings.clone(), &deps).await? {
         gateway.upstreams.insert(
@@ -111,6 +119,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         load_demo(&args, &deps.properties, &address, &clock).await?;
     }
     announce(&address, &args.data, &property, args.demo)?;
+    if console {
+        println!("console: {address}/");
+    } else {
+        let index = args.console.join("index.html");
+        println!("console: none (no {} to serve)", index.display());
+    }
 
     tokio::select! {
         _ = wuye_kit::server::shutdown_signal() => {}
@@ -139,6 +153,52 @@ fn properties(args: &UpArgs) -> anyhow::Result<Properties> {
     } else {
         Properties::load(&args.properties)?
     })
+}
+
+/// Whether the console's files are in `dir`, built first with npm when they are missing and
+/// their project (the directory above, console/) is at hand. A failed build is a warning: wuye
+/// comes up without the console.
+fn build_console(dir: &Path) -> bool {
+    let index = dir.join("index.html");
+    if dir.as_os_str().is_empty() || index.is_file() {
+        return index.is_file();
+    }
+    let Some(project) = dir.parent().filter(|p| p.join("package.json").is_file()) else {
+        return false;
+    };
+    let Some(npm) = on_path("npm") else {
+        println!("console: not built, and npm is not on PATH to build it");
+        return false;
+    };
+    for args in [&["ci"][..], &["run", "build"]] {
+        let command = format!("npm {}", args.join(" "));
+        println!("console: {command} in {}", project.display());
+        match Command::new(&npm).args(args).current_dir(project).status() {
+            Ok(status) if status.success() => {}
+            Ok(status) => {
+                println!("warning: `{command}` failed ({status}): serving no console");
+                return false;
+            }
+            Err(e) => {
+                println!("warning: `{command}` did not run ({e}): serving no console");
+                return false;
+            }
+        }
+    }
+    if !index.is_file() {
+        println!(
+            "warning: the console's build wrote no {}: serving no console",
+            index.display()
+        );
+    }
+    index.is_file()
+}
+
+/// The program `name` on PATH.
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
 }
 
 /// Loads the demo data through the gateway at `address`, the history on `clock`'s days.

@@ -77,10 +77,12 @@ export async function startWuye(args = []) {
   return { url, stop, output: () => output };
 }
 
-/** Debian's chromium (playwright cannot download browsers here), headless. */
+/**
+ * Debian's chromium (playwright cannot download browsers here), headless, on a fresh profile
+ * that playwright makes and removes.
+ */
 export async function openBrowser() {
-  // playwright gives chromium a fresh profile of its own (it refuses --user-data-dir).
-  const browser = await chromium.launch({
+  return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
     args: [
@@ -93,7 +95,6 @@ export async function openBrowser() {
       "--disable-sync",
     ],
   });
-  return browser;
 }
 
 /** A desk screen (1366×768) or a phone (390×844). */

@@ -60,6 +60,13 @@ impl HouseholdService for Echo {
     }
 
     // The stand-in answers only the three calls above.
+    async fn find_unit(
+        &self,
+        _: Request<pb::FindUnitRequest>,
+    ) -> Result<Response<pb::FindUnitResponse>, Status> {
+        Err(Status::unimplemented("stand-in"))
+    }
+
     async fn record_move_in(
         &self,
         _: Request<pb::RecordMoveInRequest>,

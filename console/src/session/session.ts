@@ -24,6 +24,8 @@ export interface Session {
   signIn: string;
   postId: string;
   propertyId: string;
+  /** The property's name, once the frame has read it. */
+  propertyName?: string;
   access: Access | null;
 }
 

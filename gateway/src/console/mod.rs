@@ -2,7 +2,8 @@
 //! - its built files from `console.dir` for every GET and HEAD that is not gRPC: a file when
 //!   there is one, else `index.html` (the console's own routes, such as `/complaints/123`);
 //!   hashed files under `/assets/` cached for good, the rest revalidated, security headers on
-//!   every answer;
+//!   every answer; a file's `.gz` beside it (the console's build writes them) is sent instead
+//!   to a browser that accepts gzip, so nothing is compressed while serving;
 //! - `GET /console/config.json`: how the console signs staff in.
 
 use std::{path::PathBuf, sync::Arc};
@@ -151,7 +152,7 @@ pub fn assets_router(settings: &ConsoleSettings, oidc: &[OidcIssuerSettings]) ->
         return None;
     }
     tracing::info!(dir = %dir.display(), "serving the web console");
-    let index = ServeFile::new(index);
+    let index = ServeFile::new(index).precompressed_gzip();
     // Not a file: the console's own route, answered by its page; a missing asset stays missing.
     let pages = tower::service_fn(move |request: Request| {
         let index = index.clone();
@@ -165,7 +166,7 @@ pub fn assets_router(settings: &ConsoleSettings, oidc: &[OidcIssuerSettings]) ->
                 .map(|answer| answer.map(Body::new))
         }
     });
-    let files = ServeDir::new(dir).fallback(pages);
+    let files = ServeDir::new(dir).precompressed_gzip().fallback(pages);
     let headers = Arc::new(Headers::new(oidc));
     Some(
         Router::new()
@@ -233,6 +234,8 @@ async fn with_headers(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+    // Caches keep the gzip and the plain answer apart.
+    set.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     answer
 }
 

@@ -13,6 +13,8 @@ fn built() -> PathBuf {
     std::fs::create_dir_all(dist.join("assets")).unwrap();
     std::fs::write(dist.join("index.html"), "<!doctype html><div id=app></div>").unwrap();
     std::fs::write(dist.join("assets/index-3f2a1b.js"), "console.log(1)").unwrap();
+    // What the console's build writes beside each file: its gzip (here only a marker).
+    std::fs::write(dist.join("assets/index-3f2a1b.js.gz"), "gzipped").unwrap();
     std::fs::write(dist.join("favicon.svg"), "<svg/>").unwrap();
     std::fs::write(root.join("secret.txt"), "not the console's").unwrap();
     dist
@@ -39,7 +41,19 @@ fn console(dist: &Path) -> Router {
 }
 
 async fn get(router: &Router, path: &str) -> (StatusCode, http::HeaderMap, String) {
-    let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+    get_as(router, path, None).await
+}
+
+async fn get_as(
+    router: &Router,
+    path: &str,
+    accept_encoding: Option<&str>,
+) -> (StatusCode, http::HeaderMap, String) {
+    let mut request = Request::builder().uri(path);
+    if let Some(encoding) = accept_encoding {
+        request = request.header(header::ACCEPT_ENCODING, encoding);
+    }
+    let request = request.body(Body::empty()).unwrap();
     let answer = router.clone().oneshot(request).await.unwrap();
     let (parts, body) = answer.into_parts();
     let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
@@ -83,6 +97,28 @@ async fn files_are_served_with_their_caching_and_security_headers() {
     let (status, headers, _) = get(&router, "/favicon.svg").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(header(&headers, header::CACHE_CONTROL), "no-cache");
+    let _ = std::fs::remove_dir_all(dist.parent().unwrap());
+}
+
+#[tokio::test]
+async fn a_browser_that_accepts_gzip_gets_the_built_gzip() {
+    let dist = built();
+    let router = console(&dist);
+    let path = "/assets/index-3f2a1b.js";
+    let (status, headers, body) = get_as(&router, path, Some("gzip, deflate, br")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, "gzipped");
+    assert_eq!(header(&headers, header::CONTENT_ENCODING), "gzip");
+    assert!(header(&headers, header::CONTENT_TYPE).contains("javascript"));
+    assert_eq!(header(&headers, header::VARY), "accept-encoding");
+    assert_eq!(header(&headers, header::CACHE_CONTROL), IMMUTABLE);
+    // Without gzip, or for a file without its .gz: the file itself.
+    let (_, headers, body) = get_as(&router, path, None).await;
+    assert_eq!(body, "console.log(1)");
+    assert!(headers.get(header::CONTENT_ENCODING).is_none());
+    let (_, headers, body) = get_as(&router, "/", Some("gzip")).await;
+    assert!(body.contains("id=app"));
+    assert!(headers.get(header::CONTENT_ENCODING).is_none());
     let _ = std::fs::remove_dir_all(dist.parent().unwrap());
 }
 
