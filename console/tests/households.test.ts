@@ -5,7 +5,6 @@ import {
   ComplainantSchema,
   ContactEntrySchema,
   ContactKind,
-  Severity,
 } from "@/gen/wuye/customerservice/v1/complaints_pb";
 import { HouseholdState, ResidentRelation, UnitSchema, UnitState } from "@/gen/wuye/customerservice/v1/households_pb";
 import { households } from "@/i18n/households";
@@ -26,8 +25,6 @@ import {
 } from "@/views/households/model";
 import {
   canBecomeComplaint,
-  complaintFormOf,
-  complaintRequest,
   logContactRequest,
   newLogForm,
 } from "@/views/households/contact-log/model";
@@ -177,32 +174,9 @@ describe("the call and visit log", () => {
     summary: "维修后仍漏水",
   });
 
-  it("carries an entry over to its complaint, never sending a masked phone back", () => {
+  it("offers an entry as a complaint once (CMP-2)", () => {
     expect(isMasked("139****1111")).toBe(true);
     expect(isMasked("13900001111")).toBe(false);
-    const form = complaintFormOf(entry);
-    expect(form).toMatchObject({
-      name: "李四",
-      phone: "",
-      phoneHidden: true,
-      channel: Channel.VISIT,
-      unitId: "u-1",
-      description: "维修后仍漏水",
-      category: "维修服务",
-      severity: Severity.GENERAL,
-    });
-    const full = complaintFormOf(create(ContactEntrySchema, { ...entry, caller: create(ComplainantSchema, { name: "李四", phone: "13900001111" }) }));
-    expect(full.phone).toBe("13900001111");
-  });
-
-  it("files the complaint under the entry's number (CMP-2)", () => {
-    const form = { ...complaintFormOf(entry), phone: "13900001111", category: " 维修服务 ", severity: Severity.SERIOUS };
-    const req = complaintRequest("p", "r-3", entry.number, form);
-    expect(req.contactNumber).toBe(42n);
-    expect(req.complainant?.phone).toBe("13900001111");
-    expect(req.category).toBe("维修服务");
-    expect(req.severity).toBe(Severity.SERIOUS);
-    expect(req.channel).toBe(Channel.VISIT);
     expect(canBecomeComplaint(entry)).toBe(true);
     expect(canBecomeComplaint(create(ContactEntrySchema, { ...entry, complaintId: "c-1" }))).toBe(false);
   });
@@ -215,7 +189,7 @@ describe("the households words", () => {
     expect(keys(households.en).sort()).toEqual(keys(households["zh-CN"]).sort());
   });
 
-  it("names every state, relation, channel, kind and severity", () => {
+  it("names every state, relation, channel and kind", () => {
     const names = (e: object) => Object.values(e).filter((v): v is string => typeof v === "string");
     for (const words of [households["zh-CN"], households.en]) {
       expect(Object.keys(words.unitState).sort()).toEqual(names(UnitState).sort());
@@ -223,7 +197,6 @@ describe("the households words", () => {
       expect(Object.keys(words.householdState).sort()).toEqual(names(HouseholdState).sort());
       expect(Object.keys(words.channel).sort()).toEqual(names(Channel).sort());
       expect(Object.keys(words.kind).sort()).toEqual(names(ContactKind).sort());
-      expect(Object.keys(words.severity).sort()).toEqual(names(Severity).sort());
     }
   });
 });
