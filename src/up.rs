@@ -58,6 +58,14 @@ pub struct UpArgs {
     /// (`npm ci`, `npm run build` in the directory above, console/) when npm is on PATH.
     #[arg(long, default_value = "console/dist")]
     console: PathBuf,
+    /// A company OpenID provider staff sign in with beside the development sign-in: its
+    /// issuer, exactly as its ID tokens' `iss` says it. With --oidc-client-id.
+    #[arg(long, requires = "oidc_client_id", value_name = "URL")]
+    oidc_issuer: Option<String>,
+    /// The console's client id at that provider: the console offers "使用 公司账号 登录" and
+    /// the gateway accepts ID tokens for this audience whose `sub` is a directory sign-in.
+    #[arg(long, requires = "oidc_issuer", value_name = "ID")]
+    oidc_client_id: Option<String>,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -88,6 +96,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     gateway.console.dir = args.console.clone();
+    if let (Some(issuer), Some(client_id)) = (&args.oidc_issuer, &args.oidc_client_id) {
+        company_sign_in(&mut gateway, issuer, client_id);
+    }
     let mut servers = Vec::new();
     for department in wuye::build_departments(|_| settings.clone(), &deps).await? {
         gateway.upstreams.insert(
@@ -125,6 +136,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let index = args.console.join("index.html");
         println!("console: none (no {} to serve)", index.display());
     }
+    if let (Some(issuer), Some(client_id)) = (&args.oidc_issuer, &args.oidc_client_id) {
+        println!("company sign-in: {issuer} (client {client_id}), beside the development one");
+    }
 
     tokio::select! {
         _ = wuye_kit::server::shutdown_signal() => {}
@@ -136,6 +150,25 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     }
     telemetry.shutdown();
     Ok(())
+}
+
+/// Trusts the company's provider at `issuer` for ID tokens of the console's client, and has
+/// the console offer it.
+fn company_sign_in(gateway: &mut wuye_gateway::GatewaySettings, issuer: &str, client_id: &str) {
+    gateway.auth.oidc.push(wuye_gateway::OidcIssuerSettings {
+        issuer: issuer.to_owned(),
+        audiences: vec![client_id.to_owned()],
+        ..Default::default()
+    });
+    gateway
+        .console
+        .sign_in
+        .push(wuye_gateway::console::SignInSettings {
+            name: "公司账号".into(),
+            issuer: issuer.to_owned(),
+            client_id: client_id.to_owned(),
+            ..Default::default()
+        });
 }
 
 /// The properties served: the file's, or with --demo-properties generated ones.

@@ -2,8 +2,8 @@
 // directory and the built console (console/dist), and Debian's chromium driven by
 // playwright-core. The binaries are the release ones of WUYE_BIN_DIR (as .ci/run builds
 // them), or target/release.
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -19,7 +19,7 @@ function binDir() {
   return process.env.WUYE_BIN_DIR ?? join(process.env.CARGO_TARGET_DIR ?? join(repo, "target"), "release");
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((done, fail) => {
     const server = createServer();
     server.once("error", fail);
@@ -32,10 +32,11 @@ function freePort() {
 
 /**
  * Starts `wuye up --demo` (extra arguments in `args`, such as ["--demo-properties", "5"]) and
- * waits until it announces itself. Gives `{ url, stop, output }`.
+ * waits until it announces itself; on `port` when given (a provider must know the console's
+ * redirect URI before wuye starts), else a free one. Gives `{ url, stop, output }`.
  */
-export async function startWuye(args = []) {
-  const port = await freePort();
+export async function startWuye(args = [], { port: chosen } = {}) {
+  const port = chosen ?? (await freePort());
   const data = mkdtempSync(join(tmpdir(), "wuye-e2e-"));
   const listen = `127.0.0.1:${port}`;
   const child = spawn(
@@ -75,6 +76,50 @@ export async function startWuye(args = []) {
     rmSync(data, { recursive: true, force: true });
   };
   return { url, stop, output: () => output };
+}
+
+/**
+ * The tests' OpenID provider (tests/oidc/provider.mjs, the certified oidc-provider; `npm ci
+ * --prefix tests/oidc` installs it) on a free port with fresh keys and `clients` (client
+ * metadata, see provider.mjs). Any login signs in; `sub` is the login. Gives `{ issuer, stop }`.
+ */
+export async function startProvider(clients) {
+  const dir = join(repo, "tests/oidc");
+  if (!existsSync(join(dir, "node_modules/oidc-provider"))) {
+    throw new Error("the test OpenID provider is not installed: npm ci --prefix tests/oidc");
+  }
+  const keys = join(mkdtempSync(join(tmpdir(), "wuye-e2e-oidc-")), "keys.json");
+  execFileSync(process.execPath, ["keys.mjs", keys, "RS256", "ES256", "EdDSA"], { cwd: dir, stdio: "ignore" });
+  const child = spawn(process.execPath, ["provider.mjs", "--keys", keys, "--clients", JSON.stringify(clients)], {
+    cwd: dir,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const issuer = await new Promise((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`the OpenID provider did not start in 30 s:\n${output}`)), 30_000);
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+      const ready = /^ready (\S+)$/m.exec(output);
+      if (ready) {
+        clearTimeout(timer);
+        done(ready[1]);
+      }
+    });
+    child.stderr.on("data", (chunk) => (output += chunk));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      fail(new Error(`the OpenID provider exited with ${code}:\n${output}`));
+    });
+  });
+  const stop = async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((done) => child.once("exit", done));
+      child.kill("SIGTERM");
+      await exited;
+    }
+    rmSync(dirname(keys), { recursive: true, force: true });
+  };
+  return { issuer, stop, output: () => output };
 }
 
 /**

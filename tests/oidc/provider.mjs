@@ -11,6 +11,9 @@
 //   (no secret, PKCE S256, authorization code and refresh tokens, loopback redirect
 //   `http://127.0.0.1/callback` on any port, RFC 8252). `id_token_signed_response_alg` picks
 //   RS256, ES256 or EdDSA per client. Default: one client `wuye` signing with EdDSA.
+//   A client naming its `redirect_uris` is a web one (a browser console such as
+//   `{"client_id":"wuye-console","redirect_uris":["http://127.0.0.1:8080/signed-in"]}`):
+//   exactly those URIs, and its token requests allowed from their origins (CORS).
 // - Port 0 (the default) takes a free port. The issuer is `http://127.0.0.1:<port>`.
 // - Accounts: any login is an account whose `sub`, `name`, `preferred_username` are the
 //   login and `email` is `<login>@example.test`. The development interactions (a login form
@@ -60,7 +63,7 @@ if (!args.keys) fail('--keys KEYS.json (or OIDC_KEYS) is required');
 const jwks = readJson(`@${args.keys}`, 'the keys');
 const clients = (args.clients ? readJson(args.clients, 'the clients') : [{ client_id: 'wuye' }])
   .map((client) => ({
-    application_type: 'native',
+    application_type: client.redirect_uris ? 'web' : 'native',
     token_endpoint_auth_method: 'none',
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
@@ -97,8 +100,10 @@ const configuration = {
   features: {
     devInteractions: { enabled: true },
   },
-  // Token endpoint calls from any origin: a browser console of a later issue.
-  clientBasedCORS: () => true,
+  // A browser calls the token endpoint from a page of one of its client's redirect URIs'
+  // origins; other origins are refused. (Node.js's fetch, as tokens.mjs, sends no Origin.)
+  clientBasedCORS: (_ctx, origin, client) =>
+    client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin),
   pkce: { required: () => true },
   issueRefreshToken: async (_ctx, client, code) =>
     client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),

@@ -3,6 +3,7 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { credentials } from "@/session/session";
+import { problemOf } from "./errors";
 
 /** The metadata the gateway reads (gateway/src/auth, policy.rs). */
 export const PROPERTY_HEADER = "x-wuye-property";
@@ -27,13 +28,23 @@ const signedIn: Interceptor = (next) => async (req) => {
     return await next(req);
   } catch (error) {
     // An expired token is renewed once and the call made again, so a form being filled in
-    // survives the end of a sign-in. The gateway refused it before any work was done.
-    if (!(error instanceof ConnectError) || error.code !== Code.Unauthenticated || !renew) throw error;
+    // survives the end of a sign-in. The gateway refused it before any work was done. Other
+    // refusals of the sign-in (not in the directory, left) a new token would not change.
+    if (!renew || !expired(error)) throw error;
     if (!(await renew())) throw error;
     put();
     return await next(req);
   }
 };
+
+/** A refusal a new token would lift: the sign-in expired. */
+export function expired(error: unknown): boolean {
+  return (
+    error instanceof ConnectError &&
+    error.code === Code.Unauthenticated &&
+    problemOf(error).reason === "TOKEN_EXPIRED"
+  );
+}
 
 export const transport = createGrpcWebTransport({
   baseUrl: globalThis.location?.origin ?? "http://127.0.0.1",

@@ -109,7 +109,8 @@ export async function finishCompanySignIn(
     session: {
       via: "oidc",
       token: user.id_token,
-      expiresAt: (user.expires_at ?? Date.now() / 1000 + 300) * 1000,
+      // The gateway checks the ID token's own expiry, not the access token's (expires_at).
+      expiresAt: (user.profile.exp ?? user.expires_at ?? Date.now() / 1000 + 300) * 1000,
       issuer: provider.issuer,
       signIn: String(user.profile.sub),
       postId: "",
@@ -171,11 +172,14 @@ export function postsOf(metadata: Record<string, string>): PostChoice[] {
 export async function signOut(): Promise<void> {
   const s = session.value;
   saveSession(null);
-  if (s?.via === "oidc") {
-    const config = await loadConfig().catch(() => null);
-    const provider = config?.providers.find((p) => p.issuer === s.issuer);
-    if (provider) await manager(provider).removeUser();
-  }
+  if (s?.via === "oidc") await forgetCompanySignIn(s.issuer);
+}
+
+/** Forgets what the company's provider at `issuer` gave this tab (its tokens). */
+export async function forgetCompanySignIn(issuer: string): Promise<void> {
+  const config = await loadConfig().catch(() => null);
+  const provider = config?.providers.find((p) => p.issuer === issuer);
+  if (provider) await manager(provider).removeUser();
 }
 
 /**
@@ -194,9 +198,17 @@ export async function renewSignIn(): Promise<boolean> {
     }
     const config = await loadConfig();
     const provider = config.providers.find((p) => p.issuer === s.issuer);
-    const user = provider ? await manager(provider).signinSilent() : null;
+    if (!provider) return false;
+    const users = manager(provider);
+    // Only a refresh token renews: the silent way (the provider in a hidden frame) is barred
+    // by the console's Content-Security-Policy and would only wait for its timeout.
+    if (!(await users.getUser())?.refresh_token) return false;
+    const user = await users.signinSilent();
     if (!user?.id_token) return false;
-    updateSession({ token: user.id_token, expiresAt: (user.expires_at ?? 0) * 1000 });
+    updateSession({
+      token: user.id_token,
+      expiresAt: (user.profile.exp ?? user.expires_at ?? 0) * 1000,
+    });
     return true;
   } catch {
     return false;
