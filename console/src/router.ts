@@ -7,6 +7,11 @@ import { renewSignIn } from "@/session/signin";
 import { complaintRoutes } from "@/views/complaints/routes";
 import { householdRoutes } from "@/views/households/routes";
 import { keyRoutes } from "@/views/keys/routes";
+import { engineeringRoutes } from "@/views/engineering/routes";
+import { archiveRoutes } from "@/views/archives/routes";
+import { surveyRoutes } from "@/views/surveys/routes";
+import { qualityRoutes } from "@/views/quality/routes";
+import { hqRoutes } from "@/views/hq/routes";
 
 declare module "vue-router" {
   interface RouteMeta {
@@ -25,6 +30,11 @@ export const areaRoutes: RouteRecordRaw[] = [
   ...complaintRoutes,
   ...keyRoutes,
   ...householdRoutes,
+  ...engineeringRoutes,
+  ...archiveRoutes,
+  ...surveyRoutes,
+  ...qualityRoutes,
+  ...hqRoutes,
 ];
 
 const routes: RouteRecordRaw[] = [

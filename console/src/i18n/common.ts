@@ -13,6 +13,11 @@ export const common = {
       households: "房屋与住户",
       contacts: "客户联系表",
       overview: "客户情况一览表",
+      engineering: "工程维修",
+      archives: "档案管理",
+      surveys: "满意度与回访",
+      quality: "品质管理",
+      hq: "总部",
     },
     action: {
       signIn: "登录",
@@ -98,6 +103,11 @@ export const common = {
       households: "Units and households",
       contacts: "Contact list",
       overview: "Overview register",
+      engineering: "Engineering",
+      archives: "Archives",
+      surveys: "Surveys and visits",
+      quality: "Quality department",
+      hq: "Headquarters",
     },
     action: {
       signIn: "Sign in",

@@ -6,6 +6,11 @@ import { reasons } from "./reasons";
 import { complaints } from "./complaints";
 import { households } from "./households";
 import { keys } from "./keys";
+import { engineering } from "./engineering";
+import { archives } from "./archives";
+import { surveys } from "./surveys";
+import { quality } from "./quality";
+import { hq } from "./hq";
 
 export type Locale = "zh-CN" | "en";
 export const LOCALES: Locale[] = ["zh-CN", "en"];
@@ -17,6 +22,11 @@ function messages(locale: Locale) {
     complaints: complaints[locale],
     keys: keys[locale],
     households: households[locale],
+    engineering: engineering[locale],
+    archives: archives[locale],
+    surveys: surveys[locale],
+    quality: quality[locale],
+    hq: hq[locale],
     reasons: reasons[locale],
   };
 }

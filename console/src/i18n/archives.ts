@@ -1,0 +1,5 @@
+// The words of the archives screens.
+export const archives = {
+  "zh-CN": {},
+  en: {},
+};

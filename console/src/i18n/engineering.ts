@@ -1,0 +1,5 @@
+// The words of the engineering screens.
+export const engineering = {
+  "zh-CN": {},
+  en: {},
+};

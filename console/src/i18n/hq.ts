@@ -1,0 +1,5 @@
+// The words of the headquarters screens.
+export const hq = {
+  "zh-CN": {},
+  en: {},
+};

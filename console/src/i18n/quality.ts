@@ -1,0 +1,5 @@
+// The words of the quality department screens.
+export const quality = {
+  "zh-CN": {},
+  en: {},
+};
