@@ -29,6 +29,8 @@ export default defineConfig({
           groups: [
             { name: "vendor-vue", test: /node_modules[\\/](@vue|vue|vue-router|vue-i18n|@intlify)[\\/]/ },
             { name: "vendor-element", test: /node_modules[\\/](element-plus|@element-plus|@floating-ui|@ctrl|lodash-es|async-validator|dayjs)[\\/]/ },
+            // Charts load only with the screens that draw them.
+            { name: "vendor-charts", test: /node_modules[\\/](echarts|zrender|tslib)[\\/]/ },
             { name: "vendor-rpc", test: /node_modules[\\/]@(bufbuild|connectrpc)[\\/]/ },
           ],
         },
